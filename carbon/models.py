@@ -1,0 +1,134 @@
+"""Grid zones and the carbon-intensity readings stored for them (the database is the cache)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from carbon.providers.base import ZoneRef
+
+
+class Zone(models.Model):
+    """A grid area whose carbon intensity hyperweb tracks (one of DESIGN.md's 12 by default)."""
+
+    code = models.CharField(max_length=32, unique=True, help_text="hyperweb's zone id, e.g. DE")
+    name = models.CharField(max_length=100)
+    region = models.CharField(max_length=100, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    typical_intensity = models.FloatField(help_text="typical gCO2eq/kWh; centre of simulated data")
+    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA name, e.g. Europe/Berlin")
+    provider_codes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='the providers\' own zone codes where they differ, e.g. {"electricitymaps": "JP-TK"}',
+    )
+    providers = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="comma-separated provider chain for this zone; empty means the configured default",
+    )
+    active = models.BooleanField(default=True, help_text="refreshed by the scheduled fetch")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})"
+
+    def code_for(self, provider: str) -> str:
+        """The zone's code in a provider's own naming."""
+        return (self.provider_codes or {}).get(provider) or self.code
+
+    def ref(self, provider: str) -> ZoneRef:
+        """The zone as a provider sees it."""
+        return ZoneRef(self.code, self.code_for(provider), self.typical_intensity, self.timezone)
+
+    def provider_chain(self) -> list[str]:
+        from django.conf import settings
+
+        if self.providers.strip():
+            return [p.strip() for p in self.providers.split(",") if p.strip()]
+        return list(settings.CARBON_ZONE_PROVIDERS.get(self.code, settings.CARBON_PROVIDERS))
+
+
+class CarbonReading(models.Model):
+    """One interval [start, end) of grid carbon intensity for a zone, as a provider gave it.
+
+    Actual readings are unique per (zone, source, signal, start); a forecast point is unique per
+    (zone, source, signal, start, issued_at), so older forecasts stay to measure accuracy later.
+    """
+
+    class Kind(models.TextChoices):
+        ACTUAL = "actual"
+        FORECAST = "forecast"
+
+    class Signal(models.TextChoices):
+        AVERAGE = "average"
+        MARGINAL = "marginal"
+
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="readings")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    value = models.FloatField(help_text="gCO2eq/kWh")
+    signal = models.CharField(max_length=10, choices=Signal.choices, default=Signal.AVERAGE)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ACTUAL)
+    issued_at = models.DateTimeField(null=True, blank=True, help_text="forecasts: when issued")
+    source = models.CharField(max_length=32, help_text="provider name, e.g. electricitymaps")
+    estimated = models.BooleanField(default=False, help_text="the provider marked it estimated")
+    renewable_percent = models.FloatField(null=True, blank=True)
+    fetched_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["zone", "start"]
+        indexes = [
+            models.Index(fields=["zone", "kind", "start"], name="reading_zone_kind_start"),
+            models.Index(fields=["zone", "kind", "end"], name="reading_zone_kind_end"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["zone", "source", "signal", "start"],
+                condition=Q(kind="actual"),
+                name="unique_actual_reading",
+            ),
+            models.UniqueConstraint(
+                fields=["zone", "source", "signal", "start", "issued_at"],
+                condition=Q(kind="forecast"),
+                name="unique_forecast_point",
+            ),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="reading_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(kind="actual") | Q(issued_at__isnull=False), name="forecast_has_issue_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.zone_id} {self.start:%Y-%m-%d %H:%M} {self.value:.0f} g/kWh ({self.source})"
+
+    @property
+    def simulated(self) -> bool:
+        return self.source == "simulated"
+
+
+class FetchAttempt(models.Model):
+    """The outcome of asking one provider for one zone's data: the TTL clock and the audit trail."""
+
+    class What(models.TextChoices):
+        CURRENT = "current"
+        FORECAST = "forecast"
+        HISTORY = "history"
+
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="fetches")
+    provider = models.CharField(max_length=32)
+    what = models.CharField(max_length=10, choices=What.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    ok = models.BooleanField()
+    readings = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["zone", "provider", "what", "-at"], name="fetch_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.zone_id}/{self.what} {'ok' if self.ok else 'failed'}"

@@ -1,0 +1,204 @@
+"""hyperweb settings: one module, driven by environment variables (see README, "Configuration")."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from hyperweb.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("HYPERWEB_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the data folder."""
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+VERSION = "0.1.0"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "hyperweb",
+    "accounts",
+    "carbon",
+    "scheduler",
+    "reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hyperweb.urls"
+WSGI_APPLICATION = "hyperweb.wsgi.application"
+APPEND_SLASH = False  # the HyperSDK clients call root paths without trailing slashes
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite in the data folder by default, PostgreSQL with DATABASE_URL -------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "hyperweb.sqlite3",
+            "OPTIONS": {
+                # WAL lets the web server read while a worker writes; immediate transactions take
+                # the write lock up front, so a busy writer waits (timeout) instead of failing.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30, minimum=1),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # serve straight from the app folders too: no collectstatic needed
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 1_048_576, minimum=1024)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Background workers (django-q2): ORM broker by default, Redis with REDIS_URL ---------------
+REDIS_URL = env_str("REDIS_URL")
+Q_CLUSTER = {
+    "name": "hyperweb",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    "timeout": env_int("Q_TIMEOUT", 6 * 3600, minimum=10),
+    "retry": env_int("Q_TIMEOUT", 6 * 3600, minimum=10) + 60,
+    "max_attempts": 1,  # retries are decided by hyperweb (with backoff), not by re-delivery
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 0.5,
+    "label": "Tasks",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Carbon data ------------------------------------------------------------------------------
+ELECTRICITYMAPS_TOKEN = env_str("ELECTRICITYMAPS_TOKEN")
+ELECTRICITYMAPS_BASE_URL = env_str("ELECTRICITYMAPS_BASE_URL", "https://api.electricitymap.org/v3")
+UKGRID_ENABLED = env_bool("UKGRID_ENABLED", False)
+UKGRID_BASE_URL = env_str("UKGRID_BASE_URL", "https://api.carbonintensity.org.uk")
+WATTTIME_USERNAME = env_str("WATTTIME_USERNAME")
+WATTTIME_PASSWORD = env_str("WATTTIME_PASSWORD")
+WATTTIME_BASE_URL = env_str("WATTTIME_BASE_URL", "https://api.watttime.org")
+WATTTIME_SIGNAL = env_str("WATTTIME_SIGNAL", "co2_moer")
+
+# Provider chain used for every zone unless CARBON_ZONE_PROVIDERS says otherwise. Real providers
+# are switched on by their credentials (or UKGRID_ENABLED for GB); the simulated provider is the
+# offline default and is labelled "simulated" wherever its numbers appear.
+CARBON_PROVIDERS = env_list("CARBON_PROVIDERS", ["simulated"])
+# Per-zone chains, e.g. "GB=ukgrid,simulated;DE=electricitymaps"
+CARBON_ZONE_PROVIDERS = {
+    zone.strip(): [p.strip() for p in chain.split(",") if p.strip()]
+    for zone, _, chain in (
+        item.partition("=") for item in env_str("CARBON_ZONE_PROVIDERS").split(";") if item.strip()
+    )
+}
+CARBON_HTTP_TIMEOUT = env_float("CARBON_HTTP_TIMEOUT", 10.0, minimum=0.1)
+CARBON_HTTP_RETRIES = env_int("CARBON_HTTP_RETRIES", 3, minimum=0)
+CARBON_REFRESH_MINUTES = env_int("CARBON_REFRESH_MINUTES", 15, minimum=1)
+CARBON_FORECAST_HOURS = env_int("CARBON_FORECAST_HOURS", 72, minimum=1)
+CARBON_DEFAULT_THRESHOLD = env_float("CARBON_DEFAULT_THRESHOLD", 200.0, minimum=0)
+# Open the read-only carbon endpoints to anonymous callers (off by default).
+CARBON_PUBLIC_READ = env_bool("CARBON_PUBLIC_READ", False)
+
+# --- Energy model (printed in every report's methodology) ---------------------------------------
+ENERGY_BASE_WATTS = env_float("ENERGY_BASE_WATTS", 100.0, minimum=0)
+ENERGY_WATTS_PER_TB = env_float("ENERGY_WATTS_PER_TB", 50.0, minimum=0)
+ENERGY_PUE = env_float("ENERGY_PUE", 1.0, minimum=1.0)
+
+# --- Backups --------------------------------------------------------------------------------------
+BACKUP_SOURCE_ROOTS = [Path(p).resolve() for p in env_list("BACKUP_SOURCE_ROOTS", [str(DATA_DIR / "vms")])]
+BACKUP_TARGET_ROOT = Path(env_str("BACKUP_TARGET_ROOT", str(DATA_DIR / "backups"))).resolve()
+
+# --- REST API -------------------------------------------------------------------------------------
+API_TOKEN_HOURS = env_int("API_TOKEN_HOURS", 24, minimum=1)
+API_LOGIN_ATTEMPTS_PER_MINUTE = env_int("API_LOGIN_ATTEMPTS_PER_MINUTE", 10, minimum=1)
+REST_FRAMEWORK: dict = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "hyperweb API",
+    "DESCRIPTION": "Carbon-aware backup scheduling; wire-compatible with the HyperSDK clients.",
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

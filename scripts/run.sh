@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Start hyperweb in the foreground: web server on 127.0.0.1:8080 and the django-q2 worker cluster.
+# Ctrl-C stops both. Running it again keeps all data (it lives in $HYPERWEB_DATA_DIR, default var/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+HOST=${HYPERWEB_HOST:-127.0.0.1}
+PORT=${HYPERWEB_PORT:-8080}
+
+$PY manage.py migrate --noinput
+$PY manage.py bootstrap
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "stopping hyperweb..."
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+.venv/bin/gunicorn hyperweb.wsgi --bind "$HOST:$PORT" --workers "${WEB_WORKERS:-2}" --threads 4 \
+  --access-logfile - --log-level warning &
+pids+=($!)
+$PY manage.py qcluster &
+pids+=($!)
+echo "hyperweb is running on http://$HOST:$PORT/ (Ctrl-C to stop)"
+# Stop everything as soon as either process ends.
+wait -n "${pids[@]}"
