@@ -202,3 +202,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Scheduler: dispatch, retries, capacity (owner: scheduler) ----------------------------------
+# How often the scheduled `dispatch_due` task looks for due jobs, stale claims and due policies.
+BACKUP_DISPATCH_SECONDS = env_int("BACKUP_DISPATCH_SECONDS", 30, minimum=1)
+# A job still running after this long is stopped and failed ("timed out after ...").
+BACKUP_JOB_TIMEOUT_SECONDS = env_int("BACKUP_JOB_TIMEOUT_SECONDS", 6 * 3600, minimum=1)
+# Attempts per job (transient failures and lost workers are retried with exponential backoff).
+BACKUP_MAX_ATTEMPTS = env_int("BACKUP_MAX_ATTEMPTS", 3, minimum=1)
+BACKUP_RETRY_BACKOFF_SECONDS = env_int("BACKUP_RETRY_BACKOFF_SECONDS", 60, minimum=0)
+# A running job whose worker has not sent a heartbeat for this long is treated as "worker lost".
+BACKUP_HEARTBEAT_SECONDS = env_float("BACKUP_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+BACKUP_STALE_SECONDS = env_int("BACKUP_STALE_SECONDS", 120, minimum=1)
+# A due job enqueued this long ago and still not claimed is enqueued again (lost queue message).
+BACKUP_REDISPATCH_SECONDS = env_int("BACKUP_REDISPATCH_SECONDS", 300, minimum=1)
+# At most this many backups at once per zone unless a Capacity row says otherwise.
+BACKUP_DEFAULT_CAPACITY = env_int("BACKUP_DEFAULT_CAPACITY", 4, minimum=1)
+BACKUP_DEFAULT_EXECUTOR = env_str("BACKUP_DEFAULT_EXECUTOR", "file")
+# Defaults for jobs that do not say: expected duration and, for carbon-aware jobs, maximum delay.
+BACKUP_DEFAULT_DURATION_HOURS = env_float("BACKUP_DEFAULT_DURATION_HOURS", 1.0, minimum=0.01)
+BACKUP_DEFAULT_MAX_DELAY_HOURS = env_float("BACKUP_DEFAULT_MAX_DELAY_HOURS", 4.0, minimum=0)

@@ -1,0 +1,224 @@
+"""Backup jobs, their decisions and logs, recurring policies and capacity limits.
+
+The database is the source of truth for execution: a delayed job is a row with a planned start,
+never an in-memory sleep, so it survives restarts, can be listed and cancelled, and is re-planned
+when a newer forecast arrives. Workers claim rows with conditional updates (see dispatch.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
+class BackupJob(models.Model):
+    """One backup of one VM: what to back up, when it may run, what was decided and what happened.
+
+    `definition` is the caller's HyperSDK JobDefinition with secrets removed before storage; the
+    carbon decision is also written into `definition.metadata` (CONTRACT.md). Status `scheduled`
+    means "waiting for its planned start" and is shown as `pending` to HyperSDK clients.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # runnable as soon as a worker is free (run-now or retry)
+        SCHEDULED = "scheduled"  # waiting for a carbon-planned start
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    WAITING = (Status.PENDING, Status.SCHEDULED)
+    FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+
+    id = models.CharField(primary_key=True, max_length=128, default=new_job_id)
+    name = models.CharField(max_length=255, blank=True)
+    vm_path = models.CharField(max_length=1024)
+    definition = models.JSONField(default=dict, help_text="JobDefinition, secrets stripped")
+    executor = models.CharField(max_length=32, default="file")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    policy = models.ForeignKey(
+        "BackupPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+
+    # When it may run
+    zone = models.ForeignKey(
+        "carbon.Zone", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    carbon_aware = models.BooleanField(default=False)
+    threshold = models.FloatField(null=True, blank=True, help_text="gCO2/kWh: run now if at or below")
+    requested_at = models.DateTimeField()
+    earliest_start = models.DateTimeField()
+    latest_start = models.DateTimeField(help_text="deadline for the start")
+    expected_duration = models.DurationField(default=timedelta(hours=1))
+    data_size_gb = models.FloatField(default=0.0)
+
+    # What was decided
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    planned_start = models.DateTimeField(null=True, blank=True)
+    decision = models.JSONField(null=True, blank=True, help_text="the latest planning decision")
+
+    # Execution
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True, help_text="last enqueued to the workers")
+    claimed_by = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Accounting (after the run)
+    bytes_written = models.BigIntegerField(null=True, blank=True)
+    energy_kwh = models.FloatField(null=True, blank=True)
+    intensity_experienced = models.FloatField(null=True, blank=True)
+    emissions_kg = models.FloatField(null=True, blank=True)
+    counterfactual_intensity = models.FloatField(null=True, blank=True)
+    counterfactual_kg = models.FloatField(null=True, blank=True)
+    saving_kg = models.FloatField(null=True, blank=True)
+    accounting = models.JSONField(null=True, blank=True, help_text="inputs and flags of the accounting")
+    simulated = models.BooleanField(default=False)
+    stale = models.BooleanField(default=False)
+    forecast_only = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "planned_start"], name="job_due"),
+            models.Index(fields=["-requested_at"], name="job_listing"),
+            models.Index(fields=["zone", "status"], name="job_zone_status"),
+            models.Index(fields=["status", "heartbeat_at"], name="job_heartbeat"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latest_start__gte=models.F("earliest_start")), name="job_window_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.vm_path} [{self.status}]"
+
+    @property
+    def wire_status(self) -> str:
+        """The status as HyperSDK clients know it (no `scheduled`)."""
+        return self.Status.PENDING if self.status == self.Status.SCHEDULED else self.status
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class JobDecision(models.Model):
+    """Every planning decision taken for a job (the latest is also on the job)."""
+
+    job = models.ForeignKey(BackupJob, on_delete=models.CASCADE, related_name="decisions")
+    created_at = models.DateTimeField()
+    planned_start = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    strategy = models.CharField(max_length=40, blank=True)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["job", "created_at", "pk"]
+        indexes = [models.Index(fields=["job", "created_at"], name="decision_job_time")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} -> {self.planned_start} ({self.strategy})"
+
+
+class JobEvent(models.Model):
+    """One timestamped log line of a job (served by /jobs/logs/{id})."""
+
+    class Level(models.TextChoices):
+        DEBUG = "debug"
+        INFO = "info"
+        WARNING = "warning"
+        ERROR = "error"
+
+    job = models.ForeignKey(BackupJob, on_delete=models.CASCADE, related_name="events")
+    timestamp = models.DateTimeField()
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.INFO)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["job", "timestamp", "pk"]
+        indexes = [models.Index(fields=["job", "timestamp"], name="event_job_time")]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.level} {self.message}"
+
+
+def new_policy_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class BackupPolicy(models.Model):
+    """A recurring backup (HyperSDK's ScheduledJob) with a flexible, carbon-aware window.
+
+    Each time the cron expression fires, a job is created that may start any time from the window
+    start (the firing time, or the next `window_start` time of day at or after it) up to
+    `window_hours` later; the planner picks the cleanest start inside.
+    """
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_policy_id)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    schedule = models.CharField(max_length=120, help_text="cron expression, UTC, e.g. '0 22 * * *'")
+    window_start = models.TimeField(null=True, blank=True, help_text="UTC time of day the window opens")
+    window_hours = models.FloatField(default=8.0, help_text="how long after the window opens a job may start")
+    job_template = models.JSONField(default=dict, help_text="JobDefinition, secrets stripped")
+    carbon_aware = models.BooleanField(default=True)
+    zone = models.ForeignKey(
+        "carbon.Zone", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    threshold = models.FloatField(null=True, blank=True)
+    expected_duration = models.DurationField(default=timedelta(hours=1))
+    data_size_gb = models.FloatField(default=0.0)
+    enabled = models.BooleanField(default=True)
+    run_count = models.PositiveIntegerField(default=0)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name_plural = "backup policies"
+        indexes = [models.Index(fields=["enabled", "next_run_at"], name="policy_due")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.schedule})"
+
+
+class Capacity(models.Model):
+    """At most `max_concurrent` backups at once for a zone or target (key = zone code or target).
+
+    Keys without a row use settings.BACKUP_DEFAULT_CAPACITY.
+    """
+
+    key = models.CharField(max_length=64, unique=True)
+    max_concurrent = models.PositiveIntegerField(default=2)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name_plural = "capacities"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.max_concurrent}"
