@@ -42,6 +42,9 @@ class BackupJob(models.Model):
     name = models.CharField(max_length=255, blank=True)
     vm_path = models.CharField(max_length=1024)
     definition = models.JSONField(default=dict, help_text="JobDefinition, secrets stripped")
+    # Secrets removed from the definition (e.g. vcenter.password), kept apart so that an executor
+    # that forwards the job (hypersdk) can still use them; never serialised to any client.
+    secrets = models.JSONField(default=dict, blank=True, editable=False)
     executor = models.CharField(max_length=32, default="file")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

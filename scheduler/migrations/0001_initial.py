@@ -65,6 +65,7 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(blank=True, max_length=255)),
                 ('vm_path', models.CharField(max_length=1024)),
                 ('definition', models.JSONField(default=dict, help_text='JobDefinition, secrets stripped')),
+                ('secrets', models.JSONField(blank=True, default=dict, editable=False)),
                 ('executor', models.CharField(default='file', max_length=32)),
                 ('carbon_aware', models.BooleanField(default=False)),
                 ('threshold', models.FloatField(blank=True, help_text='gCO2/kWh: run now if at or below', null=True)),
