@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from carbon.providers.base import ZoneRef
 
@@ -120,7 +121,9 @@ class FetchAttempt(models.Model):
     zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="fetches")
     provider = models.CharField(max_length=32)
     what = models.CharField(max_length=10, choices=What.choices)
-    at = models.DateTimeField(auto_now_add=True)
+    # A default rather than auto_now_add, so services can record the `now` they were given (a
+    # frozen clock in tests, the TTL check and the record then agree).
+    at = models.DateTimeField(default=timezone.now)
     ok = models.BooleanField()
     readings = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
