@@ -222,3 +222,13 @@ BACKUP_DEFAULT_EXECUTOR = env_str("BACKUP_DEFAULT_EXECUTOR", "file")
 # Defaults for jobs that do not say: expected duration and, for carbon-aware jobs, maximum delay.
 BACKUP_DEFAULT_DURATION_HOURS = env_float("BACKUP_DEFAULT_DURATION_HOURS", 1.0, minimum=0.01)
 BACKUP_DEFAULT_MAX_DELAY_HOURS = env_float("BACKUP_DEFAULT_MAX_DELAY_HOURS", 4.0, minimum=0)
+
+# --- Backup executors (owner: executors) ----------------------------------------------------------
+# The hypersdk executor forwards jobs to an existing HyperSDK daemon (its /jobs/* API). The API key
+# is sent as X-API-Key and never logged.
+HYPERSDK_URL = env_str("HYPERSDK_URL", "http://127.0.0.1:8080")
+HYPERSDK_API_KEY = env_str("HYPERSDK_API_KEY")
+HYPERSDK_POLL_SECONDS = env_float("HYPERSDK_POLL_SECONDS", 5.0, minimum=0.05)
+HYPERSDK_HTTP_TIMEOUT = env_float("HYPERSDK_HTTP_TIMEOUT", 30.0, minimum=0.1)
+# gzip level for the file executor's archives (1 fastest .. 9 smallest; 6 is gzip's default).
+BACKUP_GZIP_LEVEL = env_int("BACKUP_GZIP_LEVEL", 6, minimum=1)
