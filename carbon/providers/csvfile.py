@@ -1,0 +1,179 @@
+"""CSV import of historical carbon intensity: a streaming parser and a registry stub.
+
+Two formats are accepted, told apart by the header (required, first line, case-insensitive):
+
+1. The shared/data format (ENTSO-E derived, "Let's Wait Awhile" data set)::
+
+       Time,Carbon Intensity
+       2019-12-20 00:00:00,218.29003068829462
+
+2. The general format, columns in any order, `zone` optional::
+
+       time,value,zone
+       2024-03-01T00:00:00Z,312.5,DE
+       2024-03-01T01:00:00+01:00,298.0,DE
+
+Rules for both:
+
+- `time` is ISO 8601 (`YYYY-MM-DD HH:MM:SS` or with a `T`); `Z` or an offset is honoured, a time
+  without one is UTC. Values are gCO2eq/kWh, finite and not negative.
+- A row covers [time, next time of the same zone): the step is the gap to that zone's next row, and
+  the zone's last row reuses the step before it. Times must strictly increase within a zone. A zone
+  with a single row has no step to infer and is an error (never a guessed duration).
+- The zone of a row is its `zone` cell; the `zone=` argument is the default for rows that name
+  none (the shared format, or an empty cell). With neither, the zone is None.
+- Blank lines are skipped. Any bad row raises ValueError naming its line number.
+
+The parser streams: it holds one pending row per zone, never the whole file. Every reading is
+kind "actual" with the average signal; `carbon.services` stores it with source "csv".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from carbon.providers.base import ProviderError, Reading, ZoneRef
+
+SHARED_HEADER = ("time", "carbon intensity")
+
+
+def _open(source: str | os.PathLike[str] | IO[Any]) -> tuple[IO[str], str]:
+    """A text stream for `source` and how to let go of it: "close", "detach" or "keep"."""
+    if isinstance(source, str | os.PathLike):
+        # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+        return open(source, encoding="utf-8-sig", newline=""), "close"
+    if isinstance(source, io.TextIOBase):
+        return source, "keep"
+    # A binary stream (an uploaded file, a BytesIO): decode it without reading it all, and detach
+    # afterwards so the caller's stream is not closed with the wrapper.
+    return io.TextIOWrapper(source, encoding="utf-8-sig", newline=""), "detach"
+
+
+def _parse_time(text: str, line: int) -> datetime:
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"line {line}: {text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _parse_value(text: str, line: int) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"line {line}: {text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"line {line}: {text!r} is not a usable intensity (finite, >= 0 gCO2eq/kWh)")
+    return value
+
+
+def _columns(header: list[str]) -> tuple[int, int, int | None]:
+    """Indexes of (time, value, zone) from the header row, or ValueError naming line 1."""
+    names = [h.strip().lstrip("\ufeff").lower() for h in header]
+    if tuple(names) == SHARED_HEADER:
+        return 0, 1, None
+    if len(set(names)) != len(names) or not set(names) <= {"time", "value", "zone"}:
+        raise ValueError(
+            f"line 1: header {','.join(header)!r} is neither 'Time,Carbon Intensity' nor 'time,value[,zone]'"
+        )
+    if "time" not in names or "value" not in names:
+        raise ValueError("line 1: the header needs a 'time' and a 'value' column")
+    return names.index("time"), names.index("value"), names.index("zone") if "zone" in names else None
+
+
+def parse_csv(
+    path_or_file: str | os.PathLike[str] | IO[Any], zone: str | None = None
+) -> Iterator[tuple[str | None, Reading]]:
+    """Yield (zone or None, Reading) for every row; see the module docstring for the formats."""
+    stream, release = _open(path_or_file)
+    try:
+        reader = csv.reader(stream)
+        header = next(reader, None)
+        while header is not None and not any(cell.strip() for cell in header):
+            header = next(reader, None)  # leading blank lines
+        if header is None:
+            raise ValueError("line 1: the file is empty (a header row is required)")
+        time_col, value_col, zone_col = _columns(header)
+        width = len(header)
+        default_zone = zone.strip() if zone and zone.strip() else None
+
+        # Per zone: the row waiting for its successor (start, value, line) and the last step seen.
+        pending: dict[str | None, tuple[datetime, float, int]] = {}
+        last_step: dict[str | None, timedelta] = {}
+
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != width:
+                raise ValueError(f"line {line}: expected {width} columns, found {len(row)}")
+            start = _parse_time(row[time_col], line)
+            value = _parse_value(row[value_col], line)
+            row_zone = default_zone
+            if zone_col is not None and row[zone_col].strip():
+                row_zone = row[zone_col].strip()
+
+            previous = pending.get(row_zone)
+            if previous is not None:
+                prev_start, prev_value, prev_line = previous
+                if start <= prev_start:
+                    raise ValueError(
+                        f"line {line}: time {row[time_col].strip()} is not after line {prev_line}'s"
+                        + (f" for zone {row_zone}" if row_zone else "")
+                    )
+                step = start - prev_start
+                last_step[row_zone] = step
+                yield row_zone, Reading(start=prev_start, end=start, value=prev_value)
+            pending[row_zone] = (start, value, line)
+
+        for row_zone, (start, value, line) in pending.items():
+            step = last_step.get(row_zone)
+            if step is None:
+                raise ValueError(
+                    f"line {line}: only one row"
+                    + (f" for zone {row_zone}" if row_zone else "")
+                    + ", so its duration cannot be inferred"
+                )
+            yield row_zone, Reading(start=start, end=start + step, value=value)
+    finally:
+        if release == "close":
+            stream.close()
+        elif release == "detach":
+            stream.detach()  # type: ignore[attr-defined]
+
+
+class CsvProvider:
+    """Sits in the provider registry so "csv" is a known name; its data arrives by import only."""
+
+    name = "csv"
+    simulated = False
+
+    def _refuse(self) -> ProviderError:
+        return ProviderError("csv provides history only by import")
+
+    def current(self, zone: ZoneRef) -> Reading:
+        raise self._refuse()
+
+    def forecast(self, zone: ZoneRef, hours: int = 72) -> list[Reading]:
+        raise self._refuse()
+
+    def history(self, zone: ZoneRef, start: datetime, end: datetime) -> list[Reading]:
+        raise self._refuse()
+
+    def zones(self) -> list[str]:
+        return []
+
+
+def build() -> CsvProvider:
+    return CsvProvider()
