@@ -1,5 +1,20 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.db.models.signals import post_migrate
+
+
+def _ensure_roles(sender: AppConfig, **kwargs: object) -> None:
+    # post_migrate is sent once per app, in INSTALLED_APPS order, and each app's permissions are
+    # created by its own signal; waiting for the last app means every permission exists.
+    if sender.label != list(apps.get_app_configs())[-1].label:
+        return
+    from accounts.roles import ensure_roles
+
+    ensure_roles()
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    verbose_name = "Accounts and API access"
+
+    def ready(self) -> None:
+        post_migrate.connect(_ensure_roles, dispatch_uid="accounts.ensure_roles")

@@ -190,18 +190,53 @@ BACKUP_TARGET_ROOT = Path(env_str("BACKUP_TARGET_ROOT", str(DATA_DIR / "backups"
 # --- REST API -------------------------------------------------------------------------------------
 API_TOKEN_HOURS = env_int("API_TOKEN_HOURS", 24, minimum=1)
 API_LOGIN_ATTEMPTS_PER_MINUTE = env_int("API_LOGIN_ATTEMPTS_PER_MINUTE", 10, minimum=1)
+# (owner: the "api" helper) conventions in hyperweb/api/__init__.py, guide in docs/API.md.
 REST_FRAMEWORK: dict = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hyperweb.api.schema.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The first class's WWW-Authenticate makes an unauthenticated call a 401 (not 403).
+        "hyperweb.api.authentication.APIKeyAuthentication",
+        "hyperweb.api.authentication.BearerTokenAuthentication",
+        "hyperweb.api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["hyperweb.api.permissions.IsViewer"],
+    "DEFAULT_RENDERER_CLASSES": ["hyperweb.api.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "hyperweb.api.parsers.JSONParser",
+        "hyperweb.api.parsers.AnyContentTypeJSONParser",  # curl -d sends a form content type
+    ],
+    "EXCEPTION_HANDLER": "hyperweb.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "STRICT_JSON": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "hyperweb API",
-    "DESCRIPTION": "Carbon-aware backup scheduling; wire-compatible with the HyperSDK clients.",
+    "DESCRIPTION": (
+        "Carbon-aware VM-backup scheduling, wire-compatible with the HyperSDK clients. "
+        "Paths sit at the host root without trailing slashes; every error is JSON "
+        '`{"error", "timestamp"}`; timestamps are UTC with a `Z`. Authenticate with `X-API-Key` '
+        "or `Authorization: Bearer <token from POST /api/login>`. See docs/API.md."
+    ),
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # docs are public, calls are not
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PARSER_WHITELIST": ["hyperweb.api.parsers.JSONParser"],  # document JSON bodies only
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "SERVERS": [],
 }
+# Refuse over-large JSON bodies with a 413 before they are read (limit: API_MAX_BODY_BYTES).
+MIDDLEWARE.insert(1, "hyperweb.api.middleware.BodySizeLimitMiddleware")
+# /carbon/zones/{id}/intensity: the longest range one call may ask for, and the most readings it returns.
+API_INTENSITY_MAX_DAYS = env_int("API_INTENSITY_MAX_DAYS", 31, minimum=1)
+API_INTENSITY_MAX_POINTS = env_int("API_INTENSITY_MAX_POINTS", 10_000, minimum=10)
+# Route GET /bench/constant (auth + role check + renderer, no work) for benchmarks/bench_api.py.
+BENCH_ENDPOINT = env_bool("BENCH_ENDPOINT", False)
 
 # --- Scheduler: dispatch, retries, capacity (owner: scheduler) ----------------------------------
 # How often the scheduled `dispatch_due` task looks for due jobs, stale claims and due policies.

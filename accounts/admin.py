@@ -1,0 +1,60 @@
+"""Admin pages for API keys (created here, shown once) and login tokens (revocable)."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import APIKey, APIToken, digest
+
+
+@admin.register(APIKey)
+class APIKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "prefix", "user", "created", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "user__username")
+    list_select_related = ("user",)
+    fields = ("name", "user", "prefix", "created", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created", "last_used_at", "revoked_at")
+    actions = ["revoke_keys"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: APIKey | None = None) -> tuple[str, ...]:
+        # A key's owner cannot change after creation: the key was handed to someone for that user.
+        return self.readonly_fields + (("user",) if obj is not None else ())
+
+    def save_model(self, request: HttpRequest, obj: APIKey, form: object, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Generate the secret here so it is shown exactly once, in the confirmation message.
+        key, plain = APIKey.create_for(obj.user, obj.name)
+        obj.pk, obj.prefix, obj.hashed_key, obj.created = key.pk, key.prefix, digest(plain), key.created
+        obj._state.adding = False
+        messages.warning(
+            request,
+            f"API key for {obj.user}: {plain}  -- copy it now, it is not stored and will not be shown again.",
+        )
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> None:
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        messages.success(request, f"Revoked {count} key(s).")
+
+
+@admin.register(APIToken)
+class APITokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "created", "expires_at", "last_used_at", "revoked")
+    list_filter = ("revoked",)
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+    readonly_fields = ("user", "created", "expires_at", "last_used_at", "revoked")
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tokens come from POST /api/login only
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[APIToken]) -> None:
+        messages.success(request, f"Revoked {queryset.update(revoked=True)} token(s).")

@@ -1,0 +1,82 @@
+"""POST /api/login (username + password -> expiring bearer token) and POST /api/logout."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts import services
+from accounts.models import APIToken
+from hyperweb.api.errors import api_error
+from hyperweb.api.fields import TimestampField
+from hyperweb.api.timestamps import now_iso
+from hyperweb.api.views import APIView
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False, style={"input_type": "password"})
+
+
+class LoginResponseSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="send as `Authorization: Bearer <token>`")
+    username = serializers.CharField()
+    expires_at = TimestampField()
+    timestamp = TimestampField()
+
+
+class LogoutResponseSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text='"logged out"')
+    timestamp = TimestampField()
+
+
+def client_ip(request: Request) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+class LoginView(APIView):
+    authentication_classes: list = []  # a login must not depend on (or be refused for) old credentials
+    permission_classes = [AllowAny]
+    throttled_responses = True  # for the schema: 429
+
+    @extend_schema(
+        request=LoginSerializer,
+        responses=LoginResponseSerializer,
+        summary="Get a bearer token",
+        tags=["auth"],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.body(LoginSerializer)
+        try:
+            login = services.login(data["username"], data["password"], client_ip=client_ip(request))
+        except services.LoginThrottled as exc:
+            error = api_error(429, str(exc))
+            error.wait = exc.retry_after
+            raise error from None
+        except services.LoginFailed as exc:
+            raise api_error(401, str(exc)) from None
+        return Response(
+            {
+                "token": login.token,
+                "username": login.username,
+                "expires_at": login.expires_at,
+                "timestamp": now_iso(),
+            }
+        )
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=None, responses=LogoutResponseSerializer, summary="Revoke this bearer token", tags=["auth"]
+    )
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.auth, APIToken):
+            raise api_error(400, "logout revokes a bearer token; this request did not use one")
+        services.logout(request.auth)
+        return Response({"status": "logged out", "timestamp": now_iso()})

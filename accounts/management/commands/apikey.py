@@ -1,0 +1,62 @@
+"""`manage.py apikey create --user U --name N | list [--user U] [--all] | revoke PREFIX_OR_ID`."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.models import APIKey
+from accounts.roles import role_of
+
+
+class Command(BaseCommand):
+    help = "Create (shown once), list and revoke API keys for the X-API-Key header."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="create a key and print it once")
+        create.add_argument("--user", required=True, help="username the key acts as")
+        create.add_argument("--name", required=True, help="what the key is for")
+        listing = sub.add_parser("list", help="list keys (never the secrets)")
+        listing.add_argument("--user", help="only this user's keys")
+        listing.add_argument("--all", action="store_true", help="include revoked keys")
+        revoke = sub.add_parser("revoke", help="revoke a key by its prefix or id")
+        revoke.add_argument("key", help="the key's prefix (e.g. hwk_Ab12Cd34) or numeric id")
+
+    def handle(self, *args: object, action: str, **options: object) -> None:
+        getattr(self, f"_{action}")(**options)
+
+    def _create(self, user: str, name: str, **_: object) -> None:
+        try:
+            owner = get_user_model().objects.get(username=user)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"no user named {user!r}") from None
+        key, plain = APIKey.create_for(owner, name)
+        role = role_of(owner) or "no role: the key will be refused until the user gets one"
+        self.stderr.write(f"Created API key {key.prefix}... for {owner} ({role}). It is shown only once:")
+        self.stdout.write(plain)
+
+    def _list(self, user: str | None = None, all: bool = False, **_: object) -> None:
+        keys = APIKey.objects.select_related("user").order_by("created")
+        if user:
+            keys = keys.filter(user__username=user)
+        if not all:
+            keys = keys.filter(revoked_at__isnull=True)
+        for key in keys:
+            used = key.last_used_at.strftime("%Y-%m-%dT%H:%M:%SZ") if key.last_used_at else "never"
+            state = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
+            self.stdout.write(f"{key.pk}\t{key.prefix}\t{key.user}\t{key.name}\tlast used {used}\t{state}")
+
+    def _revoke(self, key: str, **_: object) -> None:
+        matches = (
+            APIKey.objects.filter(pk=int(key))
+            if key.isdigit()
+            else APIKey.objects.filter(prefix=key.rstrip("."))
+        )
+        found = list(matches[:2])
+        if not found:
+            raise CommandError(f"no API key {key!r}")
+        if len(found) > 1:
+            raise CommandError(f"{key!r} matches several keys; use the numeric id from `apikey list`")
+        found[0].revoke()
+        self.stdout.write(f"Revoked {found[0]}")

@@ -1,0 +1,71 @@
+"""OpenAPI generation: every operation documents the error responses it can really give.
+
+`AutoSchema` adds the `{"error", "timestamp"}` body for 400 (operations with a body or query
+parameters), 401/403 (authenticated operations), 404 (paths with an id), 413 (operations with a
+body), 429 (where the view sets `throttled_responses = True`) and 500, so views only annotate
+their success response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+_DESCRIPTIONS = {
+    "400": "Bad input: the message names the field and the problem",
+    "401": "Not authenticated (no, or an invalid, X-API-Key / Bearer token / session)",
+    "403": "Authenticated, but the role does not allow this (or the CSRF token is missing)",
+    "404": "No such resource",
+    "413": "Request body larger than the limit",
+    "429": "Too many failed logins; retry after the Retry-After header's seconds",
+    "500": "Server fault (details are logged, never returned)",
+}
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="what went wrong, naming the field where there is one")
+    timestamp = serializers.DateTimeField(help_text="UTC, Z suffix")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="validation errors only: messages per field",
+    )
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def _error_codes(self) -> list[str]:
+        codes = []
+        has_body = self.method in ("POST", "PUT", "PATCH")
+        if (
+            has_body
+            or self._get_filter_parameters()
+            or self.get_override_parameters()
+            or self._has_query_serializer()
+        ):
+            codes.append("400")
+        if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
+            codes += ["401", "403"]
+        if "{" in self.path:
+            codes.append("404")
+        if has_body:
+            codes.append("413")
+        if getattr(self.view, "throttled_responses", False):
+            codes.append("429")
+        codes.append("500")
+        return codes
+
+    def _has_query_serializer(self) -> bool:
+        return getattr(self.view, "query_serializer_class", None) is not None
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        bodies = super()._get_response_bodies(direction)
+        if direction != "response":
+            return bodies
+        for code in self._error_codes():
+            if code not in bodies:
+                bodies[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
+                bodies[code]["description"] = _DESCRIPTIONS[code]
+        return bodies

@@ -1,0 +1,51 @@
+"""Timestamps on the wire: UTC with a `Z` out (at most 6 fractional digits); `Z`, offsets or naive in.
+
+Naive means UTC: the HyperSDK Python client sends `datetime.isoformat()` of naive UTC datetimes.
+Go clients send RFC 3339 with up to 9 fractional digits; the extra digits are cut, not rounded.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+# More than 6 fractional digits (Go's RFC3339Nano): keep the first 6.
+_EXTRA_DIGITS = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse an ISO 8601 / RFC 3339 timestamp into an aware UTC datetime; ValueError if it is not one."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 timestamp string")
+    text = _EXTRA_DIGITS.sub(r"\1", value.strip())
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    if len(text) < 10:
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp (e.g. 2026-01-31T22:00:00Z)") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime | date) -> str:
+    """`2026-01-31T22:00:00Z` / `2026-01-31T22:00:00.123456Z`; naive datetimes are taken as UTC."""
+    if not isinstance(value, datetime):  # a plain date: midnight UTC
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    else:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat() + "Z"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def now_iso() -> str:
+    """The `timestamp` every response carries."""
+    return format_timestamp(utcnow())
