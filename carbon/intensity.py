@@ -1,0 +1,413 @@
+"""Carbon-intensity maths: step series, time-weighted means, best windows, energy and emissions.
+
+Pure module (no Django, no ORM): services turn readings into a :class:`StepSeries` and pass
+settings values in as arguments, so everything here is testable with plain numbers.
+
+Times are aware datetimes at the edges and epoch-second floats inside. Naive datetimes are
+rejected with ``ValueError``: hyperweb stores and computes in UTC everywhere, and silently
+treating a naive value as local time is the classic off-by-one-hour bug.
+
+A step series is a set of half-open steps ``[start, end)`` each carrying one value (gCO2/kWh).
+Steps are sorted and do not overlap, but there may be gaps (a provider was down, a forecast ends).
+Gaps are *not* interpolated: a mean covers only the covered part of an interval, and how much was
+covered is reported separately by :meth:`StepSeries.coverage`.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+__all__ = [
+    "CAR_G_CO2_PER_KM",
+    "TREE_KG_CO2_PER_YEAR",
+    "StepSeries",
+    "Window",
+    "emissions_kg",
+    "energy_kwh",
+    "equivalents",
+    "quality",
+]
+
+# Two means closer than this (relative) count as equal, so float noise from the prefix sums
+# cannot steal a tie from an earlier start. With a year of data the rounding error of a mean is
+# around 1e-10 relative; real differences between windows are many orders of magnitude larger.
+_TIE_RTOL = 1e-9
+# A start whose coverage falls short of the threshold by only rounding error still qualifies.
+_COVERAGE_RTOL = 1e-9
+# Sentinel knots outside any realistic epoch, so the sliding pointers never run off the arrays.
+_FAR = 1e300
+
+
+def _to_epoch(value: datetime, name: str) -> float:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
+    return value.timestamp()
+
+
+def _from_epoch(value: float) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A candidate run ``[start, end)`` and its time-weighted mean intensity (gCO2/kWh).
+
+    ``coverage`` is the covered fraction of the run (1.0 unless the caller allowed gaps).
+    """
+
+    start: datetime
+    end: datetime
+    mean: float
+    coverage: float = 1.0
+
+
+class StepSeries:
+    """A sorted, non-overlapping step series with prefix integrals for O(1)/O(log n) queries.
+
+    Internally the series is described by *knots*: every step start and end, sorted. Between two
+    consecutive knots the series is either one step's constant value or a gap. Two running
+    integrals are stored at every knot:
+
+    - ``F(t)``: integral of value x covered-indicator from the first knot to ``t``;
+    - ``C(t)``: covered seconds from the first knot to ``t``.
+
+    Both are continuous and piecewise linear with breaks only at knots (slope = the step value
+    and 1 on a step, 0 and 0 in a gap), so for any interval ``[a, b]``
+    ``mean = (F(b) - F(a)) / (C(b) - C(a))`` and ``coverage = (C(b) - C(a)) / (b - a)``.
+    """
+
+    __slots__ = ("_starts", "_ends", "_values", "_knots", "_fk", "_ck", "_sf", "_sc")
+
+    def __init__(self, starts: Sequence[float], ends: Sequence[float], values: Sequence[float]) -> None:
+        if not (len(starts) == len(ends) == len(values)):
+            raise ValueError("starts, ends and values must have the same length")
+        self._starts = [float(s) for s in starts]
+        self._ends = [float(e) for e in ends]
+        self._values = [float(v) for v in values]
+        prev_end = -math.inf
+        for i, (s, e, v) in enumerate(zip(self._starts, self._ends, self._values, strict=True)):
+            if not (math.isfinite(s) and math.isfinite(e) and math.isfinite(v)):
+                raise ValueError(f"step {i} has a non-finite start, end or value")
+            if e <= s:
+                raise ValueError(f"step {i} ends ({e}) at or before it starts ({s})")
+            if s < prev_end:
+                raise ValueError(f"step {i} starts ({s}) before the previous step ends ({prev_end})")
+            prev_end = e
+
+        # Knot arrays, padded with a sentinel at each side whose segment has slope 0: F and C
+        # are flat before the first step and after the last, so queries outside need no branches.
+        knots = [-_FAR]
+        fk = [0.0]
+        ck = [0.0]
+        sf: list[float] = []
+        sc: list[float] = []
+        f = c = 0.0
+        for s, e, v in zip(self._starts, self._ends, self._values, strict=True):
+            if s > knots[-1]:
+                # Either the leading sentinel segment or a gap before this step: flat F and C.
+                sf.append(0.0)
+                sc.append(0.0)
+                knots.append(s)
+                fk.append(f)
+                ck.append(c)
+            f += v * (e - s)
+            c += e - s
+            sf.append(v)
+            sc.append(1.0)
+            knots.append(e)
+            fk.append(f)
+            ck.append(c)
+        sf.append(0.0)
+        sc.append(0.0)
+        knots.append(_FAR)
+        fk.append(f)
+        ck.append(c)
+        # Segment k runs from knots[k] to knots[k+1] with slopes sf[k], sc[k]; the final entries
+        # (sf[-1] for the last sentinel) are never read past but keep the arrays aligned.
+        sf.append(0.0)
+        sc.append(0.0)
+        self._knots = knots
+        self._fk = fk
+        self._ck = ck
+        self._sf = sf
+        self._sc = sc
+
+    # -- construction and inspection ------------------------------------------------------
+
+    @classmethod
+    def from_steps(cls, steps: Iterable[tuple[datetime, datetime, float]]) -> StepSeries:
+        """Build from ``(start, end, value)`` with aware datetimes; sorted here, must not overlap."""
+        triples = [(_to_epoch(s, "step start"), _to_epoch(e, "step end"), float(v)) for s, e, v in steps]
+        triples.sort(key=lambda t: t[0])
+        return cls([t[0] for t in triples], [t[1] for t in triples], [t[2] for t in triples])
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def __repr__(self) -> str:
+        if not self._starts:
+            return "StepSeries(empty)"
+        return f"StepSeries({len(self)} steps, {self.first_start.isoformat()} .. {self.last_end.isoformat()})"
+
+    @property
+    def first_start(self) -> datetime | None:
+        return _from_epoch(self._starts[0]) if self._starts else None
+
+    @property
+    def last_end(self) -> datetime | None:
+        return _from_epoch(self._ends[-1]) if self._ends else None
+
+    def steps(self) -> list[tuple[datetime, datetime, float]]:
+        return [
+            (_from_epoch(s), _from_epoch(e), v)
+            for s, e, v in zip(self._starts, self._ends, self._values, strict=True)
+        ]
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def _integrals(self, t: float) -> tuple[float, float]:
+        """``(F(t), C(t))`` by binary search over the knots."""
+        k = bisect_right(self._knots, t) - 1
+        dt = t - self._knots[k]
+        return self._fk[k] + self._sf[k] * dt, self._ck[k] + self._sc[k] * dt
+
+    def _span(self, start: datetime, end: datetime) -> tuple[float, float]:
+        a = _to_epoch(start, "start")
+        b = _to_epoch(end, "end")
+        if b < a:
+            raise ValueError(f"end ({end.isoformat()}) is before start ({start.isoformat()})")
+        return a, b
+
+    def value_at(self, when: datetime) -> float | None:
+        """The value of the step containing ``when`` (steps are half-open), None in a gap."""
+        t = _to_epoch(when, "when")
+        i = bisect_right(self._starts, t) - 1
+        if i >= 0 and t < self._ends[i]:
+            return self._values[i]
+        return None
+
+    def mean(self, start: datetime, end: datetime) -> float | None:
+        """Time-weighted mean over the covered part of ``[start, end]``; None if nothing covered.
+
+        Steps that only partly overlap the interval count for the overlapping time. A zero-length
+        interval yields the value at that instant (or None in a gap).
+        """
+        a, b = self._span(start, end)
+        if a == b:
+            return self.value_at(start)
+        fa, ca = self._integrals(a)
+        fb, cb = self._integrals(b)
+        covered = cb - ca
+        if covered <= 0.0:
+            return None
+        return (fb - fa) / covered
+
+    def coverage(self, start: datetime, end: datetime) -> float:
+        """Covered fraction (0..1) of ``[start, end]``; a zero-length interval is 1 or 0."""
+        a, b = self._span(start, end)
+        if a == b:
+            return 1.0 if self.value_at(start) is not None else 0.0
+        _, ca = self._integrals(a)
+        _, cb = self._integrals(b)
+        return min(1.0, max(0.0, (cb - ca) / (b - a)))
+
+    def best_window(
+        self,
+        duration: timedelta,
+        earliest: datetime,
+        latest: datetime,
+        *,
+        min_coverage: float = 1.0,
+    ) -> Window | None:
+        """The start ``s`` in ``[earliest, latest]`` with the lowest mean over ``[s, s + duration]``.
+
+        Only starts whose run is covered at least ``min_coverage`` (0 < x <= 1) qualify; the mean
+        is over the covered part. Ties go to the earliest start. Returns None if no start
+        qualifies (no data, or too many gaps, or a run longer than the data).
+
+        Why checking a few points is enough: write ``G(s) = F(s + d) - F(s)`` (the integral over
+        the run) and ``K(s) = C(s + d) - C(s)`` (covered seconds). Each is piecewise linear in
+        ``s`` and only changes slope where ``s`` or ``s + d`` crosses a knot. Between two such
+        points the mean ``G/K`` is a ratio of two linear functions, which is monotone (its
+        derivative has the constant sign of ``G'K - GK'``, whose terms cancel to a constant). So
+        on each piece the minimum sits at an end of the piece, and if the piece is flat its left
+        end is the earliest minimiser. The coverage condition ``K(s) >= min_coverage * d`` cuts
+        each piece at most once more, where the linear ``K`` crosses the threshold; that crossing
+        point is a candidate too. With ``min_coverage = 1`` and no gaps ``K`` is constant and
+        the cut never happens.
+
+        The candidates are therefore ``earliest``, ``latest``, knots in range, knots minus ``d``
+        in range, and coverage crossings. They are produced in increasing order by merging two
+        sorted streams, and two pointers slide forward over the knots to evaluate ``F`` and
+        ``C`` in O(1) each: one pass, O(knots in [earliest, latest + d]) after one bisect.
+        """
+        d = duration.total_seconds()
+        if d <= 0:
+            raise ValueError(f"duration must be positive, got {duration}")
+        if not (0.0 < min_coverage <= 1.0):
+            raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
+        a = _to_epoch(earliest, "earliest")
+        b = _to_epoch(latest, "latest")
+        if b < a:
+            raise ValueError(f"latest ({latest.isoformat()}) is before earliest ({earliest.isoformat()})")
+        if not self._starts:
+            return None
+
+        knots, fk, ck, sf, sc = self._knots, self._fk, self._ck, self._sf, self._sc
+        # Crossings are placed at the exact threshold; the slightly lower one only decides
+        # whether a start qualifies, so a run that misses by rounding error is not thrown away
+        # (and the start cannot drift past the true boundary to gain a fake improvement).
+        need = min_coverage * d
+        threshold = need * (1.0 - _COVERAGE_RTOL)
+
+        # p, q: segment holding x and x + d. i: next knot >= x (left-end candidates);
+        # j: next knot with knot - d >= x (right-end candidates).
+        p = bisect_right(knots, a) - 1
+        q = bisect_right(knots, a + d) - 1
+        i = p + 1
+        j = q + 1
+
+        best_x = best_m = best_k = 0.0
+        found = False
+        prev_x = prev_g = prev_k = 0.0
+        have_prev = False
+        x = a
+        while True:
+            y = x + d
+            while knots[p + 1] <= x:
+                p += 1
+            while knots[q + 1] <= y:
+                q += 1
+            dx = x - knots[p]
+            dy = y - knots[q]
+            g = fk[q] + sf[q] * dy - fk[p] - sf[p] * dx
+            k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
+            ok = k >= threshold
+
+            if have_prev and ok != (prev_k >= threshold):
+                # Coverage crosses the threshold inside this piece: the crossing point is the
+                # boundary of the qualifying part, so it is a candidate. It lies before x.
+                frac = min(1.0, max(0.0, (need - prev_k) / (k - prev_k)))
+                cx = prev_x + frac * (x - prev_x)
+                cg = prev_g + frac * (g - prev_g)
+                ckv = prev_k + frac * (k - prev_k)
+                if ckv > 0.0:
+                    m = cg / ckv
+                    if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
+                        best_x, best_m, best_k, found = cx, m, ckv, True
+
+            if ok and k > 0.0:
+                m = g / k
+                if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
+                    best_x, best_m, best_k, found = x, m, k, True
+
+            if x >= b:
+                break
+            prev_x, prev_g, prev_k, have_prev = x, g, k, True
+            while knots[i] <= x:
+                i += 1
+            while knots[j] - d <= x:
+                j += 1
+            nxt = knots[i]
+            right = knots[j] - d
+            if right < nxt:
+                nxt = right
+            x = nxt if nxt < b else b
+
+        if not found:
+            return None
+        if best_x == a:
+            start = earliest
+        elif best_x == b:
+            start = latest
+        else:
+            start = _from_epoch(best_x)
+        return Window(start=start, end=start + duration, mean=best_m, coverage=min(1.0, best_k / d))
+
+
+# -- quality, energy, emissions, equivalents ---------------------------------------------
+
+# Upper bounds (exclusive) of each level in gCO2/kWh; at or above the last bound is "very poor".
+_QUALITY_LEVELS: tuple[tuple[float, str], ...] = (
+    (100.0, "excellent"),
+    (200.0, "good"),
+    (400.0, "moderate"),
+    (600.0, "poor"),
+)
+
+
+def quality(value: float) -> str:
+    """Human label for an intensity in gCO2/kWh: excellent <100, good <200, moderate <400,
+    poor <600, else very poor. Bounds are strict, so exactly 100 is "good"."""
+    for bound, label in _QUALITY_LEVELS:
+        if value < bound:
+            return label
+    return "very poor"
+
+
+def energy_kwh(
+    data_gb: float,
+    hours: float,
+    *,
+    base_watts: float = 100.0,
+    watts_per_tb: float = 50.0,
+    pue: float = 1.0,
+) -> float:
+    """Energy of a backup run: ``(base_watts + watts_per_tb * data_gb / 1000) * hours * pue / 1000``.
+
+    A deliberately simple model (a host drawing a base load plus a share proportional to the data
+    moved, times the data centre's PUE); services pass the configured values.
+    """
+    if data_gb < 0 or hours < 0:
+        raise ValueError("data_gb and hours must not be negative")
+    if pue < 1.0:
+        raise ValueError(f"pue must be at least 1.0, got {pue}")
+    watts = base_watts + watts_per_tb * data_gb / 1000.0
+    return watts * hours * pue / 1000.0
+
+
+def emissions_kg(kwh: float, intensity_g_per_kwh: float) -> float:
+    """kg CO2 for ``kwh`` at ``intensity_g_per_kwh`` (g -> kg: divide by 1000)."""
+    return kwh * intensity_g_per_kwh / 1000.0
+
+
+# Equivalents are for giving people a sense of scale, not for accounting. Both constants are
+# rough averages; real values vary widely by vehicle, fuel, driving, tree species, age and climate.
+#
+# Driving: US EPA, "Tailpipe Greenhouse Gas Emissions from a Typical Passenger Vehicle"
+# (EPA-420-F-23-014, June 2023): 8,887 g CO2 per gallon of gasoline and about 22 miles per
+# gallon, i.e. roughly 400 g CO2 per mile = 8887 / 22.0 / 1.609344 ~= 251 g CO2 per km. For
+# comparison, the EEA's monitoring of *new* cars registered in the EU reports type-approval
+# (WLTP) averages around 110 g CO2/km for 2022, lower than what the on-road fleet emits, so the
+# EPA figure is the better match for "an average car on the road".
+CAR_G_CO2_PER_KM = 8887.0 / 22.0 / 1.609344
+# Trees: the widely quoted figure that a mature tree takes up about 48 lb (~21.8 kg) of CO2 a
+# year (Arbor Day Foundation and many others; common sources give 21-25 kg). The US EPA's
+# Greenhouse Gas Equivalencies Calculator uses a much lower figure for young urban trees, so read
+# tree-years as an order of magnitude.
+TREE_KG_CO2_PER_YEAR = 48.0 * 0.45359237
+
+
+def equivalents(kg_co2: float) -> dict:
+    """Everyday equivalents of ``kg_co2``: km driven by an average car, and tree-years of uptake.
+
+    Returns ``{"km_driving": float, "tree_years": float, "car_g_co2_per_km": float,
+    "tree_kg_co2_per_year": float, "note": str}``; the constants travel with the numbers so a UI
+    or report can state its assumptions.
+    """
+    return {
+        "km_driving": kg_co2 * 1000.0 / CAR_G_CO2_PER_KM,
+        "tree_years": kg_co2 / TREE_KG_CO2_PER_YEAR,
+        "car_g_co2_per_km": CAR_G_CO2_PER_KM,
+        "tree_kg_co2_per_year": TREE_KG_CO2_PER_YEAR,
+        "note": (
+            "Approximations: average passenger car ~251 g CO2/km (US EPA, EPA-420-F-23-014); "
+            "a mature tree takes up ~22 kg CO2 a year (commonly quoted figure)."
+        ),
+    }
