@@ -159,17 +159,40 @@ WATTTIME_PASSWORD = env_str("WATTTIME_PASSWORD")
 WATTTIME_BASE_URL = env_str("WATTTIME_BASE_URL", "https://api.watttime.org")
 WATTTIME_SIGNAL = env_str("WATTTIME_SIGNAL", "co2_moer")
 
-# Provider chain used for every zone unless CARBON_ZONE_PROVIDERS says otherwise. Real providers
-# are switched on by their credentials (or UKGRID_ENABLED for GB); the simulated provider is the
-# offline default and is labelled "simulated" wherever its numbers appear.
-CARBON_PROVIDERS = env_list("CARBON_PROVIDERS", ["simulated"])
+WATTTIME_ZONES = env_list("WATTTIME_ZONES", ["US-CAL-CISO"])  # free accounts: CAISO_NORTH only
+
+# Provider chain used for every zone unless CARBON_ZONE_PROVIDERS (or the zone's own field in the
+# admin) says otherwise. The simulated provider is the offline default and is labelled "simulated"
+# wherever its numbers appear. Real providers are switched on by their credentials: a token puts
+# Electricity Maps first for every zone, UKGRID_ENABLED puts NESO first for GB, WattTime
+# credentials put WattTime (a marginal signal, kept apart from averages) first for WATTTIME_ZONES.
+# A chain of real providers falls back to the last known data (flagged stale), not to simulation.
+CARBON_PROVIDERS = env_list("CARBON_PROVIDERS", ["electricitymaps"] if ELECTRICITYMAPS_TOKEN else ["simulated"])
+
+
+def _zone_chains(raw: str) -> dict[str, list[str]]:
+    """`GB=ukgrid,simulated;DE=electricitymaps` -> {zone: chain}; fails loudly on a bad item."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    chains: dict[str, list[str]] = {}
+    if UKGRID_ENABLED:
+        chains["GB"] = ["ukgrid", *[p for p in CARBON_PROVIDERS if p != "ukgrid"]]
+    if WATTTIME_USERNAME and WATTTIME_PASSWORD:
+        for zone in WATTTIME_ZONES:
+            chains[zone] = ["watttime"]
+    for item in raw.split(";"):
+        if not item.strip():
+            continue
+        zone, sep, chain = item.partition("=")
+        providers = [p.strip() for p in chain.split(",") if p.strip()]
+        if not sep or not zone.strip() or not providers:
+            raise ImproperlyConfigured(f"CARBON_ZONE_PROVIDERS: {item!r} is not ZONE=provider[,provider]")
+        chains[zone.strip()] = providers
+    return chains
+
+
 # Per-zone chains, e.g. "GB=ukgrid,simulated;DE=electricitymaps"
-CARBON_ZONE_PROVIDERS = {
-    zone.strip(): [p.strip() for p in chain.split(",") if p.strip()]
-    for zone, _, chain in (
-        item.partition("=") for item in env_str("CARBON_ZONE_PROVIDERS").split(";") if item.strip()
-    )
-}
+CARBON_ZONE_PROVIDERS = _zone_chains(env_str("CARBON_ZONE_PROVIDERS"))
 CARBON_HTTP_TIMEOUT = env_float("CARBON_HTTP_TIMEOUT", 10.0, minimum=0.1)
 CARBON_HTTP_RETRIES = env_int("CARBON_HTTP_RETRIES", 3, minimum=0)
 CARBON_REFRESH_MINUTES = env_int("CARBON_REFRESH_MINUTES", 15, minimum=1)
@@ -267,3 +290,32 @@ HYPERSDK_POLL_SECONDS = env_float("HYPERSDK_POLL_SECONDS", 5.0, minimum=0.05)
 HYPERSDK_HTTP_TIMEOUT = env_float("HYPERSDK_HTTP_TIMEOUT", 30.0, minimum=0.1)
 # gzip level for the file executor's archives (1 fastest .. 9 smallest; 6 is gzip's default).
 BACKUP_GZIP_LEVEL = env_int("BACKUP_GZIP_LEVEL", 6, minimum=1)
+
+# --- Carbon fetching, estimates, import (owner: carbon.services) ----------------------------------
+def _carbon_ttl(name: str, default: str) -> dict[str, int]:
+    """`simulated=900,electricitymaps=900` -> {name: seconds}; fails loudly on a bad item."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    ttl = {}
+    for item in env_list(name, default.split(",")):
+        provider, sep, seconds = item.partition("=")
+        if not sep or not provider.strip() or not seconds.strip().isdigit():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not provider=seconds")
+        ttl[provider.strip().lower()] = int(seconds)
+    return ttl
+
+
+# How long a provider's answer is fresh (seconds); a zone is asked again only after that.
+CARBON_PROVIDER_TTL = _carbon_ttl(
+    "CARBON_PROVIDER_TTL", "simulated=900,electricitymaps=900,ukgrid=1800,watttime=300,csv=86400"
+)
+CARBON_PROVIDER_TTL_DEFAULT = env_int("CARBON_PROVIDER_TTL_DEFAULT", 900, minimum=0)
+# After a failed fetch, leave that provider alone this long (the chain moves on meanwhile).
+CARBON_FAILURE_COOLDOWN = env_int("CARBON_FAILURE_COOLDOWN", 60, minimum=0)
+# A reading that ended more than this long ago no longer counts as "current": it is shown stale.
+CARBON_STALE_MINUTES = env_int("CARBON_STALE_MINUTES", 90, minimum=1)
+# How far back a refresh fills a gap in the history (hours).
+CARBON_BACKFILL_HOURS = env_int("CARBON_BACKFILL_HOURS", 24, minimum=1)
+CARBON_ESTIMATE_HORIZON_HOURS = env_float("CARBON_ESTIMATE_HORIZON_HOURS", 24.0, minimum=0)
+CARBON_DEMO_DAYS = env_int("CARBON_DEMO_DAYS", 30, minimum=0)
+CARBON_IMPORT_BATCH = env_int("CARBON_IMPORT_BATCH", 5000, minimum=100)
