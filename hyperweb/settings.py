@@ -176,7 +176,7 @@ def _zone_chains(raw: str) -> dict[str, list[str]]:
 
     chains: dict[str, list[str]] = {}
     if UKGRID_ENABLED:
-        chains["GB"] = ["ukgrid", *[p for p in CARBON_PROVIDERS if p != "ukgrid"]]
+        chains["GB"] = ["ukgrid", *[p for p in CARBON_PROVIDERS if p not in ("ukgrid", "simulated")]]
     if WATTTIME_USERNAME and WATTTIME_PASSWORD:
         for zone in WATTTIME_ZONES:
             chains[zone] = ["watttime"]
