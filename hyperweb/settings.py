@@ -167,7 +167,9 @@ WATTTIME_ZONES = env_list("WATTTIME_ZONES", ["US-CAL-CISO"])  # free accounts: C
 # Electricity Maps first for every zone, UKGRID_ENABLED puts NESO first for GB, WattTime
 # credentials put WattTime (a marginal signal, kept apart from averages) first for WATTTIME_ZONES.
 # A chain of real providers falls back to the last known data (flagged stale), not to simulation.
-CARBON_PROVIDERS = env_list("CARBON_PROVIDERS", ["electricitymaps"] if ELECTRICITYMAPS_TOKEN else ["simulated"])
+CARBON_PROVIDERS = env_list(
+    "CARBON_PROVIDERS", ["electricitymaps"] if ELECTRICITYMAPS_TOKEN else ["simulated"]
+)
 
 
 def _zone_chains(raw: str) -> dict[str, list[str]]:
@@ -283,13 +285,15 @@ BACKUP_DEFAULT_MAX_DELAY_HOURS = env_float("BACKUP_DEFAULT_MAX_DELAY_HOURS", 4.0
 
 # --- Backup executors (owner: executors) ----------------------------------------------------------
 # The hypersdk executor forwards jobs to an existing HyperSDK daemon (its /jobs/* API). The API key
-# is sent as X-API-Key and never logged.
-HYPERSDK_URL = env_str("HYPERSDK_URL", "http://127.0.0.1:8080")
+# is sent as X-API-Key and never logged. No default URL: HyperSDK's usual port is hyperweb's own, and
+# forwarding to ourselves would loop; without a URL the executor reports itself unavailable.
+HYPERSDK_URL = env_str("HYPERSDK_URL")
 HYPERSDK_API_KEY = env_str("HYPERSDK_API_KEY")
 HYPERSDK_POLL_SECONDS = env_float("HYPERSDK_POLL_SECONDS", 5.0, minimum=0.05)
 HYPERSDK_HTTP_TIMEOUT = env_float("HYPERSDK_HTTP_TIMEOUT", 30.0, minimum=0.1)
 # gzip level for the file executor's archives (1 fastest .. 9 smallest; 6 is gzip's default).
 BACKUP_GZIP_LEVEL = env_int("BACKUP_GZIP_LEVEL", 6, minimum=1)
+
 
 # --- Carbon fetching, estimates, import (owner: carbon.services) ----------------------------------
 def _carbon_ttl(name: str, default: str) -> dict[str, int]:

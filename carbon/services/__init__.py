@@ -1,0 +1,59 @@
+"""Carbon operations shared by the API, the dashboard, the workers and the `carbon` command.
+
+- fetching: ask providers only when stale (per-provider TTL), walk the chain on failure, log and
+  record every outcome (`refresh_zone`, `refresh_all_zones`);
+- store: upsert readings (`store_readings`, `readings_between`);
+- series: read them back (`current_intensity`, `intensity_series`, `forecast_points`, `estimate`);
+- data: CSV import, simulated demo data, the refresh schedule.
+"""
+
+from carbon.services.base import NoData, UnknownZone, get_zone, resolve_now
+from carbon.services.data import (
+    FORMATS,
+    REFRESH_SCHEDULE,
+    ImportResult,
+    import_readings,
+    load_demo_data,
+    register_schedules,
+)
+from carbon.services.fetching import FetchOutcome, ensure_fresh, provider_ttl, refresh_all_zones, refresh_zone
+from carbon.services.series import (
+    CurrentIntensity,
+    Estimate,
+    ForecastPoint,
+    SeriesInfo,
+    current_intensity,
+    estimate,
+    forecast_points,
+    intensity_series,
+)
+from carbon.services.store import StoreResult, readings_between, store_readings
+
+__all__ = [
+    "FORMATS",
+    "REFRESH_SCHEDULE",
+    "CurrentIntensity",
+    "Estimate",
+    "FetchOutcome",
+    "ForecastPoint",
+    "ImportResult",
+    "NoData",
+    "SeriesInfo",
+    "StoreResult",
+    "UnknownZone",
+    "current_intensity",
+    "ensure_fresh",
+    "estimate",
+    "forecast_points",
+    "get_zone",
+    "import_readings",
+    "intensity_series",
+    "load_demo_data",
+    "provider_ttl",
+    "readings_between",
+    "refresh_all_zones",
+    "refresh_zone",
+    "register_schedules",
+    "resolve_now",
+    "store_readings",
+]

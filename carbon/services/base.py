@@ -1,0 +1,43 @@
+"""Errors, zone lookup and the clock shared by the carbon services."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+from carbon.models import Zone
+
+
+class UnknownZone(LookupError):
+    """No zone has that code."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"unknown zone {code!r}")
+        self.code = code
+
+
+class NoData(LookupError):
+    """Nothing is stored for what was asked and no provider could supply it: never guess."""
+
+
+def get_zone(code: str) -> Zone:
+    """The zone with that code, case-insensitively (``de`` finds ``DE``)."""
+    text = (code or "").strip()
+    zone = Zone.objects.filter(code__iexact=text).first() if text else None
+    if zone is None:
+        raise UnknownZone(text)
+    return zone
+
+
+def resolve_now(now: datetime | None) -> datetime:
+    """`now` as an aware UTC datetime (naive means UTC, as on the wire)."""
+    if now is None:
+        return timezone.now()
+    if timezone.is_naive(now):
+        return now.replace(tzinfo=UTC)
+    return now.astimezone(UTC)
+
+
+def source_is_simulated(source: str) -> bool:
+    return source == "simulated"

@@ -1,0 +1,191 @@
+"""Fetching: ask a zone's provider chain, but only when the stored data is stale (per-provider TTL).
+
+For each kind of data (history, current, forecast) the chain is walked in order:
+
+- a provider whose last successful fetch is younger than its TTL is "cached": the database
+  already holds its answer, nobody is asked;
+- a provider that failed within the last CARBON_FAILURE_COOLDOWN seconds is passed over;
+- otherwise it is asked; its readings are stored (upsert) and the walk stops. On any failure the
+  walk moves on to the next provider. An empty forecast is an answer, not an outage, but it
+  gives no forecast, so the walk goes on looking for one.
+
+Every outcome is logged (logger "carbon.fetch") and recorded as a FetchAttempt row, which is also
+the TTL clock. Reading the stored data, with stale flags when every provider failed, is
+`carbon.services.series`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Max
+
+from carbon.models import CarbonReading, FetchAttempt, Zone
+from carbon.providers import UnknownProvider, get_provider
+from carbon.providers.base import Provider, ProviderError, Reading
+from carbon.services.base import resolve_now
+from carbon.services.store import store_readings
+
+log = logging.getLogger("carbon.fetch")
+
+CURRENT = FetchAttempt.What.CURRENT.value
+HISTORY = FetchAttempt.What.HISTORY.value
+FORECAST = FetchAttempt.What.FORECAST.value
+# History first: it fills the gap since the last stored actual, which `current` would close over.
+ALL_WHATS = (HISTORY, CURRENT, FORECAST)
+
+
+@dataclass
+class FetchOutcome:
+    zone: str
+    provider: str
+    what: str
+    status: str  # "ok" (asked), "cached" (fresh within TTL), "failed", "cooldown" (failed recently)
+    readings: int = 0
+    created: int = 0
+    updated: int = 0
+    error: str = ""
+    duration_ms: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "cached")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def provider_ttl(name: str) -> timedelta:
+    seconds = settings.CARBON_PROVIDER_TTL.get(name, settings.CARBON_PROVIDER_TTL_DEFAULT)
+    return timedelta(seconds=seconds)
+
+
+def call_provider(method: Callable, *args: object, now: datetime) -> object:
+    # Providers that can answer "as of" a given time (the simulated one) get `now`, so frozen
+    # clocks in tests and demo data line up; real providers only know the present.
+    try:
+        takes_now = "now" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        takes_now = False
+    return method(*args, now=now) if takes_now else method(*args)
+
+
+def _ask(provider: Provider, zone: Zone, name: str, what: str, now: datetime) -> list[Reading]:
+    ref = zone.ref(name)
+    if what == CURRENT:
+        reading = call_provider(provider.current, ref, now=now)
+        return [reading] if reading is not None else []
+    if what == FORECAST:
+        return list(call_provider(provider.forecast, ref, settings.CARBON_FORECAST_HOURS, now=now) or [])
+    # History fills the gap since this provider's last stored actual, at most the backfill window.
+    last_end = CarbonReading.objects.filter(
+        zone=zone, source=name, kind=CarbonReading.Kind.ACTUAL, start__lte=now
+    ).aggregate(last=Max("end"))["last"]
+    start = now - timedelta(hours=settings.CARBON_BACKFILL_HOURS)
+    if last_end is not None and last_end > start:
+        start = last_end
+    if start >= now:
+        return []
+    return list(call_provider(provider.history, ref, start, now, now=now) or [])
+
+
+def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> FetchOutcome:
+    if not force:
+        last = (
+            FetchAttempt.objects.filter(zone=zone, provider=name, what=what, at__lte=now)
+            .order_by("-at")
+            .only("at", "ok", "readings", "error")
+            .first()
+        )
+        if last is not None:
+            age = now - last.at
+            if last.ok and age < provider_ttl(name):
+                log.debug("%s/%s %s: fresh (%ds old), not asked", name, zone.code, what, age.total_seconds())
+                return FetchOutcome(zone.code, name, what, "cached", readings=last.readings)
+            if not last.ok and age < timedelta(seconds=settings.CARBON_FAILURE_COOLDOWN):
+                return FetchOutcome(zone.code, name, what, "cooldown", error=last.error)
+
+    started = time.perf_counter()
+    try:
+        provider = get_provider(name)
+        readings = _ask(provider, zone, name, what, now)
+        stored = store_readings(zone, name, readings)
+    except (ProviderError, UnknownProvider) as exc:
+        return _failed(zone, name, what, now, started, str(exc) or type(exc).__name__)
+    except Exception as exc:  # a provider bug must not stop the chain; keep the traceback
+        log.exception("%s/%s %s: unexpected error", name, zone.code, what)
+        return _failed(zone, name, what, now, started, f"{type(exc).__name__}: {exc}")
+    ms = int((time.perf_counter() - started) * 1000)
+    FetchAttempt.objects.create(
+        zone=zone, provider=name, what=what, at=now, ok=True, readings=stored.stored, duration_ms=ms
+    )
+    log.info(
+        "%s/%s %s: %d readings (%d new, %d updated) in %d ms",
+        name,
+        zone.code,
+        what,
+        stored.stored,
+        stored.created,
+        stored.updated,
+        ms,
+    )
+    return FetchOutcome(
+        zone.code,
+        name,
+        what,
+        "ok",
+        readings=stored.stored,
+        created=stored.created,
+        updated=stored.updated,
+        duration_ms=ms,
+    )
+
+
+def _failed(zone: Zone, name: str, what: str, now: datetime, started: float, error: str) -> FetchOutcome:
+    ms = int((time.perf_counter() - started) * 1000)
+    FetchAttempt.objects.create(
+        zone=zone, provider=name, what=what, at=now, ok=False, error=error[:2000], duration_ms=ms
+    )
+    log.warning("%s/%s %s: failed after %d ms: %s", name, zone.code, what, ms, error)
+    return FetchOutcome(zone.code, name, what, "failed", error=error, duration_ms=ms)
+
+
+def ensure_fresh(
+    zone: Zone, whats: Sequence[str] = ALL_WHATS, *, now: datetime | None = None, force: bool = False
+) -> list[FetchOutcome]:
+    """Walk the zone's chain for each kind of data; see the module docstring."""
+    now = resolve_now(now)
+    outcomes: list[FetchOutcome] = []
+    chain = zone.provider_chain()
+    for what in whats:
+        for name in chain:
+            outcome = _fetch_one(zone, name, what, now, force)
+            outcomes.append(outcome)
+            if outcome.ok and (outcome.readings > 0 or what != FORECAST):
+                break
+        else:
+            if not any(o.ok for o in outcomes if o.what == what):
+                log.warning("%s %s: every provider in %s failed", zone.code, what, chain)
+    return outcomes
+
+
+def refresh_zone(zone: Zone, *, now: datetime | None = None, force: bool = False) -> list[FetchOutcome]:
+    """Bring a zone's current reading, recent history and forecast up to date (TTL permitting)."""
+    return ensure_fresh(zone, ALL_WHATS, now=now, force=force)
+
+
+def refresh_all_zones(now: datetime | None = None, *, force: bool = False) -> list[FetchOutcome]:
+    """Refresh every active zone; one zone's trouble does not stop the others."""
+    outcomes: list[FetchOutcome] = []
+    for zone in Zone.objects.filter(active=True):
+        try:
+            outcomes.extend(refresh_zone(zone, now=now, force=force))
+        except Exception:
+            log.exception("refreshing %s failed", zone.code)
+    return outcomes

@@ -1,0 +1,399 @@
+"""Reading stored data back: the current intensity, the merged series, forecasts and estimates.
+
+A series for a zone is built from stored readings only (fetching is `fetching.py`):
+
+- one signal per series: average and marginal intensities are never mixed; the signal is the
+  one of the highest-priority source that has data in the range;
+- sources in the zone's chain order, then any other stored source (e.g. an imported CSV); a
+  higher-priority source wins where two overlap, a lower one only fills the gaps;
+- actual readings up to now, then the newest forecast issue (issued at or before now) from the
+  end of the actuals on.
+
+When every provider failed, the last known data is still returned, flagged `stale`; when there
+is nothing at all, NoData is raised: a number is never made up.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from carbon.intensity import StepSeries, Window, emissions_kg, energy_kwh, quality
+from carbon.models import CarbonReading, Zone
+from carbon.services.base import NoData, resolve_now, source_is_simulated
+from carbon.services.fetching import CURRENT, FORECAST, ensure_fresh
+
+ACTUAL = CarbonReading.Kind.ACTUAL.value
+
+
+@dataclass
+class CurrentIntensity:
+    zone: str
+    value: float
+    start: datetime
+    end: datetime
+    source: str
+    signal: str
+    quality: str
+    simulated: bool
+    stale: bool
+    estimated: bool
+    renewable_percent: float | None
+    kind: str
+
+
+@dataclass
+class ForecastPoint:
+    start: datetime
+    end: datetime
+    value: float
+    quality: str
+    source: str
+    simulated: bool
+    kind: str
+
+
+@dataclass
+class SeriesInfo:
+    series: StepSeries
+    sources: set[str]
+    simulated: bool
+    stale: bool
+    forecast_only: bool
+    signal: str = "average"
+    points: list[ForecastPoint] = field(default_factory=list)
+
+
+@dataclass
+class Estimate:
+    zone: str
+    data_gb: float
+    duration_hours: float
+    horizon_hours: float
+    energy_kwh: float
+    signal: str
+    current_intensity: float
+    current_emissions_kg: float
+    best_intensity: float
+    best_emissions_kg: float
+    best_start: datetime
+    best_end: datetime
+    savings_kg: float
+    savings_percent: float
+    delay_minutes: int
+    recommendation: str
+    sources: list[str]
+    simulated: bool
+    stale: bool
+    forecast: list[ForecastPoint]
+    now: datetime
+
+    @property
+    def source(self) -> str:
+        return ",".join(self.sources)
+
+
+def _stale_after() -> timedelta:
+    return timedelta(minutes=settings.CARBON_STALE_MINUTES)
+
+
+def _priority(zone: Zone, sources: set[str]) -> list[str]:
+    chain = [s for s in zone.provider_chain() if s in sources]
+    return chain + sorted(sources - set(chain))
+
+
+# A step as (start epoch, end epoch, value, source, kind), epoch seconds keep the merge cheap.
+_Step = tuple[float, float, float, str, str]
+
+
+def _clean(steps: list[_Step]) -> list[_Step]:
+    """Sort one source's steps and trim any overlap, so a layer is a proper step series."""
+    steps.sort(key=lambda s: s[0])
+    out: list[_Step] = []
+    for step in steps:
+        start = max(step[0], out[-1][1]) if out else step[0]
+        if step[1] > start:
+            out.append((start, *step[1:]))
+    return out
+
+
+def _merge_layers(layers: list[list[_Step]]) -> list[_Step]:
+    """The first layer wins; each later layer only fills what is still uncovered."""
+    covered: list[tuple[float, float]] = []
+    merged: list[_Step] = []
+    for layer in layers:
+        starts = [c[0] for c in covered]
+        added: list[_Step] = []
+        for s, e, value, source, kind in _clean(list(layer)):
+            # Walk the covered intervals that may overlap [s, e) and keep the uncovered pieces.
+            i = max(bisect_left(starts, s) - 1, 0)
+            cursor = s
+            while i < len(covered) and covered[i][0] < e:
+                cs, ce = covered[i]
+                if ce > cursor:
+                    if cs > cursor:
+                        added.append((cursor, min(cs, e), value, source, kind))
+                    cursor = max(cursor, ce)
+                i += 1
+                if cursor >= e:
+                    break
+            if cursor < e:
+                added.append((cursor, e, value, source, kind))
+        merged.extend(added)
+        covered = sorted([*covered, *((a[0], a[1]) for a in added)])
+    merged.sort(key=lambda s: s[0])
+    return merged
+
+
+def _rows(zone: Zone, kind: str, start: datetime, end: datetime, **filters: object) -> list[tuple]:
+    return list(
+        CarbonReading.objects.filter(zone=zone, kind=kind, end__gt=start, start__lt=end, **filters)
+        .order_by()
+        .values_list("start", "end", "value", "source", "signal")
+    )
+
+
+def _choose_signal(zone: Zone, rows: list[tuple]) -> str:
+    if not rows:
+        return CarbonReading.Signal.AVERAGE.value
+    by_source: dict[str, set[str]] = {}
+    for row in rows:
+        by_source.setdefault(row[3], set()).add(row[4])
+    first = _priority(zone, set(by_source))[0]
+    signals = by_source[first]
+    return CarbonReading.Signal.AVERAGE.value if "average" in signals else sorted(signals)[0]
+
+
+def intensity_series(
+    zone: Zone, start: datetime, end: datetime, *, now: datetime | None = None, refresh: bool = False
+) -> SeriesInfo:
+    """The zone's merged series over [start, end) (see the module docstring).
+
+    Reads stored data only, unless `refresh` asks to bring the current reading and the forecast
+    up to date first (TTL permitting).
+    """
+    now = resolve_now(now)
+    start, end = resolve_now(start), resolve_now(end)
+    if refresh and end > now - _stale_after():
+        ensure_fresh(zone, (CURRENT, FORECAST), now=now)
+    s_epoch, e_epoch = start.timestamp(), end.timestamp()
+
+    actual_rows = _rows(zone, ACTUAL, start, min(end, now))
+    forecast_probe = (
+        _rows(zone, FORECAST, max(start, now - _stale_after()), end, issued_at__lte=now) if end > now else []
+    )
+    signal = _choose_signal(zone, actual_rows or forecast_probe)
+    actual_rows = [r for r in actual_rows if r[4] == signal]
+
+    layers: dict[str, list[_Step]] = {}
+    for s, e, value, source, _ in actual_rows:
+        layers.setdefault(source, []).append(
+            (max(s.timestamp(), s_epoch), min(e.timestamp(), e_epoch), value, source, ACTUAL)
+        )
+    actual = _merge_layers([layers[src] for src in _priority(zone, set(layers))])
+    last_actual_end = actual[-1][1] if actual else None
+
+    forecast: list[_Step] = []
+    newest_issue: datetime | None = None
+    boundary = max(last_actual_end or 0.0, now.timestamp(), s_epoch)
+    if e_epoch > boundary:
+        boundary_dt = datetime.fromtimestamp(boundary, tz=now.tzinfo)
+        candidates = CarbonReading.objects.filter(
+            zone=zone, kind=FORECAST, signal=signal, issued_at__lte=now, end__gt=boundary_dt, start__lt=end
+        )
+        issues = {}
+        for source, issued in candidates.order_by("source", "-issued_at").values_list("source", "issued_at"):
+            issues.setdefault(source, issued)  # the first per source is its newest issue
+        f_layers = []
+        for source in _priority(zone, set(issues)):
+            rows = candidates.filter(source=source, issued_at=issues[source]).values_list(
+                "start", "end", "value"
+            )
+            f_layers.append(
+                [
+                    (max(s.timestamp(), boundary), min(e.timestamp(), e_epoch), v, source, FORECAST)
+                    for s, e, v in rows
+                ]
+            )
+            newest_issue = max(newest_issue, issues[source]) if newest_issue else issues[source]
+        forecast = _merge_layers(f_layers)
+
+    steps = actual + forecast
+    sources = {step[3] for step in steps}
+    points = [
+        ForecastPoint(
+            start=datetime.fromtimestamp(s, tz=now.tzinfo),
+            end=datetime.fromtimestamp(e, tz=now.tzinfo),
+            value=value,
+            quality=quality(value),
+            source=source,
+            simulated=source_is_simulated(source),
+            kind=kind,
+        )
+        for s, e, value, source, kind in steps
+    ]
+    series = StepSeries([p[0] for p in steps], [p[1] for p in steps], [p[2] for p in steps])
+
+    stale = False
+    if end > now - _stale_after():
+        fresh_actual = last_actual_end is not None and last_actual_end >= (now - _stale_after()).timestamp()
+        fresh_forecast = newest_issue is not None and newest_issue >= now - _stale_after()
+        stale = not (fresh_actual or fresh_forecast)
+    return SeriesInfo(
+        series=series,
+        sources=sources,
+        simulated=any(source_is_simulated(s) for s in sources),
+        stale=stale and bool(steps),
+        forecast_only=bool(steps) and not actual,
+        signal=signal,
+        points=points,
+    )
+
+
+def current_intensity(zone: Zone, *, now: datetime | None = None, refresh: bool = True) -> CurrentIntensity:
+    """The zone's intensity now: fetched if stale by TTL, else the last known value flagged stale."""
+    now = resolve_now(now)
+    if refresh:
+        ensure_fresh(zone, (CURRENT,), now=now)
+    recent = list(
+        CarbonReading.objects.filter(
+            zone=zone, kind=ACTUAL, start__lte=now, end__gt=now - _stale_after()
+        ).order_by("-start")
+    )
+    stale = False
+    reading = None
+    if recent:
+        # The chain's first provider wins; within a source the newest step.
+        order = {src: i for i, src in enumerate(_priority(zone, {r.source for r in recent}))}
+        reading = min(recent, key=lambda r: (order[r.source], -r.start.timestamp()))
+    else:
+        reading = (
+            CarbonReading.objects.filter(zone=zone, kind=ACTUAL, start__lte=now).order_by("-start").first()
+        )
+        stale = reading is not None
+    if reading is None:
+        # No actual at all: a forecast for now is still a real number, shown as a forecast.
+        reading = (
+            CarbonReading.objects.filter(
+                zone=zone, kind=FORECAST, start__lte=now, end__gt=now, issued_at__lte=now
+            )
+            .order_by("-issued_at")
+            .first()
+        )
+        if reading is None:
+            raise NoData(
+                f"no carbon intensity data for {zone.code}: every provider failed and none is stored"
+            )
+        stale = reading.issued_at < now - timedelta(hours=24)
+    return CurrentIntensity(
+        zone=zone.code,
+        value=reading.value,
+        start=reading.start,
+        end=reading.end,
+        source=reading.source,
+        signal=reading.signal,
+        quality=quality(reading.value),
+        simulated=source_is_simulated(reading.source),
+        stale=stale,
+        estimated=reading.estimated,
+        renewable_percent=reading.renewable_percent,
+        kind=reading.kind,
+    )
+
+
+def forecast_points(zone: Zone, *, now: datetime | None = None, hours: float = 72) -> list[ForecastPoint]:
+    """The steps from the one in progress to `hours` ahead: actual first, then forecast."""
+    now = resolve_now(now)
+    info = intensity_series(zone, now, now + timedelta(hours=hours), now=now, refresh=True)
+    return info.points
+
+
+def _humanize_minutes(minutes: int) -> str:
+    hours, mins = divmod(minutes, 60)
+    if hours and mins:
+        return f"{hours} h {mins} min"
+    return f"{hours} h" if hours else f"{mins} min"
+
+
+def estimate(
+    zone: Zone,
+    data_gb: float,
+    duration_hours: float,
+    *,
+    now: datetime | None = None,
+    horizon_hours: float | None = None,
+) -> Estimate:
+    """Emissions of running a backup now versus in the best window within the horizon.
+
+    "Best" is the start with the lowest time-weighted mean over the whole run, not the lowest
+    single point. Raises NoData if nothing covers the run starting now, ValueError on bad input.
+    """
+    if not data_gb > 0 or not duration_hours > 0:
+        raise ValueError("data_gb and duration_hours must be positive")
+    now = resolve_now(now)
+    horizon = settings.CARBON_ESTIMATE_HORIZON_HOURS if horizon_hours is None else float(horizon_hours)
+    if horizon < 0:
+        raise ValueError("horizon_hours must not be negative")
+    duration = timedelta(hours=duration_hours)
+    latest = now + timedelta(hours=horizon)
+    info = intensity_series(zone, now, latest + duration, now=now, refresh=True)
+    now_mean = info.series.mean(now, now + duration)
+    if now_mean is None:
+        raise NoData(f"no carbon intensity data for {zone.code} covering the next {duration_hours:g} h")
+    best = info.series.best_window(duration, now, latest, min_coverage=1.0)
+    if best is None or best.mean >= now_mean:
+        best = Window(start=now, end=now + duration, mean=now_mean)
+
+    kwh = energy_kwh(
+        data_gb,
+        duration_hours,
+        base_watts=settings.ENERGY_BASE_WATTS,
+        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
+        pue=settings.ENERGY_PUE,
+    )
+    current_kg = emissions_kg(kwh, now_mean)
+    best_kg = emissions_kg(kwh, best.mean)
+    savings = current_kg - best_kg
+    percent = 100.0 * savings / current_kg if current_kg > 0 else 0.0
+    delay = max(round((best.start - now).total_seconds() / 60), 0)
+    label = " (simulated data)" if info.simulated else ""
+    if delay == 0 or savings <= 0:
+        text = (
+            f"Start now: no {duration_hours:g} h window in the next {horizon:g} h is cleaner than "
+            f"{now_mean:.0f} gCO2/kWh{label}."
+        )
+    else:
+        text = (
+            f"Wait {_humanize_minutes(delay)} and start at {best.start:%Y-%m-%d %H:%M} UTC: "
+            f"{best.mean:.0f} instead of {now_mean:.0f} gCO2/kWh saves {savings:.3f} kg CO2 "
+            f"({percent:.1f} %){label}."
+        )
+    if info.stale:
+        text += " Data is stale: the providers could not be reached."
+    window_points = [p for p in info.points if p.start < latest + duration]
+    return Estimate(
+        zone=zone.code,
+        data_gb=float(data_gb),
+        duration_hours=float(duration_hours),
+        horizon_hours=horizon,
+        energy_kwh=kwh,
+        signal=info.signal,
+        current_intensity=now_mean,
+        current_emissions_kg=current_kg,
+        best_intensity=best.mean,
+        best_emissions_kg=best_kg,
+        best_start=best.start,
+        best_end=best.end,
+        savings_kg=savings,
+        savings_percent=percent,
+        delay_minutes=delay,
+        recommendation=text,
+        sources=_priority(zone, info.sources),
+        simulated=info.simulated,
+        stale=info.stale,
+        forecast=window_points,
+        now=now,
+    )
