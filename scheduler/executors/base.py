@@ -108,6 +108,7 @@ CancelFn = Callable[[], bool]
 
 class Executor(Protocol):
     name: str
+    available: bool  # False when not configured (e.g. no HYPERSDK_URL); run() then raises BackupError
 
     def run(
         self,
@@ -148,3 +149,27 @@ def resolve_inside(path: str | os.PathLike[str], roots: Iterable[str | os.PathLi
             f"{os.fspath(path)!s} resolves to {resolved}, outside the allowed roots ({allowed})"
         )
     return resolved
+
+
+EXECUTOR_NAMES = ("file", "hypersdk")
+
+
+class UnknownExecutor(KeyError):
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else "unknown executor"
+
+
+def get_executor(name: str) -> Executor:
+    """The executor called `name` ("file" or "hypersdk"), configured from the Django settings."""
+    # Imported lazily: the file executor must not pay for requests, nor hypersdk for tarfile.
+    from django.conf import settings
+
+    if name == "file":
+        from scheduler.executors.file import FileExecutor
+
+        return FileExecutor(compresslevel=min(9, getattr(settings, "BACKUP_GZIP_LEVEL", 6)))
+    if name == "hypersdk":
+        from scheduler.executors.hypersdk import HypersdkExecutor
+
+        return HypersdkExecutor.from_settings()
+    raise UnknownExecutor(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTOR_NAMES)}")

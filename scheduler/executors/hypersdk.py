@@ -52,6 +52,8 @@ TOP_LEVEL_KEYS = (
     "insecure",
     "metadata",
 )
+# Keys the spec itself carries: the scheduler may pass the whole stored definition as options.
+SPEC_KEYS = ("vm_path", "name", "id", "output_dir", "format", "compress", "created_at")
 VALID_FORMATS = {"qcow2", "raw", "vmdk", "ova", "ovf"}
 
 
@@ -61,7 +63,7 @@ class RemoteNotFound(BackupError):
 
 def build_definition(spec: BackupSpec, *, with_id: bool = True) -> dict[str, Any]:
     """The JobDefinition sent to the daemon for `spec`."""
-    extra = dict(spec.options)
+    extra = {k: v for k, v in spec.options.items() if k not in SPEC_KEYS}
     definition: dict[str, Any] = {"vm_path": spec.source, "name": spec.name, "compress": spec.compress}
     if with_id:
         definition["id"] = spec.job_id
@@ -125,9 +127,7 @@ class HypersdkExecutor:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not url:
-            raise BackupError("the hypersdk executor needs HYPERSDK_URL (the daemon's base URL)")
-        self.url = url.rstrip("/")
+        self.url = (url or "").rstrip("/")
         self._api_key = api_key
         self.poll_interval = poll_interval
         self.http_timeout = http_timeout
@@ -145,6 +145,10 @@ class HypersdkExecutor:
             poll_interval=settings.HYPERSDK_POLL_SECONDS,
             http_timeout=settings.HYPERSDK_HTTP_TIMEOUT,
         )
+
+    @property
+    def available(self) -> bool:
+        return bool(self.url)
 
     def __repr__(self) -> str:  # the key stays out of tracebacks and debug dumps
         return f"HypersdkExecutor(url={self.url!r}, api_key={'***' if self._api_key else '(none)'})"
@@ -241,6 +245,10 @@ class HypersdkExecutor:
         # source_roots/target_root are local paths; vm_path and output_dir belong to the daemon's
         # machine, which enforces its own limits, so they are not checked here.
         started = time.monotonic()
+        if not self.available:
+            raise BackupError(
+                "the hypersdk executor is not configured: set HYPERSDK_URL to the daemon's base URL"
+            )
         if should_cancel():
             raise Cancelled(f"job {spec.job_id} cancelled before it was submitted")
         report(Progress("submitting"))

@@ -152,9 +152,31 @@ def test_it_leaves_nothing_when_cancelled_midway(roots) -> None:
         return calls["n"] > 5
 
     with pytest.raises(Cancelled):
-        _run(roots, str(image), executor=FileExecutor(chunk_size=64 * 1024), should_cancel=cancel_after_five)
+        _run(
+            roots,
+            str(image),
+            executor=FileExecutor(chunk_size=64 * 1024, cancel_check_interval=0),
+            should_cancel=cancel_after_five,
+        )
     assert calls["n"] == 6, "cancel is checked between chunks, so the backup stops mid-way"
     assert _files_under(roots[1]) == []
+
+
+def test_it_asks_should_cancel_at_most_once_per_interval(roots) -> None:
+    image = _image(roots[0] / "big.raw", 4 * 1024 * 1024)
+    calls = {"n": 0}
+
+    def count() -> bool:
+        calls["n"] += 1
+        return False
+
+    _run(
+        roots,
+        str(image),
+        executor=FileExecutor(chunk_size=64 * 1024, cancel_check_interval=3600),
+        should_cancel=count,
+    )
+    assert calls["n"] == 3, "before starting, at the first chunk, and before the final rename; not 64 times"
 
 
 def test_it_removes_the_temporary_when_the_source_shrinks_mid_read(roots) -> None:
@@ -184,7 +206,7 @@ def slow_cancel_check():
     time.sleep(0.01)  # slows each chunk so the parent can kill mid-backup
     return False
 
-FileExecutor(chunk_size=64 * 1024).run(
+FileExecutor(chunk_size=64 * 1024, cancel_check_interval=0).run(
     BackupSpec(job_id="job-k", source=sys.argv[1], target_dir="nightly", name="big"),
     report=report, should_cancel=slow_cancel_check,
     source_roots=[Path(sys.argv[2])], target_root=Path(sys.argv[3]),
@@ -304,4 +326,4 @@ def test_it_backs_up_a_demo_image_to_roughly_half_its_size(tmp_path: Path) -> No
 def test_it_is_built_by_name(settings) -> None:
     settings.BACKUP_GZIP_LEVEL = 1
     executor = get_executor("file")
-    assert isinstance(executor, FileExecutor) and executor.compresslevel == 1
+    assert isinstance(executor, FileExecutor) and executor.compresslevel == 1 and executor.available

@@ -204,6 +204,10 @@ def test_it_does_not_forward_carbon_metadata_and_passes_definition_keys_through(
     assert definition["metadata"] == {"team": "ops", "hyperweb_job_id": "job-42"}
     assert definition["datacenter"] == "dc1" and definition["export_method"] == "govc"
     assert definition["options"] == {"parallel": 4, "retries": 2}
+    stored = {"vm_path": "/ignored", "name": "ignored", "id": "x", "compress": False, "thin": True}
+    whole = build_definition(BackupSpec("job-42", "/dc1/vm/web-01", None, "web-01", options=stored))
+    assert whole["vm_path"] == "/dc1/vm/web-01" and whole["id"] == "job-42" and whole["thin"] is True
+    assert "options" not in whole, "keys the spec carries are not repeated in options"
     assert build_definition(BackupSpec("j", "/vm", None, "n", format=None))["metadata"] == {
         "hyperweb_job_id": "j"
     }
@@ -217,5 +221,15 @@ def test_it_is_built_from_settings_by_name(settings) -> None:
     assert isinstance(executor, HypersdkExecutor)
     assert executor.url == "http://hypersdk.example:8080"
     assert KEY not in repr(executor)
+    assert executor.available
     with pytest.raises(KeyError, match="choose one of: file, hypersdk"):
         get_executor("tape")
+
+
+def test_it_is_unavailable_and_fails_permanently_without_a_url(settings) -> None:
+    settings.HYPERSDK_URL = ""
+    executor = get_executor("hypersdk")
+    assert not executor.available
+    with pytest.raises(BackupError, match="HYPERSDK_URL") as exc:
+        _run(executor, _spec())
+    assert not isinstance(exc.value, TransientBackupError)
