@@ -1,0 +1,29 @@
+"""django-q2 tasks: take ids, re-fetch, stay idempotent, and only call services."""
+
+from __future__ import annotations
+
+from carbon import services
+from carbon.models import Zone
+
+
+def _summary(outcomes: list[services.FetchOutcome]) -> dict:
+    return {
+        "fetched": sum(o.status == "ok" for o in outcomes),
+        "cached": sum(o.status == "cached" for o in outcomes),
+        "failed": sum(o.status == "failed" for o in outcomes),
+        "readings": sum(o.created + o.updated for o in outcomes),
+    }
+
+
+def refresh_all_zones(force: bool = False) -> dict:
+    """The scheduled refresh (every CARBON_REFRESH_MINUTES): every active zone, TTL permitting."""
+    outcomes = services.refresh_all_zones(force=force)
+    return {"zones": len({o.zone for o in outcomes}), **_summary(outcomes)}
+
+
+def refresh_zone(zone_id: int, force: bool = False) -> dict:
+    """Refresh one zone by id; a deleted zone is nothing to do."""
+    zone = Zone.objects.filter(id=zone_id).first()
+    if zone is None:
+        return {"zone": None, **_summary([])}
+    return {"zone": zone.code, **_summary(services.refresh_zone(zone, force=force))}

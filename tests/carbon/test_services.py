@@ -1,0 +1,281 @@
+"""Storing readings, reading them back as one series, estimates, demo data and schedules."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django_q.models import Schedule
+
+from carbon import services
+from carbon.models import CarbonReading, FetchAttempt, Zone
+from carbon.providers import register, unregister
+from carbon.providers.base import Reading
+from tests.carbon.factories import ZoneFactory
+from tests.carbon.fakes import FakeProvider
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+def actual(hour: float, value: float, hours: float = 1, **kw) -> Reading:
+    start = NOW + timedelta(hours=hour)
+    return Reading(start=start, end=start + timedelta(hours=hours), value=value, **kw)
+
+
+def forecast(hour: float, value: float, issued: datetime, **kw) -> Reading:
+    start = NOW + timedelta(hours=hour)
+    return Reading(start=start, end=start + H, value=value, kind="forecast", issued_at=issued, **kw)
+
+
+@pytest.fixture
+def quiet(settings):
+    """A zone whose only provider has nothing new to say, so only stored data counts."""
+    provider = FakeProvider("quiet", fail=True)
+    register("quiet", lambda: provider)
+    settings.CARBON_FAILURE_COOLDOWN = 0
+    yield ZoneFactory(code="Q", providers="quiet")
+    unregister("quiet")
+
+
+# -- storing --------------------------------------------------------------------------------------
+
+
+def test_it_updates_a_refetched_period_instead_of_duplicating_it():
+    zone = ZoneFactory()
+    first = services.store_readings(zone, "p", [actual(0, 100), actual(1, 110)])
+    again = services.store_readings(zone, "p", [actual(0, 100), actual(1, 120), actual(2, 130)])
+    assert (first.created, first.updated, first.unchanged) == (2, 0, 0)
+    assert (again.created, again.updated, again.unchanged) == (1, 1, 1)
+    rows = CarbonReading.objects.filter(zone=zone).order_by("start")
+    assert [r.value for r in rows] == [100, 120, 130]
+
+
+def test_it_keeps_every_forecast_issue_and_updates_within_one():
+    zone = ZoneFactory()
+    first, second = NOW - 2 * H, NOW - H
+    services.store_readings(zone, "p", [forecast(0, 100, first), forecast(1, 100, first)])
+    services.store_readings(zone, "p", [forecast(0, 90, second), forecast(1, 95, second)])
+    result = services.store_readings(zone, "p", [forecast(0, 91, second)])
+    assert (result.created, result.updated) == (0, 1)
+    issues = CarbonReading.objects.filter(zone=zone, kind="forecast").values_list("issued_at", "value")
+    assert sorted(issues) == [(first, 100), (first, 100), (second, 91), (second, 95)]
+
+
+def test_it_keeps_sources_and_signals_apart_when_storing():
+    zone = ZoneFactory()
+    services.store_readings(zone, "a", [actual(0, 100)])
+    services.store_readings(zone, "b", [actual(0, 200)])
+    services.store_readings(zone, "a", [actual(0, 300, signal="marginal")])
+    assert CarbonReading.objects.filter(zone=zone).count() == 3
+
+
+def test_it_skips_readings_it_cannot_store():
+    zone = ZoneFactory()
+    bad = [
+        Reading(start=NOW, end=NOW, value=1.0),
+        actual(0, float("nan")),
+        actual(1, -5.0),
+        Reading(start=NOW, end=NOW + H, value=1.0, kind="forecast"),
+    ]
+    result = services.store_readings(zone, "p", [*bad, actual(2, 10.0)])
+    assert (result.created, result.skipped) == (1, 4)
+
+
+def test_it_lists_readings_overlapping_a_range():
+    zone = ZoneFactory()
+    services.store_readings(zone, "p", [actual(h, 100 + h) for h in range(5)])
+    rows = services.readings_between(zone, NOW + timedelta(minutes=90), NOW + 3 * H, "actual")
+    assert [r.value for r in rows] == [101, 102]
+
+
+def test_it_finds_zones_case_insensitively():
+    assert services.get_zone("de").code == "DE"
+    assert services.get_zone(" us-cal-ciso ").code == "US-CAL-CISO"
+    with pytest.raises(services.UnknownZone, match="unknown zone 'NOPE'"):
+        services.get_zone("NOPE")
+
+
+# -- the merged series ----------------------------------------------------------------------------
+
+
+def test_it_merges_actuals_up_to_now_with_the_newest_forecast_after(quiet):
+    zone = quiet
+    services.store_readings(zone, "quiet", [actual(h, 100) for h in range(-3, 0)])
+    services.store_readings(zone, "quiet", [forecast(h, 500, NOW - 3 * H) for h in range(-3, 4)])
+    services.store_readings(zone, "quiet", [forecast(h, 300, NOW - H) for h in range(-1, 4)])
+    services.store_readings(zone, "quiet", [forecast(h, 900, NOW + H) for h in range(1, 4)])  # not yet issued
+    info = services.intensity_series(zone, NOW - 3 * H, NOW + 3 * H, now=NOW)
+    assert [(p.kind, p.value) for p in info.points] == [("actual", 100)] * 3 + [("forecast", 300)] * 3
+    assert info.series.mean(NOW - 3 * H, NOW + 3 * H) == pytest.approx(200)
+    assert (info.sources, info.simulated, info.stale, info.forecast_only) == ({"quiet"}, False, False, False)
+
+
+def test_it_starts_the_forecast_where_the_actuals_end(quiet):
+    zone = quiet
+    services.store_readings(zone, "quiet", [actual(0, 100, hours=0.25)])  # the step in progress
+    services.store_readings(zone, "quiet", [forecast(h, 300, NOW) for h in range(0, 2)])
+    info = services.intensity_series(zone, NOW, NOW + 2 * H, now=NOW + timedelta(minutes=5))
+    assert info.points[0].end == info.points[1].start == NOW + timedelta(minutes=15)
+    assert info.series.mean(NOW, NOW + 2 * H) == pytest.approx((100 * 0.25 + 300 * 1.75) / 2)
+
+
+def test_it_prefers_the_chain_order_and_fills_gaps_from_other_sources(quiet, settings):
+    zone = quiet
+    services.store_readings(zone, "csv", [actual(h, 50) for h in range(-4, 0)])
+    services.store_readings(zone, "quiet", [actual(-3, 100), actual(-1, 100, hours=0.5)])
+    info = services.intensity_series(zone, NOW - 4 * H, NOW, now=NOW)
+    pieces = [(p.start.hour, p.start.minute, p.value, p.source) for p in info.points]
+    assert pieces == [
+        (8, 0, 50, "csv"),
+        (9, 0, 100, "quiet"),
+        (10, 0, 50, "csv"),
+        (11, 0, 100, "quiet"),
+        (11, 30, 50, "csv"),
+    ]
+    assert info.sources == {"csv", "quiet"}
+
+
+def test_it_never_mixes_average_and_marginal_signals(quiet):
+    zone = quiet
+    services.store_readings(zone, "quiet", [actual(h, 900, signal="marginal") for h in range(-2, 0)])
+    services.store_readings(zone, "csv", [actual(h, 100) for h in range(-2, 0)])
+    zone.providers = "quiet"
+    info = services.intensity_series(zone, NOW - 2 * H, NOW, now=NOW)
+    assert {p.value for p in info.points} == {900} and info.signal == "marginal"
+
+
+def test_it_flags_old_data_stale_and_forecast_only_series(quiet):
+    zone = quiet
+    services.store_readings(zone, "quiet", [actual(-6, 100)])
+    assert services.intensity_series(zone, NOW - 8 * H, NOW + H, now=NOW).stale is True
+    assert services.intensity_series(zone, NOW - 8 * H, NOW - 4 * H, now=NOW).stale is False
+    services.store_readings(zone, "quiet", [forecast(h, 300, NOW) for h in range(0, 3)])
+    info = services.intensity_series(zone, NOW, NOW + 3 * H, now=NOW)
+    assert info.forecast_only is True and info.stale is False
+
+
+def test_it_reports_the_current_step_with_its_labels():
+    zone = Zone.objects.get(code="DE")
+    current = services.current_intensity(zone, now=NOW + timedelta(minutes=7))
+    assert current.start == NOW and current.end == NOW + timedelta(minutes=15)
+    assert (current.source, current.simulated, current.stale, current.kind) == (
+        "simulated",
+        True,
+        False,
+        "actual",
+    )
+    assert current.quality in {"excellent", "good", "moderate", "poor", "very poor"}
+
+
+def test_it_shows_a_forecast_for_now_as_a_forecast_when_no_actual_exists(quiet):
+    zone = quiet
+    services.store_readings(zone, "quiet", [forecast(0, 250, NOW - H)])
+    current = services.current_intensity(zone, now=NOW + timedelta(minutes=10))
+    assert (current.value, current.kind, current.stale) == (250, "forecast", False)
+
+
+def test_it_lists_forecast_points_from_the_step_in_progress():
+    zone = Zone.objects.get(code="FR")
+    points = services.forecast_points(zone, now=NOW + timedelta(minutes=7), hours=4)
+    assert points[0].kind == "actual" and all(p.kind == "forecast" for p in points[1:])
+    assert points[-1].end == NOW + timedelta(hours=4, minutes=7)
+    assert all(p.simulated and p.source == "simulated" for p in points)
+
+
+# -- estimates ------------------------------------------------------------------------------------
+
+
+def test_it_estimates_the_best_window_over_the_whole_run(quiet, settings):
+    zone = quiet
+    # A single clean hour at +5 h is beaten by the two cleaner-on-average hours at +10..+12 h.
+    values = [400] * 24
+    values[5] = 50
+    values[10] = values[11] = 150
+    services.store_readings(zone, "quiet", [actual(0, 400, hours=0.25)])
+    services.store_readings(zone, "quiet", [forecast(h, v, NOW) for h, v in enumerate(values)])
+    settings.ENERGY_BASE_WATTS, settings.ENERGY_WATTS_PER_TB, settings.ENERGY_PUE = 100.0, 50.0, 1.0
+    est = services.estimate(zone, 1000, 2, now=NOW, horizon_hours=20)
+    assert est.best_start == NOW + 10 * H and est.best_intensity == pytest.approx(150)
+    assert est.current_intensity == pytest.approx(400)
+    assert est.energy_kwh == pytest.approx(0.3)  # (100 + 50) W x 2 h
+    assert est.current_emissions_kg == pytest.approx(0.12)
+    assert est.savings_kg == pytest.approx(0.075) and est.savings_percent == pytest.approx(62.5)
+    assert est.delay_minutes == 600
+    assert "Wait 10 h" in est.recommendation and "(simulated data)" not in est.recommendation
+    assert est.sources == ["quiet"] and est.simulated is False and est.stale is False
+
+
+def test_it_recommends_starting_now_when_nothing_is_cleaner(quiet):
+    zone = quiet
+    services.store_readings(zone, "quiet", [actual(0, 100, hours=0.25)])
+    services.store_readings(zone, "quiet", [forecast(h, 100 + h, NOW) for h in range(10)])
+    est = services.estimate(zone, 10, 1, now=NOW, horizon_hours=6)
+    assert est.delay_minutes == 0 and est.savings_kg == 0 and est.best_start == NOW
+    assert est.recommendation.startswith("Start now")
+
+
+def test_it_uses_the_configured_horizon(quiet, settings):
+    zone = quiet
+    values = [400] * 30
+    values[20] = 10
+    services.store_readings(zone, "quiet", [forecast(h, v, NOW) for h, v in enumerate(values)])
+    settings.CARBON_ESTIMATE_HORIZON_HOURS = 12
+    assert services.estimate(zone, 10, 1, now=NOW).best_intensity == 400
+    settings.CARBON_ESTIMATE_HORIZON_HOURS = 24
+    assert services.estimate(zone, 10, 1, now=NOW).best_intensity == 10
+
+
+def test_it_labels_an_estimate_on_simulated_data():
+    est = services.estimate(Zone.objects.get(code="DE"), 500, 2, now=NOW)
+    assert est.simulated and "(simulated data)" in est.recommendation
+    assert est.best_intensity <= est.current_intensity and est.savings_kg >= 0
+    assert est.forecast and est.forecast[0].start == NOW
+
+
+def test_it_refuses_a_nonsense_estimate():
+    with pytest.raises(ValueError):
+        services.estimate(Zone.objects.get(code="DE"), 0, 2, now=NOW)
+
+
+# -- demo data and schedules ----------------------------------------------------------------------
+
+
+def test_it_loads_demo_data_for_every_active_zone_idempotently(settings):
+    settings.CARBON_FORECAST_HOURS = 24
+    Zone.objects.filter(code="IN").update(active=False)
+    started = time.perf_counter()
+    created = services.load_demo_data(days=2, now=NOW)
+    assert time.perf_counter() - started < 10
+    per_zone = 2 * 96 + (24 + 1) * 4
+    assert created == 11 * per_zone == CarbonReading.objects.count()
+    assert not CarbonReading.objects.filter(zone__code="IN").exists()
+    assert services.load_demo_data(days=2, now=NOW) == 0
+    assert CarbonReading.objects.count() == 11 * per_zone
+    assert set(CarbonReading.objects.values_list("source", flat=True)) == {"simulated"}
+    # the load counts as a fetch, so the first refresh after it finds the data fresh
+    outcomes = services.refresh_zone(Zone.objects.get(code="DE"), now=NOW + timedelta(minutes=1))
+    assert {o.status for o in outcomes} == {"cached"}
+    assert FetchAttempt.objects.filter(zone__code="DE", ok=True).count() == 6
+
+
+def test_it_registers_the_refresh_schedule_once_by_name(settings):
+    services.register_schedules()
+    settings.CARBON_REFRESH_MINUTES = 5
+    services.register_schedules()
+    schedule = Schedule.objects.get(name=services.REFRESH_SCHEDULE)
+    assert (schedule.func, schedule.minutes, schedule.repeats) == ("carbon.tasks.refresh_all_zones", 5, -1)
+    assert schedule.schedule_type == Schedule.MINUTES
+
+
+def test_the_refresh_task_refreshes_active_zones():
+    from carbon import tasks
+
+    summary = tasks.refresh_all_zones()
+    assert summary["zones"] == 12 and summary["failed"] == 0
+    zone = Zone.objects.get(code="SE")
+    assert tasks.refresh_zone(zone.id)["zone"] == "SE"
+    assert CarbonReading.objects.filter(zone=zone, kind="forecast").exists()
