@@ -262,6 +262,8 @@ API_INTENSITY_MAX_DAYS = env_int("API_INTENSITY_MAX_DAYS", 31, minimum=1)
 API_INTENSITY_MAX_POINTS = env_int("API_INTENSITY_MAX_POINTS", 10_000, minimum=10)
 # Route GET /bench/constant (auth + role check + renderer, no work) for benchmarks/bench_api.py.
 BENCH_ENDPOINT = env_bool("BENCH_ENDPOINT", False)
+# The zone /carbon/* uses when a request names none (the HyperSDK clients make `zone` optional).
+CARBON_DEFAULT_ZONE = env_str("CARBON_DEFAULT_ZONE", "US-CAL-CISO")
 
 # --- Scheduler: dispatch, retries, capacity (owner: scheduler) ----------------------------------
 # How often the scheduled `dispatch_due` task looks for due jobs, stale claims and due policies.

@@ -18,3 +18,79 @@ def pytest_collection_modifyitems(config, items):
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+# --- Personas and per-role API clients (owner: the "api" helper) ---------------------------------
+# admin_user is pytest-django's superuser (= the admin role); the others are plain users in one
+# role group each; outsider_user is authenticated but in no role. Each *_api client sends that
+# persona's X-API-Key, as integrations do.
+
+import pytest  # noqa: E402
+
+
+def _user_with_role(django_user_model, username: str, role: str | None):
+    from accounts.roles import set_role
+
+    user = django_user_model.objects.create_user(username=username, password=f"{username}-password-1")
+    set_role(user, role)
+    return user
+
+
+@pytest.fixture
+def operator_user(db, django_user_model):
+    return _user_with_role(django_user_model, "olivia-operator", "operator")
+
+
+@pytest.fixture
+def viewer_user(db, django_user_model):
+    return _user_with_role(django_user_model, "victor-viewer", "viewer")
+
+
+@pytest.fixture
+def outsider_user(db, django_user_model):
+    return _user_with_role(django_user_model, "oscar-outsider", None)
+
+
+@pytest.fixture
+def api_key_for(db):
+    """api_key_for(user, name="tests") -> the plain X-API-Key for a new key of that user."""
+    from accounts.models import APIKey
+
+    def make(user, name: str = "tests") -> str:
+        return APIKey.create_for(user, name)[1]
+
+    return make
+
+
+def _api_client(key: str | None):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if key:
+        client.credentials(HTTP_X_API_KEY=key)
+    return client
+
+
+@pytest.fixture
+def admin_api(admin_user, api_key_for):
+    return _api_client(api_key_for(admin_user))
+
+
+@pytest.fixture
+def operator_api(operator_user, api_key_for):
+    return _api_client(api_key_for(operator_user))
+
+
+@pytest.fixture
+def viewer_api(viewer_user, api_key_for):
+    return _api_client(api_key_for(viewer_user))
+
+
+@pytest.fixture
+def outsider_api(outsider_user, api_key_for):
+    return _api_client(api_key_for(outsider_user))
+
+
+@pytest.fixture
+def anon_api(db):
+    return _api_client(None)

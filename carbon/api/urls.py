@@ -1,1 +1,18 @@
-urlpatterns: list = []
+"""/carbon/* at the host root, no trailing slashes (CONTRACT.md)."""
+
+from django.urls import path
+
+from carbon.api import views
+
+urlpatterns = [
+    path("carbon/status", views.CarbonStatusView.as_view(), name="carbon-status"),
+    path("carbon/zones", views.ZoneListView.as_view(), name="carbon-zones"),
+    path("carbon/zones/<str:zone_id>", views.ZoneDetailView.as_view(), name="carbon-zone"),
+    path(
+        "carbon/zones/<str:zone_id>/intensity",
+        views.ZoneIntensityView.as_view(),
+        name="carbon-zone-intensity",
+    ),
+    path("carbon/estimate", views.EstimateView.as_view(), name="carbon-estimate"),
+    path("carbon/report", views.ReportView.as_view(), name="carbon-report"),
+]

@@ -36,6 +36,6 @@ How to write an endpoint (the /jobs/* and /schedules views follow this too)
   view's method, permissions and path. Schema at /openapi.yaml and /openapi.json, Swagger UI at
   /docs, Redoc at /redoc (assets from drf-spectacular-sidecar, served by whitenoise).
 - Tests: personas and per-role clients are fixtures in tests/conftest.py (`admin_user`,
-  `operator_user`, `viewer_user`, `outsider_user`, `api_key_for`, `admin_client_api`,
+  `operator_user`, `viewer_user`, `outsider_user`, `api_key_for`, `admin_api`,
   `operator_api`, `viewer_api`, `outsider_api`, `anon_api`).
 """

@@ -2,7 +2,8 @@
 
 `AutoSchema` adds the `{"error", "timestamp"}` body for 400 (operations with a body or query
 parameters), 401/403 (authenticated operations), 404 (paths with an id), 413 (operations with a
-body), 429 (where the view sets `throttled_responses = True`) and 500, so views only annotate
+body), 429 (where the view sets `throttled_responses = True`), 500, and any codes listed in the
+view's `extra_error_codes` (e.g. ("503",)), so views only annotate
 their success response.
 """
 
@@ -22,6 +23,7 @@ _DESCRIPTIONS = {
     "413": "Request body larger than the limit",
     "429": "Too many failed logins; retry after the Retry-After header's seconds",
     "500": "Server fault (details are logged, never returned)",
+    "503": "No data: the providers failed and nothing usable is stored",
 }
 
 
@@ -55,6 +57,7 @@ class AutoSchema(SpectacularAutoSchema):
         if getattr(self.view, "throttled_responses", False):
             codes.append("429")
         codes.append("500")
+        codes += [code for code in getattr(self.view, "extra_error_codes", ()) if code not in codes]
         return codes
 
     def _has_query_serializer(self) -> bool:

@@ -1,0 +1,120 @@
+"""POST /carbon/report's operation: account one finished operation against stored readings.
+
+It composes the shared pieces rather than adding rules: the merged stored series
+(carbon.services.intensity_series), the run accounting the scheduler uses for its own jobs
+(scheduler.accounting.account_run: time-weighted mean over [start, end], counterfactual from the
+job's request time), and the energy model constants from settings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+
+from carbon import services
+from carbon.intensity import emissions_kg, equivalents
+from carbon.models import Zone
+
+WORST_CASE_G_PER_KWH = 1000.0  # the original HyperSDK's "worst case", kept for its clients
+
+
+class NoReadings(LookupError):
+    """No stored reading covers any part of the operation."""
+
+
+@dataclass
+class Report:
+    operation_id: str
+    zone: str
+    start_time: datetime
+    end_time: datetime
+    duration_hours: float
+    data_size_gb: float
+    energy_kwh: float
+    carbon_intensity_gco2_kwh: float
+    carbon_emissions_kg_co2: float
+    savings_vs_worst_kg_co2: float
+    renewable_percent: float | None
+    coverage: float
+    equivalent: dict[str, Any]
+    source: str
+    simulated: bool
+    stale: bool
+    forecast_only: bool
+    flags: list[str] = field(default_factory=list)
+    savings_vs_requested_kg_co2: float | None = None
+    requested_at: datetime | None = None
+    timestamp: datetime | None = None
+
+
+def find_job(job_id: str) -> Any | None:
+    """The scheduler's job with that id, or None (unknown id, or no scheduler models yet)."""
+    if not job_id:
+        return None
+    try:
+        model = apps.get_model("scheduler", "BackupJob")
+    except LookupError:
+        return None
+    return model.objects.select_related("zone").filter(pk=job_id).first()
+
+
+def carbon_report(
+    *, zone: Zone, job: Any | None, job_id: str, start: datetime, end: datetime, data_gb: float, now: datetime
+) -> Report:
+    from scheduler.accounting import EnergyModel, account_run
+
+    requested_at = getattr(job, "requested_at", None) or start
+    duration = end - start
+    info = services.intensity_series(
+        zone, min(start, requested_at), max(end, requested_at + duration), now=now
+    )
+    model = EnergyModel(
+        base_watts=settings.ENERGY_BASE_WATTS,
+        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
+        pue=settings.ENERGY_PUE,
+    )
+    run = account_run(
+        info.series,
+        requested_at=requested_at,
+        started_at=start,
+        completed_at=end,
+        data_gb=data_gb,
+        model=model,
+        simulated=info.simulated,
+        stale=info.stale,
+        forecast_only=info.forecast_only,
+    )
+    if run.intensity_experienced is None or run.emissions_kg is None:
+        raise NoReadings(
+            f"no stored carbon intensity readings for {zone.code} cover {start:%Y-%m-%d %H:%M}Z..{end:%Y-%m-%d %H:%M}Z"
+        )
+    report = Report(
+        operation_id=job_id or str(uuid.uuid4()),
+        zone=zone.code,
+        start_time=start,
+        end_time=end,
+        duration_hours=run.duration_hours,
+        data_size_gb=data_gb,
+        energy_kwh=run.energy_kwh,
+        carbon_intensity_gco2_kwh=run.intensity_experienced,
+        carbon_emissions_kg_co2=run.emissions_kg,
+        savings_vs_worst_kg_co2=emissions_kg(run.energy_kwh, WORST_CASE_G_PER_KWH) - run.emissions_kg,
+        renewable_percent=None,
+        coverage=run.coverage,
+        equivalent=equivalents(run.emissions_kg),
+        source=",".join(sorted(info.sources)),
+        simulated=info.simulated,
+        stale=info.stale,
+        forecast_only=info.forecast_only,
+        flags=list(run.flags),
+        timestamp=now,
+    )
+    if job is not None:
+        report.requested_at = requested_at
+        report.savings_vs_requested_kg_co2 = run.saving_kg
+    return report

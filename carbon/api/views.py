@@ -1,0 +1,218 @@
+"""/carbon/* views: parse, authorize, call carbon.services, serialize. No carbon rule lives here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from carbon import services
+from carbon.api import serializers as s
+from carbon.api.report import NoReadings, carbon_report, find_job
+from carbon.models import Zone
+from hyperweb.api.errors import api_error, field_error
+from hyperweb.api.pagination import check_cap
+from hyperweb.api.permissions import CarbonPublicRead, IsViewer
+from hyperweb.api.timestamps import now_iso, utcnow
+from hyperweb.api.views import APIView
+
+FORECAST_WINDOW = timedelta(hours=4)  # the contract's forecast_next_4h
+
+
+class CarbonView(APIView):
+    """Carbon endpoints: read-only, open to anonymous callers when CARBON_PUBLIC_READ is on.
+
+    Missing data is a 503 (providers failed and nothing is stored); an unknown zone in a body is
+    a 400 on `zone`.
+    """
+
+    permission_classes = [CarbonPublicRead]
+    extra_error_codes = ("503",)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, services.NoData):
+            exc = api_error(503, str(exc))
+        elif isinstance(exc, services.UnknownZone):
+            exc = field_error("zone", f"{exc}; GET /carbon/zones lists the zones")
+        return super().handle_exception(exc)
+
+    @staticmethod
+    def zone_from_body(code: str | None) -> Zone:
+        return services.get_zone(code or settings.CARBON_DEFAULT_ZONE)
+
+    @staticmethod
+    def zone_from_path(zone_id: str) -> Zone:
+        try:
+            return services.get_zone(zone_id)
+        except services.UnknownZone as exc:
+            raise exceptions.NotFound(f"{exc}; GET /carbon/zones lists the zones") from None
+
+
+class CarbonStatusView(CarbonView):
+    @extend_schema(
+        request=s.CarbonStatusRequestSerializer,
+        responses=s.CarbonStatusSerializer,
+        summary="Grid intensity now, whether to back up now, the next 4 h",
+        tags=["carbon"],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.body(s.CarbonStatusRequestSerializer)
+        zone = self.zone_from_body(data.get("zone"))
+        threshold = data.get("threshold") or settings.CARBON_DEFAULT_THRESHOLD
+        now = utcnow()
+        current = services.current_intensity(zone, now=now)
+        points = services.forecast_points(zone, now=now, hours=FORECAST_WINDOW.total_seconds() / 3600)
+        optimal = current.value <= threshold
+        upcoming = next((p for p in points if p.start > now and p.value <= threshold), None)
+        body = {
+            **vars(current),
+            "zone": zone.code,
+            "current_intensity": current.value,
+            "optimal_for_backup": optimal,
+            "reasoning": _reasoning(current, threshold, optimal, upcoming),
+            "threshold": threshold,
+            "next_optimal_time": None if optimal or upcoming is None else upcoming.start,
+            "forecast_next_4h": points,
+            "measured_at": current.start,
+            "timestamp": now,
+        }
+        return Response(s.CarbonStatusSerializer(body).data)
+
+
+def _reasoning(current: Any, threshold: float, optimal: bool, upcoming: Any) -> str:
+    label = " (simulated data)" if current.simulated else ""
+    stale = " Data is stale: the providers could not be reached." if current.stale else ""
+    verdict = "at or below" if optimal else "above"
+    text = (
+        f"Grid intensity in {current.zone} is {current.value:.0f} gCO2/kWh ({current.quality}){label}, "
+        f"{verdict} the threshold of {threshold:.0f}."
+    )
+    if not optimal:
+        text += (
+            f" Next step at or below it starts {upcoming.start:%H:%M} UTC."
+            if upcoming
+            else " No step in the next 4 h is at or below it."
+        )
+    return text + stale
+
+
+class ZoneListView(CarbonView):
+    @extend_schema(responses=s.ZoneListSerializer, summary="All zones", tags=["carbon"])
+    def get(self, request: Request) -> Response:
+        zones = list(Zone.objects.all())
+        body = {"zones": zones, "total": len(zones), "source": "configuration", "timestamp": now_iso()}
+        return Response(s.ZoneListSerializer(body).data)
+
+
+class ZoneDetailView(CarbonView):
+    @extend_schema(
+        responses=s.ZoneDetailSerializer, summary="One zone and its latest stored reading", tags=["carbon"]
+    )
+    def get(self, request: Request, zone_id: str) -> Response:
+        zone = self.zone_from_path(zone_id)
+        try:
+            current = services.current_intensity(zone, refresh=False)
+        except services.NoData:
+            current = None
+        return Response(
+            s.ZoneDetailSerializer(zone, context={"current": current, "timestamp": now_iso()}).data
+        )
+
+
+class ZoneIntensityView(CarbonView):
+    query_serializer_class = s.IntensityQuerySerializer
+
+    @extend_schema(
+        parameters=[s.IntensityQuerySerializer],
+        responses=s.IntensitySeriesSerializer,
+        summary="Stored readings of one kind over a bounded range",
+        tags=["carbon"],
+    )
+    def get(self, request: Request, zone_id: str) -> Response:
+        zone = self.zone_from_path(zone_id)
+        query = self.query()
+        start, end = _default_range(query)
+        readings = services.readings_between(zone, start, end, query["kind"])
+        cap = settings.API_INTENSITY_MAX_POINTS
+        rows = list(readings[: cap + 1])  # one query; the extra row tells "too many" apart
+        check_cap(len(rows) if len(rows) <= cap else readings.count(), cap, field="end", what="readings")
+        sources = sorted({row.source for row in rows})
+        body = {
+            "zone": zone.code,
+            "kind": query["kind"],
+            "start": start,
+            "end": end,
+            "count": len(rows),
+            "readings": rows,
+            "sources": sources,
+            "source": ",".join(sources),
+            "simulated": any(row.simulated for row in rows),
+            "stale": False,  # stored history as it is; staleness applies to "now" answers
+            "timestamp": utcnow(),
+        }
+        return Response(s.IntensitySeriesSerializer(body).data)
+
+
+def _default_range(query: dict[str, Any]) -> tuple[Any, Any]:
+    """Defaults: the last 24 h of actuals, or the next 24 h of forecasts; one side given, 24 h from it."""
+    day = timedelta(hours=24)
+    start, end = query.get("start"), query.get("end")
+    if start is None and end is None:
+        now = utcnow()
+        return (now - day, now) if query["kind"] == "actual" else (now, now + day)
+    if start is None:
+        return end - day, end
+    if end is None:
+        return start, start + day
+    return start, end
+
+
+class EstimateView(CarbonView):
+    @extend_schema(
+        request=s.EstimateRequestSerializer,
+        responses=s.EstimateSerializer,
+        summary="Emissions now versus the best window for the whole run",
+        tags=["carbon"],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.body(s.EstimateRequestSerializer)
+        zone = self.zone_from_body(data.get("zone"))
+        estimate = services.estimate(
+            zone, data["data_size_gb"], data["duration_hours"], horizon_hours=data.get("horizon_hours")
+        )
+        return Response(s.EstimateSerializer(estimate).data)
+
+
+class ReportView(CarbonView):
+    # It can reveal a job's request time, so it stays closed even when CARBON_PUBLIC_READ is on.
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        request=s.ReportRequestSerializer,
+        responses=s.ReportSerializer,
+        summary="Energy, intensity and emissions of a finished operation",
+        tags=["carbon"],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.body(s.ReportRequestSerializer)
+        job = find_job(data.get("job_id", ""))
+        code = data.get("zone") or (job.zone.code if job is not None and job.zone_id else None)
+        zone = self.zone_from_body(code)
+        try:
+            report = carbon_report(
+                zone=zone,
+                job=job,
+                job_id=data.get("job_id", ""),
+                start=data["start_time"],
+                end=data["end_time"],
+                data_gb=data["data_size_gb"],
+                now=utcnow(),
+            )
+        except NoReadings as exc:
+            raise field_error("start_time", str(exc)) from None
+        return Response(s.ReportSerializer(report).data)
