@@ -21,6 +21,7 @@ import email.utils
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,6 @@ from carbon.providers.base import ProviderError
 
 logger = logging.getLogger("carbon.providers")
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "hyperweb/0.1 (carbon-aware backup scheduler)"
 _BODY_SNIPPET = 200  # characters of an error body worth keeping in a message
 
@@ -92,17 +92,25 @@ class HttpClient:
         self.backoff = backoff
         self.max_delay = max_delay
         self.secrets = [s for s in secrets if s]
+        # Secrets learnt later (login tokens): the last few are kept, since an old token can still
+        # be quoted back by a server, but a long-lived worker must not grow the list forever.
+        self._learnt: deque[str] = deque(maxlen=8)
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.sleep = sleep
 
     def add_secret(self, secret: str) -> None:
         """Also redact `secret` (e.g. a token obtained after construction)."""
-        if secret and secret not in self.secrets:
-            self.secrets.append(secret)
+        if secret and secret not in self._learnt:
+            self._learnt.append(secret)
 
     def _safe(self, text: str) -> str:
-        return redact(text, self.secrets)
+        return redact(text, [*self.secrets, *self._learnt])
+
+    @staticmethod
+    def retried(status: int) -> bool:
+        """Whether a status is worth asking again: rate limiting and server-side failures."""
+        return status == 429 or 500 <= status <= 599
 
     def _delay(self, attempt: int, response: requests.Response | None) -> float:
         delay = self.backoff * (2**attempt)
@@ -136,9 +144,14 @@ class HttpClient:
                 )
             except requests.Timeout:
                 problem = f"timed out after {self.timeout:g} s"
-            except requests.RequestException as exc:
+            except requests.ConnectionError as exc:
                 # The exception text names the URL and the OS error; no credentials are in URLs.
                 problem = f"connection failed ({type(exc).__name__}: {self._safe(str(exc))[:_BODY_SNIPPET]})"
+            except requests.RequestException as exc:
+                # A bad URL, too many redirects...: asking again would not help.
+                message = f"{what} failed: {type(exc).__name__}: {self._safe(str(exc))[:_BODY_SNIPPET]}"
+                logger.error("%s", message)
+                raise ProviderError(message) from None
             else:
                 elapsed_ms = (time.monotonic() - started) * 1000
                 status = response.status_code
@@ -148,7 +161,7 @@ class HttpClient:
                     )
                     return response
                 body = self._safe(response.text or "")[:_BODY_SNIPPET]
-                if status not in RETRY_STATUSES:
+                if not self.retried(status):
                     logger.warning("%s -> %d, not retried: %s", what, status, body)
                     raise HTTPStatusError(
                         f"{what} failed: HTTP {status} {body}".rstrip(), status=status, body=body

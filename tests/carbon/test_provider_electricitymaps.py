@@ -11,6 +11,7 @@ import pytest
 from carbon.providers import electricitymaps
 from carbon.providers.base import ProviderError, ZoneRef
 from carbon.providers.electricitymaps import ElectricityMapsProvider
+from carbon.providers.http import retry_after_seconds
 from tests.carbon.fakeserver import FakeServer, Reply
 
 TOKEN = "em-secret-token-5f2a"
@@ -304,3 +305,39 @@ def test_it_is_built_from_settings(settings: object) -> None:
     assert provider.name == "electricitymaps" and provider.simulated is False
     assert provider.base_url == "http://127.0.0.1:9/v3"
     assert (provider.http.timeout, provider.http.retries) == (3.5, 1)
+
+
+# The shared HTTP helper's edges, exercised through this provider.
+
+
+def test_it_retries_a_refused_connection_then_gives_up() -> None:
+    with FakeServer() as gone:
+        url = gone.url  # a port that nobody listens on once the server has stopped
+    provider = ElectricityMapsProvider(TOKEN, url + "/v3", timeout=1.0, retries=1, backoff=0.001)
+
+    with pytest.raises(ProviderError, match="gave up after 2 attempts: connection failed"):
+        provider.zones()
+
+
+def test_it_fails_at_once_on_an_unusable_url() -> None:
+    provider = ElectricityMapsProvider(TOKEN, "nonsense://nowhere/v3", retries=3, backoff=10.0)
+
+    with pytest.raises(ProviderError, match="InvalidSchema"):
+        provider.zones()
+
+
+def test_it_reads_retry_after_as_seconds_or_an_http_date() -> None:
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+    assert retry_after_seconds("7", now=now) == 7.0
+    assert retry_after_seconds("Mon, 02 Mar 2026 12:00:30 GMT", now=now) == 30.0
+    assert retry_after_seconds("Mon, 02 Mar 2026 11:00:00 GMT", now=now) == 0.0
+    assert retry_after_seconds("soon", now=now) is None
+    assert retry_after_seconds(None) is None
+
+
+def test_it_raises_on_a_body_that_is_not_json(server: FakeServer) -> None:
+    server.route("/v3/zones", Reply(body="<html>maintenance</html>"))
+
+    with pytest.raises(ProviderError, match="not JSON"):
+        make(server).zones()
