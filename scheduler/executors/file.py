@@ -270,7 +270,8 @@ class FileExecutor:
                 "skipped": skipped,
                 "duration_s": round(duration, 3),
             }
-            with open(manifest_temp, "w", encoding="utf-8") as fh:
+            fd = os.open(manifest_temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+            with open(fd, "w", encoding="utf-8") as fh:
                 json.dump(manifest, fh, indent=2)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -320,7 +321,9 @@ class FileExecutor:
             throttle.emit()
 
         files: list[dict[str, Any]] = []
-        with open(temp, "wb") as raw:
+        # Disk images hold whatever the guests stored: not world-readable.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        with open(fd, "wb") as raw:
             writer = _HashingWriter(raw)
             gz = (
                 gzip.GzipFile(fileobj=writer, mode="wb", compresslevel=self.compresslevel)

@@ -87,6 +87,7 @@ def test_it_archives_a_disk_image_that_extracts_to_identical_bytes(roots, tmp_pa
     assert result.total_bytes == image.stat().st_size
     assert 0 < result.archive_bytes == archive.stat().st_size < result.total_bytes
     assert result.files == ["web-01.qcow2"]
+    assert archive.stat().st_mode & 0o007 == 0, "backups are not world-readable"
 
 
 def test_it_archives_a_vm_directory_with_a_manifest_whose_hashes_match(roots, tmp_path: Path) -> None:
