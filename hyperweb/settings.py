@@ -325,3 +325,5 @@ CARBON_BACKFILL_HOURS = env_int("CARBON_BACKFILL_HOURS", 24, minimum=1)
 CARBON_ESTIMATE_HORIZON_HOURS = env_float("CARBON_ESTIMATE_HORIZON_HOURS", 24.0, minimum=0)
 CARBON_DEMO_DAYS = env_int("CARBON_DEMO_DAYS", 30, minimum=0)
 CARBON_IMPORT_BATCH = env_int("CARBON_IMPORT_BATCH", 5000, minimum=100)
+# Ask the providers for a fresh forecast (TTL permitting) before planning a job.
+BACKUP_PLAN_REFRESH = env_bool("BACKUP_PLAN_REFRESH", True)

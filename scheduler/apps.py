@@ -3,3 +3,13 @@ from django.apps import AppConfig
 
 class SchedulerConfig(AppConfig):
     name = "scheduler"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Each django-q2 worker, when it (re)starts, cleans up after runs that died and hands due
+        # jobs to the cluster again: queue messages may have died with the previous cluster.
+        from django_q.signals import post_spawn
+
+        from scheduler.tasks import on_worker_start
+
+        post_spawn.connect(on_worker_start, dispatch_uid="scheduler.on_worker_start")

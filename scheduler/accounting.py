@@ -1,0 +1,138 @@
+"""Carbon accounting of one finished backup run (pure: no Django models, no settings).
+
+Steps, for a run that really happened from `started_at` to `completed_at`:
+1. energy = the energy model (carbon.intensity.energy_kwh) over the measured data and duration;
+2. experienced intensity = the time-weighted mean of the stored intensity over [start, end]
+   (partial overlaps of readings weighted by overlap, gaps ignored; `coverage` says how much of
+   the run the readings covered);
+3. emissions = energy x experienced intensity;
+4. counterfactual = the same run (same energy, same duration) had it started when it was
+   requested: energy x mean intensity over [requested_at, requested_at + duration];
+5. saving = counterfactual - emissions (negative when waiting made it worse), never against a
+   fixed "worst case".
+Numbers that rest on simulated, stale or forecast-only readings are flagged as such; a run with no
+readings at all gets no intensity and no emissions rather than a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from carbon.intensity import emissions_kg, energy_kwh
+
+
+class SeriesLike(Protocol):
+    def mean(self, start: datetime, end: datetime) -> float | None: ...
+
+    def coverage(self, start: datetime, end: datetime) -> float: ...
+
+
+@dataclass(frozen=True)
+class EnergyModel:
+    base_watts: float = 100.0
+    watts_per_tb: float = 50.0
+    pue: float = 1.0
+
+
+DEFAULT_MODEL = EnergyModel()
+
+
+@dataclass(frozen=True)
+class RunAccounting:
+    duration_hours: float
+    data_gb: float
+    energy_kwh: float
+    intensity_experienced: float | None
+    coverage: float
+    emissions_kg: float | None
+    counterfactual_start: datetime
+    counterfactual_intensity: float | None
+    counterfactual_coverage: float
+    counterfactual_kg: float | None
+    saving_kg: float | None
+    saving_pct: float | None
+    simulated: bool
+    stale: bool
+    forecast_only: bool
+    flags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["counterfactual_start"] = self.counterfactual_start.isoformat()
+        return data
+
+
+def account_run(
+    series: SeriesLike,
+    *,
+    requested_at: datetime,
+    started_at: datetime,
+    completed_at: datetime,
+    data_gb: float,
+    model: EnergyModel = DEFAULT_MODEL,
+    simulated: bool = False,
+    stale: bool = False,
+    forecast_only: bool = False,
+) -> RunAccounting:
+    """Account one run; see the module docstring for the steps and what each number means."""
+    if completed_at < started_at:
+        raise ValueError("a run cannot end before it starts")
+    duration = completed_at - started_at
+    hours = duration.total_seconds() / 3600.0
+    kwh = energy_kwh(
+        max(0.0, data_gb), hours, base_watts=model.base_watts, watts_per_tb=model.watts_per_tb, pue=model.pue
+    )
+
+    experienced, coverage = _mean_and_coverage(series, started_at, completed_at)
+    counter_end = requested_at + duration
+    counterfactual, counter_coverage = _mean_and_coverage(series, requested_at, counter_end)
+
+    emitted = None if experienced is None else emissions_kg(kwh, experienced)
+    counter_kg = None if counterfactual is None else emissions_kg(kwh, counterfactual)
+    saving = None if emitted is None or counter_kg is None else counter_kg - emitted
+    saving_pct = None
+    if saving is not None and counter_kg:
+        saving_pct = 100.0 * saving / counter_kg
+
+    flags = [
+        name
+        for name, on in (("simulated", simulated), ("stale", stale), ("forecast_only", forecast_only))
+        if on
+    ]
+    if experienced is None:
+        flags.append("no_readings")
+    elif coverage < 1.0:
+        flags.append("partial_coverage")
+    if counterfactual is None:
+        flags.append("no_counterfactual_readings")
+    elif counter_coverage < 1.0:
+        flags.append("partial_counterfactual_coverage")
+
+    return RunAccounting(
+        duration_hours=hours,
+        data_gb=data_gb,
+        energy_kwh=kwh,
+        intensity_experienced=experienced,
+        coverage=coverage,
+        emissions_kg=emitted,
+        counterfactual_start=requested_at,
+        counterfactual_intensity=counterfactual,
+        counterfactual_coverage=counter_coverage,
+        counterfactual_kg=counter_kg,
+        saving_kg=saving,
+        saving_pct=saving_pct,
+        simulated=simulated,
+        stale=stale,
+        forecast_only=forecast_only,
+        flags=flags,
+    )
+
+
+def _mean_and_coverage(series: SeriesLike, start: datetime, end: datetime) -> tuple[float | None, float]:
+    # A zero-length run (a tiny file backed up within the clock's resolution) still happened at a
+    # moment: take the intensity at that instant over one second rather than report nothing.
+    if end <= start:
+        end = start + timedelta(seconds=1)
+    return series.mean(start, end), series.coverage(start, end)

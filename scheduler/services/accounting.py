@@ -1,0 +1,82 @@
+"""Accounting a finished job from stored readings (the maths is in scheduler/accounting.py)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from scheduler.accounting import EnergyModel, RunAccounting, account_run
+from scheduler.models import BackupJob
+
+log = logging.getLogger(__name__)
+
+
+def energy_model() -> EnergyModel:
+    return EnergyModel(
+        base_watts=settings.ENERGY_BASE_WATTS,
+        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
+        pue=settings.ENERGY_PUE,
+    )
+
+
+def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting | None:
+    """Compute and store the job's energy, experienced intensity, emissions and saving.
+
+    Data size is what the run really read (the result), else the estimate given at submission.
+    Jobs without a zone get energy only.
+    """
+    from carbon.intensity import StepSeries
+
+    if job.started_at is None or job.completed_at is None:
+        return None
+    now = now or timezone.now()
+    source_bytes = (job.result or {}).get("source_bytes")
+    data_gb = source_bytes / 1e9 if source_bytes is not None else job.data_size_gb
+    duration = job.completed_at - job.started_at
+    series, flags = StepSeries([], [], []), {"simulated": False, "stale": False, "forecast_only": False}
+    if job.zone is not None:
+        from scheduler.services.planning import zone_series
+
+        start = min(job.requested_at, job.started_at)
+        end = max(job.completed_at, job.requested_at + duration) + timedelta(seconds=1)
+        found, found_flags = zone_series(job.zone, start, end, now=now)
+        if found is not None:
+            series, flags = found, found_flags
+    accounting = account_run(
+        series,
+        requested_at=job.requested_at,
+        started_at=job.started_at,
+        completed_at=job.completed_at,
+        data_gb=data_gb,
+        model=energy_model(),
+        simulated=bool(flags.get("simulated")),
+        stale=bool(flags.get("stale")),
+        forecast_only=bool(flags.get("forecast_only")),
+    )
+    data = accounting.to_dict()
+    data["zone"] = job.zone.code if job.zone else None
+    data["sources"] = flags.get("sources", [])
+    data["energy_model"] = {
+        "base_watts": settings.ENERGY_BASE_WATTS,
+        "watts_per_tb": settings.ENERGY_WATTS_PER_TB,
+        "pue": settings.ENERGY_PUE,
+    }
+    data["accounted_at"] = now.isoformat()
+    if job.zone is None:
+        data["flags"] = [*data["flags"], "no_zone"]
+    BackupJob.objects.filter(pk=job.pk).update(
+        energy_kwh=accounting.energy_kwh,
+        intensity_experienced=accounting.intensity_experienced,
+        emissions_kg=accounting.emissions_kg,
+        counterfactual_intensity=accounting.counterfactual_intensity,
+        counterfactual_kg=accounting.counterfactual_kg,
+        saving_kg=accounting.saving_kg,
+        simulated=accounting.simulated,
+        stale=accounting.stale,
+        forecast_only=accounting.forecast_only,
+        accounting=data,
+    )
+    return accounting

@@ -1,0 +1,182 @@
+"""Parsing and validating HyperSDK JobDefinitions (CONTRACT.md), secrets kept apart."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+
+FORMATS = ("qcow2", "raw", "vmdk", "ova", "ovf")
+EXPORT_METHODS = ("ctl", "govc", "ovftool", "web")
+# Keys whose values are never stored in the definition nor echoed back to any client.
+SECRET_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey", "private_key"})
+MAX_ID_LENGTH = 128
+
+
+class InvalidDefinition(ValueError):
+    """A JobDefinition that cannot be accepted; the message is returned to the client as is."""
+
+
+@dataclass
+class ParsedDefinition:
+    """A validated JobDefinition and the scheduling inputs read from it."""
+
+    definition: dict[str, Any]
+    secrets: dict[str, Any]
+    job_id: str | None
+    name: str
+    vm_path: str
+    carbon_aware: bool
+    zone_code: str | None
+    threshold: float | None
+    max_delay: timedelta
+    expected_duration: timedelta
+    data_size_gb: float | None
+    executor: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def strip_secrets(data: Any) -> tuple[Any, dict[str, Any]]:
+    """A deep copy of `data` without secret keys, and the removed values by dotted path."""
+    removed: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                path = f"{prefix}{key}"
+                if isinstance(key, str) and key.lower() in SECRET_KEYS:
+                    if value not in (None, ""):
+                        removed[path] = value
+                    continue
+                out[key] = walk(value, path + ".")
+            return out
+        if isinstance(node, list):
+            return [walk(item, f"{prefix}{i}.") for i, item in enumerate(node)]
+        return copy.deepcopy(node)
+
+    return walk(data, ""), removed
+
+
+def restore_secrets(definition: dict[str, Any], secrets: dict[str, Any]) -> dict[str, Any]:
+    """The definition with its secrets put back (for executors that forward the job)."""
+    full = copy.deepcopy(definition)
+    for path, value in (secrets or {}).items():
+        node: Any = full
+        parts = path.split(".")
+        for part in parts[:-1]:
+            if isinstance(node, list):
+                node = node[int(part)]
+            else:
+                node = node.setdefault(part, {})
+        if isinstance(node, dict):
+            node[parts[-1]] = value
+    return full
+
+
+def _number(value: Any, what: str, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidDefinition(f"{what} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < minimum:
+        raise InvalidDefinition(f"{what} must be a finite number >= {minimum:g}, got {value!r}")
+    return number
+
+
+def _bool(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidDefinition(f"{what} must be true or false, got {value!r}")
+
+
+def _enum(definition: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
+    # Clients send "" or null for "not set"; the wire contract never shows those, so drop them.
+    value = definition.get(key)
+    if value in (None, ""):
+        definition.pop(key, None)
+        return
+    if value not in allowed:
+        raise InvalidDefinition(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
+    """Validate one JobDefinition; raise InvalidDefinition with a one-line reason."""
+    if not isinstance(raw, dict):
+        raise InvalidDefinition("a job definition must be a JSON object")
+    definition, secrets = strip_secrets(raw)
+    vm_path = definition.get("vm_path")
+    if not isinstance(vm_path, str) or not vm_path.strip():
+        raise InvalidDefinition("vm_path is required")
+    job_id = definition.get("id")
+    if job_id in (None, ""):
+        job_id = None
+    elif not isinstance(job_id, str) or len(job_id) > MAX_ID_LENGTH or "/" in job_id or not job_id.strip():
+        raise InvalidDefinition(f"id must be a string of at most {MAX_ID_LENGTH} characters without '/'")
+    name = definition.get("name") or ""
+    if not isinstance(name, str):
+        raise InvalidDefinition("name must be a string")
+    _enum(definition, "format", FORMATS)
+    _enum(definition, "export_method", EXPORT_METHODS)
+    for key in ("vcenter", "options", "metadata"):
+        if definition.get(key) is None:
+            definition.pop(key, None)
+        elif not isinstance(definition[key], dict):
+            raise InvalidDefinition(f"{key} must be an object")
+    for key in ("compress", "thin", "insecure"):
+        if key in definition and definition[key] is not None:
+            definition[key] = _bool(definition[key], key)
+    metadata = definition.setdefault("metadata", {})
+
+    carbon_aware = _bool(metadata.get("carbon_aware", False), "metadata.carbon_aware")
+    zone_code = metadata.get("carbon_zone") or None
+    if zone_code is not None and not isinstance(zone_code, str):
+        raise InvalidDefinition("metadata.carbon_zone must be a string")
+    if carbon_aware and zone_code is None:
+        raise InvalidDefinition("metadata.carbon_zone is required when carbon_aware is true")
+    threshold = metadata.get("carbon_max_intensity")
+    threshold = None if threshold in (None, 0) else _number(threshold, "metadata.carbon_max_intensity")
+    delay_ns = metadata.get("carbon_max_delay")
+    if delay_ns is None:
+        max_delay = timedelta(hours=settings.BACKUP_DEFAULT_MAX_DELAY_HOURS)
+    else:
+        # Nanoseconds (the Python client sends int(hours * 3600 * 1e9)).
+        max_delay = timedelta(
+            microseconds=_number(delay_ns, "metadata.carbon_max_delay (nanoseconds)") / 1000
+        )
+        if max_delay > timedelta(days=14):
+            raise InvalidDefinition("metadata.carbon_max_delay is more than 14 days (it is in nanoseconds)")
+    hours = metadata.get("expected_duration_hours", metadata.get("carbon_duration_hours"))
+    duration_hours = (
+        settings.BACKUP_DEFAULT_DURATION_HOURS
+        if hours is None
+        else _number(hours, "metadata.expected_duration_hours", minimum=0.0)
+    )
+    if duration_hours <= 0 or duration_hours > 24 * 7:
+        raise InvalidDefinition("metadata.expected_duration_hours must be in (0, 168]")
+    size = metadata.get("data_size_gb")
+    data_size_gb = None if size is None else _number(size, "metadata.data_size_gb")
+    executor = metadata.get("executor") or settings.BACKUP_DEFAULT_EXECUTOR
+    if not isinstance(executor, str):
+        raise InvalidDefinition("metadata.executor must be a string")
+    if job_id is not None:
+        definition["id"] = job_id
+    return ParsedDefinition(
+        definition=definition,
+        secrets=secrets,
+        job_id=job_id,
+        name=name,
+        vm_path=vm_path,
+        carbon_aware=carbon_aware,
+        zone_code=zone_code,
+        threshold=threshold,
+        max_delay=max_delay,
+        expected_duration=timedelta(hours=duration_hours),
+        data_size_gb=data_size_gb,
+        executor=executor,
+    )

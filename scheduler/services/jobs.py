@@ -1,0 +1,351 @@
+"""Job operations shared by the API, the dashboard, the command line and the workers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from scheduler.models import BackupJob, JobDecision, JobEvent
+from scheduler.services.definitions import InvalidDefinition, ParsedDefinition, parse_definition
+
+log = logging.getLogger(__name__)
+
+
+def format_ts(value: datetime | None) -> str | None:
+    """UTC, `Z` suffix, at most 6 fractional digits (CONTRACT.md)."""
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def log_event(job_id: str, message: str, *, level: str = "info", now: datetime | None = None) -> None:
+    JobEvent.objects.create(job_id=job_id, timestamp=now or timezone.now(), level=level, message=message)
+    log.log(logging.WARNING if level in ("warning", "error") else logging.INFO, "job %s: %s", job_id, message)
+
+
+@dataclass
+class SubmitOutcome:
+    job_ids: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return len(self.job_ids)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+
+def _describe(index: int, raw: Any) -> str:
+    if isinstance(raw, dict):
+        label = raw.get("id") or raw.get("name") or raw.get("vm_path")
+        if label:
+            return f"job {index} ({label})"
+    return f"job {index}"
+
+
+def _data_size_gb(parsed: ParsedDefinition, executor: str) -> float:
+    """The caller's figure, else the size of the source on disk (file executor), else 0."""
+    if parsed.data_size_gb is not None:
+        return parsed.data_size_gb
+    if executor != "file":
+        return 0.0
+    from scheduler.executors import resolve_inside
+
+    try:
+        source = resolve_inside(parsed.vm_path, settings.BACKUP_SOURCE_ROOTS)
+        if source.is_file():
+            return source.stat().st_size / 1e9
+        if source.is_dir():
+            return sum(p.stat().st_size for p in source.rglob("*") if p.is_file()) / 1e9
+    except (OSError, ValueError):
+        pass  # the executor reports a missing or refused source when the job runs
+    return 0.0
+
+
+def build_job(
+    parsed: ParsedDefinition, user: Any, *, now: datetime, zone: Any = None, policy: Any = None
+) -> BackupJob:
+    """An unsaved BackupJob for a validated definition; the window starts now."""
+    job = BackupJob(
+        name=parsed.name,
+        vm_path=parsed.vm_path,
+        definition=parsed.definition,
+        secrets=parsed.secrets,
+        executor=parsed.executor,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        policy=policy,
+        zone=zone,
+        carbon_aware=parsed.carbon_aware,
+        threshold=parsed.threshold,
+        requested_at=now,
+        earliest_start=now,
+        latest_start=now + parsed.max_delay if parsed.carbon_aware else now,
+        expected_duration=parsed.expected_duration,
+        data_size_gb=_data_size_gb(parsed, parsed.executor),
+        max_attempts=settings.BACKUP_MAX_ATTEMPTS,
+        status=BackupJob.Status.PENDING,
+    )
+    if parsed.job_id:
+        job.id = parsed.job_id
+    job.definition["id"] = job.id
+    job.definition.setdefault("created_at", format_ts(now))
+    return job
+
+
+def submit_jobs(definitions: list[Any], user: Any = None, *, now: datetime | None = None) -> SubmitOutcome:
+    """Validate, store and plan HyperSDK JobDefinitions; each valid one gets a real id at once.
+
+    Jobs that are not carbon-aware are dispatched at once; carbon-aware ones are planned (with
+    the zone's other waiting jobs, against its capacity) and wait as `scheduled` rows.
+    """
+    from scheduler.executors import EXECUTOR_NAMES
+
+    now = now or timezone.now()
+    outcome = SubmitOutcome()
+    accepted: list[BackupJob] = []
+    seen: set[str] = set()
+    zones: dict[str, Any] = {}
+    for index, raw in enumerate(definitions):
+        try:
+            parsed = parse_definition(raw, now=now)
+            if parsed.executor not in EXECUTOR_NAMES:
+                raise InvalidDefinition(
+                    f"unknown executor {parsed.executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}"
+                )
+            zone = _zone(parsed.zone_code, zones) if parsed.zone_code else None
+            if parsed.job_id and (
+                parsed.job_id in seen or BackupJob.objects.filter(pk=parsed.job_id).exists()
+            ):
+                raise InvalidDefinition(f"job id {parsed.job_id!r} already exists")
+        except InvalidDefinition as exc:
+            outcome.errors.append(f"{_describe(index, raw)}: {exc}")
+            continue
+        job = build_job(parsed, user, now=now, zone=zone)
+        seen.add(job.id)
+        accepted.append(job)
+    if accepted:
+        create_and_plan(accepted, now=now)
+    outcome.job_ids = [job.id for job in accepted]
+    return outcome
+
+
+def _zone(code: str, cache: dict[str, Any]) -> Any:
+    from carbon.services import UnknownZone, get_zone
+
+    if code not in cache:
+        try:
+            cache[code] = get_zone(code)
+        except UnknownZone as exc:
+            raise InvalidDefinition(f"unknown carbon_zone {code!r}") from exc
+    return cache[code]
+
+
+def create_and_plan(jobs: list[BackupJob], *, now: datetime) -> None:
+    """Store new jobs, plan the carbon-aware ones, and dispatch what may run at once."""
+    from scheduler.services.planning import plan_new_jobs
+
+    with transaction.atomic():
+        for job in jobs:
+            if not job.carbon_aware:
+                job.planned_start = now
+                job.decision = {
+                    "strategy": "immediate",
+                    "reason": "not carbon-aware: dispatched at once",
+                    "start": format_ts(now),
+                }
+        BackupJob.objects.bulk_create(jobs)
+        JobEvent.objects.bulk_create(
+            [JobEvent(job=job, timestamp=now, level="info", message="submitted") for job in jobs]
+        )
+        immediate = [job for job in jobs if not job.carbon_aware]
+        JobDecision.objects.bulk_create(
+            [
+                JobDecision(
+                    job=job,
+                    created_at=now,
+                    planned_start=now,
+                    reason=job.decision["reason"],
+                    strategy="immediate",
+                )
+                for job in immediate
+            ]
+        )
+        aware = [job for job in jobs if job.carbon_aware]
+        if aware:
+            plan_new_jobs(aware, now=now)
+        runnable = [job.id for job in jobs if job.planned_start is not None and job.planned_start <= now]
+        if runnable:
+            transaction.on_commit(lambda: _dispatch_now(runnable))
+
+
+def _dispatch_now(job_ids: list[str]) -> None:
+    from scheduler.dispatch import enqueue_jobs
+
+    try:
+        enqueue_jobs(job_ids)
+    except Exception:  # the broker is down: the periodic dispatcher picks them up later
+        log.exception("could not enqueue %d jobs at once; the dispatcher will retry", len(job_ids))
+
+
+@dataclass
+class CancelOutcome:
+    cancelled: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def cancel_jobs(job_ids: list[str], user: Any = None, *, now: datetime | None = None) -> CancelOutcome:
+    """Cancel waiting or running jobs; a running one is stopped by its worker within about a second."""
+    now = now or timezone.now()
+    outcome = CancelOutcome()
+    who = getattr(user, "username", "") or "system"
+    for job_id in job_ids:
+        if not isinstance(job_id, str):
+            outcome.failed.append(str(job_id))
+            outcome.errors[str(job_id)] = "job ids are strings"
+            continue
+        status = BackupJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
+        if status is None:
+            outcome.failed.append(job_id)
+            outcome.errors[job_id] = "job not found"
+            continue
+        # Conditional update: a job that finished meanwhile is not turned into "cancelled".
+        changed = BackupJob.objects.filter(
+            pk=job_id, status__in=[*BackupJob.WAITING, BackupJob.Status.RUNNING]
+        ).update(
+            status=BackupJob.Status.CANCELLED,
+            completed_at=now,
+            updated_at=now,
+            error=f"cancelled by {who}",
+        )
+        if changed:
+            outcome.cancelled.append(job_id)
+            log_event(job_id, f"cancelled by {who} (was {status})", now=now)
+        else:
+            outcome.failed.append(job_id)
+            current = BackupJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
+            outcome.errors[job_id] = f"job is {current}; only pending or running jobs can be cancelled"
+    return outcome
+
+
+PROGRESS_KEYS = (
+    "phase",
+    "current_file",
+    "current_step",
+    "files_downloaded",
+    "total_files",
+    "bytes_downloaded",
+    "bytes_transferred",
+    "total_bytes",
+    "percent_complete",
+    "estimated_remaining",
+    "export_method",
+)
+
+
+def job_progress(job: BackupJob) -> dict[str, Any]:
+    """The progress object of CONTRACT.md; `phase` always present."""
+    stored = job.progress or {}
+    progress: dict[str, Any] = {
+        "phase": stored.get("phase") or _phase_for(job),
+        "current_file": stored.get("current_file", ""),
+        "current_step": stored.get("current_step") or stored.get("phase") or _phase_for(job),
+        "files_downloaded": stored.get("files_downloaded", 0),
+        "total_files": stored.get("total_files", 0),
+        "bytes_downloaded": stored.get("bytes_downloaded", 0),
+        "bytes_transferred": stored.get("bytes_transferred", 0),
+        "total_bytes": stored.get("total_bytes", 0),
+        "percent_complete": 100.0
+        if job.status == BackupJob.Status.COMPLETED
+        else stored.get("percent_complete", 0.0),
+        "estimated_remaining": stored.get("estimated_remaining") or _remaining_text(job),
+        "export_method": job.definition.get("export_method") or job.executor,
+    }
+    if stored.get("updated_at"):
+        progress["updated_at"] = stored["updated_at"]
+    return progress
+
+
+def _phase_for(job: BackupJob) -> str:
+    if job.status == BackupJob.Status.SCHEDULED:
+        return "scheduled"
+    return job.status
+
+
+def _remaining_text(job: BackupJob) -> str:
+    if job.is_finished:
+        return "0s"
+    if job.status == BackupJob.Status.SCHEDULED and job.planned_start:
+        wait = job.planned_start - timezone.now()
+        return _duration_text(max(0.0, wait.total_seconds()) + job.expected_duration.total_seconds())
+    return _duration_text(job.expected_duration.total_seconds())
+
+
+def _duration_text(seconds: float) -> str:
+    """Go-style duration text ("1h2m3s"), as HyperSDK reports it."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+def job_to_hypersdk_json(job: BackupJob) -> dict[str, Any]:
+    """A Job as CONTRACT.md describes it, plus hyperweb's extra (ignored-by-clients) fields."""
+    definition = dict(job.definition or {})
+    definition["vm_path"] = definition.get("vm_path") or job.vm_path
+    definition["id"] = job.id
+    data: dict[str, Any] = {
+        "definition": definition,
+        "status": job.wire_status,
+        "updated_at": format_ts(job.updated_at),
+    }
+    if job.status != BackupJob.Status.SCHEDULED and (job.progress or job.status == BackupJob.Status.RUNNING):
+        data["progress"] = job_progress(job)
+    if job.result is not None:
+        data["result"] = job.result
+    if job.error:
+        data["error"] = job.error
+    if job.started_at:
+        data["started_at"] = format_ts(job.started_at)
+    if job.completed_at:
+        data["completed_at"] = format_ts(job.completed_at)
+    # hyperweb's richer view of the same job.
+    data["id"] = job.id
+    data["state"] = job.status
+    data["carbon_aware"] = job.carbon_aware
+    data["zone"] = job.zone.code if job.zone_id and job.zone else None
+    data["requested_at"] = format_ts(job.requested_at)
+    data["earliest_start"] = format_ts(job.earliest_start)
+    data["latest_start"] = format_ts(job.latest_start)
+    data["planned_start"] = format_ts(job.planned_start)
+    data["expected_duration_seconds"] = job.expected_duration.total_seconds()
+    data["attempts"] = job.attempts
+    data["decision"] = job.decision
+    if job.emissions_kg is not None or job.accounting:
+        data["carbon"] = {
+            "energy_kwh": job.energy_kwh,
+            "intensity_gco2_kwh": job.intensity_experienced,
+            "emissions_kg_co2": job.emissions_kg,
+            "counterfactual_intensity_gco2_kwh": job.counterfactual_intensity,
+            "counterfactual_kg_co2": job.counterfactual_kg,
+            "savings_vs_requested_kg_co2": job.saving_kg,
+            "simulated": job.simulated,
+            "stale": job.stale,
+            "forecast_only": job.forecast_only,
+            "flags": (job.accounting or {}).get("flags", []),
+        }
+    return data

@@ -1,0 +1,248 @@
+"""Planning and re-planning stored jobs with the pure planner (scheduler/planner.py).
+
+A zone's waiting carbon-aware jobs are planned together (`plan_fleet`) against the zone's
+capacity, with the runs already under way occupying it, so new jobs do not pile onto the slot
+others already hold. Every decision that sets or moves a planned start is stored as a
+JobDecision; the latest is on the job and in its `definition.metadata` (CONTRACT.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from scheduler.models import BackupJob, Capacity, JobDecision
+from scheduler.planner import Decision, PlanRequest, plan_fleet
+from scheduler.services.jobs import format_ts, log_event
+
+log = logging.getLogger(__name__)
+
+# Keep a waiting job on its start unless a new one is this much cleaner (against churn).
+REPLAN_MIN_GAIN_PCT = 1.0
+PLAN_SLOT = timedelta(minutes=5)
+
+
+def capacity_for(key: str) -> int:
+    """At most this many backups at once for a zone (or target) key."""
+    row = Capacity.objects.filter(key=key).values_list("max_concurrent", flat=True).first()
+    return int(row) if row is not None else settings.BACKUP_DEFAULT_CAPACITY
+
+
+def zone_series(
+    zone: Any, start: datetime, end: datetime, *, now: datetime, refresh: bool = False
+) -> tuple[Any, dict[str, Any]]:
+    """The zone's intensity series over [start, end] and its quality flags (None if unavailable).
+
+    `refresh` asks the providers for a newer forecast first (TTL permitting): wanted when
+    planning, not when accounting a past run from stored readings.
+    """
+    from carbon.services import intensity_series
+
+    try:
+        info = intensity_series(zone, start, end, now=now, refresh=refresh)
+    except Exception as exc:  # no data at all, or a provider chain that failed entirely
+        log.warning("no intensity series for %s: %s", zone.code, exc)
+        return None, {"error": str(exc)}
+    flags = {
+        "sources": sorted(info.sources),
+        "simulated": bool(info.simulated),
+        "stale": bool(info.stale),
+        "forecast_only": bool(info.forecast_only),
+    }
+    return info.series, flags
+
+
+def _request(job: BackupJob, group: str) -> PlanRequest:
+    return PlanRequest(
+        key=job.id,
+        earliest=job.earliest_start,
+        latest=job.latest_start,
+        duration=job.expected_duration,
+        threshold=job.threshold,
+        group=group,
+    )
+
+
+def _plan(
+    zone: Any, jobs: list[BackupJob], prefer: dict[str, datetime], *, now: datetime
+) -> tuple[dict[str, Decision], dict]:
+    group = zone.code
+    running = BackupJob.objects.filter(zone=zone, status=BackupJob.Status.RUNNING).values_list(
+        "started_at", "expected_duration"
+    )
+    # A run under way occupies capacity until its expected end (at least a little longer from now).
+    busy = [
+        (group, started, max(started + duration, now + timedelta(minutes=1)))
+        for started, duration in running
+        if started is not None
+    ]
+    horizon = max(job.latest_start + job.expected_duration for job in jobs)
+    series, flags = zone_series(
+        zone,
+        min(now, min(j.earliest_start for j in jobs)) - timedelta(hours=1),
+        horizon,
+        now=now,
+        refresh=settings.BACKUP_PLAN_REFRESH,
+    )
+    decisions = plan_fleet(
+        {group: series} if series is not None and len(series) else {},
+        [_request(job, group) for job in jobs],
+        {group: capacity_for(group)},
+        now=now,
+        slot=PLAN_SLOT,
+        busy=busy,
+        prefer=prefer,
+        prefer_gain_pct=REPLAN_MIN_GAIN_PCT,
+        sources_by_group={group: flags.get("sources", [])},
+    )
+    return decisions, flags
+
+
+def _decision_data(decision: Decision, flags: dict, *, now: datetime, trigger: str) -> dict[str, Any]:
+    data = decision.to_dict()
+    data["decided_at"] = format_ts(now)
+    data["trigger"] = trigger
+    data["series"] = flags
+    return data
+
+
+def _apply(
+    job: BackupJob, decision: Decision, data: dict[str, Any], *, now: datetime, at_submit: bool
+) -> None:
+    job.planned_start = decision.start
+    job.status = BackupJob.Status.SCHEDULED if decision.start > now else BackupJob.Status.PENDING
+    job.decision = data
+    job.dispatched_at = None
+    metadata = job.definition.setdefault("metadata", {})
+    metadata["carbon_planned_start"] = format_ts(decision.start)
+    metadata["carbon_reason"] = decision.reason
+    metadata["carbon_strategy"] = decision.strategy
+    metadata["carbon_expected_intensity"] = decision.expected_intensity
+    metadata["carbon_expected_saving_pct"] = decision.expected_saving_pct
+    metadata["carbon_delay_minutes"] = round(
+        max(0.0, (decision.start - job.requested_at).total_seconds()) / 60, 1
+    )
+    if at_submit:
+        metadata["carbon_intensity_at_submit"] = decision.now_intensity
+    if data.get("series", {}).get("simulated"):
+        metadata["carbon_simulated"] = True
+
+
+def plan_new_jobs(jobs: list[BackupJob], *, now: datetime) -> None:
+    """Plan freshly stored carbon-aware jobs (inside the submitter's transaction)."""
+    by_zone: dict[Any, list[BackupJob]] = defaultdict(list)
+    for job in jobs:
+        by_zone[job.zone].append(job)
+    for zone, new_jobs in by_zone.items():
+        new_ids = {job.id for job in new_jobs}
+        waiting = list(
+            BackupJob.objects.filter(zone=zone, status=BackupJob.Status.SCHEDULED, carbon_aware=True).exclude(
+                pk__in=new_ids
+            )
+        )
+        prefer = {job.id: job.planned_start for job in waiting if job.planned_start}
+        decisions, flags = _plan(zone, new_jobs + waiting, prefer, now=now)
+        records = []
+        for job in new_jobs:
+            decision = decisions[job.id]
+            data = _decision_data(decision, flags, now=now, trigger="submitted")
+            _apply(job, decision, data, now=now, at_submit=True)
+            records.append(_record(job, decision, data, now))
+        BackupJob.objects.bulk_update(
+            new_jobs, ["planned_start", "status", "decision", "definition", "dispatched_at"]
+        )
+        for job in waiting:
+            if decisions[job.id].start != job.planned_start:
+                _store_move(
+                    job, decisions[job.id], flags, now=now, trigger="re-planned around newly submitted jobs"
+                )
+        JobDecision.objects.bulk_create(records)
+
+
+def _record(job: BackupJob, decision: Decision, data: dict[str, Any], now: datetime) -> JobDecision:
+    return JobDecision(
+        job=job,
+        created_at=now,
+        planned_start=decision.start,
+        reason=decision.reason,
+        strategy=decision.strategy,
+        data=data,
+    )
+
+
+def _store_move(job: BackupJob, decision: Decision, flags: dict, *, now: datetime, trigger: str) -> bool:
+    """Move a waiting job to a new start, unless it started or was cancelled meanwhile."""
+    old = job.planned_start
+    data = _decision_data(decision, flags, now=now, trigger=trigger)
+    _apply(job, decision, data, now=now, at_submit=False)
+    changed = BackupJob.objects.filter(pk=job.pk, status__in=BackupJob.WAITING, planned_start=old).update(
+        planned_start=job.planned_start,
+        status=job.status,
+        decision=job.decision,
+        definition=job.definition,
+        dispatched_at=None,
+        updated_at=now,
+    )
+    if changed:
+        JobDecision.objects.create(
+            job=job,
+            created_at=now,
+            planned_start=decision.start,
+            reason=decision.reason,
+            strategy=decision.strategy,
+            data=data,
+        )
+        log_event(
+            job.id, f"re-planned ({trigger}): start {format_ts(old)} -> {format_ts(decision.start)}", now=now
+        )
+    return bool(changed)
+
+
+def replan_zone(zone: Any, *, now: datetime | None = None, trigger: str = "newer forecast") -> list[str]:
+    """Plan the zone's not-yet-started carbon-aware jobs again within their original windows.
+
+    Returns the ids whose planned start moved (each move stored as a decision).
+    """
+    now = now or timezone.now()
+    waiting = list(
+        BackupJob.objects.filter(
+            zone=zone, status=BackupJob.Status.SCHEDULED, carbon_aware=True, planned_start__gt=now
+        )
+    )
+    if not waiting:
+        return []
+    prefer = {job.id: job.planned_start for job in waiting}
+    decisions, flags = _plan(zone, waiting, prefer, now=now)
+    moved = [
+        job.id
+        for job in waiting
+        if decisions[job.id].start != job.planned_start
+        and _store_move(job, decisions[job.id], flags, now=now, trigger=trigger)
+    ]
+    return moved
+
+
+def replan_all(*, now: datetime | None = None) -> dict[str, list[str]]:
+    """Re-plan every zone that has waiting carbon-aware jobs."""
+    from carbon.models import Zone
+
+    now = now or timezone.now()
+    zone_ids = (
+        BackupJob.objects.filter(status=BackupJob.Status.SCHEDULED, carbon_aware=True, planned_start__gt=now)
+        .values_list("zone_id", flat=True)
+        .distinct()
+    )
+    return {zone.code: replan_zone(zone, now=now) for zone in Zone.objects.filter(pk__in=list(zone_ids))}
+
+
+def preview_plan(zone: Any, jobs: list[BackupJob], *, now: datetime) -> dict[str, dict[str, Any]]:
+    """What the planner would decide for unsaved jobs, with the zone's waiting ones (nothing stored)."""
+    waiting = list(BackupJob.objects.filter(zone=zone, status=BackupJob.Status.SCHEDULED, carbon_aware=True))
+    prefer = {job.id: job.planned_start for job in waiting if job.planned_start}
+    decisions, flags = _plan(zone, jobs + waiting, prefer, now=now)
+    return {job.id: _decision_data(decisions[job.id], flags, now=now, trigger="preview") for job in jobs}

@@ -1,0 +1,206 @@
+"""Recurring backups (HyperSDK ScheduledJobs): parsing, firing and the flexible window."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from croniter import croniter
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from scheduler.models import BackupJob, BackupPolicy
+from scheduler.services.definitions import InvalidDefinition, _bool, _number, parse_definition, strip_secrets
+from scheduler.services.jobs import build_job, create_and_plan, format_ts
+
+log = logging.getLogger(__name__)
+
+
+def next_run(schedule: str, after: datetime) -> datetime:
+    return croniter(schedule, after.astimezone(UTC)).get_next(datetime)
+
+
+def flexible_window(policy: BackupPolicy, fired_at: datetime) -> tuple[datetime, datetime]:
+    """[earliest, latest] start of the job a policy creates when it fires at `fired_at`.
+
+    Without a window start the window opens when the policy fires. With one ("22:00"), it is the
+    window that contains the firing time, else the next one to open.
+    """
+    span = timedelta(hours=policy.window_hours)
+    if policy.window_start is None:
+        return fired_at, fired_at + span
+    opened = datetime.combine(fired_at.date(), policy.window_start, tzinfo=UTC)
+    if opened > fired_at:
+        opened -= timedelta(days=1)
+    if fired_at < opened + span:
+        return fired_at, opened + span
+    opened += timedelta(days=1)
+    return opened, opened + span
+
+
+def policy_to_json(policy: BackupPolicy) -> dict[str, Any]:
+    """ScheduledJob of CONTRACT.md, plus hyperweb's window and carbon fields."""
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        "description": policy.description,
+        "schedule": policy.schedule,
+        "job_template": policy.job_template,
+        "enabled": policy.enabled,
+        "run_count": policy.run_count,
+        "tags": list(policy.tags or []),
+        "carbon_aware": policy.carbon_aware,
+        "zone": policy.zone.code if policy.zone_id and policy.zone else None,
+        "threshold": policy.threshold,
+        "window_start": policy.window_start.strftime("%H:%M") if policy.window_start else None,
+        "window_hours": policy.window_hours,
+        "expected_duration_hours": policy.expected_duration.total_seconds() / 3600,
+        "last_run": format_ts(policy.last_run_at),
+        "next_run": format_ts(policy.next_run_at) if policy.enabled else None,
+        "created_at": format_ts(policy.created_at),
+        "updated_at": format_ts(policy.updated_at),
+    }
+
+
+def _time(value: Any) -> time | None:
+    if value in (None, ""):
+        return None
+    try:
+        return time.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidDefinition(f"window_start must be a time of day like 22:00, got {value!r}") from None
+
+
+def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: datetime) -> BackupPolicy:
+    """Validate ScheduledJob JSON onto `policy` (unsaved); raise InvalidDefinition."""
+    from carbon.services import UnknownZone, get_zone
+
+    if not isinstance(data, dict):
+        raise InvalidDefinition("a schedule must be a JSON object")
+    if not partial or "name" in data:
+        if not isinstance(data.get("name"), str) or not data["name"].strip():
+            raise InvalidDefinition("name is required")
+        policy.name = data["name"].strip()
+    if not partial or "schedule" in data:
+        schedule = data.get("schedule")
+        if not isinstance(schedule, str) or not croniter.is_valid(schedule):
+            raise InvalidDefinition(f"schedule must be a cron expression like '0 22 * * *', got {schedule!r}")
+        policy.schedule = schedule
+    if not partial or "job_template" in data:
+        template = data.get("job_template")
+        template, _secrets = strip_secrets(template)
+        if isinstance(template, dict):
+            template.pop("id", None)
+        parse_definition(template, now=now)  # validates vm_path, enums and carbon metadata
+        policy.job_template = template
+    if "description" in data:
+        policy.description = str(data.get("description") or "")
+    if "tags" in data:
+        tags = data.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise InvalidDefinition("tags must be a list of strings")
+        policy.tags = tags
+    if "enabled" in data:
+        policy.enabled = _bool(data["enabled"], "enabled")
+    metadata = (policy.job_template or {}).get("metadata") or {}
+    zone_code = data.get("zone") or metadata.get("carbon_zone")
+    if zone_code:
+        try:
+            policy.zone = get_zone(str(zone_code))
+        except UnknownZone:
+            raise InvalidDefinition(f"unknown zone {zone_code!r}") from None
+    if "threshold" in data or "carbon_max_intensity" in metadata:
+        value = data.get("threshold", metadata.get("carbon_max_intensity"))
+        policy.threshold = None if value in (None, 0) else _number(value, "threshold")
+    if "window_start" in data:
+        policy.window_start = _time(data["window_start"])
+    if "window_hours" in data:
+        policy.window_hours = _number(data["window_hours"], "window_hours")
+    elif not partial and metadata.get("carbon_max_delay") is not None:
+        policy.window_hours = _number(metadata["carbon_max_delay"], "carbon_max_delay") / 3.6e12
+    if "expected_duration_hours" in data:
+        hours = _number(data["expected_duration_hours"], "expected_duration_hours")
+        if hours <= 0:
+            raise InvalidDefinition("expected_duration_hours must be positive")
+        policy.expected_duration = timedelta(hours=hours)
+    if "data_size_gb" in data:
+        policy.data_size_gb = _number(data["data_size_gb"], "data_size_gb")
+    # Policies are carbon-aware by default, which needs a zone; HyperSDK clients send none.
+    wanted = data.get(
+        "carbon_aware", metadata.get("carbon_aware", True if not partial else policy.carbon_aware)
+    )
+    policy.carbon_aware = _bool(wanted, "carbon_aware") and policy.zone is not None
+    policy.next_run_at = next_run(policy.schedule, now) if policy.enabled else None
+    return policy
+
+
+def save_policy(
+    policy: BackupPolicy, data: Any, user: Any = None, *, partial: bool = False, now: datetime | None = None
+) -> BackupPolicy:
+    now = now or timezone.now()
+    creating = policy._state.adding
+    if creating and isinstance(data, dict) and data.get("id"):
+        if not isinstance(data["id"], str) or len(data["id"]) > 64:
+            raise InvalidDefinition("id must be a string of at most 64 characters")
+        if BackupPolicy.objects.filter(pk=data["id"]).exists():
+            raise InvalidDefinition(f"schedule id {data['id']!r} already exists")
+        policy.id = data["id"]
+    apply_policy_data(policy, data, partial=partial, now=now)
+    if creating and getattr(user, "is_authenticated", False):
+        policy.created_by = user
+    policy.save()
+    return policy
+
+
+def set_enabled(policy: BackupPolicy, enabled: bool, *, now: datetime | None = None) -> BackupPolicy:
+    now = now or timezone.now()
+    policy.enabled = enabled
+    policy.next_run_at = next_run(policy.schedule, now) if enabled else None
+    policy.save(update_fields=["enabled", "next_run_at", "updated_at"])
+    return policy
+
+
+def run_policy(policy: BackupPolicy, *, now: datetime | None = None, user: Any = None) -> BackupJob:
+    """Create the policy's job for this firing: carbon-aware within the flexible window."""
+    now = now or timezone.now()
+    template = dict(policy.job_template or {})
+    template.pop("id", None)
+    metadata = dict(template.get("metadata") or {})
+    metadata.update(carbon_aware=policy.carbon_aware, policy_id=policy.id)
+    if policy.zone is not None:
+        metadata["carbon_zone"] = policy.zone.code
+    if policy.threshold is not None:
+        metadata["carbon_max_intensity"] = policy.threshold
+    metadata["expected_duration_hours"] = policy.expected_duration.total_seconds() / 3600
+    if policy.data_size_gb:
+        metadata.setdefault("data_size_gb", policy.data_size_gb)
+    template["metadata"] = metadata
+    template.setdefault("name", policy.name)
+    parsed = parse_definition(template, now=now)
+    job = build_job(parsed, user, now=now, zone=policy.zone, policy=policy)
+    if policy.carbon_aware:
+        job.earliest_start, job.latest_start = flexible_window(policy, now)
+    with transaction.atomic():
+        create_and_plan([job], now=now)
+        BackupPolicy.objects.filter(pk=policy.pk).update(run_count=F("run_count") + 1, last_run_at=now)
+    policy.refresh_from_db(fields=["run_count", "last_run_at"])
+    return job
+
+
+def fire_due_policies(now: datetime | None = None) -> list[str]:
+    """Run every enabled policy whose next run has come, once, whichever cluster gets there first."""
+    now = now or timezone.now()
+    created = []
+    for policy in BackupPolicy.objects.select_related("zone").filter(enabled=True, next_run_at__lte=now):
+        # The conditional update decides which dispatcher fires this occurrence.
+        if not BackupPolicy.objects.filter(pk=policy.pk, next_run_at=policy.next_run_at).update(
+            next_run_at=next_run(policy.schedule, now)
+        ):
+            continue
+        try:
+            created.append(run_policy(policy, now=now).id)
+        except Exception:
+            log.exception("policy %s could not create its job", policy.pk)
+    return created
