@@ -284,6 +284,8 @@ BACKUP_DEFAULT_EXECUTOR = env_str("BACKUP_DEFAULT_EXECUTOR", "file")
 # Defaults for jobs that do not say: expected duration and, for carbon-aware jobs, maximum delay.
 BACKUP_DEFAULT_DURATION_HOURS = env_float("BACKUP_DEFAULT_DURATION_HOURS", 1.0, minimum=0.01)
 BACKUP_DEFAULT_MAX_DELAY_HOURS = env_float("BACKUP_DEFAULT_MAX_DELAY_HOURS", 4.0, minimum=0)
+# Ask the providers for a fresh forecast (TTL permitting) before planning a job.
+BACKUP_PLAN_REFRESH = env_bool("BACKUP_PLAN_REFRESH", True)
 
 # --- Backup executors (owner: executors) ----------------------------------------------------------
 # The hypersdk executor forwards jobs to an existing HyperSDK daemon (its /jobs/* API). The API key
@@ -325,5 +327,3 @@ CARBON_BACKFILL_HOURS = env_int("CARBON_BACKFILL_HOURS", 24, minimum=1)
 CARBON_ESTIMATE_HORIZON_HOURS = env_float("CARBON_ESTIMATE_HORIZON_HOURS", 24.0, minimum=0)
 CARBON_DEMO_DAYS = env_int("CARBON_DEMO_DAYS", 30, minimum=0)
 CARBON_IMPORT_BATCH = env_int("CARBON_IMPORT_BATCH", 5000, minimum=100)
-# Ask the providers for a fresh forecast (TTL permitting) before planning a job.
-BACKUP_PLAN_REFRESH = env_bool("BACKUP_PLAN_REFRESH", True)

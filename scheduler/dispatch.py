@@ -144,18 +144,39 @@ def release_unclaimed(job_id: str) -> None:
     BackupJob.objects.filter(pk=job_id, status__in=BackupJob.WAITING).update(dispatched_at=None)
 
 
+def _dead_here(worker: str) -> bool:
+    """True when `worker` (host:pid) names a process of this host that no longer exists."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def reap_stale_claims(now: datetime | None = None) -> list[str]:
-    """Running jobs whose worker stopped sending heartbeats: retried, or failed after the last attempt."""
+    """Running jobs whose worker is gone: retried, or failed after the last attempt.
+
+    A worker is gone when its heartbeat is older than BACKUP_STALE_SECONDS, or at once when it
+    was a process of this host that no longer exists (killed, out of memory): no need to wait.
+    """
     from scheduler.services.jobs import log_event
 
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.BACKUP_STALE_SECONDS)
     reaped = []
-    stale = BackupJob.objects.filter(status=BackupJob.Status.RUNNING, heartbeat_at__lt=limit).values_list(
+    running = BackupJob.objects.filter(status=BackupJob.Status.RUNNING).values_list(
         "pk", "heartbeat_at", "claimed_by", "attempts", "max_attempts"
     )
-    for pk, heartbeat, worker, attempts, max_attempts in stale:
-        reason = f"worker lost: no heartbeat from {worker or 'its worker'} since {heartbeat.isoformat()}"
+    for pk, heartbeat, worker, attempts, max_attempts in running:
+        if heartbeat is not None and heartbeat >= limit and not _dead_here(worker):
+            continue
+        since = heartbeat.isoformat() if heartbeat else "its start"
+        reason = f"worker lost: no heartbeat from {worker or 'its worker'} since {since}"
         still = BackupJob.objects.filter(pk=pk, status=BackupJob.Status.RUNNING, heartbeat_at=heartbeat)
         if attempts < max_attempts:
             changed = still.update(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +37,7 @@ class ParsedDefinition:
     expected_duration: timedelta
     data_size_gb: float | None
     executor: str
+    not_before: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -164,6 +165,7 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     executor = metadata.get("executor") or settings.BACKUP_DEFAULT_EXECUTOR
     if not isinstance(executor, str):
         raise InvalidDefinition("metadata.executor must be a string")
+    not_before = _timestamp(metadata.get("not_before"), "metadata.not_before")
     if job_id is not None:
         definition["id"] = job_id
     return ParsedDefinition(
@@ -179,4 +181,18 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         expected_duration=timedelta(hours=duration_hours),
         data_size_gb=data_size_gb,
         executor=executor,
+        not_before=not_before if not_before is not None and not_before > now else None,
     )
+
+
+def _timestamp(value: Any, what: str) -> datetime | None:
+    """ISO 8601 in: `Z`, offsets and naive (UTC) times, as the Python client sends them."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise InvalidDefinition(f"{what} must be an ISO 8601 timestamp")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidDefinition(f"{what} must be an ISO 8601 timestamp, got {value!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed

@@ -298,6 +298,9 @@ def startup(now: datetime | None = None) -> list[str]:
         cleanup_stale_temporaries(settings.BACKUP_TARGET_ROOT, older_than=settings.BACKUP_STALE_SECONDS)
     except OSError:
         log.exception("could not clean stale temporaries under %s", settings.BACKUP_TARGET_ROOT)
+    from scheduler.dispatch import reap_stale_claims
+
+    reap_stale_claims(now)
     # Queue messages may have been lost with the previous cluster: dispatch everything due again
     # (the claim makes a duplicate harmless).
     return dispatch_due(now, force=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -88,8 +88,8 @@ def build_job(
         carbon_aware=parsed.carbon_aware,
         threshold=parsed.threshold,
         requested_at=now,
-        earliest_start=now,
-        latest_start=now + parsed.max_delay if parsed.carbon_aware else now,
+        earliest_start=parsed.not_before or now,
+        latest_start=(parsed.not_before or now) + (parsed.max_delay if parsed.carbon_aware else timedelta(0)),
         expected_duration=parsed.expected_duration,
         data_size_gb=_data_size_gb(parsed, parsed.executor),
         max_attempts=settings.BACKUP_MAX_ATTEMPTS,
@@ -157,11 +157,17 @@ def create_and_plan(jobs: list[BackupJob], *, now: datetime) -> None:
     with transaction.atomic():
         for job in jobs:
             if not job.carbon_aware:
-                job.planned_start = now
+                job.planned_start = job.earliest_start
+                later = job.earliest_start > now
+                job.status = BackupJob.Status.SCHEDULED if later else BackupJob.Status.PENDING
                 job.decision = {
-                    "strategy": "immediate",
-                    "reason": "not carbon-aware: dispatched at once",
-                    "start": format_ts(now),
+                    "strategy": "not_before" if later else "immediate",
+                    "reason": (
+                        f"not carbon-aware: starts at {format_ts(job.earliest_start)} as asked"
+                        if later
+                        else "not carbon-aware: dispatched at once"
+                    ),
+                    "start": format_ts(job.planned_start),
                 }
         BackupJob.objects.bulk_create(jobs)
         JobEvent.objects.bulk_create(
@@ -173,9 +179,9 @@ def create_and_plan(jobs: list[BackupJob], *, now: datetime) -> None:
                 JobDecision(
                     job=job,
                     created_at=now,
-                    planned_start=now,
+                    planned_start=job.planned_start,
                     reason=job.decision["reason"],
-                    strategy="immediate",
+                    strategy=job.decision["strategy"],
                 )
                 for job in immediate
             ]
