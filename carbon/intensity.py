@@ -234,9 +234,10 @@ class StepSeries:
         Why checking a few points is enough: write ``G(s) = F(s + d) - F(s)`` (the integral over
         the run) and ``K(s) = C(s + d) - C(s)`` (covered seconds). Each is piecewise linear in
         ``s`` and only changes slope where ``s`` or ``s + d`` crosses a knot. Between two such
-        points the mean ``G/K`` is a ratio of two linear functions, which is monotone (its
-        derivative has the constant sign of ``G'K - GK'``, whose terms cancel to a constant). So
-        on each piece the minimum sits at an end of the piece, and if the piece is flat its left
+        points the mean ``G/K`` is a ratio of two linear functions: with ``G = g0 + g1*s`` and
+        ``K = k0 + k1*s``, ``(G/K)' = (g1*k0 - g0*k1) / K**2``, whose sign never changes while
+        ``K > 0``, so the mean is monotone on the piece (with no gaps ``K = d`` is constant and
+        the mean is simply linear). So on each piece the minimum sits at an end of the piece, and if the piece is flat its left
         end is the earliest minimiser. The coverage condition ``K(s) >= min_coverage * d`` cuts
         each piece at most once more, where the linear ``K`` crosses the threshold; that crossing
         point is a candidate too. With ``min_coverage = 1`` and no gaps ``K`` is constant and

@@ -363,3 +363,36 @@ def test_it_states_equivalents_with_their_constants() -> None:
     assert eq["car_g_co2_per_km"] == CAR_G_CO2_PER_KM
     assert eq["tree_kg_co2_per_year"] == TREE_KG_CO2_PER_YEAR
     assert "EPA" in eq["note"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=step_lists(),
+    values=st.lists(st.floats(0, 2000, allow_nan=False), min_size=12, max_size=12),
+    duration=st.integers(60, 240 * 60),
+    offset=st.integers(-3600, 36_000),
+    span=st.integers(0, 54_000),
+    min_coverage=st.floats(0.05, 1.0),
+)
+def test_it_is_never_beaten_with_real_valued_data_and_partial_coverage(
+    steps: Steps, values: list[float], duration: int, offset: int, span: int, min_coverage: float
+) -> None:
+    # Arbitrary float values, second-resolution bounds and thresholds: exact ties are no longer
+    # meaningful, so check the weaker properties -- the answer qualifies, its mean is the mean of
+    # its run, and no start on a 30-second grid (plus every breakpoint) that qualifies beats it.
+    s = StepSeries.from_steps((at(a), at(b), v) for (a, b, _), v in zip(steps, values, strict=False))
+    earliest, latest = T0 + timedelta(seconds=offset), T0 + timedelta(seconds=offset + span)
+    d = timedelta(seconds=duration)
+    got = s.best_window(d, earliest, latest, min_coverage=min_coverage)
+    points = {earliest, latest, *(earliest + timedelta(seconds=k) for k in range(0, span + 1, 30))}
+    for a, b, _ in steps:
+        points |= {p for p in (at(a), at(b), at(a) - d, at(b) - d) if earliest <= p <= latest}
+    qualifying = [p for p in points if s.coverage(p, p + d) >= min_coverage]
+    if got is None:
+        assert not qualifying
+        return
+    assert earliest <= got.start <= latest
+    assert s.coverage(got.start, got.end) >= min_coverage - 1e-6
+    assert got.mean == pytest.approx(s.mean(got.start, got.end), rel=1e-6, abs=1e-6)
+    for p in qualifying:
+        assert got.mean <= s.mean(p, p + d) + 1e-6
