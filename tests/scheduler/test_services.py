@@ -12,7 +12,8 @@ from tests.scheduler.factories import BackupJobFactory, add_readings, zone
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
+HOUR = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
+NOW = HOUR + timedelta(seconds=30)  # off the planner's slot grid, as real submissions are
 HOURS_NS = 3600 * 10**9
 
 
@@ -30,7 +31,7 @@ def no_enqueue(monkeypatch) -> list[list[str]]:
     return calls
 
 
-def forecast(values: list[float], *, start: datetime = NOW, code: str = "DE") -> None:
+def forecast(values: list[float], *, start: datetime = HOUR, code: str = "DE") -> None:
     add_readings(zone(code), start, values, kind="forecast", issued_at=start - timedelta(minutes=5))
 
 
@@ -56,12 +57,13 @@ def test_it_plans_a_carbon_aware_job_into_the_cleanest_whole_run_window(no_enque
     outcome = submit_jobs([carbon_job(expected_duration_hours=2)], now=NOW)
     assert outcome.accepted == 1 and outcome.errors == []
     job = BackupJob.objects.get(pk=outcome.job_ids[0])
-    assert job.planned_start == NOW + timedelta(hours=2)
+    assert job.planned_start == HOUR + timedelta(hours=2)
     assert job.status == "scheduled"
     assert job.latest_start == NOW + timedelta(hours=4)
     md = job.definition["metadata"]
     assert md["carbon_planned_start"] == "2026-03-01T22:00:00Z"
-    assert md["carbon_intensity_at_submit"] == pytest.approx(450)
+    # The run starting now (20:00:30-22:00:30): 3570 s at 500, 3600 s at 400, 30 s at 100.
+    assert md["carbon_intensity_at_submit"] == pytest.approx((500 * 3570 + 400 * 3600 + 100 * 30) / 7200)
     assert md["carbon_reason"]
     assert job.decisions.count() == 1
     assert job_to_hypersdk_json(job)["status"] == "pending"  # waiting is "pending" on the wire
@@ -83,7 +85,7 @@ def test_it_spreads_jobs_so_the_zone_capacity_is_never_exceeded(no_enqueue) -> N
         [carbon_job(expected_duration_hours=1), carbon_job(expected_duration_hours=1)], now=NOW
     )
     starts = sorted(BackupJob.objects.filter(pk__in=outcome.job_ids).values_list("planned_start", flat=True))
-    assert starts == [NOW + timedelta(hours=1), NOW + timedelta(hours=2)]
+    assert starts == [HOUR + timedelta(hours=1), HOUR + timedelta(hours=2)]
 
 
 def test_it_rejects_invalid_definitions_and_duplicate_ids(no_enqueue) -> None:
@@ -127,16 +129,14 @@ def test_it_reads_carbon_max_delay_as_nanoseconds(no_enqueue) -> None:
 def test_it_replans_waiting_jobs_within_their_original_window_on_a_newer_forecast(no_enqueue) -> None:
     forecast([500, 400, 100, 200, 600, 600, 600])
     job_id = submit_jobs([carbon_job(expected_duration_hours=1)], now=NOW).job_ids[0]
-    assert BackupJob.objects.get(pk=job_id).planned_start == NOW + timedelta(hours=2)
+    assert BackupJob.objects.get(pk=job_id).planned_start == HOUR + timedelta(hours=2)
     # A newer forecast says 23:00 is far cleaner; 01:00 (outside the 4 h window) cleaner still.
     later = NOW + timedelta(minutes=30)
-    add_readings(
-        zone("DE"), NOW + timedelta(hours=1), [400, 300, 20, 500, 1], kind="forecast", issued_at=later
-    )
+    add_readings(zone("DE"), HOUR, [500, 400, 300, 20, 500, 1], kind="forecast", issued_at=later)
     moved = replan_zone(zone("DE"), now=later)
     job = BackupJob.objects.get(pk=job_id)
     assert moved == [job_id]
-    assert job.planned_start == NOW + timedelta(hours=3)
+    assert job.planned_start == HOUR + timedelta(hours=3)
     assert JobDecision.objects.filter(job=job).count() == 2
     assert job.decision["trigger"] == "newer forecast"
 

@@ -1,0 +1,196 @@
+"""`manage.py backup submit|list|show|cancel|plan`: backups from a terminal.
+
+Errors are one line on stderr and exit status 2. `plan` shows what would happen, storing nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from scheduler.models import BackupJob
+from scheduler.services import cancel_jobs, job_to_hypersdk_json, submit_jobs
+from scheduler.services.definitions import InvalidDefinition, parse_definition
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_HOURS = {"s": 1 / 3600, "m": 1 / 60, "h": 1.0, "d": 24.0, "": 1.0}
+
+
+def hours(text: str) -> float:
+    """ "90m", "2h", "1.5h", "1d" or a bare number of hours."""
+    match = _DURATION.match(text)
+    if not match:
+        raise CommandError(f"not a duration: {text!r} (use e.g. 30m, 2h, 1d)", returncode=2)
+    return float(match.group(1)) * _UNIT_HOURS[match.group(2)]
+
+
+class Command(BaseCommand):
+    help = "Submit, list, show, cancel backups, or plan one without submitting it."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        for name in ("submit", "plan"):
+            p = sub.add_parser(name, help=f"{name} one backup")
+            p.add_argument("vm_path", help="VM disk image or directory (inside BACKUP_SOURCE_ROOTS)")
+            p.add_argument("--name", default="")
+            p.add_argument("--id", default=None, help="job id (default: a new UUID)")
+            p.add_argument("--zone", default=None, help="grid zone; with a zone the job is carbon-aware")
+            p.add_argument("--now", action="store_true", help="not carbon-aware: run at once")
+            p.add_argument("--max-delay", default="4h", help="how long the start may wait (e.g. 4h)")
+            p.add_argument("--duration", default=None, help="expected duration (e.g. 2h)")
+            p.add_argument("--threshold", type=float, default=None, help="gCO2/kWh: run now if at or below")
+            p.add_argument("--not-before", default=None, help="ISO time before which it must not start")
+            p.add_argument("--output-dir", default=None)
+            p.add_argument("--executor", default=None)
+            p.add_argument("--json", action="store_true")
+        p = sub.add_parser("list", help="list jobs, newest first")
+        p.add_argument("--status", action="append", default=[], help="filter (repeatable)")
+        p.add_argument("--limit", type=int, default=50)
+        p.add_argument("--json", action="store_true")
+        p = sub.add_parser("show", help="show one job")
+        p.add_argument("job_id")
+        p.add_argument("--json", action="store_true")
+        p = sub.add_parser("cancel", help="cancel waiting or running jobs")
+        p.add_argument("job_ids", nargs="+")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        getattr(self, f"_{action}")(**options)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def _definition(self, options: dict[str, Any]) -> dict[str, Any]:
+        metadata: dict[str, Any] = {}
+        if options["zone"] and not options["now"]:
+            metadata.update(
+                carbon_aware=True,
+                carbon_zone=options["zone"],
+                carbon_max_delay=int(hours(options["max_delay"]) * 3600 * 1e9),
+            )
+        elif options["zone"]:
+            metadata["carbon_zone"] = options["zone"]
+        if options["threshold"] is not None:
+            metadata["carbon_max_intensity"] = options["threshold"]
+        if options["duration"]:
+            metadata["expected_duration_hours"] = hours(options["duration"])
+        if options["not_before"]:
+            metadata["not_before"] = options["not_before"]
+        if options["executor"]:
+            metadata["executor"] = options["executor"]
+        definition: dict[str, Any] = {"vm_path": options["vm_path"], "metadata": metadata}
+        for key in ("name", "id", "output_dir"):
+            if options[key]:
+                definition[key] = options[key]
+        return definition
+
+    def _submit(self, **options: Any) -> None:
+        outcome = submit_jobs([self._definition(options)])
+        if outcome.errors:
+            raise CommandError(outcome.errors[0].split(": ", 1)[-1], returncode=2)
+        job = BackupJob.objects.get(pk=outcome.job_ids[0])
+        if options["json"]:
+            self.stdout.write(json.dumps(job_to_hypersdk_json(job), indent=2))
+            return
+        self.stdout.write(f"{job.id} {job.status} planned {_ts(job.planned_start)}")
+        if job.decision:
+            self.stdout.write(f"  {job.decision.get('reason', '')}")
+
+    def _plan(self, **options: Any) -> None:
+        from carbon.services import UnknownZone, get_zone
+        from scheduler.services.jobs import build_job
+        from scheduler.services.planning import preview_plan
+
+        now = timezone.now()
+        try:
+            parsed = parse_definition(self._definition(options), now=now)
+            zone = get_zone(parsed.zone_code) if parsed.zone_code else None
+        except (InvalidDefinition, UnknownZone) as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        job = build_job(parsed, None, now=now, zone=zone)
+        if not job.carbon_aware:
+            start = job.earliest_start
+            data = {
+                "start": _ts(start),
+                "strategy": "immediate",
+                "reason": "not carbon-aware: would run at once",
+            }
+        else:
+            data = preview_plan(zone, [job], now=now)[job.id]
+        if options["json"]:
+            self.stdout.write(json.dumps(data, indent=2, default=str))
+            return
+        self.stdout.write(f"would start {data['start']} ({data['strategy']})")
+        self.stdout.write(f"  {data['reason']}")
+        self.stdout.write("nothing was submitted")
+
+    def _list(self, *, status: list[str], limit: int, json: bool, **_: Any) -> None:
+        jobs = BackupJob.objects.select_related("zone").order_by("-requested_at", "-pk")
+        if status:
+            jobs = jobs.filter(status__in=status)
+        jobs = list(jobs[: max(1, limit)])
+        if json:
+            self.stdout.write(_dumps([job_to_hypersdk_json(job) for job in jobs]))
+            return
+        for job in jobs:
+            zone = job.zone.code if job.zone else "-"
+            self.stdout.write(
+                f"{job.id}  {job.status:<9}  {zone:<10}  planned {_ts(job.planned_start)}  {job.name or job.vm_path}"
+            )
+        if not jobs:
+            self.stdout.write("no jobs")
+
+    def _show(self, *, job_id: str, json: bool, **_: Any) -> None:
+        job = BackupJob.objects.select_related("zone").filter(pk=job_id).first()
+        if job is None:
+            raise CommandError(f"no job {job_id!r}", returncode=2)
+        data = job_to_hypersdk_json(job)
+        if json:
+            self.stdout.write(_dumps(data))
+            return
+        for key in (
+            "id",
+            "status",
+            "state",
+            "zone",
+            "requested_at",
+            "planned_start",
+            "started_at",
+            "completed_at",
+        ):
+            self.stdout.write(f"{key:>14}: {data.get(key)}")
+        if job.decision:
+            self.stdout.write(f"{'reason':>14}: {job.decision.get('reason')}")
+        if job.error:
+            self.stdout.write(f"{'error':>14}: {job.error}")
+        if job.result:
+            self.stdout.write(f"{'archive':>14}: {job.result.get('archive_path')}")
+        if job.emissions_kg is not None:
+            self.stdout.write(
+                f"{'emissions':>14}: {job.emissions_kg:.6f} kg CO2 "
+                f"(saving {job.saving_kg or 0:.6f} kg vs starting when requested)"
+            )
+        for event in job.events.order_by("timestamp", "pk"):
+            self.stdout.write(f"  {_ts(event.timestamp)} {event.level:<7} {event.message}")
+
+    def _cancel(self, *, job_ids: list[str], **_: Any) -> None:
+        outcome = cancel_jobs(job_ids)
+        for job_id in outcome.cancelled:
+            self.stdout.write(f"{job_id} cancelled")
+        if outcome.failed:
+            raise CommandError(
+                "; ".join(f"{job_id}: {outcome.errors[job_id]}" for job_id in outcome.failed), returncode=2
+            )
+
+
+def _ts(value: Any) -> str:
+    from scheduler.services import format_ts
+
+    return format_ts(value) or "-"
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, default=str)
