@@ -3,9 +3,10 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_roles(sender: AppConfig, **kwargs: object) -> None:
-    # post_migrate is sent once per app, in INSTALLED_APPS order, and each app's permissions are
-    # created by its own signal; waiting for the last app means every permission exists.
-    if sender.label != list(apps.get_app_configs())[-1].label:
+    # post_migrate is sent once per app with models, in INSTALLED_APPS order, and each app's
+    # permissions are created by its own signal; waiting for the last one means all exist.
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if sender.label != with_models[-1].label:
         return
     from accounts.roles import ensure_roles
 

@@ -60,9 +60,8 @@ def set_role(user: Any, role: str | None) -> None:
 
     if role is not None and role not in _RANK:
         raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
-    ensure_roles()
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
     if role is not None:
-        user.groups.add(Group.objects.get(name=role))
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)

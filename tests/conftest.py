@@ -31,7 +31,8 @@ import pytest  # noqa: E402
 def _user_with_role(django_user_model, username: str, role: str | None):
     from accounts.roles import set_role
 
-    user = django_user_model.objects.create_user(username=username, password=f"{username}-password-1")
+    # No password (hashing one costs ~0.3 s); these personas use API keys. Login tests set one.
+    user = django_user_model.objects.create_user(username=username)
     set_role(user, role)
     return user
 

@@ -105,7 +105,7 @@ class ZoneListView(CarbonView):
     @extend_schema(responses=s.ZoneListSerializer, summary="All zones", tags=["carbon"])
     def get(self, request: Request) -> Response:
         zones = list(Zone.objects.all())
-        body = {"zones": zones, "total": len(zones), "source": "configuration", "timestamp": now_iso()}
+        body = {"zones": zones, "total": len(zones), "source": "configuration", "timestamp": utcnow()}
         return Response(s.ZoneListSerializer(body).data)
 
 
