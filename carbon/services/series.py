@@ -181,7 +181,7 @@ def intensity_series(
         ensure_fresh(zone, (CURRENT, FORECAST), now=now)
     s_epoch, e_epoch = start.timestamp(), end.timestamp()
 
-    actual_rows = _rows(zone, ACTUAL, start, min(end, now))
+    actual_rows = _rows(zone, ACTUAL, start, end, start__lte=now)  # the step in progress counts
     forecast_probe = (
         _rows(zone, FORECAST, max(start, now - _stale_after()), end, issued_at__lte=now) if end > now else []
     )

@@ -1,0 +1,546 @@
+"""`manage.py carbon`: zone status, zones, forecast, estimate, import and refresh at a terminal.
+
+Readable coloured tables for people (no colour when the output is not a terminal, or with
+--no-color), `--json` for scripts. Times are ISO 8601 (naive means UTC) or relative: `now`,
+`2h ago`, `in 30m`, `+1d`. An unknown zone, a bad number or a bad time prints one line on stderr
+and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from carbon import services
+from carbon.intensity import quality
+from carbon.models import CarbonReading, Zone
+
+BAD_INPUT = 2
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+
+
+def parse_duration(text: str, *, default_unit: str = "h") -> timedelta:
+    """`90m`, `1.5h`, `1h30m`, `2 days`, or a bare number in `default_unit`."""
+    raw = (text or "").strip().lower()
+    try:
+        number = float(raw)
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"bad duration {text!r}")
+        return timedelta(seconds=number * _UNITS[default_unit])
+    parts = _PART.findall(raw)
+    if not parts or _PART.sub("", raw).strip() or any(unit not in _UNITS for _, unit in parts):
+        raise ValueError(f"bad duration {text!r} (use e.g. 30m, 2h, 1h30m, 1d)")
+    return timedelta(seconds=sum(float(n) * _UNITS[unit] for n, unit in parts))
+
+
+def parse_when(text: str, now: datetime) -> datetime:
+    """`now`, `2h ago`, `in 30m`, `+1d`, `-15m`, or an ISO 8601 time (naive means UTC)."""
+    raw = (text or "").strip()
+    low = raw.lower()
+    try:
+        if low == "now":
+            return now
+        if low.endswith(" ago"):
+            return now - parse_duration(low[:-4])
+        if low.startswith("in "):
+            return now + parse_duration(low[3:])
+        if low[:1] in "+-" and low[1:2].isdigit():
+            delta = parse_duration(low[1:])
+            return now + delta if low[0] == "+" else now - delta
+    except ValueError:
+        raise ValueError(f"bad time {text!r} (use ISO 8601, now, '2h ago' or 'in 30m')") from None
+    try:
+        moment = datetime.fromisoformat(raw.replace(" ", "T", 1) if "T" not in raw else raw)
+    except ValueError:
+        raise ValueError(f"bad time {text!r} (use ISO 8601, now, '2h ago' or 'in 30m')") from None
+    return moment.replace(tzinfo=UTC) if timezone.is_naive(moment) else moment.astimezone(UTC)
+
+
+def parse_number(text: str, name: str, *, positive: bool = True) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"bad number for {name}: {text!r}") from None
+    if not math.isfinite(value) or (positive and value <= 0) or value < 0:
+        raise ValueError(
+            f"{name} must be a {'positive' if positive else 'non-negative'} number, not {text!r}"
+        )
+    return value
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def relative(moment: datetime, now: datetime) -> str:
+    seconds = (moment - now).total_seconds()
+    minutes = round(abs(seconds) / 60)
+    if minutes == 0:
+        return "now"
+    hours, mins = divmod(minutes, 60)
+    text = f"{hours} h {mins} min" if hours and mins else (f"{hours} h" if hours else f"{mins} min")
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+def buckets(points: Sequence[services.ForecastPoint], every: timedelta) -> list[dict]:
+    """Points averaged per `every` (time-weighted), aligned to UTC multiples of it; raw if 0."""
+    if not points:
+        return []
+    if every.total_seconds() <= 0:
+        return [
+            {"start": p.start, "end": p.end, "value": p.value, "kind": p.kind, "sources": [p.source]}
+            for p in points
+        ]
+    size = every.total_seconds()
+    groups: dict[float, list[services.ForecastPoint]] = {}
+    for p in points:
+        t = p.start.timestamp()
+        while t < p.end.timestamp():
+            key = math.floor(t / size) * size
+            groups.setdefault(key, []).append(p)
+            t = key + size
+    out = []
+    for key, members in sorted(groups.items()):
+        lo, hi = key, key + size
+        weights = [(min(p.end.timestamp(), hi) - max(p.start.timestamp(), lo), p) for p in members]
+        total = sum(w for w, _ in weights)
+        start = max(min(p.start.timestamp() for p in members), lo)
+        end = min(max(p.end.timestamp() for p in members), hi)
+        kinds = {p.kind for p in members}
+        out.append(
+            {
+                "start": datetime.fromtimestamp(start, UTC),
+                "end": datetime.fromtimestamp(end, UTC),
+                "value": sum(w * p.value for w, p in weights) / total,
+                "kind": kinds.pop() if len(kinds) == 1 else "mixed",
+                "sources": sorted({p.source for p in members}),
+            }
+        )
+    return out
+
+
+class Command(BaseCommand):
+    help = "Carbon intensity at a terminal: status, zones, forecast, estimate, import, refresh."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(
+            dest="subcommand", required=True, metavar="{status,zones,forecast,estimate,import,refresh}"
+        )
+
+        def command(name: str, help_text: str, *, zone: str | None = "required") -> CommandParser:
+            p = sub.add_parser(name, help=help_text, description=help_text)
+            if zone == "required":
+                p.add_argument("--zone", required=True, help="zone code, e.g. DE")
+            elif zone == "optional":
+                p.add_argument("--zone", help="zone code, e.g. DE (default: all active zones)")
+            p.add_argument("--json", action="store_true", help="machine-readable output")
+            return p
+
+        p = command("status", "The zone's intensity now, its quality and source, and the next hours.")
+        p.add_argument("--at", default="now", help="as of this time (ISO or relative, default now)")
+        p.add_argument("--hours", default="4", help="forecast hours to show (default 4)")
+        command("zones", "The zones hyperweb tracks.", zone=None)
+        p = command("forecast", "The zone's intensity from now on, averaged per --every.")
+        p.add_argument("--hours", default="24", help="hours ahead (default 24)")
+        p.add_argument("--at", default="now", help="from this time (ISO or relative, default now)")
+        p.add_argument("--every", default="1h", help="averaging step, e.g. 1h, 30m; 0 = raw steps")
+        p = command("estimate", "Emissions of a backup now versus its best window.")
+        p.add_argument("--data", required=True, help="data size in GB")
+        p.add_argument("--hours", default="2", help="backup duration in hours (default 2)")
+        p.add_argument(
+            "--max-delay",
+            default=None,
+            help=f"latest start, e.g. 8h (default {settings.CARBON_ESTIMATE_HORIZON_HOURS:g}h)",
+        )
+        p.add_argument("--at", default="now", help="as of this time (ISO or relative, default now)")
+        p = command(
+            "import",
+            "Import a CSV file of readings (stored once; re-importing changes nothing).",
+            zone="optional",
+        )
+        p.add_argument("path", help="CSV file: 'Time,Carbon Intensity' or 'time,value[,zone]'")
+        p.add_argument("--format", dest="fmt", choices=services.FORMATS, default="auto")
+        p = command(
+            "refresh", "Fetch from the providers now (only what is stale, unless --force).", zone="optional"
+        )
+        p.add_argument("--force", action="store_true", help="ask even within the providers' TTL")
+        p.add_argument("--at", default="now", help=argparse.SUPPRESS)  # for tests and replays
+
+    def handle(self, *args: object, subcommand: str, **options: object) -> None:
+        self.color = bool(options.get("force_color")) or (
+            not options.get("no_color") and self.stdout.isatty()
+        )
+        handler: Callable[..., None] = getattr(self, f"do_{subcommand}")
+        # The fetch log is for the server's log; at a terminal the tables say it (-v 2 shows it).
+        fetch_log = logging.getLogger("carbon.fetch")
+        level = fetch_log.level
+        if int(options.get("verbosity", 1)) < 2:
+            fetch_log.setLevel(logging.WARNING)
+        try:
+            handler(**options)
+        except (services.UnknownZone, ValueError) as exc:
+            raise CommandError(str(exc), returncode=BAD_INPUT) from None
+        except services.NoData as exc:
+            raise CommandError(str(exc), returncode=1) from None
+        finally:
+            fetch_log.setLevel(level)
+
+    # -- output helpers ---------------------------------------------------------------------------
+
+    def paint(self, text: str, style: str | None) -> str:
+        if not self.color or not style:
+            return text
+        return getattr(self.style, style)(text)
+
+    def quality_style(self, level: str) -> str:
+        return {"excellent": "SUCCESS", "good": "SUCCESS", "moderate": "WARNING"}.get(level, "ERROR")
+
+    def emit_json(self, data: object) -> None:
+        self.stdout.write(
+            json.dumps(data, indent=2, default=lambda o: iso(o) if isinstance(o, datetime) else str(o))
+        )
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[tuple[str, str | None]]]) -> None:
+        widths = [len(h) for h in headers]
+        for row in rows:
+            for i, (text, _) in enumerate(row):
+                widths[i] = max(widths[i], len(text))
+        line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+        self.stdout.write(self.paint(line, "MIGRATE_HEADING"))
+        for row in rows:
+            cells = [self.paint(t.ljust(w), style) for (t, style), w in zip(row, widths, strict=True)]
+            self.stdout.write("  ".join(cells).rstrip())
+
+    def now(self, options: dict) -> datetime:
+        return parse_when(str(options.get("at") or "now"), timezone.now())
+
+    def forecast_rows(self, entries: list[dict]) -> list[list[tuple[str, str | None]]]:
+        rows = []
+        for e in entries:
+            level = quality(e["value"])
+            rows.append(
+                [
+                    (f"{e['start']:%Y-%m-%d %H:%M}", None),
+                    (f"{e['value']:.0f}", self.quality_style(level)),
+                    (level, self.quality_style(level)),
+                    (e["kind"], None),
+                    (",".join(e["sources"]), "NOTICE" if "simulated" in e["sources"] else None),
+                ]
+            )
+        return rows
+
+    def forecast_json(self, entries: list[dict]) -> list[dict]:
+        return [
+            {
+                "time": e["start"],
+                "end": e["end"],
+                "intensity_gco2_kwh": round(e["value"], 3),
+                "quality": quality(e["value"]),
+                "kind": e["kind"],
+                "sources": e["sources"],
+                "simulated": "simulated" in e["sources"],
+            }
+            for e in entries
+        ]
+
+    # -- subcommands ------------------------------------------------------------------------------
+
+    def do_status(self, *, zone: str, json: bool, **options: object) -> None:
+        now = self.now(options)
+        hours = parse_number(str(options["hours"]), "--hours", positive=False)
+        z = services.get_zone(zone)
+        current = services.current_intensity(z, now=now)
+        entries = (
+            buckets(services.forecast_points(z, now=now, hours=hours), timedelta(hours=1)) if hours else []
+        )
+        if json:
+            self.emit_json(
+                {
+                    "zone": z.code,
+                    "name": z.name,
+                    "intensity_gco2_kwh": round(current.value, 3),
+                    "quality": current.quality,
+                    "source": current.source,
+                    "signal": current.signal,
+                    "kind": current.kind,
+                    "timestamp": current.start,
+                    "start": current.start,
+                    "end": current.end,
+                    "simulated": current.simulated,
+                    "stale": current.stale,
+                    "estimated": current.estimated,
+                    "renewable_percent": current.renewable_percent,
+                    "as_of": now,
+                    "forecast": self.forecast_json(entries),
+                }
+            )
+            return
+        badges = []
+        if current.simulated:
+            badges.append(self.paint("[simulated]", "NOTICE"))
+        if current.stale:
+            badges.append(self.paint("[stale]", "ERROR"))
+        if current.kind == "forecast":
+            badges.append(self.paint("[forecast]", "WARNING"))
+        self.stdout.write(
+            f"{self.paint(z.code, 'MIGRATE_HEADING')}  {z.name}: "
+            f"{self.paint(f'{current.value:.0f} gCO2/kWh', self.quality_style(current.quality))} "
+            f"{self.paint(current.quality, self.quality_style(current.quality))}  {' '.join(badges)}".rstrip()
+        )
+        self.stdout.write(
+            f"  {current.start:%Y-%m-%d %H:%M}-{current.end:%H:%M} UTC ({relative(current.start, now)}), "
+            f"{current.kind}, {current.signal} signal, source {current.source}"
+            + (
+                f", {current.renewable_percent:.0f} % renewable"
+                if current.renewable_percent is not None
+                else ""
+            )
+        )
+        if entries:
+            self.stdout.write("")
+            self.table(["time (UTC)", "gCO2/kWh", "quality", "kind", "source"], self.forecast_rows(entries))
+
+    def do_zones(self, *, json: bool, **options: object) -> None:
+        zones = list(Zone.objects.order_by("code"))
+        if json:
+            self.emit_json(
+                {
+                    "zones": [
+                        {
+                            "id": z.code,
+                            "code": z.code,
+                            "name": z.name,
+                            "region": z.region,
+                            "description": z.description,
+                            "typical_intensity": z.typical_intensity,
+                            "timezone": z.timezone,
+                            "providers": z.provider_chain(),
+                            "provider_codes": z.provider_codes,
+                            "active": z.active,
+                        }
+                        for z in zones
+                    ],
+                    "total": len(zones),
+                }
+            )
+            return
+        latest = {}
+        for z in zones:
+            latest[z.pk] = (
+                CarbonReading.objects.filter(zone=z, kind="actual")
+                .order_by("-start")
+                .only("start", "value")
+                .first()
+            )
+        now = timezone.now()
+        rows = []
+        for z in zones:
+            reading = latest[z.pk]
+            last = f"{reading.value:.0f} ({relative(reading.start, now)})" if reading else "no data"
+            rows.append(
+                [
+                    (z.code, "MIGRATE_LABEL"),
+                    (z.name, None),
+                    (z.region, None),
+                    (f"{z.typical_intensity:.0f}", None),
+                    (z.timezone, None),
+                    (",".join(z.provider_chain()), None),
+                    ("yes" if z.active else "no", None if z.active else "WARNING"),
+                    (last, None if reading else "WARNING"),
+                ]
+            )
+        self.table(["code", "name", "region", "typical", "timezone", "providers", "active", "latest"], rows)
+
+    def do_forecast(self, *, zone: str, json: bool, **options: object) -> None:
+        now = self.now(options)
+        hours = parse_number(str(options["hours"]), "--hours")
+        every = parse_duration(str(options["every"]))
+        z = services.get_zone(zone)
+        points = services.forecast_points(z, now=now, hours=hours)
+        entries = buckets(points, every)
+        if json:
+            self.emit_json(
+                {"zone": z.code, "as_of": now, "hours": hours, "forecast": self.forecast_json(entries)}
+            )
+            return
+        if not entries:
+            self.stdout.write(self.paint(f"{z.code}: no forecast stored for the next {hours:g} h", "WARNING"))
+            return
+        simulated = any(p.simulated for p in points)
+        self.stdout.write(
+            f"{self.paint(z.code, 'MIGRATE_HEADING')}  {z.name}: next {hours:g} h"
+            + (f"  {self.paint('[simulated]', 'NOTICE')}" if simulated else "")
+        )
+        self.table(["time (UTC)", "gCO2/kWh", "quality", "kind", "source"], self.forecast_rows(entries))
+
+    def do_estimate(self, *, zone: str, json: bool, **options: object) -> None:
+        now = self.now(options)
+        data_gb = parse_number(str(options["data"]), "--data")
+        hours = parse_duration(str(options["hours"])).total_seconds() / 3600
+        if hours <= 0:
+            raise ValueError(f"--hours must be positive, not {options['hours']!r}")
+        horizon = None
+        if options.get("max_delay") is not None:
+            horizon = parse_duration(str(options["max_delay"])).total_seconds() / 3600
+        z = services.get_zone(zone)
+        est = services.estimate(z, data_gb, hours, now=now, horizon_hours=horizon)
+        if json:
+            self.emit_json(
+                {
+                    "zone": est.zone,
+                    "data_size_gb": est.data_gb,
+                    "duration_hours": est.duration_hours,
+                    "max_delay_hours": est.horizon_hours,
+                    "energy_kwh": est.energy_kwh,
+                    "signal": est.signal,
+                    "current_intensity_gco2_kwh": est.current_intensity,
+                    "current_emissions_kg_co2": est.current_emissions_kg,
+                    "best_intensity_gco2_kwh": est.best_intensity,
+                    "best_emissions_kg_co2": est.best_emissions_kg,
+                    "best_time": est.best_start,
+                    "best_end": est.best_end,
+                    "savings_kg_co2": est.savings_kg,
+                    "savings_percent": est.savings_percent,
+                    "delay_minutes": est.delay_minutes,
+                    "recommendation": est.recommendation,
+                    "sources": est.sources,
+                    "simulated": est.simulated,
+                    "stale": est.stale,
+                    "as_of": est.now,
+                }
+            )
+            return
+        badge = f"  {self.paint('[simulated]', 'NOTICE')}" if est.simulated else ""
+        badge += f"  {self.paint('[stale]', 'ERROR')}" if est.stale else ""
+        self.stdout.write(
+            f"{self.paint(est.zone, 'MIGRATE_HEADING')}  {est.data_gb:g} GB over {est.duration_hours:g} h "
+            f"= {est.energy_kwh:.3f} kWh, start within {est.horizon_hours:g} h{badge}"
+        )
+        rows = [
+            [
+                ("now", None),
+                (f"{now:%Y-%m-%d %H:%M}", None),
+                (f"{est.current_intensity:.0f}", self.quality_style(quality(est.current_intensity))),
+                (f"{est.current_emissions_kg:.3f}", None),
+                ("", None),
+            ],
+            [
+                ("best window", "SUCCESS"),
+                (f"{est.best_start:%Y-%m-%d %H:%M}", "SUCCESS"),
+                (f"{est.best_intensity:.0f}", self.quality_style(quality(est.best_intensity))),
+                (f"{est.best_emissions_kg:.3f}", None),
+                (relative(est.best_start, now), None),
+            ],
+        ]
+        self.table(["", "start (UTC)", "gCO2/kWh", "kg CO2", "delay"], rows)
+        self.stdout.write(
+            f"saving: {self.paint(f'{est.savings_kg:.3f} kg CO2 ({est.savings_percent:.1f} %)', 'SUCCESS')}"
+        )
+        self.stdout.write(est.recommendation)
+
+    def do_import(self, *, path: str, zone: str | None, fmt: str, json: bool, **options: object) -> None:
+        file = Path(path)
+        if not file.is_file():
+            raise ValueError(f"no such file: {path}")
+        interactive = not json and self.stderr.isatty()
+        started = time.perf_counter()
+
+        def progress(rows: int) -> None:
+            if json:
+                return
+            message = f"  {rows:,} rows ({time.perf_counter() - started:.1f} s)"
+            if interactive:
+                self.stderr.write("\r" + message, ending="")
+            else:
+                self.stderr.write(message)
+
+        result = services.import_readings(file, zone, fmt=fmt, progress=progress)
+        if interactive:
+            self.stderr.write("")
+        seconds = time.perf_counter() - started
+        if json:
+            self.emit_json(
+                {
+                    "file": str(file),
+                    "zones": result.zones,
+                    "rows": result.rows,
+                    "created": result.created,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                    "seconds": round(seconds, 3),
+                }
+            )
+            return
+        self.stdout.write(
+            self.paint(f"Imported {file.name} into {', '.join(result.zones) or '-'}: ", "SUCCESS")
+            + f"{result.rows:,} rows, {result.created:,} new, {result.updated:,} updated, "
+            f"{result.unchanged:,} unchanged in {seconds:.1f} s"
+        )
+
+    def do_refresh(self, *, zone: str | None, force: bool, json: bool, **options: object) -> None:
+        now = self.now(options)
+        if zone:
+            outcomes = services.refresh_zone(services.get_zone(zone), now=now, force=force)
+        else:
+            outcomes = services.refresh_all_zones(now, force=force)
+        unserved = sorted({(o.zone, o.what) for o in outcomes} - {(o.zone, o.what) for o in outcomes if o.ok})
+        if json:
+            self.emit_json({"as_of": now, "outcomes": [o.as_dict() for o in outcomes], "failed": unserved})
+        else:
+            styles = {"ok": "SUCCESS", "cached": None, "failed": "ERROR", "cooldown": "WARNING"}
+            self.table(
+                ["zone", "provider", "what", "status", "readings", "ms", "error"],
+                [
+                    [
+                        (o.zone, None),
+                        (o.provider, None),
+                        (o.what, None),
+                        (o.status, styles.get(o.status)),
+                        (str(o.readings), None),
+                        (str(o.duration_ms), None),
+                        (o.error[:60], "ERROR" if o.error else None),
+                    ]
+                    for o in outcomes
+                ],
+            )
+        if unserved:
+            names = ", ".join(f"{z} {w}" for z, w in unserved)
+            raise CommandError(f"no provider could serve: {names}", returncode=1)
