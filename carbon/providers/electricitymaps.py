@@ -18,7 +18,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from carbon.providers.base import ProviderError, Reading, ZoneRef
-from carbon.providers.http import HttpClient, HTTPStatusError, http_settings, parse_time, step_from_times
+from carbon.providers.http import (
+    HttpClient,
+    HTTPStatusError,
+    http_settings,
+    intensity_number,
+    parse_time,
+    step_from_times,
+)
 
 logger = logging.getLogger("carbon.providers")
 
@@ -113,7 +120,7 @@ class ElectricityMapsProvider:
                 Reading(
                     start=start,
                     end=start + step,
-                    value=_number(value, what),
+                    value=intensity_number(value, f"electricitymaps {what}"),
                     signal="average",
                     kind=kind,
                     issued_at=issued_at,
@@ -141,7 +148,7 @@ class ElectricityMapsProvider:
         try:
             payload = self._get("power-breakdown/latest", zone)
             value = payload.get("renewablePercentage")
-            return None if value is None else _number(value, "renewablePercentage")
+            return None if value is None else _percent(value)
         except ProviderError as exc:
             logger.warning("electricitymaps power-breakdown for %s unavailable: %s", zone.provider_code, exc)
             return None
@@ -210,10 +217,11 @@ class ElectricityMapsProvider:
         return sorted(payload)
 
 
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProviderError(f"electricitymaps {what}: {value!r} is not a number")
-    return float(value)
+def _percent(value: Any) -> float:
+    number = intensity_number(value, "electricitymaps renewablePercentage")
+    if number > 100:
+        raise ProviderError(f"electricitymaps renewablePercentage {value!r} is over 100")
+    return number
 
 
 def _iso(moment: datetime) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -239,3 +240,16 @@ def step_from_times(times: Iterable[datetime], default: float) -> float:
     gaps = [(b - a).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)]
     positive = [g for g in gaps if g > 0]
     return min(positive) if positive else default
+
+
+def intensity_number(value: Any, what: str) -> float:
+    """`value` as a float if it is a usable intensity (a finite number >= 0), else ProviderError.
+
+    An infinite or negative intensity is a broken payload, not a reading to store.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProviderError(f"{what}: {value!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ProviderError(f"{what}: {value!r} is not a usable intensity")
+    return number

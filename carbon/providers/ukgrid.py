@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from carbon.providers.base import ProviderError, Reading, ZoneRef
-from carbon.providers.http import HttpClient, http_settings, parse_time
+from carbon.providers.http import HttpClient, http_settings, intensity_number, parse_time
 
 logger = logging.getLogger("carbon.providers")
 
@@ -108,7 +108,7 @@ class UkGridProvider:
                 Reading(
                     start=start,
                     end=end,
-                    value=_number(value),
+                    value=intensity_number(value, "ukgrid forecast"),
                     kind="forecast",
                     issued_at=now,
                     renewable_percent=renewable_percent(period.get("generationmix")),
@@ -197,7 +197,7 @@ def _actual_reading(period: dict) -> Reading | None:
     return Reading(
         start=start,
         end=end,
-        value=_number(actual if actual is not None else forecast),
+        value=intensity_number(actual if actual is not None else forecast, "ukgrid intensity"),
         kind="actual",
         # Only the forecast exists (the period is too recent, or NESO never published it).
         estimated=actual is None,
@@ -210,12 +210,6 @@ def _dedupe(readings: list[Reading]) -> list[Reading]:
     for reading in readings:
         unique.setdefault(reading.start, reading)
     return [unique[k] for k in sorted(unique)]
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProviderError(f"ukgrid: intensity {value!r} is not a number")
-    return float(value)
 
 
 def _fmt(moment: datetime) -> str:

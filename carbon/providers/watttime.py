@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from carbon.providers.base import ProviderError, Reading, ZoneRef
-from carbon.providers.http import HttpClient, HTTPStatusError, http_settings, parse_time
+from carbon.providers.http import HttpClient, HTTPStatusError, http_settings, intensity_number, parse_time
 
 logger = logging.getLogger("carbon.providers")
 
@@ -156,15 +156,13 @@ class WattTimeProvider:
             value = point.get("value")
             if value is None:
                 continue  # a gap stays a gap
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ProviderError(f"watttime {what}: value {value!r} is not a number")
             start = parse_time(point.get("point_time"), field="point_time")
             unique.setdefault(
                 start,
                 Reading(
                     start=start,
                     end=start + step,
-                    value=float(value) * factor,
+                    value=intensity_number(value, f"watttime {what}") * factor,
                     signal=SIGNALS[signal_type],
                     kind=kind,
                     issued_at=issued_at,

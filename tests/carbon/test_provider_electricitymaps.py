@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from carbon.providers import electricitymaps
 from carbon.providers.base import ProviderError, ZoneRef
@@ -231,6 +234,15 @@ def test_it_reads_older_ranges_from_past_range_in_chunks(server: FakeServer) -> 
     assert [(r.start.day, r.value) for r in readings] == [(1, 101.0), (3, 103.0), (5, 105.0)]
 
 
+def test_it_refuses_a_negative_intensity_as_a_broken_payload(server: FakeServer) -> None:
+    server.route(
+        "/v3/carbon-intensity/history", Reply(json={"zone": "DE", "history": [history_item(11, -4.0)]})
+    )
+
+    with pytest.raises(ProviderError, match="not a usable intensity"):
+        make(server).history(DE, NOW - timedelta(hours=3), NOW)
+
+
 def test_it_lists_zones(server: FakeServer) -> None:
     server.route("/v3/zones", Reply(json={"FR": {"zoneName": "France"}, "DE": {"zoneName": "Germany"}}))
 
@@ -341,3 +353,54 @@ def test_it_raises_on_a_body_that_is_not_json(server: FakeServer) -> None:
 
     with pytest.raises(ProviderError, match="not JSON"):
         make(server).zones()
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+POINT = st.fixed_dictionaries(
+    {
+        "carbonIntensity": st.none() | st.floats(allow_nan=False) | st.text(max_size=3) | st.booleans(),
+        "datetime": st.sampled_from(["2026-03-02T12:00:00.000Z", "2026-03-02T13:00:00Z", "noon", None, 7]),
+        "isEstimated": JSON,
+    }
+)
+PAYLOAD = JSON | st.fixed_dictionaries(
+    {
+        "carbonIntensity": JSON,
+        "datetime": JSON,
+        "forecast": JSON | st.lists(POINT, max_size=3),
+        "history": JSON | st.lists(POINT, max_size=3),
+        "updatedAt": st.sampled_from(["2026-03-02T12:00:00Z", "", None, "x", 3]),
+        "renewablePercentage": JSON,
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[FakeServer]:
+    with FakeServer() as fake:
+        yield fake
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(payload=PAYLOAD)
+def test_it_turns_any_malformed_payload_into_a_provider_error(
+    shared_server: FakeServer, payload: object
+) -> None:
+    # Whatever the server sends, the chain sees readings or a ProviderError, never a crash.
+    shared_server.route(".*", Reply(json=payload))
+    provider = make(shared_server, retries=0)
+    for call in (
+        lambda: provider.current(DE),
+        lambda: provider.forecast(DE),
+        lambda: provider.history(DE, NOW - timedelta(hours=3), NOW),
+        provider.zones,
+    ):
+        try:
+            call()
+        except ProviderError:
+            pass

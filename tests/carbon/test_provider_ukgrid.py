@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from carbon.providers import ukgrid
 from carbon.providers.base import ProviderError, ZoneRef
@@ -269,3 +272,30 @@ def test_it_is_built_from_settings(settings: object) -> None:
     assert provider.name == "ukgrid" and provider.simulated is False
     assert provider.base_url == "http://127.0.0.1:9"
     assert provider.http.retries == 0
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+PERIODISH = st.fixed_dictionaries(
+    {
+        "from": st.sampled_from(["2026-03-02T12:00Z", "yesterday", None, 5]),
+        "to": st.sampled_from(["2026-03-02T12:30Z", "2026-03-02T11:30Z", None]),
+        "intensity": JSON | st.fixed_dictionaries({"forecast": JSON, "actual": JSON}),
+        "generationmix": JSON,
+    }
+)
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(st.fixed_dictionaries({"data": JSON | st.lists(PERIODISH, max_size=3)}) | JSON)
+def test_it_turns_any_malformed_payload_into_a_provider_error(payload: object) -> None:
+    # Whatever the server sends, the chain sees readings or a ProviderError, never a crash.
+    try:
+        for item in parse_periods(payload):
+            ukgrid._actual_reading(item)
+    except ProviderError:
+        pass

@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from carbon.providers import watttime
 from carbon.providers.base import ProviderError, ZoneRef
@@ -322,3 +325,51 @@ def test_it_is_built_from_settings(settings: object) -> None:
     assert provider.name == "watttime" and provider.simulated is False
     assert (provider.signal_type, provider.signal) == ("co2_aoer", "average")
     assert provider.zones() == []
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
+POINT = st.fixed_dictionaries(
+    {
+        "point_time": st.sampled_from(["2026-03-02T12:00:00+00:00", "2026-03-02T12:05:00Z", "soon", None, 1]),
+        "value": st.none() | st.floats(allow_nan=False) | st.text(max_size=3) | st.booleans(),
+    }
+)
+META = JSON | st.fixed_dictionaries(
+    {
+        "signal_type": st.sampled_from(["co2_moer", "co2_aoer", "health", None, 3]),
+        "units": st.sampled_from(["lbs_co2_per_mwh", "g_co2_per_kwh", "percentile", None]),
+        "data_point_period_seconds": st.sampled_from([300, 0, -5, "300", None, True, 1.5]),
+        "generated_at": st.sampled_from(["2026-03-02T12:05:00+00:00", "", None, "later", 5]),
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[FakeServer]:
+    with FakeServer() as fake:
+        fake.route("/login", Reply(json={"token": TOKENS[0]}))
+        yield fake
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(payload=JSON | st.fixed_dictionaries({"data": JSON | st.lists(POINT, max_size=3), "meta": META}))
+def test_it_turns_any_malformed_payload_into_a_provider_error(
+    shared_server: FakeServer, payload: object
+) -> None:
+    # Whatever the server sends, the chain sees readings or a ProviderError, never a crash.
+    shared_server.route("/v3/.*", Reply(json=payload))
+    provider = make(shared_server, retries=0)
+    for call in (
+        lambda: provider.current(CAISO),
+        lambda: provider.forecast(CAISO),
+        lambda: provider.history(CAISO, NOW - timedelta(hours=3), NOW),
+    ):
+        try:
+            call()
+        except ProviderError:
+            pass
