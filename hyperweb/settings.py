@@ -251,8 +251,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "PARSER_WHITELIST": ["hyperweb.api.parsers.JSONParser"],  # document JSON bodies only
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
     "SERVERS": [],
 }
 # Refuse over-large JSON bodies with a 413 before they are read (limit: API_MAX_BODY_BYTES).

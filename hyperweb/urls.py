@@ -13,12 +13,12 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import (
     SpectacularJSONAPIView,
-    SpectacularRedocView,
     SpectacularSwaggerView,
     SpectacularYAMLAPIView,
 )
 
 from accounts.api.views import LoginView, LogoutView
+from hyperweb.api.docs import LocalRedocView
 from hyperweb.api.service_views import BenchConstantView, CapabilitiesView, HealthView, StatusView
 
 OPTIONAL_URLCONFS = ("scheduler.api.urls", "reports.api.urls", "reports.urls", "dashboard.urls")
@@ -40,7 +40,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("openapi.yaml", SpectacularYAMLAPIView.as_view(), name="openapi-yaml"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-json"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-yaml"), name="api-docs"),
-    path("redoc", SpectacularRedocView.as_view(url_name="openapi-yaml"), name="api-redoc"),
+    path("redoc", LocalRedocView.as_view(url_name="openapi-yaml"), name="api-redoc"),
     path("admin/", admin.site.urls),
     path("", include("carbon.api.urls")),
 ]

@@ -44,12 +44,15 @@ class LoginView(APIView):
     throttled_responses = True  # for the schema: 429
 
     @extend_schema(
+        operation_id="login",
         request=LoginSerializer,
         responses=LoginResponseSerializer,
         summary="Get a bearer token",
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
+        """Exchange a username and password for a bearer token that expires after API_TOKEN_HOURS.
+        Repeated failures from one address or for one username are refused with 429."""
         data = self.body(LoginSerializer)
         try:
             login = services.login(data["username"], data["password"], client_ip=client_ip(request))
@@ -73,9 +76,14 @@ class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        request=None, responses=LogoutResponseSerializer, summary="Revoke this bearer token", tags=["auth"]
+        operation_id="logout",
+        request=None,
+        responses=LogoutResponseSerializer,
+        summary="Revoke this bearer token",
+        tags=["auth"],
     )
     def post(self, request: Request) -> Response:
+        """Revoke the bearer token this request was made with."""
         if not isinstance(request.auth, APIToken):
             raise api_error(400, "logout revokes a bearer token; this request did not use one")
         services.logout(request.auth)

@@ -55,12 +55,17 @@ class CarbonView(APIView):
 
 class CarbonStatusView(CarbonView):
     @extend_schema(
+        operation_id="carbon_status",
         request=s.CarbonStatusRequestSerializer,
         responses=s.CarbonStatusSerializer,
         summary="Grid intensity now, whether to back up now, the next 4 h",
         tags=["carbon"],
     )
     def post(self, request: Request) -> Response:
+        """The zone's current intensity against a threshold (absent or 0: CARBON_DEFAULT_THRESHOLD),
+        with the steps of the next 4 hours. `source`, `simulated` and `stale` say where the numbers
+        come from. An unknown zone is a 400; no data at all (every provider failed, nothing
+        stored) a 503."""
         data = self.body(s.CarbonStatusRequestSerializer)
         zone = self.zone_from_body(data.get("zone"))
         threshold = data.get("threshold") or settings.CARBON_DEFAULT_THRESHOLD
@@ -102,8 +107,11 @@ def _reasoning(current: Any, threshold: float, optimal: bool, upcoming: Any) -> 
 
 
 class ZoneListView(CarbonView):
-    @extend_schema(responses=s.ZoneListSerializer, summary="All zones", tags=["carbon"])
+    @extend_schema(
+        operation_id="carbon_zones_list", responses=s.ZoneListSerializer, summary="All zones", tags=["carbon"]
+    )
     def get(self, request: Request) -> Response:
+        """Every configured zone with its typical intensity and provider chain."""
         zones = list(Zone.objects.all())
         body = {"zones": zones, "total": len(zones), "source": "configuration", "timestamp": utcnow()}
         return Response(s.ZoneListSerializer(body).data)
@@ -111,9 +119,13 @@ class ZoneListView(CarbonView):
 
 class ZoneDetailView(CarbonView):
     @extend_schema(
-        responses=s.ZoneDetailSerializer, summary="One zone and its latest stored reading", tags=["carbon"]
+        operation_id="carbon_zone",
+        responses=s.ZoneDetailSerializer,
+        summary="One zone and its latest stored reading",
+        tags=["carbon"],
     )
     def get(self, request: Request, zone_id: str) -> Response:
+        """One zone by id (case-insensitive), with its latest stored reading (no provider is asked)."""
         zone = self.zone_from_path(zone_id)
         try:
             current = services.current_intensity(zone, refresh=False)
@@ -128,12 +140,16 @@ class ZoneIntensityView(CarbonView):
     query_serializer_class = s.IntensityQuerySerializer
 
     @extend_schema(
+        operation_id="carbon_zone_intensity",
         parameters=[s.IntensityQuerySerializer],
         responses=s.IntensitySeriesSerializer,
         summary="Stored readings of one kind over a bounded range",
         tags=["carbon"],
     )
     def get(self, request: Request, zone_id: str) -> Response:
+        """Stored readings (`kind=actual` or `forecast`) overlapping [start, end), oldest first.
+        Ranges longer than API_INTENSITY_MAX_DAYS, or matching more than API_INTENSITY_MAX_POINTS
+        readings, are refused with a 400 that says so; narrow the range and page by time."""
         zone = self.zone_from_path(zone_id)
         query = self.query()
         start, end = _default_range(query)
@@ -174,12 +190,15 @@ def _default_range(query: dict[str, Any]) -> tuple[Any, Any]:
 
 class EstimateView(CarbonView):
     @extend_schema(
+        operation_id="carbon_estimate",
         request=s.EstimateRequestSerializer,
         responses=s.EstimateSerializer,
         summary="Emissions now versus the best window for the whole run",
         tags=["carbon"],
     )
     def post(self, request: Request) -> Response:
+        """Emissions of a backup of `data_size_gb` lasting `duration_hours` if started now, versus the
+        start within the horizon with the lowest mean intensity over the whole run."""
         data = self.body(s.EstimateRequestSerializer)
         zone = self.zone_from_body(data.get("zone"))
         estimate = services.estimate(
@@ -193,12 +212,17 @@ class ReportView(CarbonView):
     permission_classes = [IsViewer]
 
     @extend_schema(
+        operation_id="carbon_report",
         request=s.ReportRequestSerializer,
         responses=s.ReportSerializer,
         summary="Energy, intensity and emissions of a finished operation",
         tags=["carbon"],
     )
     def post(self, request: Request) -> Response:
+        """Energy, the time-weighted mean intensity of stored readings over [start_time, end_time],
+        and emissions of a finished operation. `savings_vs_worst_kg_co2` compares with 1000 gCO2/kWh
+        (kept for HyperSDK clients); `savings_vs_requested_kg_co2` compares with starting when the
+        job was requested, for jobs hyperweb knows. Never open to anonymous callers."""
         data = self.body(s.ReportRequestSerializer)
         job = find_job(data.get("job_id", ""))
         code = data.get("zone") or (job.zone.code if job is not None and job.zone_id else None)

@@ -9,6 +9,7 @@ their success response.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
@@ -38,6 +39,13 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def get_description(self) -> str:
+        # The handler method's docstring, else the view class's own one: never a base class's
+        # docstring (those describe how to write views, not what the endpoint does).
+        handler = getattr(self.view, self.method.lower(), None)
+        doc = getattr(handler, "__doc__", None) or type(self.view).__dict__.get("__doc__")
+        return inspect.cleandoc(doc) if doc else ""
+
     def _error_codes(self) -> list[str]:
         codes = []
         has_body = self.method in ("POST", "PUT", "PATCH")

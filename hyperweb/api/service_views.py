@@ -94,14 +94,26 @@ class HealthView(APIView):
     authentication_classes: list = []  # no auth at all, so a stale header cannot make it fail
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=HealthSerializer, summary="Liveness (no authentication)", tags=["service"])
+    @extend_schema(
+        operation_id="health",
+        responses=HealthSerializer,
+        summary="Liveness (no authentication)",
+        tags=["service"],
+    )
     def get(self, request: Request) -> Response:
+        """Answers while the process is up; needs no authentication."""
         return Response({"status": "healthy", "version": settings.VERSION, "timestamp": now_iso()})
 
 
 class StatusView(APIView):
-    @extend_schema(responses=StatusSerializer, summary="Version, uptime and job counts", tags=["service"])
+    @extend_schema(
+        operation_id="status",
+        responses=StatusSerializer,
+        summary="Version, uptime and job counts",
+        tags=["service"],
+    )
     def get(self, request: Request) -> Response:
+        """Version, this process's uptime, and job counts by state (every key always present)."""
         counts = job_counts()
         uptime = time.monotonic() - _STARTED
         return Response(
@@ -141,9 +153,13 @@ def _executor_capabilities() -> dict[str, dict[str, Any]]:
 
 class CapabilitiesView(APIView):
     @extend_schema(
-        responses=CapabilitiesSerializer, summary="Export methods and carbon features", tags=["service"]
+        operation_id="capabilities",
+        responses=CapabilitiesSerializer,
+        summary="Export methods and carbon features",
+        tags=["service"],
     )
     def get(self, request: Request) -> Response:
+        """Which export methods (executors) this server can run, the default one, and carbon features."""
         return Response(
             {
                 "capabilities": _executor_capabilities(),
