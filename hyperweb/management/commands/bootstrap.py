@@ -4,30 +4,54 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from accounts.roles import ensure_roles
+from carbon import services as carbon_services
+from scheduler import services as scheduler_services
+from scheduler.executors.demo import create_demo_vms
+
 
 class Command(BaseCommand):
-    help = "Create the admin account (password printed once), demo data and the refresh schedules."
+    help = "Create the admin account (password printed once), demo data and the worker schedules."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--username", default=os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin"))
-        parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
+        parser.add_argument("--no-demo", action="store_true", help="skip the simulated demo data and VMs")
 
     def handle(self, *args, username: str, no_demo: bool, **options) -> None:
+        ensure_roles()
+        if not no_demo:
+            self._demo_data()
+        carbon_services.register_schedules()
+        scheduler_services.register_schedules()
+        self.stdout.write("Worker schedules registered (zone refresh, backup dispatch, re-planning).")
         self._ensure_admin(username)
+
+    def _demo_data(self) -> None:
+        started = time.monotonic()
+        self.stdout.write(
+            f"Loading demo data: {settings.CARBON_DEMO_DAYS} days of simulated history and the forecast "
+            "for every zone..."
+        )
+        created = carbon_services.load_demo_data()
+        self.stdout.write(f"  {created} new simulated readings ({time.monotonic() - started:.1f} s)")
+        vms = create_demo_vms(settings.BACKUP_SOURCE_ROOTS[0])
+        self.stdout.write(f"  {len(vms)} demo VM images in {settings.BACKUP_SOURCE_ROOTS[0]}")
 
     def _ensure_admin(self, username: str) -> None:
         User = get_user_model()
         if User.objects.filter(username=username).exists():
-            self.stdout.write(
-                f"Admin account {username!r} exists (its password was printed when it was created)."
-            )
+            self.stdout.write(f"Admin account {username!r} exists (its password was printed when created).")
             return
-        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or secrets.token_urlsafe(12)
+        given = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
+        password = given or secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)
-        shown = "from DJANGO_SUPERUSER_PASSWORD" if os.environ.get("DJANGO_SUPERUSER_PASSWORD") else password
-        self.stdout.write(self.style.SUCCESS(f"Created admin account: {username} / {shown}"))
-        self.stdout.write("This password is shown only once; change it in the admin at /admin/.")
+        shown = "(password from DJANGO_SUPERUSER_PASSWORD)" if given else f"password: {password}"
+        self.stdout.write(self.style.SUCCESS(f"Created admin account: {username}  {shown}"))
+        if not given:
+            self.stdout.write("This password is shown only once; change it at /admin/password_change/.")
