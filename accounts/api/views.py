@@ -42,6 +42,7 @@ class LoginView(APIView):
     authentication_classes: list = []  # a login must not depend on (or be refused for) old credentials
     permission_classes = [AllowAny]
     throttled_responses = True  # for the schema: 429
+    extra_error_codes = ("401",)  # wrong username or password
 
     @extend_schema(
         operation_id="login",
