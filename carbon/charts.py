@@ -1,0 +1,294 @@
+"""Intensity charts for the dashboard: one chart, one function, one shared layout.
+
+Figures are built with plotly.py on the server and rendered to a <div> (plotly.js comes once
+from static/). Long series are reduced to at most `max_points` buckets of time-weighted means
+before they are drawn (StepSeries.mean, so the reduced curve is honest, not a sample); the full
+data stays one click away (API and CSV links on the pages).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import plotly.graph_objects as go
+
+from carbon.intensity import StepSeries
+
+QUALITY_BANDS = (  # (upper bound, colour) as DESIGN.md's quality levels; light, behind the curve
+    (100, "rgba(30,107,52,0.08)"),
+    (200, "rgba(61,122,26,0.06)"),
+    (400, "rgba(122,90,0,0.06)"),
+    (600, "rgba(163,74,0,0.06)"),
+)
+ACTUAL_COLOUR = "#0b5cad"
+FORECAST_COLOUR = "#7a4fc9"
+PLOT_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def base_layout(**overrides: Any) -> dict[str, Any]:
+    """The look every dashboard chart shares; callers override only what differs."""
+    layout: dict[str, Any] = {
+        "margin": {"l": 50, "r": 15, "t": 30, "b": 40},
+        "height": 360,
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#1d2430"},
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "y": -0.18},
+        "xaxis": {"gridcolor": "#eef1f5", "type": "date"},
+        "yaxis": {"gridcolor": "#eef1f5", "rangemode": "tozero", "title": {"text": "gCO2/kWh"}},
+    }
+    layout.update(overrides)
+    return layout
+
+
+def render(fig: go.Figure, *, static: bool = False) -> str:
+    """The figure as an HTML <div> plus its small init script; plotly.js is loaded by the page."""
+    config = dict(PLOT_CONFIG, staticPlot=True) if static else PLOT_CONFIG
+    return fig.to_html(full_html=False, include_plotlyjs=False, config=config)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """x (bucket starts, ISO strings) and y (means, None in gaps) ready for a step line."""
+
+    x: list[str]
+    y: list[float | None]
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def curve(steps: Sequence[tuple[datetime, datetime, float]], max_points: int = 600) -> Curve:
+    """A step series as drawable points, reduced to at most `max_points` equal-time buckets.
+
+    Short series are drawn as they are (one point per step, a None where a gap opens); longer
+    ones become time-weighted bucket means, so the reduction never invents or drops a peak's area.
+    """
+    if not steps:
+        return Curve([], [])
+    if len(steps) <= max_points:
+        x: list[str] = []
+        y: list[float | None] = []
+        previous_end: datetime | None = None
+        for start, end, value in steps:
+            if previous_end is not None and start > previous_end:
+                x.append(_iso(previous_end.timestamp()))
+                y.append(None)
+            x.append(_iso(start.timestamp()))
+            y.append(round(value, 1))
+            previous_end = end
+        x.append(_iso(steps[-1][1].timestamp()))
+        y.append(round(steps[-1][2], 1))  # close the last step
+        return Curve(x, y)
+    series = StepSeries(
+        [s.timestamp() for s, _, _ in steps], [e.timestamp() for _, e, _ in steps], [v for _, _, v in steps]
+    )
+    first, last = steps[0][0].timestamp(), steps[-1][1].timestamp()
+    width = max(math.ceil((last - first) / max_points / 900) * 900, 900)  # whole quarter hours
+    x, y = [], []
+    t = first
+    while t < last:
+        end = min(t + width, last)
+        mean = series.mean(datetime.fromtimestamp(t, tz=UTC), datetime.fromtimestamp(end, tz=UTC))
+        x.append(_iso(t))
+        y.append(None if mean is None else round(mean, 1))
+        t += width
+    return Curve(x, y)
+
+
+def split_points(points: Iterable[Any]) -> tuple[list[tuple], list[tuple]]:
+    """(actual steps, forecast steps) from carbon.services ForecastPoint-like objects."""
+    actual, forecast = [], []
+    for p in points:
+        (actual if p.kind == "actual" else forecast).append((p.start, p.end, p.value))
+    return actual, forecast
+
+
+def _line(c: Curve, name: str, colour: str, *, dash: str | None = None, width: float = 2) -> go.Scatter:
+    return go.Scatter(
+        x=c.x,
+        y=c.y,
+        name=name,
+        mode="lines",
+        line={"shape": "hv", "color": colour, "width": width, "dash": dash},
+        connectgaps=False,
+        hovertemplate="%{y:.0f} g/kWh<extra>" + name + "</extra>",
+    )
+
+
+def sparkline(points: Iterable[Any], now: datetime) -> str:
+    """24 h before and after now: the actual curve solid, the forecast dashed, a 'now' marker."""
+    actual, forecast = split_points(points)
+    fig = go.Figure()
+    fig.add_trace(_line(curve(actual, 200), "actual", ACTUAL_COLOUR, width=1.5))
+    fig.add_trace(_line(curve(forecast, 200), "forecast", FORECAST_COLOUR, dash="dot", width=1.5))
+    fig.add_vline(x=_iso(now.timestamp()), line={"color": "#55606e", "width": 1})
+    fig.update_layout(
+        base_layout(
+            height=70,
+            margin={"l": 0, "r": 0, "t": 0, "b": 0},
+            showlegend=False,
+            hovermode="x",
+            xaxis={"visible": False, "type": "date"},
+            yaxis={"visible": False, "rangemode": "tozero"},
+        )
+    )
+    return render(fig, static=True)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A backup drawn over the curve: planned (future) or finished."""
+
+    start: datetime
+    end: datetime
+    label: str
+    kind: str  # "planned" | "finished" | "running"
+
+
+SPAN_COLOURS = {
+    "planned": "rgba(122,79,201,0.18)",
+    "running": "rgba(11,92,173,0.25)",
+    "finished": "rgba(30,107,52,0.18)",
+}
+
+
+def zone_chart(
+    points: Iterable[Any],
+    *,
+    now: datetime,
+    threshold: float | None,
+    spans: Sequence[Span] = (),
+    max_points: int = 600,
+) -> str:
+    """History and forecast of one zone, the threshold line, and backups as shaded spans."""
+    actual, forecast = split_points(points)
+    fig = go.Figure()
+    for upper, colour in QUALITY_BANDS:
+        fig.add_hrect(
+            y0=upper - (100 if upper <= 200 else 200), y1=upper, fillcolor=colour, line_width=0, layer="below"
+        )
+    fig.add_trace(_line(curve(actual, max_points), "actual", ACTUAL_COLOUR))
+    fig.add_trace(_line(curve(forecast, max_points), "forecast", FORECAST_COLOUR, dash="dot"))
+    if threshold:
+        fig.add_hline(
+            y=threshold,
+            line={"color": "#a3161b", "dash": "dash", "width": 1.5},
+            annotation_text=f"threshold {threshold:.0f}",
+            annotation_position="top left",
+        )
+    for span in spans:
+        fig.add_vrect(
+            x0=_iso(span.start.timestamp()),
+            x1=_iso(span.end.timestamp()),
+            fillcolor=SPAN_COLOURS.get(span.kind, SPAN_COLOURS["finished"]),
+            line_width=0,
+            layer="below",
+        )
+    if spans:  # one invisible trace per kind, so the legend explains the shading
+        for kind in sorted({s.kind for s in spans}):
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name=f"{kind} backups",
+                    marker={"symbol": "square", "size": 12, "color": SPAN_COLOURS[kind]},
+                )
+            )
+    fig.add_vline(x=_iso(now.timestamp()), line={"color": "#55606e", "width": 1, "dash": "dot"})
+    fig.update_layout(base_layout(height=380))
+    return render(fig)
+
+
+def decision_chart(
+    points: Iterable[Any],
+    *,
+    decided_at: datetime,
+    chosen: tuple[datetime, datetime] | None,
+    start_now: tuple[datetime, datetime] | None,
+    window: tuple[datetime, datetime] | None,
+    threshold: float | None,
+) -> str:
+    """The forecast as known when the job was planned, the chosen run and "start now" beside it."""
+    actual, forecast = split_points(points)
+    fig = go.Figure()
+    fig.add_trace(_line(curve(actual), "actual (then)", ACTUAL_COLOUR))
+    fig.add_trace(_line(curve(forecast), "forecast at decision time", FORECAST_COLOUR, dash="dot"))
+    if window:
+        fig.add_vrect(
+            x0=_iso(window[0].timestamp()),
+            x1=_iso(window[1].timestamp()),
+            fillcolor="rgba(85,96,110,0.07)",
+            line_width=0,
+            layer="below",
+            annotation_text="allowed starts",
+            annotation_position="top left",
+        )
+    if start_now:
+        fig.add_vrect(
+            x0=_iso(start_now[0].timestamp()),
+            x1=_iso(start_now[1].timestamp()),
+            fillcolor="rgba(163,22,27,0.15)",
+            line_width=0,
+            annotation_text="start now",
+            annotation_position="bottom left",
+        )
+    if chosen:
+        fig.add_vrect(
+            x0=_iso(chosen[0].timestamp()),
+            x1=_iso(chosen[1].timestamp()),
+            fillcolor="rgba(30,107,52,0.25)",
+            line_width=0,
+            annotation_text="chosen",
+            annotation_position="top right",
+        )
+    if threshold:
+        fig.add_hline(y=threshold, line={"color": "#a3161b", "dash": "dash", "width": 1})
+    fig.add_vline(x=_iso(decided_at.timestamp()), line={"color": "#55606e", "width": 1, "dash": "dot"})
+    fig.update_layout(base_layout(height=340))
+    return render(fig)
+
+
+def planned_timeline(jobs: Sequence[Any], *, now: datetime, hours: int = 48) -> str:
+    """The next planned backups as bars on a time axis, one row per zone."""
+    fig = go.Figure()
+    rows: dict[str, list[Any]] = {}
+    for job in jobs:
+        rows.setdefault(job.zone.code if job.zone else "no zone", []).append(job)
+    for zone_code, zone_jobs in sorted(rows.items()):
+        fig.add_trace(
+            go.Bar(
+                name=zone_code,
+                y=[zone_code] * len(zone_jobs),
+                base=[_iso(j.planned_start.timestamp()) for j in zone_jobs],
+                x=[j.expected_duration.total_seconds() * 1000 for j in zone_jobs],
+                orientation="h",
+                text=[j.name or j.vm_path.rsplit("/", 1)[-1] for j in zone_jobs],
+                hovertemplate="%{text}<br>%{base|%Y-%m-%d %H:%M} UTC<extra>%{y}</extra>",
+                marker={"color": FORECAST_COLOUR},
+                showlegend=False,
+            )
+        )
+    height = max(160, 40 + 32 * len(rows))
+    fig.update_layout(
+        base_layout(
+            height=height,
+            barmode="overlay",
+            hovermode="closest",
+            margin={"l": 90, "r": 15, "t": 10, "b": 30},
+            xaxis={
+                "type": "date",
+                "range": [_iso(now.timestamp()), _iso((now + timedelta(hours=hours)).timestamp())],
+                "gridcolor": "#eef1f5",
+            },
+            yaxis={"type": "category", "title": None, "autorange": "reversed"},
+        )
+    )
+    return render(fig)

@@ -1,0 +1,228 @@
+"""Dashboard pages about the grid: the overview (a tile per zone) and the zone page.
+
+Pages read stored data only (refresh=False): the scheduled refresh keeps it fresh, and a page
+view never waits on a provider. Stale or simulated data is labelled, never hidden.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Func, OuterRef, Q, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.roles import ADMIN, VIEWER, has_role
+from carbon import charts, services
+from carbon.models import CarbonReading, Zone
+from hyperweb.views import role_required
+from reports.charts import accounted_jobs, month_start, totals
+from scheduler.models import BackupJob
+
+ZONE_DAYS = (1, 7, 30)  # history ranges offered on the zone page
+FORECAST_HOURS = 72
+TIMELINE_HOURS = 48
+TIMELINE_LIMIT = 60
+SPAN_LIMIT = 200
+
+
+@dataclass
+class Tile:
+    zone: Zone
+    current: services.CurrentIntensity | None
+    sparkline: str
+    simulated: bool
+    stale: bool
+    sources: list[str]
+
+
+def _tile(zone: Zone, now: datetime) -> Tile:
+    try:
+        current = services.current_intensity(zone, now=now, refresh=False)
+    except services.NoData:
+        current = None
+    info = services.intensity_series(zone, now - timedelta(hours=24), now + timedelta(hours=24), now=now)
+    spark = charts.sparkline(info.points, now) if info.points else ""
+    return Tile(
+        zone=zone,
+        current=current,
+        sparkline=spark,
+        simulated=info.simulated or bool(current and current.simulated),
+        stale=info.stale or bool(current and current.stale),
+        sources=sorted(info.sources),
+    )
+
+
+@role_required(VIEWER)
+def overview(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    tiles = [_tile(zone, now) for zone in Zone.objects.filter(active=True)]
+    month = totals(accounted_jobs().filter(completed_at__gte=month_start(now)))
+    planned = list(
+        BackupJob.objects.filter(
+            status__in=BackupJob.WAITING,
+            planned_start__gte=now - timedelta(minutes=5),
+            planned_start__lt=now + timedelta(hours=TIMELINE_HOURS),
+        )
+        .select_related("zone")
+        .order_by("planned_start")[:TIMELINE_LIMIT]
+    )
+    context = {
+        "now": now,
+        "tiles": tiles,
+        "month": month,
+        "month_start": month_start(now),
+        "planned": planned,
+        "timeline": charts.planned_timeline(planned, now=now, hours=TIMELINE_HOURS) if planned else "",
+        "timeline_hours": TIMELINE_HOURS,
+    }
+    return render(request, "carbon/overview.html", context)
+
+
+def forecast_accuracy(zone: Zone, *, now: datetime, days: int = 7) -> dict[str, Any]:
+    """Mean absolute error of the stored forecasts against what was then measured (one query).
+
+    Every forecast point of the last `days` whose hour has passed is compared with the actual
+    reading of the same start; errors are also given by lead time, since a forecast for the
+    next hours is far better than one for the day after tomorrow.
+    """
+    actual = CarbonReading.objects.filter(
+        zone=zone, kind=CarbonReading.Kind.ACTUAL, signal=OuterRef("signal"), start=OuterRef("start")
+    ).values("value")[:1]
+    lead = ExpressionWrapper(F("start") - F("issued_at"), output_field=DurationField())
+    rows = (
+        CarbonReading.objects.filter(
+            zone=zone, kind=CarbonReading.Kind.FORECAST, start__gte=now - timedelta(days=days), end__lte=now
+        )
+        .annotate(actual=Subquery(actual))
+        .filter(actual__isnull=False)
+        .annotate(error=Func(F("value") - F("actual"), function="ABS"), lead=lead)
+    )
+    result = rows.aggregate(
+        points=Count("pk"),
+        mae=Avg("error"),
+        mean_actual=Avg("actual"),
+        mae_6h=Avg("error", filter=Q(lead__lte=timedelta(hours=6))),
+        mae_24h=Avg("error", filter=Q(lead__gt=timedelta(hours=6), lead__lte=timedelta(hours=24))),
+        mae_later=Avg("error", filter=Q(lead__gt=timedelta(hours=24))),
+    )
+    result["days"] = days
+    mean = result["mean_actual"]
+    result["percent"] = 100.0 * result["mae"] / mean if result["mae"] is not None and mean else None
+    return result
+
+
+def _spans(zone: Zone, start: datetime, end: datetime, now: datetime) -> list[charts.Span]:
+    jobs = (
+        BackupJob.objects.filter(zone=zone)
+        .filter(
+            Q(status__in=BackupJob.WAITING, planned_start__lt=end, planned_start__gte=start)
+            | Q(started_at__lt=end, started_at__gte=start - timedelta(days=1))
+        )
+        .exclude(status=BackupJob.Status.CANCELLED)
+        .order_by("-planned_start")
+        .only("name", "vm_path", "status", "planned_start", "started_at", "completed_at", "expected_duration")
+    )[:SPAN_LIMIT]
+    spans = []
+    for job in jobs:
+        if job.status in BackupJob.WAITING and job.planned_start:
+            spans.append(
+                charts.Span(job.planned_start, job.planned_start + job.expected_duration, job.name, "planned")
+            )
+        elif job.started_at:
+            kind = "running" if job.status == BackupJob.Status.RUNNING else "finished"
+            finish = job.completed_at or max(now, job.started_at + job.expected_duration)
+            spans.append(charts.Span(job.started_at, finish, job.name, kind))
+    return spans
+
+
+def _zone_or_404(code: str) -> Zone:
+    try:
+        return services.get_zone(code)
+    except services.UnknownZone:
+        raise Http404(f"no zone {code!r}") from None
+
+
+def _days(request: HttpRequest) -> int:
+    try:
+        days = int(request.GET.get("days", 7))
+    except ValueError:
+        days = 7
+    return days if days in ZONE_DAYS else 7
+
+
+@role_required(VIEWER)
+def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
+    zone = _zone_or_404(code)
+    now = timezone.now()
+    days = _days(request)
+    start, end = now - timedelta(days=days), now + timedelta(hours=FORECAST_HOURS)
+    info = services.intensity_series(zone, start, end, now=now)
+    try:
+        current = services.current_intensity(zone, now=now, refresh=False)
+    except services.NoData:
+        current = None
+    threshold = settings.CARBON_DEFAULT_THRESHOLD
+    chart = (
+        charts.zone_chart(info.points, now=now, threshold=threshold, spans=_spans(zone, start, end, now))
+        if info.points
+        else ""
+    )
+    api_start = (now - timedelta(days=min(days, settings.API_INTENSITY_MAX_DAYS))).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    context = {
+        "zone": zone,
+        "now": now,
+        "days": days,
+        "day_choices": ZONE_DAYS,
+        "info": info,
+        "sources": sorted(info.sources),
+        "current": current,
+        "chart": chart,
+        "threshold": threshold,
+        "accuracy": forecast_accuracy(zone, now=now),
+        "api_url": f"/carbon/zones/{zone.code}/intensity?start={api_start}&end={now:%Y-%m-%dT%H:%M:%SZ}",
+        "is_admin": has_role(request.user, ADMIN),
+    }
+    return render(request, "carbon/zone.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@role_required(VIEWER)
+def zone_readings_csv(request: HttpRequest, code: str) -> StreamingHttpResponse:
+    """Every stored actual reading of the chosen range, unreduced, as CSV (streamed)."""
+    zone = _zone_or_404(code)
+    now = timezone.now()
+    days = _days(request)
+    rows = services.readings_between(zone, now - timedelta(days=days), now, CarbonReading.Kind.ACTUAL)
+    writer = csv.writer(_Echo())
+
+    def lines() -> Any:
+        yield writer.writerow(["start", "end", "gco2_per_kwh", "source", "signal", "renewable_percent"])
+        for start, end, value, source, signal, renewable in rows.values_list(
+            "start", "end", "value", "source", "signal", "renewable_percent"
+        ).iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    start.isoformat(),
+                    end.isoformat(),
+                    value,
+                    source,
+                    signal,
+                    "" if renewable is None else renewable,
+                ]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{zone.code}-{days}d.csv"'
+    return response

@@ -1,0 +1,108 @@
+"""Template helpers for the dashboard pages: times, numbers, badges.
+
+Times are rendered in UTC inside a <time datetime=...> element; static/js/localtime.js rewrites
+the text into the viewer's own timezone, and the title (shown on hover) keeps the zone's local
+time, so a page reads right without JavaScript and better with it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+def _tz(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+@register.simple_tag
+def when(value: datetime | None, zone_tz: str | None = None, style: str = "datetime") -> SafeString | str:
+    """A <time> element: UTC text, the viewer's time via JS, the zone's local time on hover."""
+    if value is None:
+        return "—"
+    utc = value.astimezone(_tz("UTC"))
+    text = utc.strftime("%H:%M UTC" if style == "time" else "%Y-%m-%d %H:%M UTC")
+    local = value.astimezone(_tz(zone_tz))
+    title = f"{local:%Y-%m-%d %H:%M} {zone_tz or 'UTC'} (zone time)"
+    return format_html(
+        '<time datetime="{}" data-style="{}" title="{}">{}</time>',
+        utc.isoformat().replace("+00:00", "Z"),
+        style,
+        title,
+        text,
+    )
+
+
+@register.filter
+def kg(value: float | None) -> str:
+    """kg CO2 with a precision that suits its size (small backups emit grams)."""
+    if value is None:
+        return "—"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:,.0f}"
+    if magnitude >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.3f}"
+
+
+@register.filter
+def gb(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 1000:
+        return f"{value / 1000:,.2f} TB"
+    if value >= 1:
+        return f"{value:,.1f} GB"
+    return f"{value * 1000:,.0f} MB"
+
+
+@register.filter
+def quality_class(quality: str | None) -> str:
+    return "q-" + (quality or "unknown").replace(" ", "-")
+
+
+@register.filter
+def hours(value: object) -> str:
+    """A timedelta as hours ("1.5 h")."""
+    seconds = getattr(value, "total_seconds", None)
+    if seconds is None:
+        return "—"
+    return f"{seconds() / 3600:g} h"
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: template.Context, **changes: object) -> str:
+    """The current query string with some parameters replaced (pagination and sorting links)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return "?" + params.urlencode() if params else "?"
+
+
+@register.simple_tag
+def user_role(user: object) -> str:
+    """The user's role name ("viewer", "operator", "admin") or "" for none."""
+    from accounts.roles import role_of
+
+    return role_of(user) or ""
+
+
+@register.filter
+def at_least(role: str, wanted: str) -> bool:
+    """`{% if role|at_least:"operator" %}`: role ranking as accounts.roles defines it."""
+    from accounts.roles import ROLES
+
+    return role in ROLES and ROLES.index(role) >= ROLES.index(wanted)

@@ -1,0 +1,278 @@
+"""Savings and what-if charts, and the job totals they rest on (aggregated in the ORM).
+
+Savings are always against each job's counterfactual (had it started when it was requested),
+as scheduler accounting records them; nothing here recomputes a saving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import plotly.graph_objects as go
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDay, TruncMonth
+
+from carbon.charts import ACTUAL_COLOUR, FORECAST_COLOUR, base_layout, render
+from scheduler.models import BackupJob
+
+EMITTED_COLOUR = "#a34a00"
+COUNTERFACTUAL_COLOUR = "#55606e"
+SAVED_COLOUR = "#1e6b34"
+
+
+@dataclass(frozen=True)
+class Totals:
+    runs: int
+    data_gb: float
+    emitted_kg: float
+    counterfactual_kg: float
+    avoided_kg: float
+    simulated_runs: int
+    stale_runs: int
+
+    @property
+    def simulated(self) -> bool:
+        return self.simulated_runs > 0
+
+    @property
+    def avoided_percent(self) -> float | None:
+        if self.counterfactual_kg <= 0:
+            return None
+        return 100.0 * self.avoided_kg / self.counterfactual_kg
+
+
+def accounted_jobs() -> QuerySet[BackupJob]:
+    """Completed backups whose emissions were accounted."""
+    return BackupJob.objects.filter(status=BackupJob.Status.COMPLETED, emissions_kg__isnull=False)
+
+
+def totals(jobs: QuerySet[BackupJob]) -> Totals:
+    """Runs, data, emissions, counterfactual and avoided kg of a set of completed jobs (one query)."""
+    row = jobs.aggregate(
+        runs=Count("pk"),
+        bytes=Coalesce(Sum("bytes_written"), 0),
+        size_gb=Coalesce(Sum("data_size_gb"), 0.0),
+        emitted=Coalesce(Sum("emissions_kg"), 0.0),
+        counterfactual=Coalesce(Sum("counterfactual_kg"), 0.0),
+        avoided=Coalesce(Sum("saving_kg"), 0.0),
+        simulated=Count("pk", filter=Q(simulated=True)),
+        stale=Count("pk", filter=Q(stale=True)),
+    )
+    # Data backed up: what the backups really wrote where known, else the declared size.
+    data_gb = row["bytes"] / 1e9 if row["bytes"] else row["size_gb"]
+    return Totals(
+        runs=row["runs"],
+        data_gb=float(data_gb),
+        emitted_kg=float(row["emitted"]),
+        counterfactual_kg=float(row["counterfactual"]),
+        avoided_kg=float(row["avoided"]),
+        simulated_runs=row["simulated"],
+        stale_runs=row["stale"],
+    )
+
+
+def month_start(now: datetime) -> datetime:
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def by_period(jobs: QuerySet[BackupJob], period: str) -> list[dict[str, Any]]:
+    """Emitted, counterfactual and avoided kg per day or month of completion (one query)."""
+    trunc = TruncMonth("completed_at") if period == "month" else TruncDay("completed_at")
+    return list(
+        jobs.annotate(period=trunc)
+        .values("period")
+        .order_by("period")
+        .annotate(
+            runs=Count("pk"),
+            emitted=Coalesce(Sum("emissions_kg"), 0.0),
+            counterfactual=Coalesce(Sum("counterfactual_kg"), 0.0),
+            avoided=Coalesce(Sum("saving_kg"), 0.0),
+            simulated=Count("pk", filter=Q(simulated=True)),
+        )
+    )
+
+
+def by_zone(jobs: QuerySet[BackupJob]) -> list[dict[str, Any]]:
+    """The same sums per zone (one query)."""
+    return list(
+        jobs.values("zone__code")
+        .order_by("zone__code")
+        .annotate(
+            runs=Count("pk"),
+            emitted=Coalesce(Sum("emissions_kg"), 0.0),
+            counterfactual=Coalesce(Sum("counterfactual_kg"), 0.0),
+            avoided=Coalesce(Sum("saving_kg"), 0.0),
+            simulated=Count("pk", filter=Q(simulated=True)),
+        )
+    )
+
+
+def cumulative_chart(days: list[dict[str, Any]]) -> str:
+    """Cumulative emitted against cumulative counterfactual; the gap between them is the saving."""
+    x, emitted, counterfactual = [], [], []
+    e_total = c_total = 0.0
+    for row in days:
+        e_total += row["emitted"]
+        c_total += row["counterfactual"]
+        x.append(row["period"].strftime("%Y-%m-%d"))
+        emitted.append(round(e_total, 4))
+        counterfactual.append(round(c_total, 4))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=counterfactual,
+            name="had each started when requested",
+            mode="lines",
+            line={"color": COUNTERFACTUAL_COLOUR, "dash": "dash"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=emitted,
+            name="emitted (carbon-aware)",
+            mode="lines",
+            line={"color": EMITTED_COLOUR},
+            fill="tonexty",
+            fillcolor="rgba(30,107,52,0.15)",
+        )
+    )
+    fig.update_layout(base_layout(yaxis={"title": {"text": "kg CO2, cumulative"}, "rangemode": "tozero"}))
+    return render(fig)
+
+
+def _grouped_bars(labels: list[str], rows: list[dict[str, Any]], *, axis_type: str) -> str:
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=[r["counterfactual"] for r in rows],
+            name="counterfactual",
+            marker={"color": COUNTERFACTUAL_COLOUR},
+        )
+    )
+    fig.add_trace(
+        go.Bar(x=labels, y=[r["emitted"] for r in rows], name="emitted", marker={"color": EMITTED_COLOUR})
+    )
+    fig.add_trace(
+        go.Bar(x=labels, y=[r["avoided"] for r in rows], name="avoided", marker={"color": SAVED_COLOUR})
+    )
+    fig.update_layout(
+        base_layout(
+            barmode="group",
+            height=320,
+            hovermode="x unified",
+            xaxis={"type": axis_type},
+            yaxis={"title": {"text": "kg CO2"}, "rangemode": "tozero"},
+        )
+    )
+    return render(fig)
+
+
+def monthly_chart(months: list[dict[str, Any]]) -> str:
+    return _grouped_bars([m["period"].strftime("%Y-%m") for m in months], months, axis_type="category")
+
+
+def zone_bars_chart(zones: list[dict[str, Any]]) -> str:
+    return _grouped_bars([z["zone__code"] or "no zone" for z in zones], zones, axis_type="category")
+
+
+def whatif_histogram(percents: list[float], *, median: float | None) -> str:
+    """How often carbon-aware scheduling would have saved how much: the distribution, not a best case."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Histogram(
+            x=[round(p, 2) for p in percents],
+            xbins={"size": 2.5},
+            marker={"color": ACTUAL_COLOUR},
+            name="starts",
+            hovertemplate="%{x} %% saving: %{y} starts<extra></extra>",
+        )
+    )
+    if median is not None:
+        fig.add_vline(
+            x=median,
+            line={"color": FORECAST_COLOUR, "dash": "dash"},
+            annotation_text=f"median {median:.1f} %",
+            annotation_position="top right",
+        )
+    fig.update_layout(
+        base_layout(
+            height=320,
+            hovermode="closest",
+            bargap=0.05,
+            xaxis={"title": {"text": "saving against starting at once, %"}, "type": "linear"},
+            yaxis={"title": {"text": "request times"}, "rangemode": "tozero"},
+        )
+    )
+    return render(fig)
+
+
+# --- what-if: the distribution of savings over stored history -----------------------------------
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Per request time, the saving the best start within the flexibility would have given."""
+
+    percents: list[float]
+    starts: int
+    first: datetime | None
+    last: datetime | None
+    median: float | None
+    p25: float | None
+    p75: float | None
+    p90: float | None
+    share_above_5: float | None  # fraction of request times that would have saved more than 5 %
+
+
+def _quantile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    pos = (len(sorted_values) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (pos - low)
+
+
+def whatif_distribution(
+    series: Any, *, duration: timedelta, flexibility: timedelta, every: timedelta, max_starts: int = 5000
+) -> WhatIf:
+    """For request times every `every` over the series: saving of the best start (perfect
+    foresight, StepSeries.best_window) against starting at once. Only request times whose whole
+    possible run is covered by data count, so no saving rests on a gap."""
+    empty = WhatIf([], 0, None, None, None, None, None, None, None)
+    if series is None or not len(series):
+        return empty
+    first, last = series.first_start, series.last_end
+    span = (last - first) - duration - flexibility
+    if span <= timedelta(0):
+        return empty
+    step = max(every, span / max_starts)
+    percents: list[float] = []
+    used: list[datetime] = []
+    t = first
+    while t + flexibility + duration <= last:
+        if series.coverage(t, t + flexibility + duration) >= 1 - 1e-9:
+            now_mean = series.mean(t, t + duration)
+            best = series.best_window(duration, t, t + flexibility)
+            if now_mean and best is not None:
+                percents.append(max(0.0, 100.0 * (now_mean - best.mean) / now_mean))
+                used.append(t)
+        t += step
+    if not percents:
+        return empty
+    ordered = sorted(percents)
+    return WhatIf(
+        percents=percents,
+        starts=len(percents),
+        first=used[0],
+        last=used[-1],
+        median=_quantile(ordered, 0.5),
+        p25=_quantile(ordered, 0.25),
+        p75=_quantile(ordered, 0.75),
+        p90=_quantile(ordered, 0.9),
+        share_above_5=sum(1 for p in percents if p > 5.0) / len(percents),
+    )

@@ -1,0 +1,81 @@
+"""Dashboard pages: savings (measured, against each job's counterfactual) and what-if (history)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.roles import VIEWER
+from carbon import services as carbon_services
+from carbon.models import Zone
+from hyperweb.views import role_required
+from reports import charts
+
+WHATIF_DAYS = ((30, "last 30 days"), (90, "last 90 days"), (365, "last year"))
+
+
+@role_required(VIEWER)
+@require_GET
+def savings(request: HttpRequest) -> HttpResponse:
+    jobs = charts.accounted_jobs()
+    overall = charts.totals(jobs)
+    days = charts.by_period(jobs, "day") if overall.runs else []
+    months = charts.by_period(jobs, "month") if overall.runs else []
+    zones = charts.by_zone(jobs) if overall.runs else []
+    context = {
+        "overall": overall,
+        "months": months,
+        "zones": zones,
+        "cumulative_chart": charts.cumulative_chart(days) if days else "",
+        "monthly_chart": charts.monthly_chart(months) if months else "",
+        "zone_chart": charts.zone_bars_chart(zones) if zones else "",
+    }
+    return render(request, "reports/savings.html", context)
+
+
+class WhatIfForm(forms.Form):
+    zone = forms.ModelChoiceField(queryset=Zone.objects.filter(active=True), to_field_name="code")
+    duration_hours = forms.FloatField(
+        label="Backup duration (hours)", min_value=0.25, max_value=24, initial=2
+    )
+    flexibility_hours = forms.FloatField(
+        label="May wait up to (hours)",
+        min_value=0,
+        max_value=72,
+        initial=4,
+        help_text="how long after the request the backup may start",
+    )
+    days = forms.TypedChoiceField(label="History", choices=WHATIF_DAYS, coerce=int, initial=90)
+
+
+@role_required(VIEWER)
+@require_GET
+def what_if(request: HttpRequest) -> HttpResponse:
+    form = WhatIfForm(request.GET or None)
+    result = chart = None
+    simulated = False
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        now = timezone.now()
+        # Stored actual readings only (the series ends at now): what really happened.
+        info = carbon_services.intensity_series(
+            data["zone"], now - timedelta(days=data["days"]), now, now=now
+        )
+        simulated = info.simulated
+        result = charts.whatif_distribution(
+            info.series,
+            duration=timedelta(hours=data["duration_hours"]),
+            flexibility=timedelta(hours=data["flexibility_hours"]),
+            every=timedelta(minutes=30),
+        )
+        chart = charts.whatif_histogram(result.percents, median=result.median) if result.starts else ""
+    return render(
+        request,
+        "reports/what_if.html",
+        {"form": form, "result": result, "chart": chart, "simulated": simulated},
+    )

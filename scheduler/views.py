@@ -1,0 +1,289 @@
+"""Dashboard pages for backups and recurring backups (policies).
+
+Views load, authorize and call scheduler.services (the same functions the API calls); viewers
+may look, operators may act. Every action is a POST with the CSRF token.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.roles import OPERATOR, VIEWER, has_role
+from carbon import charts
+from carbon import services as carbon_services
+from carbon.intensity import emissions_kg, energy_kwh
+from hyperweb.views import role_required
+from scheduler import services
+from scheduler.forms import (
+    BackupFilterForm,
+    BackupForm,
+    PolicyForm,
+    describe_cron,
+    describe_window,
+    next_runs,
+)
+from scheduler.models import BackupJob, BackupPolicy
+
+PAGE_SIZE = 25
+EVENT_LIMIT = 200
+PROGRESS_IDS_LIMIT = 100
+
+
+@role_required(VIEWER)
+@require_GET
+def backup_list(request: HttpRequest) -> HttpResponse:
+    form = BackupFilterForm(request.GET or None)
+    jobs = BackupJob.objects.select_related("zone", "policy").defer(
+        "definition", "secrets", "result", "accounting"
+    )
+    if form.is_bound and form.is_valid():
+        jobs = form.apply(jobs)
+    else:
+        jobs = jobs.order_by("-requested_at", "-pk")
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "scheduler/backup_list.html",
+        {"form": form, "page": page, "can_operate": has_role(request.user, OPERATOR)},
+    )
+
+
+@role_required(VIEWER)
+@require_GET
+def backup_progress(request: HttpRequest) -> JsonResponse:
+    """Status and progress of the listed jobs, for the page script's live progress bars."""
+    ids = [i for i in request.GET.get("ids", "").split(",") if i][:PROGRESS_IDS_LIMIT]
+    jobs = BackupJob.objects.filter(pk__in=ids).only(
+        "id", "status", "progress", "definition", "executor", "planned_start", "expected_duration"
+    )
+    body = {job.pk: {"status": job.status, "progress": services.job_progress(job)} for job in jobs}
+    return JsonResponse({"jobs": body})
+
+
+def _decision_view(job: BackupJob) -> dict[str, Any] | None:
+    """What the latest decision says, and the forecast as it was known then, drawn."""
+    decision = job.decision or {}
+    decided_at = parse_datetime(decision.get("decided_at") or "") or job.requested_at
+    if job.zone is None or not job.carbon_aware:
+        return {"decision": decision, "decided_at": decided_at, "chart": ""}
+    inputs = decision.get("inputs") or {}
+    duration = job.expected_duration
+    chosen_start = parse_datetime(decision.get("start") or "") or job.planned_start
+    earliest = parse_datetime(inputs.get("earliest") or "") or job.earliest_start
+    latest = parse_datetime(inputs.get("latest") or "") or job.latest_start
+    info = carbon_services.intensity_series(
+        job.zone, earliest - timedelta(hours=3), latest + duration + timedelta(hours=3), now=decided_at
+    )
+    kwh = energy_kwh(
+        job.data_size_gb or 0.0,
+        duration.total_seconds() / 3600,
+        base_watts=settings.ENERGY_BASE_WATTS,
+        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
+        pue=settings.ENERGY_PUE,
+    )
+    now_value, chosen_value = decision.get("now_intensity"), decision.get("expected_intensity")
+    return {
+        "decision": decision,
+        "decided_at": decided_at,
+        "earliest": earliest,
+        "latest": latest,
+        "chosen_start": chosen_start,
+        "chosen_end": chosen_start + duration if chosen_start else None,
+        "start_now_end": earliest + duration,
+        "expected_kwh": kwh,
+        "now_kg": emissions_kg(kwh, now_value) if now_value is not None else None,
+        "chosen_kg": emissions_kg(kwh, chosen_value) if chosen_value is not None else None,
+        "simulated": info.simulated,
+        "chart": charts.decision_chart(
+            info.points,
+            decided_at=decided_at,
+            chosen=(chosen_start, chosen_start + duration) if chosen_start else None,
+            start_now=(earliest, earliest + duration),
+            window=(earliest, latest),
+            threshold=job.threshold,
+        )
+        if info.points
+        else "",
+    }
+
+
+@role_required(VIEWER)
+@require_GET
+def backup_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = get_object_or_404(BackupJob.objects.select_related("zone", "policy", "created_by"), pk=job_id)
+    events = list(job.events.order_by("-timestamp", "-pk")[:EVENT_LIMIT])[::-1]
+    context = {
+        "job": job,
+        "decisions": list(job.decisions.all()),
+        "events": events,
+        "why": _decision_view(job),
+        "progress": services.job_progress(job),
+        "flags": (job.accounting or {}).get("flags", []),
+        "can_cancel": has_role(request.user, OPERATOR)
+        and job.status in (*BackupJob.WAITING, BackupJob.Status.RUNNING),
+        "zone_tz": job.zone.timezone if job.zone else "UTC",
+    }
+    return render(request, "scheduler/backup_detail.html", context)
+
+
+@role_required(OPERATOR)
+@require_POST
+def backup_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = get_object_or_404(BackupJob.objects.only("pk"), pk=job_id)
+    outcome = services.cancel_jobs([job.pk], request.user)
+    if outcome.cancelled:
+        messages.success(request, "Backup cancelled.")
+    else:
+        messages.error(request, outcome.errors.get(job.pk, "could not cancel"))
+    return redirect("backup", job_id=job.pk)
+
+
+def _vm_choices() -> list[str]:
+    """Entries of the configured source folders, offered as suggestions for the VM path."""
+    found: list[str] = []
+    for root in settings.BACKUP_SOURCE_ROOTS:
+        try:
+            found.extend(sorted(str(p) for p in root.iterdir() if not p.name.startswith(".")))
+        except OSError:
+            continue
+    return found[:100]
+
+
+@role_required(OPERATOR)
+def backup_new(request: HttpRequest) -> HttpResponse:
+    form = BackupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        outcome = services.submit_jobs([form.definition()], request.user)
+        if outcome.job_ids:
+            messages.success(request, "Backup submitted. Below: when it will run, and why.")
+            return redirect("backup", job_id=outcome.job_ids[0])
+        for error in outcome.errors:
+            form.add_service_error(error)
+    return render(request, "scheduler/backup_new.html", {"form": form, "vm_choices": _vm_choices()})
+
+
+# --- recurring backups (policies) ----------------------------------------------------------------
+
+
+@role_required(VIEWER)
+@require_GET
+def policy_list(request: HttpRequest) -> HttpResponse:
+    policies = list(BackupPolicy.objects.select_related("zone").order_by("name", "pk"))
+    for policy in policies:
+        policy.schedule_text = describe_cron(policy.schedule)
+    return render(
+        request,
+        "scheduler/policy_list.html",
+        {"policies": policies, "can_operate": has_role(request.user, OPERATOR)},
+    )
+
+
+def _save_policy_form(request: HttpRequest, form: PolicyForm, policy: BackupPolicy) -> BackupPolicy | None:
+    try:
+        return services.save_policy(policy, form.schedule_data(policy.job_template), request.user)
+    except services.InvalidDefinition as exc:
+        form.add_service_error(str(exc))
+        return None
+
+
+def _explain(form: PolicyForm, policy: BackupPolicy | None, now: datetime) -> dict[str, Any]:
+    """The schedule and the flexible window in words, for what the form currently holds."""
+    data = form.cleaned_data if form.is_bound and form.is_valid() else None
+    schedule = data["schedule"] if data else (policy.schedule if policy else form["schedule"].value())
+    window_start = data["window_start"] if data else (policy.window_start if policy else None)
+    window_hours = data["window_hours"] if data else (policy.window_hours if policy else 8.0)
+    runs = next_runs(schedule or "", now=now)
+    return {
+        "schedule_text": describe_cron(schedule or ""),
+        "window_text": describe_window(window_start, float(window_hours or 0), runs[0] if runs else None),
+        "next_runs": runs,
+    }
+
+
+@role_required(OPERATOR)
+def policy_new(request: HttpRequest) -> HttpResponse:
+    form = PolicyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        policy = _save_policy_form(request, form, BackupPolicy())
+        if policy is not None:
+            messages.success(request, f"Recurring backup “{policy.name}” created.")
+            return redirect("policy", policy_id=policy.pk)
+    context = {"form": form, "policy": None, **_explain(form, None, timezone.now())}
+    return render(request, "scheduler/policy_form.html", context)
+
+
+@role_required(VIEWER)
+def policy_detail(request: HttpRequest, policy_id: str) -> HttpResponse:
+    policy = get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=policy_id)
+    can_operate = has_role(request.user, OPERATOR)
+    if request.method == "POST" and not can_operate:
+        raise PermissionDenied("editing a recurring backup needs the operator role")
+    form = PolicyForm(request.POST or None, initial=PolicyForm.initial_for(policy))
+    if request.method == "POST" and form.is_valid() and _save_policy_form(request, form, policy):
+        messages.success(request, "Recurring backup saved.")
+        return redirect("policy", policy_id=policy.pk)
+    context = {
+        "form": form,
+        "policy": policy,
+        "can_operate": can_operate,
+        "jobs": list(policy.jobs.select_related("zone").order_by("-requested_at")[:10]),
+        **_explain(form, policy, timezone.now()),
+    }
+    return render(request, "scheduler/policy_form.html", context)
+
+
+@role_required(OPERATOR)
+@require_POST
+def policy_action(request: HttpRequest, policy_id: str, action: str) -> HttpResponse:
+    policy = get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=policy_id)
+    if action == "run":
+        job = services.run_policy(policy, user=request.user)
+        messages.success(request, f"“{policy.name}” run now: a backup was created and planned.")
+        return redirect("backup", job_id=job.pk)
+    services.set_enabled(policy, action == "enable")
+    messages.success(request, f"“{policy.name}” {'enabled' if policy.enabled else 'disabled'}.")
+    if request.POST.get("next") == "detail":
+        return redirect("policy", policy_id=policy.pk)
+    return redirect("policies")
+
+
+@role_required(VIEWER)
+@require_GET
+def policy_describe(request: HttpRequest) -> JsonResponse:
+    """The schedule and window in words while someone types (the policy form's page script)."""
+    form = PolicyForm(
+        {
+            "name": "x",
+            "vm_path": "x",
+            "zone": "",
+            "expected_duration_hours": 1,
+            "schedule": request.GET.get("schedule", ""),
+            "window_start": request.GET.get("window_start", ""),
+            "window_hours": request.GET.get("window_hours", "0") or "0",
+        }
+    )
+    form.is_valid()
+    data = form.cleaned_data
+    schedule = data.get("schedule") or request.GET.get("schedule", "")
+    runs = next_runs(schedule, now=timezone.now())
+    window = describe_window(
+        data.get("window_start"), float(data.get("window_hours") or 0), runs[0] if runs else None
+    )
+    return JsonResponse(
+        {
+            "schedule_text": describe_cron(schedule),
+            "window_text": window,
+            "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
+        }
+    )

@@ -1,0 +1,63 @@
+// Live estimate on the new-backup form: POST /carbon/estimate with the session cookie and the
+// CSRF token whenever the zone, size, duration or delay changes (debounced), and say in words
+// what starting now would emit against the best window.
+(function () {
+  "use strict";
+  var form = document.getElementById("backup-form");
+  var box = document.getElementById("estimate");
+  if (!form || !box) return;
+  var vm = document.getElementById("id_vm_path");
+  if (vm) vm.setAttribute("list", "vm-paths");
+  var timer = null;
+  var seq = 0;
+  var timeFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+
+  function value(name) { var el = form.elements[name]; return el ? el.value.trim() : ""; }
+  function kg(x) { return x >= 1 ? x.toFixed(2) : x.toFixed(3); }
+  function say(html) { box.innerHTML = html; }
+  function esc(text) { var d = document.createElement("div"); d.textContent = text; return d.innerHTML; }
+
+  function estimate() {
+    var zone = value("zone"), size = parseFloat(value("data_size_gb")), hours = parseFloat(value("expected_duration_hours"));
+    var delay = parseFloat(value("max_delay_hours"));
+    var aware = form.elements["carbon_aware"] && form.elements["carbon_aware"].checked;
+    if (!zone || !(size > 0) || !(hours > 0)) {
+      say('<p class="muted">Choose a zone, a data size and a duration to see an estimate.</p>');
+      return;
+    }
+    var body = { zone: zone, data_size_gb: size, duration_hours: hours, horizon_hours: aware && delay >= 0 ? Math.min(delay, 168) : 0 };
+    var mine = ++seq;
+    say('<p class="muted">Estimating…</p>');
+    fetch(box.getAttribute("data-url"), {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "X-CSRFToken": form.elements["csrfmiddlewaretoken"].value },
+      body: JSON.stringify(body)
+    }).then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
+      .then(function (res) {
+        if (mine !== seq) return;  // a newer request is on its way
+        if (!res.ok) { say('<p class="errors">' + esc(res.body.error || "no estimate") + "</p>"); return; }
+        var e = res.body;
+        var start = new Date(e.best_time), end = new Date(e.best_end);
+        var label = e.simulated ? ' <span class="badge simulated">simulated</span>' : "";
+        var html = "<p>Start now: <strong>" + kg(e.current_emissions_kg_co2) + " kg CO2</strong> (" +
+          Math.round(e.current_intensity_gco2_kwh) + " g/kWh)" + label + "</p>";
+        if (e.savings_kg_co2 > 0 && e.delay_minutes > 0) {
+          html += "<p>Best window " + esc(timeFmt.format(start)) + "–" + esc(timeFmt.format(end).split(" ").pop()) +
+            ": <strong>" + kg(e.best_emissions_kg_co2) + " kg CO2</strong>, " + e.savings_percent.toFixed(1) + " % less</p>";
+        } else {
+          html += "<p>No cleaner window within " + body.horizon_hours + " h: it would start at once.</p>";
+        }
+        html += '<p class="small muted">' + esc(e.recommendation) + "</p>";
+        say(html);
+      })
+      .catch(function () { if (mine === seq) say('<p class="errors">The estimate could not be fetched.</p>'); });
+  }
+
+  function schedule() { window.clearTimeout(timer); timer = window.setTimeout(estimate, 300); }
+  ["zone", "data_size_gb", "expected_duration_hours", "max_delay_hours", "carbon_aware"].forEach(function (name) {
+    var el = form.elements[name];
+    if (el) { el.addEventListener("input", schedule); el.addEventListener("change", schedule); }
+  });
+  estimate();
+})();
