@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Max
 
 from carbon.intensity import StepSeries, Window, emissions_kg, energy_kwh, quality
 from carbon.models import CarbonReading, Zone
@@ -204,9 +205,13 @@ def intensity_series(
         candidates = CarbonReading.objects.filter(
             zone=zone, kind=FORECAST, signal=signal, issued_at__lte=now, end__gt=boundary_dt, start__lt=end
         )
-        issues = {}
-        for source, issued in candidates.order_by("source", "-issued_at").values_list("source", "issued_at"):
-            issues.setdefault(source, issued)  # the first per source is its newest issue
+        # Newest issue per source, grouped in the database: every hourly issue overlaps the range.
+        issues = dict(
+            candidates.order_by()
+            .values("source")
+            .annotate(newest=Max("issued_at"))
+            .values_list("source", "newest")
+        )
         f_layers = []
         for source in _priority(zone, set(issues)):
             rows = candidates.filter(source=source, issued_at=issues[source]).values_list(
