@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import factory
 from django.utils import timezone
@@ -62,3 +70,96 @@ def add_readings(
         )
         for i, value in enumerate(values)
     )
+
+
+# -- real processes on an embedded (SQLite) site -------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+_TEMPLATE: dict[str, Path] = {}
+
+
+def sqlite_site(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for `manage.py` subprocesses on a fresh, migrated SQLite site under tmp_path.
+
+    The database is migrated once per test session and copied; DATABASE_URL and REDIS_URL are
+    removed, so this is the embedded mode (SQLite + django-q2's ORM broker) whatever CI sets.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(PYTHONUNBUFFERED="1", Q_WORKERS="2", BACKUP_HEARTBEAT_SECONDS="0.2")
+    if "db" not in _TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="hw-sched-template-"))
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"],
+            cwd=ROOT,
+            env={**env, "HYPERWEB_DATA_DIR": str(template)},
+            check=True,
+        )
+        _TEMPLATE["db"] = template / "hyperweb.sqlite3"
+    data = tmp_path / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    shutil.copy(_TEMPLATE["db"], data / "hyperweb.sqlite3")
+    (tmp_path / "vms").mkdir(exist_ok=True)
+    env.update(
+        HYPERWEB_DATA_DIR=str(data),
+        BACKUP_SOURCE_ROOTS=str(tmp_path / "vms"),
+        BACKUP_TARGET_ROOT=str(tmp_path / "backups"),
+    )
+    env.update(extra)
+    return env
+
+
+def manage(env: dict[str, str], *args: str, code: str | None = None, timeout: float = 60) -> str:
+    """Run `manage.py args...` (or `shell -c code`) and return its stdout; fail loudly."""
+    argv = (
+        [sys.executable, "manage.py", *args]
+        if code is None
+        else [sys.executable, "manage.py", "shell", "-c", code]
+    )
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise AssertionError(f"{argv[2:]} exited {done.returncode}: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def start_cluster(env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop_cluster(*procs: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop clusters like an operator would (SIGTERM to the main process: django-q2 then stops its
+    workers itself), or abruptly with sig=SIGKILL to the whole process group."""
+    for proc in procs:
+        if proc.poll() is None:
+            if sig == signal.SIGKILL:
+                os.killpg(proc.pid, sig)
+            else:
+                os.kill(proc.pid, sig)
+    for proc in procs:
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    for proc in procs:  # leftover children (a killed sentinel does not take its workers along)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2):
+    """Poll until predicate() is truthy (returned) or the timeout passes (None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
