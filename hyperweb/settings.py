@@ -284,6 +284,8 @@ BACKUP_DEFAULT_DURATION_HOURS = env_float("BACKUP_DEFAULT_DURATION_HOURS", 1.0, 
 BACKUP_DEFAULT_MAX_DELAY_HOURS = env_float("BACKUP_DEFAULT_MAX_DELAY_HOURS", 4.0, minimum=0)
 # Ask the providers for a fresh forecast (TTL permitting) before planning a job.
 BACKUP_PLAN_REFRESH = env_bool("BACKUP_PLAN_REFRESH", True)
+# Each worker process hands due jobs to the cluster this often (0 = only the scheduled task).
+BACKUP_TIMER_SECONDS = env_float("BACKUP_TIMER_SECONDS", 1.0, minimum=0)
 
 # --- Backup executors (owner: executors) ----------------------------------------------------------
 # The hypersdk executor forwards jobs to an existing HyperSDK daemon (its /jobs/* API). The API key
@@ -325,3 +327,30 @@ CARBON_BACKFILL_HOURS = env_int("CARBON_BACKFILL_HOURS", 24, minimum=1)
 CARBON_ESTIMATE_HORIZON_HOURS = env_float("CARBON_ESTIMATE_HORIZON_HOURS", 24.0, minimum=0)
 CARBON_DEMO_DAYS = env_int("CARBON_DEMO_DAYS", 30, minimum=0)
 CARBON_IMPORT_BATCH = env_int("CARBON_IMPORT_BATCH", 5000, minimum=100)
+
+# --- ESG reports (owner: reports) ------------------------------------------------------------------
+# Printed in every report's header and methodology (docs/REPORTS.md explains each).
+REPORT_ORGANISATION = env_str("REPORT_ORGANISATION", "hyperweb operator")
+# GHG Protocol scope per site: "own" sites are Scope 2 (location-based), "hosted" ones (colocation,
+# cloud) Scope 3; e.g. "DE=own,FR=hosted". Zones not named are "own". Checked at startup.
+REPORT_SITE_SCOPE = env_str("REPORT_SITE_SCOPE", "")
+# A supplier's market-based emission factor in gCO2e/kWh; when set, reports add market-based kg.
+REPORT_SUPPLIER_FACTOR = env_float("REPORT_SUPPLIER_FACTOR", 0.0, minimum=0) if env_str("REPORT_SUPPLIER_FACTOR") else None
+# Embodied emissions of backup storage, kg CO2e per TB written; when set, SCI figures include them.
+REPORT_EMBODIED_KG_PER_TB = env_float("REPORT_EMBODIED_KG_PER_TB", 0.0, minimum=0) if env_str("REPORT_EMBODIED_KG_PER_TB") else None
+# The longest period one report may cover (days).
+REPORT_MAX_DAYS = env_int("REPORT_MAX_DAYS", 366, minimum=1)
+
+
+def _check_site_scope(raw: str) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        zone, sep, kind = item.partition("=")
+        if not sep or not zone.strip() or kind.strip().lower() not in ("own", "hosted"):
+            raise ImproperlyConfigured(f"REPORT_SITE_SCOPE: {item!r} is not ZONE=own or ZONE=hosted")
+
+
+_check_site_scope(REPORT_SITE_SCOPE)

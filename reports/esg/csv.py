@@ -1,0 +1,218 @@
+"""CSV renderers of the ESG report: one row per backup (streamed), and a summary.
+
+UTF-8 without a byte-order mark, comma-separated, a header row first, RFC 4180 quoting. Numbers
+are written at full precision (Python's shortest round-trip form), so the per-backup column sums
+equal the report's totals exactly; times are ISO 8601 UTC with a Z. Text cells a spreadsheet
+would run as a formula (starting with = + - @, a tab or a carriage return) get a leading
+apostrophe; numeric cells are written by us and never neutralised, so negative avoided kg stay
+numbers. Columns are documented in docs/REPORTS.md (generated from CSV_COLUMNS below).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from reports.esg.value import AVOIDED_LABEL, BackupRow, ESGReport, Figures
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+CSV_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("backup_id", "the backup job's id (GET /jobs/query)"),
+    ("name", "the job's name, else the VM path"),
+    ("zone", "grid zone whose intensity was used"),
+    ("site_scope", "GHG Protocol scope of the zone's site: scope2 (own site) or scope3 (hosted)"),
+    ("policy_id", "the recurring policy that created it, empty for one-off backups"),
+    ("policy", "that policy's name"),
+    ("requested_at", "when the backup was requested (counterfactual start), UTC"),
+    ("earliest_start", "earliest allowed start, UTC"),
+    ("latest_start", "latest allowed start (deadline), UTC"),
+    ("planned_start", "start chosen by the planner, UTC"),
+    ("started_at", "actual start, UTC"),
+    ("completed_at", "actual completion, UTC (decides the period the backup falls in)"),
+    ("duration_hours", "completed_at - started_at, hours"),
+    ("delay_minutes", "started_at - requested_at, minutes (0 if it started early)"),
+    ("shifted", "1 when the planned start was more than 1 min after the request"),
+    ("deadline_missed", "1 when it started more than 1 min after latest_start"),
+    ("data_gb", "data read from the source (the energy model's input), GB (10^9 bytes)"),
+    ("bytes_written", "size of the archive written, bytes"),
+    ("energy_kwh", "energy from the energy model, kWh"),
+    ("intensity_gco2e_kwh", "time-weighted mean grid intensity over the run, gCO2e/kWh"),
+    ("coverage", "share of the run covered by readings, 0..1"),
+    ("emissions_kg", "location-based emissions = energy_kwh x intensity / 1000, kg CO2e"),
+    ("market_kg", "market-based emissions with the supplier factor, kg CO2e (empty if not configured)"),
+    ("counterfactual_intensity_gco2e_kwh", "mean intensity had it started when requested, gCO2e/kWh"),
+    ("counterfactual_kg", "emissions had it started when requested, kg CO2e"),
+    ("avoided_kg", f"counterfactual_kg - emissions_kg, kg CO2e ({AVOIDED_LABEL})"),
+    ("simulated", "1 when the intensity came from the simulated provider"),
+    ("stale", "1 when older stored data was used because providers were unreachable"),
+    ("forecast_only", "1 when no measured reading covered the run and a forecast was used"),
+    ("sources", "providers whose readings were used, ';'-separated"),
+    ("flags", "the accounting's flags, ';'-separated (e.g. partial_coverage, no_readings)"),
+)
+HEADER = [name for name, _ in CSV_COLUMNS]
+
+
+class _Line:
+    """A file-like sink for csv.writer that hands back the one line just written."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def neutralise(text: str) -> str:
+    """Prefix a cell a spreadsheet would evaluate with an apostrophe (OWASP CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _number(value: float | int | None) -> str:
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def _time(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def row_cells(row: BackupRow, *, supplier_factor: float | None, site_scope: dict[str, str]) -> list[str]:
+    scope = (
+        "" if row.zone is None else ("scope3" if site_scope.get(row.zone.upper()) == "hosted" else "scope2")
+    )
+    return [
+        neutralise(row.id),
+        neutralise(row.name),
+        neutralise(row.zone or ""),
+        scope,
+        neutralise(row.policy_id or ""),
+        neutralise(row.policy or ""),
+        _time(row.requested_at),
+        _time(row.earliest_start),
+        _time(row.latest_start),
+        _time(row.planned_start),
+        _time(row.started_at),
+        _time(row.completed_at),
+        _number(row.duration_hours),
+        _number(row.delay_minutes),
+        _flag(row.shifted),
+        _flag(row.deadline_missed),
+        _number(row.data_gb),
+        _number(row.bytes_written),
+        _number(row.energy_kwh),
+        _number(row.intensity_experienced),
+        _number(row.coverage),
+        _number(row.emissions_kg),
+        _number(row.market_kg(supplier_factor)),
+        _number(row.counterfactual_intensity),
+        _number(row.counterfactual_kg),
+        _number(row.avoided_kg),
+        _flag(row.simulated),
+        _flag(row.stale),
+        _flag(row.forecast_only),
+        neutralise(";".join(row.sources)),
+        neutralise(";".join(row.flags)),
+    ]
+
+
+def rows_csv(
+    rows: Iterable[BackupRow], *, supplier_factor: float | None, site_scope: dict[str, str]
+) -> Iterator[str]:
+    """The per-backup CSV, one line at a time (the header first), in constant memory."""
+    writer = csv.writer(_Line())
+    yield writer.writerow(HEADER)
+    for row in rows:
+        yield writer.writerow(row_cells(row, supplier_factor=supplier_factor, site_scope=site_scope))
+
+
+SUMMARY_HEADER = ["section", "key", "metric", "value", "unit"]
+
+_FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("backups", "backups", "count"),
+    ("data_gb", "data backed up (read)", "GB"),
+    ("written_gb", "archives written", "GB"),
+    ("energy_kwh", "energy", "kWh"),
+    ("emissions_kg", "emissions, location-based", "kg CO2e"),
+    ("market_kg", "emissions, market-based", "kg CO2e"),
+    ("counterfactual_kg", "counterfactual emissions (started when requested)", "kg CO2e"),
+    ("avoided_kg", AVOIDED_LABEL, "kg CO2e"),
+    ("avoided_percent", "avoided against counterfactual", "%"),
+    ("mean_intensity", "mean intensity during runs (energy-weighted)", "gCO2e/kWh"),
+    ("mean_counterfactual_intensity", "mean counterfactual intensity (energy-weighted)", "gCO2e/kWh"),
+    ("shifted", "backups shifted", "count"),
+    ("shifted_share", "share of backups shifted", "fraction"),
+    ("mean_delay_minutes", "mean delay", "minutes"),
+    ("max_delay_minutes", "longest delay", "minutes"),
+    ("deadline_misses", "deadline misses", "count"),
+    ("without_readings", "backups without readings (no kg counted)", "count"),
+    ("without_counterfactual", "backups without counterfactual (no avoided kg counted)", "count"),
+    ("simulated", "backups on simulated data", "count"),
+    ("stale", "backups on stale data", "count"),
+    ("forecast_only", "backups on forecast-only data", "count"),
+    ("flagged", "backups on simulated, stale or forecast-only data", "count"),
+    ("simulated_kg", "kg CO2e resting on simulated data", "kg CO2e"),
+)
+
+
+def _figures_lines(section: str, key: str, figures: Figures) -> Iterator[list[str]]:
+    for attr, metric, unit in _FIGURES:
+        value: Any = getattr(figures, attr)
+        if attr == "market_kg" and value is None:
+            continue
+        yield [section, neutralise(key), metric, _number(value), unit]
+
+
+def summary_csv(report: ESGReport) -> Iterator[str]:
+    """Header facts, totals, SCI and the breakdowns as `section,key,metric,value,unit` lines."""
+    writer = csv.writer(_Line())
+    header = report.header
+    yield writer.writerow(SUMMARY_HEADER)
+    facts = [
+        ("organisation", header.organisation, ""),
+        ("scope", header.scope.label, ""),
+        ("period", header.period.label, ""),
+        ("period_start", _time(header.period.start), "UTC, included"),
+        ("period_end", _time(header.period.end), "UTC, excluded"),
+        ("generated_at", _time(header.generated_at), "UTC"),
+        ("energy_base_watts", _number(header.config.base_watts), "W"),
+        ("energy_watts_per_tb", _number(header.config.watts_per_tb), "W per TB"),
+        ("energy_pue", _number(header.config.pue), ""),
+        ("supplier_factor", _number(header.config.supplier_factor), "gCO2e/kWh"),
+        ("embodied_kg_per_tb", _number(header.config.embodied_kg_per_tb), "kg CO2e per TB written"),
+        (
+            "empty",
+            "yes" if report.empty else "no",
+            "no backups completed in the period" if report.empty else "",
+        ),
+        ("unaccounted_runs", str(report.unaccounted_runs), "failed/cancelled runs, no kWh or kg"),
+    ]
+    for metric, value, unit in facts:
+        yield writer.writerow(["header", "", metric, neutralise(value), unit])
+    for zone in header.zones:
+        yield writer.writerow(["zone", neutralise(zone.code), "name", neutralise(zone.name), ""])
+        yield writer.writerow(["zone", neutralise(zone.code), "ghg_scope", zone.ghg_scope, ""])
+        yield writer.writerow(
+            ["zone", neutralise(zone.code), "providers", neutralise(";".join(zone.providers)), ""]
+        )
+        yield writer.writerow(["zone", neutralise(zone.code), "signal", ";".join(zone.signals), ""])
+        yield writer.writerow(["zone", neutralise(zone.code), "granularity", zone.granularity, ""])
+    for line in _figures_lines("totals", "", report.totals):
+        yield writer.writerow(line)
+    sci = report.sci
+    for metric, value, unit in (
+        ("operational per backup", sci.g_per_backup, "gCO2e per backup"),
+        ("operational per TB", sci.g_per_tb, "gCO2e per TB read"),
+        ("embodied", sci.embodied_kg, "kg CO2e"),
+        ("total per backup", sci.total_g_per_backup, "gCO2e per backup"),
+        ("total per TB", sci.total_g_per_tb, "gCO2e per TB read"),
+    ):
+        yield writer.writerow(["sci", "", metric, _number(value), unit])
+    for key, figures in report.by_zone:
+        for line in _figures_lines("zone_totals", key, figures):
+            yield writer.writerow(line)
+    for key, figures in report.by_month:
+        for line in _figures_lines("month_totals", key, figures):
+            yield writer.writerow(line)

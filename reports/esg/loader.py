@@ -1,0 +1,248 @@
+"""The thin ORM side of ESG reports: scope lookup, and querysets turned into plain rows.
+
+Rows stream from the database with `values_list(...).iterator()`, so neither a model instance
+per backup nor the whole year's rows are ever held at once; value.build_report folds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, QuerySet
+from django.utils import timezone
+
+from reports.esg.value import (
+    BackupRow,
+    ESGReport,
+    Period,
+    ReportConfig,
+    ReportInputError,
+    Scope,
+    ZoneSource,
+    build_report,
+    parse_site_scope,
+)
+
+CHUNK = 2000  # rows per database round trip when streaming
+
+_FIELDS = (
+    "id",
+    "name",
+    "vm_path",
+    "zone__code",
+    "policy_id",
+    "policy__name",
+    "requested_at",
+    "earliest_start",
+    "latest_start",
+    "planned_start",
+    "started_at",
+    "completed_at",
+    "data_size_gb",
+    "bytes_written",
+    "energy_kwh",
+    "intensity_experienced",
+    "emissions_kg",
+    "counterfactual_intensity",
+    "counterfactual_kg",
+    "saving_kg",
+    "accounting",
+    "simulated",
+    "stale",
+    "forecast_only",
+)
+
+
+def config_from_settings() -> ReportConfig:
+    return ReportConfig(
+        organisation=settings.REPORT_ORGANISATION,
+        base_watts=settings.ENERGY_BASE_WATTS,
+        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
+        pue=settings.ENERGY_PUE,
+        site_scope=parse_site_scope(settings.REPORT_SITE_SCOPE),
+        supplier_factor=settings.REPORT_SUPPLIER_FACTOR,
+        embodied_kg_per_tb=settings.REPORT_EMBODIED_KG_PER_TB,
+    )
+
+
+def resolve_scope(zone: str | None = None, policy: str | None = None) -> Scope:
+    """The scope for a zone code or a policy id (or name); at most one of them."""
+    from carbon.models import Zone
+    from scheduler.models import BackupPolicy
+
+    zone, policy = (zone or "").strip(), (policy or "").strip()
+    if zone and policy:
+        raise ReportInputError("give a zone or a policy, not both", field="policy")
+    if zone:
+        found = Zone.objects.filter(code__iexact=zone).values_list("code", flat=True).first()
+        if found is None:
+            raise ReportInputError(f"unknown zone {zone!r}; GET /carbon/zones lists the zones", field="zone")
+        return Scope(kind="zone", zone=found)
+    if policy:
+        row = BackupPolicy.objects.filter(Q(pk=policy) | Q(name=policy)).values_list("pk", "name").first()
+        if row is None:
+            raise ReportInputError(f"unknown policy {policy!r}; GET /schedules lists them", field="policy")
+        return Scope(kind="policy", policy_id=row[0], policy_name=row[1])
+    return Scope()
+
+
+def _scoped(queryset: QuerySet, scope: Scope) -> QuerySet:
+    if scope.kind == "zone":
+        return queryset.filter(zone__code=scope.zone)
+    if scope.kind == "policy":
+        return queryset.filter(policy_id=scope.policy_id)
+    return queryset
+
+
+def accounted_jobs(period: Period, scope: Scope) -> QuerySet:
+    """Completed, accounted backups whose completion falls in [start, end)."""
+    from scheduler.models import BackupJob
+
+    jobs = BackupJob.objects.filter(
+        status=BackupJob.Status.COMPLETED,
+        energy_kwh__isnull=False,
+        started_at__isnull=False,
+        completed_at__gte=period.start,
+        completed_at__lt=period.end,
+    )
+    return _scoped(jobs, scope)
+
+
+def unaccounted_runs(period: Period, scope: Scope) -> int:
+    """Runs that ended in the period without accounting (failed, cancelled, or not accounted)."""
+    from scheduler.models import BackupJob
+
+    ended = BackupJob.objects.filter(completed_at__gte=period.start, completed_at__lt=period.end)
+    ended = ended.exclude(status=BackupJob.Status.COMPLETED, energy_kwh__isnull=False)
+    return _scoped(ended, scope).count()
+
+
+def iter_rows(period: Period, scope: Scope, *, chunk_size: int = CHUNK) -> Iterator[BackupRow]:
+    """Plain rows in completion order, streamed from the database."""
+    values = accounted_jobs(period, scope).order_by("completed_at", "pk").values_list(*_FIELDS)
+    for values_row in values.iterator(chunk_size=chunk_size):
+        yield to_row(values_row)
+
+
+def to_row(v: tuple[Any, ...]) -> BackupRow:
+    (
+        pk,
+        name,
+        vm_path,
+        zone,
+        policy_id,
+        policy_name,
+        requested,
+        earliest,
+        latest,
+        planned,
+        started,
+        completed,
+        size_gb,
+        written,
+        kwh,
+        intensity,
+        kg,
+        counter_intensity,
+        counter_kg,
+        saving,
+        accounting,
+        simulated,
+        stale,
+        forecast_only,
+    ) = v
+    accounting = accounting or {}
+    data_gb = accounting.get("data_gb")
+    return BackupRow(
+        id=pk,
+        name=name or vm_path,
+        zone=zone,
+        policy_id=policy_id,
+        policy=policy_name,
+        requested_at=requested,
+        earliest_start=earliest,
+        latest_start=latest,
+        planned_start=planned,
+        started_at=started,
+        completed_at=completed,
+        data_gb=float(data_gb if data_gb is not None else size_gb or 0.0),
+        bytes_written=written,
+        energy_kwh=kwh,
+        intensity_experienced=intensity,
+        emissions_kg=kg,
+        counterfactual_intensity=counter_intensity,
+        counterfactual_kg=counter_kg,
+        avoided_kg=saving,
+        coverage=accounting.get("coverage"),
+        simulated=simulated,
+        stale=stale,
+        forecast_only=forecast_only,
+        flags=tuple(accounting.get("flags") or ()),
+        sources=tuple(accounting.get("sources") or ()),
+    )
+
+
+def zone_sources(period: Period, codes: list[str] | None) -> list[ZoneSource]:
+    """Per zone, source, signal and kind: how many readings the period holds and their step lengths."""
+    from carbon.models import CarbonReading
+
+    readings = CarbonReading.objects.filter(start__lt=period.end, end__gt=period.start)
+    if codes is not None:
+        readings = readings.filter(zone__code__in=codes)
+    step = ExpressionWrapper(F("end") - F("start"), output_field=DurationField())
+    rows = (
+        readings.values("zone__code", "source", "signal", "kind")
+        .order_by("zone__code", "source", "signal", "kind")
+        .annotate(n=Count("pk"), step_min=Min(step), step_max=Max(step))
+    )
+    return [
+        ZoneSource(
+            zone=r["zone__code"],
+            source=r["source"],
+            signal=r["signal"],
+            kind=r["kind"],
+            readings=r["n"],
+            step_min_seconds=_seconds(r["step_min"]),
+            step_max_seconds=_seconds(r["step_max"]),
+        )
+        for r in rows
+    ]
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value) / 1e6  # some backends hand durations back as microseconds
+
+
+def zone_names() -> dict[str, str]:
+    from carbon.models import Zone
+
+    return dict(Zone.objects.values_list("code", "name"))
+
+
+def build(
+    period: Period, scope: Scope, *, keep_rows: int | None = None, now: datetime | None = None
+) -> ESGReport:
+    """The report for a period and scope, read from the database in one streamed pass."""
+    zone_codes = (
+        [scope.zone]
+        if scope.kind == "zone"
+        else list(accounted_jobs(period, scope).order_by().values_list("zone__code", flat=True).distinct())
+    )
+    return build_report(
+        iter_rows(period, scope),
+        period=period,
+        scope=scope,
+        config=config_from_settings(),
+        generated_at=(now or timezone.now()).astimezone(UTC),
+        zone_names=zone_names(),
+        zone_sources=zone_sources(period, [c for c in zone_codes if c]),
+        unaccounted_runs=unaccounted_runs(period, scope),
+        keep_rows=keep_rows,
+    )
