@@ -27,6 +27,16 @@ AT = "2026-04-01T12:00:00Z"
 NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory) -> tuple[list[str], dict[str, str]]:
+    """`manage.py` in a subprocess on a throwaway, migrated SQLite database (never the real one)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["HYPERWEB_DATA_DIR"] = str(tmp_path_factory.mktemp("cli"))
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, capture_output=True, timeout=120)
+    return manage, env
+
+
 def carbon(*args: str, **kwargs: object) -> str:
     out = StringIO()
     call_command("carbon", *args, stdout=out, stderr=StringIO(), **kwargs)
@@ -67,6 +77,14 @@ def test_it_prints_the_status_as_a_readable_table_without_colour_when_not_a_term
 
 def test_it_colours_the_table_when_asked():
     assert "\x1b[" in carbon("status", "--zone", "DE", "--at", AT, force_color=True)
+
+
+def test_it_takes_no_color_before_or_after_the_subcommand(cli):
+    manage, env = cli
+    for args in (["carbon", "--no-color", "zones"], ["carbon", "zones", "--no-color"]):
+        run = subprocess.run([*manage, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert "\x1b[" not in run.stdout and run.stdout.startswith("code")
 
 
 def test_it_accepts_relative_times():
@@ -229,11 +247,8 @@ def test_it_reports_bad_input_in_one_line_with_exit_code_2(args, message):
     assert message in fails_with(*args)
 
 
-def test_it_exits_2_with_one_line_on_stderr_from_the_command_line(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["HYPERWEB_DATA_DIR"] = str(tmp_path)  # a throwaway SQLite database, never the real one
-    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, capture_output=True, timeout=120)
+def test_it_exits_2_with_one_line_on_stderr_from_the_command_line(cli):
+    manage, env = cli
     run = subprocess.run(
         [*manage, "carbon", "status", "--zone", "NOPE"], env=env, capture_output=True, text=True, timeout=60
     )

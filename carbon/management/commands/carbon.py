@@ -172,6 +172,8 @@ class Command(BaseCommand):
             elif zone == "optional":
                 p.add_argument("--zone", help="zone code, e.g. DE (default: all active zones)")
             p.add_argument("--json", action="store_true", help="machine-readable output")
+            # Also accepted after the subcommand; SUPPRESS keeps a value given before it.
+            p.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS, help="no colours")
             return p
 
         p = command("status", "The zone's intensity now, its quality and source, and the next hours.")
@@ -318,6 +320,8 @@ class Command(BaseCommand):
             badges.append(self.paint("[simulated]", "NOTICE"))
         if current.stale:
             badges.append(self.paint("[stale]", "ERROR"))
+        if current.estimated:
+            badges.append(self.paint("[estimated]", "WARNING"))
         if current.kind == "forecast":
             badges.append(self.paint("[forecast]", "WARNING"))
         self.stdout.write(
