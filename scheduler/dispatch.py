@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,17 +35,8 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def lookahead() -> timedelta:
-    """Jobs due within this much time are handed to a worker, which waits for the exact start.
-
-    django-q2's scheduler only wakes about every 30 s, so waiting in the worker is what makes a
-    job planned for 22:07:13 start at 22:07:13 rather than up to half a minute later.
-    """
-    return timedelta(seconds=max(settings.BACKUP_DISPATCH_SECONDS, 30) + 5)
-
-
 def _due(now: datetime, *, force: bool) -> Q:
-    due = Q(status__in=BackupJob.WAITING, planned_start__lte=now + lookahead())
+    due = Q(status__in=BackupJob.WAITING, planned_start__lte=now)
     if not force:
         stale = now - timedelta(seconds=settings.BACKUP_REDISPATCH_SECONDS)
         due &= Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=stale)
@@ -202,3 +195,42 @@ def reap_stale_claims(now: datetime | None = None) -> list[str]:
             reaped.append(pk)
             log_event(pk, message, level="error", now=now)
     return reaped
+
+
+_timer_lock = threading.Lock()
+_timer: threading.Thread | None = None
+
+
+def start_timer(interval: float) -> bool:
+    """Start this process's dispatch timer (once): every `interval` s, hand due jobs to workers.
+
+    django-q2's scheduler wakes only about every 30 s; this small daemon thread, started in each
+    worker process, is what makes a job planned for 22:07:13 start within about a second of it
+    without holding a worker while it waits. It dies with its process, so a stopping cluster is
+    never delayed by it; the conditional updates make several timers (and clusters) harmless.
+    """
+    global _timer
+    if interval <= 0:
+        return False
+    with _timer_lock:
+        if _timer is not None and _timer.is_alive():
+            return False
+        _timer = threading.Thread(
+            target=_tick_forever, args=(interval,), name="hyperweb-dispatch", daemon=True
+        )
+        _timer.start()
+    return True
+
+
+def _tick_forever(interval: float) -> None:
+    last_reap = 0.0
+    while True:
+        time.sleep(interval)
+        try:
+            if time.monotonic() - last_reap >= 5 * interval:
+                last_reap = time.monotonic()
+                reap_stale_claims()
+            dispatch_due()
+        except Exception:  # a database or broker hiccup: try again next tick
+            log.exception("dispatch timer tick failed")
+            connection.close()

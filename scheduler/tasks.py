@@ -44,10 +44,14 @@ def replan_waiting() -> dict:
 
 
 def on_worker_start(sender: object = None, proc_name: str = "", **kwargs: object) -> None:
-    """django-q2 post_spawn: clean up after dead runs and re-dispatch due jobs."""
+    """django-q2 post_spawn: clean up after dead runs, re-dispatch due jobs, start the timer."""
+    from django.conf import settings
+
+    from scheduler.dispatch import start_timer
     from scheduler.services.execution import startup
 
     try:
         startup()
     except Exception:  # never keep a worker from starting
         log.exception("scheduler start-up work failed in %s", proc_name)
+    start_timer(settings.BACKUP_TIMER_SECONDS)

@@ -59,7 +59,7 @@ REPLAN_SCHEDULE = "scheduler.replan_waiting"
 
 def _dispatch_cron(seconds: int) -> str:
     # croniter's optional sixth field is seconds; django-q2's scheduler itself wakes about every
-    # 30 s, and the workers wait for the exact start (dispatch.lookahead), so precision holds.
+    # 30 s; the per-worker dispatch timer (dispatch.start_timer) gives the second-level precision.
     if seconds < 60:
         return f"* * * * * */{seconds}"
     return f"*/{max(1, seconds // 60)} * * * *"

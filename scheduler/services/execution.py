@@ -139,12 +139,9 @@ def execute_job(
     """Claim and run one job; return what happened ("completed", "failed", "retrying", ...).
 
     Safe to call any number of times for the same job, from any process: only the caller whose
-    claim changes the row runs it (dispatch.claim_job). With `wait`, a job due within the
-    dispatch lookahead is waited for, so it starts at its planned second.
+    claim changes the row runs it (dispatch.claim_job).
     """
     worker = worker or worker_name()
-    if wait:
-        _wait_until_due(job_id)
     try:
         claim_job(job_id, worker)
     except ClaimRefused as exc:
@@ -178,19 +175,6 @@ def execute_job(
         outcome = _on_completed(job, worker, result)
     _dispatch_freed_capacity()
     return outcome
-
-
-def _wait_until_due(job_id: str) -> None:
-    planned = (
-        BackupJob.objects.filter(pk=job_id, status__in=BackupJob.WAITING)
-        .values_list("planned_start", flat=True)
-        .first()
-    )
-    if planned is None:
-        return
-    delay = (planned - timezone.now()).total_seconds()
-    if 0 < delay <= max(settings.BACKUP_DISPATCH_SECONDS, 30) + 5:
-        time.sleep(delay)
 
 
 def _on_completed(job: BackupJob, worker: str, result: BackupResult) -> str:

@@ -37,7 +37,7 @@ class Counting:
         return BackupResult("/t/x.tar.gz", "/t/x.manifest.json", 1, 1, ["x"], "", 0.01)
 
 for job_id in json.load(open(IDS)):
-    execute_job(job_id, executor=Counting(), wait=False)
+    execute_job(job_id, executor=Counting())
 """
 
 
