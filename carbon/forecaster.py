@@ -1,0 +1,199 @@
+"""The built-in forecaster: the next hours of carbon intensity from a zone's own history.
+
+Used for zones whose provider gives no forecast (Electricity Maps' free tier, CSV data). Pure
+module: it sees a :class:`~carbon.intensity.StepSeries` of past readings and returns forecast
+steps; ``carbon.services`` stores them labelled as the forecaster's.
+
+What the planner needs from a forecast is the *shape* over the next hours (which start is
+cleaner than which), more than the absolute level. The model, per future step at lead ``h``:
+
+    forecast(t + h) = profile(t + h) + anomaly(t) * decay ** h
+
+- ``profile(x)``: the typical value at x's time of day, a weighted blend of the same time of
+  day on each of the last ``days`` days (recent days weigh more, ``day_weight ** k``) and the same
+  time one week earlier (weekly rhythm: weekends are cleaner on most grids), each smoothed over
+  a few neighbouring steps so one noisy reading does not make a fake dip;
+- ``anomaly(t)``: how far the latest observed level (mean of the last hour) sits above or below
+  the profile at that time. Weather (wind, cloud) keeps a grid above or below its usual curve for
+  hours, so the anomaly persists, fading with lead time (``decay`` per hour).
+
+It uses only data strictly before ``now``: values are read from the history through intervals
+that end at or before ``now``. Gaps in the history are skipped (a day with no data at that time
+drops out of the blend); with no history at all the forecast is empty.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from carbon.intensity import StepSeries
+
+__all__ = ["DEFAULT_PARAMS", "forecast_from_grid", "forecast_from_history", "history_grid"]
+
+DAY_S = 86400.0
+
+# Chosen on the 2020 DE/FR data by the window-ranking backtest (scheduler/backtest.py); the
+# figures are in docs/BENCHMARKS.md. They are robust: +-30 % on any one moves results little.
+DEFAULT_PARAMS: dict[str, float] = {
+    "days": 7,  # days of history in the daily profile
+    "day_weight": 0.8,  # weight of day k back: day_weight ** (k - 1)
+    "week_weight": 1.0,  # weight of the same time last week, relative to yesterday
+    "smooth": 1,  # +- steps averaged around each same-time value
+    "level_steps_h": 1.0,  # hours averaged for the current level
+    "decay_per_h": 0.85,  # how much of the current anomaly survives each hour of lead time
+}
+
+
+def history_grid(history: StepSeries, end: float, step: float, count: int) -> list[float | None]:
+    """``count`` regular values of ``history`` on ``[end - count*step, end)`` (None in gaps)."""
+    out: list[float | None] = []
+    for i in range(count, 0, -1):
+        a = datetime.fromtimestamp(end - i * step, tz=UTC)
+        b = datetime.fromtimestamp(end - (i - 1) * step, tz=UTC)
+        out.append(history.mean(a, b) if history.coverage(a, b) >= 0.5 else None)
+    return out
+
+
+def _infer_step(history: StepSeries, now: datetime) -> float:
+    """The most common step length among the last readings before ``now`` (15 min if unknown)."""
+    lengths: dict[float, int] = {}
+    for s, e, _ in history.steps()[-50:]:
+        if s < now:
+            lengths[(e - s).total_seconds()] = lengths.get((e - s).total_seconds(), 0) + 1
+    if not lengths:
+        return 900.0
+    return max(lengths, key=lambda k: (lengths[k], -k))
+
+
+def forecast_from_history(
+    history: StepSeries,
+    now: datetime,
+    hours: int = 72,
+    step: timedelta | None = None,
+    params: dict[str, float] | None = None,
+) -> list[tuple[datetime, datetime, float]]:
+    """Forecast steps ``(start, end, value)`` covering ``[now', now' + hours)`` from ``history``.
+
+    ``now'`` is ``now`` rounded down to the step grid (epoch-aligned), so the first step contains
+    ``now``; only history before ``now'`` is read. ``step`` defaults to the history's own step.
+    Returns [] if the history has nothing in the profile's look-back.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    p = {**DEFAULT_PARAMS, **(params or {})}
+    step_s = step.total_seconds() if step is not None else _infer_step(history, now)
+    if step_s <= 0 or DAY_S % step_s:
+        raise ValueError(f"step must divide a day, got {step_s} s")
+    t0 = math.floor(now.timestamp() / step_s) * step_s
+    per_day = int(DAY_S / step_s)
+    need = per_day * max(int(p["days"]), 7) + int(p["smooth"]) + per_day + 1
+    grid = history_grid(history, t0, step_s, need)
+    values = forecast_from_grid(grid, per_day, math.ceil(hours * 3600 / step_s), p)
+    return [
+        (
+            datetime.fromtimestamp(t0 + i * step_s, tz=UTC),
+            datetime.fromtimestamp(t0 + (i + 1) * step_s, tz=UTC),
+            v,
+        )
+        for i, v in enumerate(values)
+    ]
+
+
+def forecast_from_grid(
+    grid: Sequence[float | None], per_day: int, horizon: int, params: dict[str, float] | None = None
+) -> list[float]:
+    """The model on a regular grid: ``grid[-1]`` is the step just before now; returns ``horizon``
+    values for the steps from now on. ``per_day`` steps make a day. [] if the grid is empty."""
+    p = {**DEFAULT_PARAMS, **(params or {})}
+    n = len(grid)
+    if not any(v is not None for v in grid[-per_day:]):
+        return []
+    days = int(p["days"])
+    dw = p["day_weight"]
+    ww = p["week_weight"]
+    sm = int(p["smooth"])
+    hour_steps = per_day / 24.0
+    level_n = max(1, round(p["level_steps_h"] * hour_steps))
+    decay_step = p["decay_per_h"] ** (1.0 / hour_steps)
+
+    def same_time(i: int) -> float | None:
+        """Profile value at grid position ``i`` (may be >= n: the future) from earlier days."""
+        total = wsum = 0.0
+        for k in range(1, days + 1):
+            w = dw ** (k - 1)
+            j = i - k * per_day
+            v = _smoothed(grid, j, sm, n)
+            if v is not None:
+                total += w * v
+                wsum += w
+        j = i - 7 * per_day
+        v = _smoothed(grid, j, sm, n)
+        if v is not None and ww > 0:
+            total += ww * v
+            wsum += ww
+        return total / wsum if wsum else None
+
+    recent = [v for v in grid[-level_n:] if v is not None]
+    if not recent:
+        recent = [next(v for v in reversed(grid) if v is not None)]
+    level = sum(recent) / len(recent)
+    anchor = [same_time(n - 1 - i) for i in range(level_n)]
+    anchor_known = [a for a in anchor if a is not None]
+    anchor_mean = sum(anchor_known) / len(anchor_known) if anchor_known else level
+    anomaly = level - anchor_mean
+    ratio = level / anchor_mean if anchor_mean > 0 else 1.0
+    mult = p.get("multiplicative", 0.0)
+
+    # Trend: how the anomaly moved over the last trend window (per step), extrapolated and damped.
+    tw = p.get("trend_weight", 0.0)
+    slope = 0.0
+    if tw:
+        tn = max(1, round(p.get("trend_h", 2.0) * hour_steps))
+        prev = [grid[i] for i in range(n - 2 * tn, n - tn) if 0 <= i < n and grid[i] is not None]
+        prev_anchor = [same_time(i) for i in range(n - 2 * tn, n - tn)]
+        prev_anchor = [a for a in prev_anchor if a is not None]
+        cur = [grid[i] for i in range(n - tn, n) if grid[i] is not None]
+        cur_anchor = [same_time(i) for i in range(n - tn, n)]
+        cur_anchor = [a for a in cur_anchor if a is not None]
+        if prev and cur and prev_anchor and cur_anchor:
+            a_prev = sum(prev) / len(prev) - sum(prev_anchor) / len(prev_anchor)
+            a_cur = sum(cur) / len(cur) - sum(cur_anchor) / len(cur_anchor)
+            slope = (a_cur - a_prev) / tn
+    trend_decay = p.get("trend_decay_per_h", 0.9) ** (1.0 / hour_steps)
+
+    out: list[float] = []
+    fade = 1.0
+    tsum = 0.0
+    tf = 1.0
+    for h in range(horizon):
+        fade *= decay_step
+        tf *= trend_decay
+        tsum += tf
+        if tw:
+            anomaly_h = anomaly * fade + tw * slope * tsum
+            base0 = same_time(n + h)
+            out.append(max(0.0, (base0 if base0 is not None else anchor_mean) + anomaly_h))
+            continue
+        base = same_time(n + h)
+        if base is None:
+            base = anchor_mean
+        if mult:
+            out.append(max(0.0, base * ratio**fade))
+        else:
+            out.append(max(0.0, base + anomaly * fade))
+    return out
+
+
+def _smoothed(grid: Sequence[float | None], j: int, sm: int, n: int) -> float | None:
+    """Mean of the known values in ``grid[j - sm : j + sm + 1]`` that lie in the past (< n)."""
+    total = 0.0
+    count = 0
+    for i in range(j - sm, j + sm + 1):
+        if 0 <= i < n:
+            v = grid[i]
+            if v is not None:
+                total += v
+                count += 1
+    return total / count if count else None

@@ -1,0 +1,338 @@
+"""Backtest: replay a year of real intensity and compare scheduling policies. Pure module.
+
+A job of fixed length is submitted at every ``every`` step; each policy decides when it starts
+(no later than ``max_delay`` after submission); the job's emissions are the mean ACTUAL intensity
+over its run times its energy. Policies:
+
+- ``run_now``: start on submission (the baseline, the counterfactual of every saving);
+- ``hypersdk``: the original HyperSDK rule: run now if the current intensity is at or below
+  200 g/kWh; else start at the first forecast point within the next 4 h (and within the job's
+  max delay) at or below 200; else run now. It ignores the run's duration;
+- ``hyperweb``: :func:`scheduler.planner.plan_job` on the chosen forecast;
+- ``optimum``: the best start with perfect foresight (``StepSeries.best_window`` on the actual
+  data): the physical limit.
+
+Forecasts (what ``hyperweb`` and ``hypersdk`` see at decision time):
+
+- ``perfect``: the actual data;
+- ``model``: :mod:`carbon.forecaster` fed only the data before the forecast's issue time. A
+  forecast is issued every ``refresh`` (1 h) and reused by the decisions until the next one, as
+  a deployment refreshing hourly would;
+- ``noisy:PCT``: the actual data times ``(1 + e)``, where ``e`` is a seeded random walk over lead
+  time whose standard deviation reaches PCT % at 24 h (errors grow with lead time and are
+  correlated over time, as real forecast errors are), reissued every ``refresh``.
+
+Energy: every job moves ``data_gb`` (100 GB) with the default energy model (100 W + 50 W/TB,
+PUE 1.0, so 0.105 kW); the saving percentages do not depend on it, only the kg do.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from carbon.forecaster import DEFAULT_PARAMS, forecast_from_grid
+from carbon.intensity import StepSeries, energy_kwh
+from scheduler.planner import PlanRequest, plan_job
+
+__all__ = [
+    "POLICIES",
+    "BacktestConfig",
+    "BacktestResult",
+    "PolicyResult",
+    "format_table",
+    "parse_duration",
+    "parse_forecast",
+    "run_backtest",
+]
+
+POLICIES = ("run_now", "hypersdk", "hyperweb", "optimum")
+HYPERSDK_THRESHOLD = 200.0  # g/kWh, the original default
+HYPERSDK_LOOKAHEAD = timedelta(hours=4)  # the original looked at the next 4 h of forecast
+
+_DURATION_RE = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"2h"``, ``"30m"``, ``"90min"``, ``"1h30m"``, ``"1d"``, ``"1.5h"`` -> timedelta (> 0)."""
+    m = _DURATION_RE.match(text or "")
+    if not text or not m or not any(m.groups()):
+        raise ValueError(f"bad duration {text!r}: use e.g. 2h, 30m, 1h30m, 1d")
+    d, h, mi = (float(g) if g else 0.0 for g in m.groups())
+    value = timedelta(days=d, hours=h, minutes=mi)
+    if value <= timedelta(0):
+        raise ValueError(f"duration {text!r} must be positive")
+    return value
+
+
+def parse_forecast(text: str) -> tuple[str, float]:
+    """``perfect`` | ``model`` | ``noisy:PCT`` -> (kind, pct)."""
+    if text in ("perfect", "model"):
+        return text, 0.0
+    if text.startswith("noisy:"):
+        try:
+            pct = float(text[6:])
+        except ValueError:
+            pct = -1.0
+        if pct >= 0 and math.isfinite(pct):
+            return "noisy", pct
+    raise ValueError(f"bad forecast {text!r}: use perfect, model or noisy:PCT (e.g. noisy:10)")
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    duration: timedelta
+    max_delay: timedelta
+    every: timedelta = timedelta(minutes=30)
+    start: datetime | None = None  # first submission (default: 7 days after the data starts)
+    end: datetime | None = None  # submissions before this (default: as late as the data allows)
+    forecast: str = "perfect"
+    seed: int = 0
+    data_gb: float = 100.0
+    refresh: timedelta = timedelta(hours=1)  # how often model/noisy forecasts are reissued
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    name: str
+    emissions_kg: float
+    mean_intensity: float  # g/kWh, mean over all jobs' runs
+    saving_pct: float  # against run_now
+    mean_delay_min: float
+    share_of_optimum: float | None = None
+
+    def to_dict(self) -> dict:
+        out = {
+            "emissions_kg": round(self.emissions_kg, 4),
+            "saving_pct": round(self.saving_pct, 3),
+            "mean_intensity": round(self.mean_intensity, 3),
+            "mean_delay_min": round(self.mean_delay_min, 1),
+        }
+        if self.share_of_optimum is not None:
+            out["share_of_optimum"] = round(self.share_of_optimum, 4)
+        return out
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    config: BacktestConfig
+    jobs: int
+    first_submit: datetime
+    last_submit: datetime
+    energy_kwh_per_job: float
+    policies: dict[str, PolicyResult] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        c = self.config
+        return {
+            "duration_h": c.duration.total_seconds() / 3600,
+            "max_delay_h": c.max_delay.total_seconds() / 3600,
+            "every_min": c.every.total_seconds() / 60,
+            "forecast": c.forecast,
+            "seed": c.seed,
+            "jobs": self.jobs,
+            "first_submit": _iso(self.first_submit),
+            "last_submit": _iso(self.last_submit),
+            "data_gb": c.data_gb,
+            "energy_kwh_per_job": round(self.energy_kwh_per_job, 6),
+            "energy_model": "100 W + 50 W per TB, PUE 1.0 (hyperweb default)",
+            "policies": {name: p.to_dict() for name, p in self.policies.items()},
+        }
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Grid:
+    """The actual data on its own regular step, for fast forecaster input (None in gaps)."""
+
+    def __init__(self, actual: StepSeries) -> None:
+        steps = actual.steps()
+        lengths: dict[float, int] = {}
+        for s, e, _ in steps[:200]:
+            lengths[(e - s).total_seconds()] = lengths.get((e - s).total_seconds(), 0) + 1
+        self.step = max(lengths, key=lambda k: (lengths[k], -k))
+        self.t0 = math.floor(steps[0][0].timestamp() / self.step) * self.step
+        n = math.ceil((steps[-1][1].timestamp() - self.t0) / self.step)
+        values: list[float | None] = [None] * n
+        for s, e, v in steps:
+            a = round((s.timestamp() - self.t0) / self.step)
+            b = round((e.timestamp() - self.t0) / self.step)
+            for i in range(max(a, 0), min(b, n)):
+                values[i] = v
+        self.values = values
+        self.per_day = round(86400 / self.step)
+
+    def index(self, t: float) -> int:
+        return math.floor((t - self.t0) / self.step + 1e-9)
+
+
+def run_backtest(
+    actual: StepSeries,
+    config: BacktestConfig,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> BacktestResult:
+    """Replay ``actual`` with ``config``; ``progress(done, total)`` is called now and then."""
+    if len(actual) == 0:
+        raise ValueError("no data")
+    kind, pct = parse_forecast(config.forecast)
+    d, maxd, every = config.duration, config.max_delay, config.every
+    if d <= timedelta(0) or maxd < timedelta(0) or every <= timedelta(0):
+        raise ValueError("duration and every must be positive, max delay not negative")
+    first, last = actual.first_start, actual.last_end
+    start = config.start or first + timedelta(days=7)
+    end = config.end or last - maxd - d + timedelta(seconds=1)
+    e_s = every.total_seconds()
+    t = math.ceil(max(start, first).timestamp() / e_s) * e_s
+    horizon = maxd + d
+    submits: list[datetime] = []
+    while t < end.timestamp():
+        when = datetime.fromtimestamp(t, tz=UTC)
+        # Only jobs whose every possible run is fully in the data: the optimum must be knowable.
+        if actual.coverage(when, when + horizon) >= 1 - 1e-9:
+            submits.append(when)
+        t += e_s
+    if not submits:
+        raise ValueError("no job fits between --start/--end in the data (check the period and the data)")
+
+    grid = _Grid(actual) if kind != "perfect" else None
+    kwh = energy_kwh(config.data_gb, d.total_seconds() / 3600)
+    lookahead = min(HYPERSDK_LOOKAHEAD, maxd)
+    sums = {p: 0.0 for p in POLICIES}
+    delays = {p: 0.0 for p in POLICIES}
+    cache: tuple[float, StepSeries, list[tuple[datetime, float]]] | None = None
+    actual_points = None
+
+    for n_done, t in enumerate(submits):
+        if progress is not None and n_done % 500 == 0:
+            progress(n_done, len(submits))
+        req = PlanRequest(key="bt", earliest=t, latest=t + maxd, duration=d)
+        now_mean = actual.mean(t, t + d)
+        best = actual.best_window(d, t, t + maxd)
+        if kind == "perfect":
+            fc = actual
+            if actual_points is None:
+                actual_points = [(s, v) for s, _, v in actual.steps()]
+                point_starts = [s for s, _ in actual_points]
+            points = _points_between(actual_points, point_starts, t, t + lookahead)
+        else:
+            issue = (
+                math.floor(t.timestamp() / config.refresh.total_seconds()) * config.refresh.total_seconds()
+            )
+            issue = math.floor(issue / grid.step) * grid.step
+            if cache is None or cache[0] != issue:
+                # Long enough for every decision until the next issue.
+                span = horizon + config.refresh + timedelta(seconds=grid.step)
+                steps = _issue_forecast(kind, pct, grid, issue, span, config)
+                cache = (issue, StepSeries.from_steps(steps), [(s, v) for s, _, v in steps])
+            _, fc, pts = cache
+            points = [(s, v) for s, v in pts if t < s <= t + lookahead]
+        hw = plan_job(fc, req, now=t).start
+
+        current = actual.value_at(t)
+        hs = t
+        if current is not None and current > HYPERSDK_THRESHOLD:
+            for s, v in points:
+                if v <= HYPERSDK_THRESHOLD:
+                    hs = s
+                    break
+        starts = {"run_now": t, "hypersdk": hs, "hyperweb": hw, "optimum": best.start}
+        for p, s in starts.items():
+            m = now_mean if s == t else actual.mean(s, s + d)
+            sums[p] += m
+            delays[p] += (s - t).total_seconds() / 60
+    if progress is not None:
+        progress(len(submits), len(submits))
+
+    n = len(submits)
+    base = sums["run_now"]
+    opt_saving = (1 - sums["optimum"] / base) * 100 if base else 0.0
+    policies = {}
+    for p in POLICIES:
+        saving = (1 - sums[p] / base) * 100 if base else 0.0
+        share = None
+        if p in ("hyperweb", "hypersdk") and opt_saving > 0:
+            share = saving / opt_saving
+        policies[p] = PolicyResult(
+            name=p,
+            emissions_kg=sums[p] * kwh / 1000.0,
+            mean_intensity=sums[p] / n,
+            saving_pct=saving,
+            mean_delay_min=delays[p] / n,
+            share_of_optimum=share,
+        )
+    return BacktestResult(config, n, submits[0], submits[-1], kwh, policies)
+
+
+def _points_between(
+    points: list[tuple[datetime, float]], starts: list[datetime], a: datetime, b: datetime
+) -> list[tuple[datetime, float]]:
+    """Points whose start is in ``(a, b]``."""
+    i = bisect_right(starts, a)
+    j = bisect_right(starts, b)
+    return points[i:j]
+
+
+def _issue_forecast(
+    kind: str, pct: float, grid: _Grid, issue: float, horizon: timedelta, config: BacktestConfig
+) -> list[tuple[datetime, datetime, float]]:
+    """Forecast steps from ``issue`` covering ``horizon``, on the data's own step."""
+    steps_ahead = math.ceil(horizon.total_seconds() / grid.step) + 1
+    i0 = grid.index(issue)
+    if kind == "model":
+        need = grid.per_day * (max(int(DEFAULT_PARAMS["days"]), 7) + 1) + 2
+        history = grid.values[max(0, i0 - need) : i0]  # strictly before the issue time
+        values = forecast_from_grid(history, grid.per_day, steps_ahead)
+    else:
+        rng = random.Random(f"{config.seed}:{issue}")
+        sigma = pct / 100.0 / math.sqrt(grid.per_day)  # random-walk sd reaches pct at 24 h
+        err = 0.0
+        values = []
+        for k in range(steps_ahead):
+            err += rng.gauss(0.0, sigma)
+            v = grid.values[i0 + k] if i0 + k < len(grid.values) else None
+            values.append(max(0.0, v * (1 + err)) if v is not None else None)
+    return [
+        (
+            datetime.fromtimestamp(issue + k * grid.step, tz=UTC),
+            datetime.fromtimestamp(issue + (k + 1) * grid.step, tz=UTC),
+            v,
+        )
+        for k, v in enumerate(values)
+        if v is not None
+    ]
+
+
+def format_table(result: BacktestResult) -> str:
+    """The human table: one line per policy."""
+    c = result.config
+    lines = [
+        f"{result.jobs} jobs of {_h(c.duration)}, start up to {_h(c.max_delay)} later, one every {_h(c.every)}, "
+        f"{_iso(result.first_submit)} .. {_iso(result.last_submit)}; forecast: {c.forecast}; "
+        f"{c.data_gb:g} GB each = {result.energy_kwh_per_job:.3f} kWh",
+        "",
+        f"{'policy':<10} {'emissions kg':>13} {'mean g/kWh':>11} {'saving':>8} {'of optimum':>11} {'mean delay':>11}",
+    ]
+    for p in result.policies.values():
+        share = f"{p.share_of_optimum:.2f}" if p.share_of_optimum is not None else ""
+        lines.append(
+            f"{p.name:<10} {p.emissions_kg:>13.2f} {p.mean_intensity:>11.1f} {p.saving_pct:>7.2f}% "
+            f"{share:>11} {p.mean_delay_min:>8.0f} min"
+        )
+    return "\n".join(lines)
+
+
+def _h(d: timedelta) -> str:
+    s = d.total_seconds()
+    if s % 3600 == 0:
+        return f"{s / 3600:g} h"
+    return f"{s / 60:g} min"

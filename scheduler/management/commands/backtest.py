@@ -1,0 +1,127 @@
+"""`manage.py backtest`: replay a historical intensity file and compare scheduling policies.
+
+    manage.py backtest --csv PATH --duration 2h --max-delay 4h [--every 30m]
+        [--start 2020-01-01 --end 2020-12-31] [--forecast perfect|model|noisy:PCT] [--seed N] [--json]
+
+The replay itself is scheduler.backtest (pure); this command parses, loads the file and prints.
+Bad input (a missing file, a bad duration or date) is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from carbon.intensity import StepSeries
+from carbon.providers.csvfile import parse_csv
+from scheduler.backtest import BacktestConfig, format_table, parse_duration, parse_forecast, run_backtest
+
+BAD_INPUT = 2
+
+
+def _date(text: str, name: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError(f"{name}: {text!r} is not a date (YYYY-MM-DD)", returncode=BAD_INPUT) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Command(BaseCommand):
+    # An offline computation on a file: no database, so no reason to run (or wait on) system checks.
+    requires_system_checks: list[str] = []
+    help = (
+        "Replay a historical carbon-intensity CSV: emissions of run-now, HyperSDK, hyperweb and the optimum."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--csv", required=True, help="intensity file (Time,Carbon Intensity or time,value)"
+        )
+        parser.add_argument("--zone", default=None, help="zone to replay when the file holds several")
+        parser.add_argument("--duration", default="2h", help="job length, e.g. 2h, 90m (default 2h)")
+        parser.add_argument("--max-delay", default="4h", help="latest start after submission (default 4h)")
+        parser.add_argument("--every", default="30m", help="a job is submitted every ... (default 30m)")
+        parser.add_argument(
+            "--start", default=None, help="first submission date (default: data start + 7 days)"
+        )
+        parser.add_argument("--end", default=None, help="last submission date, inclusive (default: data end)")
+        parser.add_argument(
+            "--forecast", default="perfect", help="perfect | model | noisy:PCT (default perfect)"
+        )
+        parser.add_argument("--seed", type=int, default=0, help="seed of the noisy forecast")
+        parser.add_argument(
+            "--data-gb", type=float, default=100.0, help="data size of every job (default 100)"
+        )
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+    def handle(self, *args, **opts) -> None:
+        try:
+            duration = parse_duration(opts["duration"])
+            max_delay = (
+                parse_duration(opts["max_delay"]) if opts["max_delay"] not in ("0", "0h") else timedelta(0)
+            )
+            every = parse_duration(opts["every"])
+            parse_forecast(opts["forecast"])
+        except ValueError as exc:
+            raise CommandError(str(exc), returncode=BAD_INPUT) from None
+        start = _date(opts["start"], "--start") if opts["start"] else None
+        # --end is a date: the whole day is included.
+        end = _date(opts["end"], "--end") + timedelta(days=1) if opts["end"] else None
+        if opts["data_gb"] <= 0:
+            raise CommandError("--data-gb must be positive", returncode=BAD_INPUT)
+
+        series = self._load(opts["csv"], opts["zone"])
+        config = BacktestConfig(
+            duration=duration,
+            max_delay=max_delay,
+            every=every,
+            start=start,
+            end=end,
+            forecast=opts["forecast"],
+            seed=opts["seed"],
+            data_gb=opts["data_gb"],
+        )
+        try:
+            result = run_backtest(series, config, progress=self._progress)
+        except ValueError as exc:
+            raise CommandError(str(exc), returncode=BAD_INPUT) from None
+        if opts["json"]:
+            self.stdout.write(json.dumps(result.to_dict(), indent=2))
+        else:
+            self.stdout.write(format_table(result))
+
+    def _load(self, path: str, zone: str | None) -> StepSeries:
+        steps = []
+        zones = set()
+        try:
+            for row_zone, reading in parse_csv(path, zone=zone):
+                zones.add(row_zone)
+                if zone is None or row_zone is None or row_zone.upper() == zone.upper():
+                    steps.append((row_zone, reading))
+        except FileNotFoundError:
+            raise CommandError(f"--csv: no such file: {path}", returncode=BAD_INPUT) from None
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"--csv {path}: {exc}", returncode=BAD_INPUT) from None
+        if zone is None and len(zones) > 1:
+            names = ", ".join(sorted(z or "?" for z in zones))
+            raise CommandError(
+                f"--csv holds several zones ({names}): pick one with --zone", returncode=BAD_INPUT
+            )
+        if not steps:
+            raise CommandError(f"--csv {path}: no readings", returncode=BAD_INPUT)
+        try:
+            return StepSeries.from_steps((r.start, r.end, r.value) for _, r in steps)
+        except ValueError as exc:
+            raise CommandError(f"--csv {path}: {exc}", returncode=BAD_INPUT) from None
+
+    def _progress(self, done: int, total: int) -> None:
+        # stderr, so --json on stdout stays clean; only worth showing for long runs.
+        if total >= 2000:
+            sys.stderr.write(f"\rbacktest: {done}/{total} jobs")
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
