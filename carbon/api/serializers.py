@@ -39,25 +39,21 @@ class ForecastPointSerializer(serializers.Serializer):
     simulated = serializers.BooleanField()
 
 
-class ZoneSerializer(serializers.ModelSerializer):
+class ZoneSerializer(serializers.Serializer):
+    # A plain Serializer, not a ModelSerializer: it is built for every zone of every /carbon/zones
+    # call, and ModelSerializer's per-instance model introspection costs more than the rest.
     id = serializers.CharField(source="code")
-    providers = serializers.SerializerMethodField(help_text="the provider chain asked in this order")
-
-    class Meta:
-        model = Zone
-        fields = [
-            "id",
-            "name",
-            "region",
-            "description",
-            "typical_intensity",
-            "timezone",
-            "active",
-            "providers",
-        ]
-
-    def get_providers(self, zone: Zone) -> list[str]:
-        return zone.provider_chain()
+    name = serializers.CharField()
+    region = serializers.CharField()
+    description = serializers.CharField()
+    typical_intensity = serializers.FloatField(help_text="typical gCO2/kWh")
+    timezone = serializers.CharField(help_text="IANA name, e.g. Europe/Berlin")
+    active = serializers.BooleanField(help_text="refreshed by the scheduled fetch")
+    providers = serializers.ListField(
+        child=serializers.CharField(),
+        source="provider_chain",
+        help_text="the provider chain asked in this order",
+    )
 
 
 class CurrentIntensitySerializer(serializers.Serializer):
@@ -98,9 +94,6 @@ class ZoneDetailSerializer(ZoneSerializer):
         help_text="latest stored reading (no provider call); null if none"
     )
     timestamp = serializers.SerializerMethodField()
-
-    class Meta(ZoneSerializer.Meta):
-        fields = [*ZoneSerializer.Meta.fields, "current", "timestamp"]
 
     @extend_schema_field(CurrentIntensitySerializer(allow_null=True))
     def get_current(self, zone: Zone) -> dict | None:

@@ -1,0 +1,176 @@
+"""REST API benchmark: gunicorn (2 workers x 4 threads, as scripts/run.sh) on loopback, driven by wrk.
+
+    .venv/bin/python benchmarks/bench_api.py [--duration 10] [--connections 8] [--rounds 2]
+
+Needs `wrk` (Debian: apt-get install wrk). Everything runs in a fresh temporary data folder
+(SQLite in WAL mode, as the embedded default), so nothing of the developer's data is touched:
+migrate, a viewer with an API key, 7 days of demo readings for the 12 zones plus the DE 2020 CSV
+(~37k rows) so the readings table is not trivially small. Each endpoint is measured with the
+viewer's X-API-Key, after a warm-up, in interleaved rounds:
+
+- GET /bench/constant: the baseline. Same stack as a real endpoint (gunicorn, middleware, DRF,
+  API-key lookup, role check, JSON renderer) but no work; routed only with BENCH_ENDPOINT=1.
+  /health would not do: it skips authentication, which is a large part of every real call.
+- POST /carbon/status {"zone": "DE"}
+- GET /carbon/zones
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = ROOT / ".venv" / "bin" / "python"
+GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+CSV = ROOT.parent / "shared" / "data" / "de_2020_ci.csv"
+
+ENDPOINTS = [
+    ("GET /bench/constant (baseline)", "GET", "/bench/constant", None),
+    ("POST /carbon/status", "POST", "/carbon/status", {"zone": "DE"}),
+    ("GET /carbon/zones", "GET", "/carbon/zones", None),
+]
+
+SETUP = """
+import django; django.setup()
+from django.contrib.auth import get_user_model
+from accounts.models import APIKey
+from accounts.roles import set_role
+from carbon.services import import_readings, load_demo_data
+user = get_user_model().objects.create_user("bench")
+set_role(user, "viewer")
+print("KEY", APIKey.create_for(user, "bench")[1])
+print("DEMO", load_demo_data(days=7))
+import sys, pathlib
+csv = pathlib.Path(sys.argv[1])
+if csv.exists():
+    print("CSV", import_readings(csv, "DE").created)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wrk_script(method: str, key: str, body: dict | None) -> str:
+    lines = [f'wrk.method = "{method}"', f'wrk.headers["X-API-Key"] = "{key}"']
+    if body is not None:
+        lines += ['wrk.headers["Content-Type"] = "application/json"', f"wrk.body = '{json.dumps(body)}'"]
+    return "\n".join(lines) + "\n"
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"errors while measuring {url}:\n{out}")
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": to_ms(latency["50"]),
+        "p99": to_ms(latency["99"]),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint per round")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+
+    data_dir = tempfile.mkdtemp(prefix="hyperweb-bench-api-")
+    env = {
+        **os.environ,
+        "HYPERWEB_DATA_DIR": data_dir,
+        "BENCH_ENDPOINT": "1",
+        "DJANGO_SETTINGS_MODULE": "hyperweb.settings",
+        "LOG_LEVEL": "WARNING",
+        "DEBUG": "0",
+    }
+    env.pop("DATABASE_URL", None)
+    subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    setup = subprocess.run(
+        [PY, "-c", SETUP, str(CSV)], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+    key = re.search(r"KEY (\S+)", setup).group(1)
+    print(" ".join(line for line in setup.splitlines() if not line.startswith("KEY")), "(rows stored)")
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [
+            GUNICORN,
+            "hyperweb.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        scripts = {}
+        for label, method, path, body in ENDPOINTS:
+            scripts[label] = Path(data_dir) / f"{abs(hash(label))}.lua"
+            scripts[label].write_text(wrk_script(method, key, body))
+            run_wrk(base + path, scripts[label], 2, args.connections)  # warm-up: both workers, caches, TTL
+        results: dict[str, list[dict]] = {label: [] for label, *_ in ENDPOINTS}
+        for _ in range(args.rounds):
+            for label, _method, path, _body in ENDPOINTS:
+                results[label].append(run_wrk(base + path, scripts[label], args.duration, args.connections))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    baseline = max(r["rps"] for r in results[ENDPOINTS[0][0]])
+    print(
+        f"\nwrk -t2 -c{args.connections} -d{args.duration}s, {args.rounds} rounds; gunicorn 2 workers x 4 threads\n"
+    )
+    print("| endpoint | round | requests/s | vs baseline | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for label, rounds in results.items():
+        for i, r in enumerate(rounds, 1):
+            print(
+                f"| {label} | {i} | {r['rps']:.0f} | {r['rps'] / baseline:.0%} | {r['p50']:.1f} | {r['p99']:.1f} |"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
