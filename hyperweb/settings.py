@@ -114,11 +114,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
-WHITENOISE_USE_FINDERS = True  # serve straight from the app folders too: no collectstatic needed
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# whitenoise serves straight from the app folders (no collectstatic step at start-up); a
+# deployment may still run collectstatic into STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 1_048_576, minimum=1024)
 

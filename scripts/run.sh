@@ -14,7 +14,13 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo "stopping hyperweb..."
-  kill "${pids[@]}" 2>/dev/null || true
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  # Give the web server and the cluster 15 s to finish what they are doing, then make sure.
+  for _ in $(seq 30); do
+    kill -0 "${pids[@]}" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
 }
 trap stop INT TERM EXIT
