@@ -33,7 +33,10 @@ def cli(tmp_path_factory) -> tuple[list[str], dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["HYPERWEB_DATA_DIR"] = str(tmp_path_factory.mktemp("cli"))
     manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, capture_output=True, timeout=120)
+    migrate = subprocess.run(
+        [*manage, "migrate", "-v", "0"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert migrate.returncode == 0, migrate.stderr[-2000:]
     return manage, env
 
 
