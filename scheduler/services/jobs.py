@@ -355,3 +355,31 @@ def job_to_hypersdk_json(job: BackupJob) -> dict[str, Any]:
             "flags": (job.accounting or {}).get("flags", []),
         }
     return data
+
+
+def job_eta(job: BackupJob, *, now: datetime | None = None) -> tuple[dict[str, Any], str]:
+    """When a job is expected to end: (eta object, Go-style remaining text)."""
+    now = now or timezone.now()
+    progress = job_progress(job)
+    percent = float(progress.get("percent_complete") or 0.0)
+    duration = job.expected_duration.total_seconds()
+    if job.is_finished:
+        remaining = 0.0
+        completion = job.completed_at
+    elif job.status == BackupJob.Status.RUNNING and job.started_at:
+        elapsed = max(0.0, (now - job.started_at).total_seconds())
+        # From the progress rate once there is one, else the expected duration.
+        remaining = elapsed * (100 - percent) / percent if percent > 0 else max(0.0, duration - elapsed)
+        completion = now + timedelta(seconds=remaining)
+    else:
+        start = max(job.planned_start or now, now)
+        remaining = (start - now).total_seconds() + duration
+        completion = start + job.expected_duration
+    eta = {
+        "planned_start": format_ts(job.planned_start),
+        "started_at": format_ts(job.started_at),
+        "expected_completion": format_ts(completion),
+        "percent_complete": percent,
+        "estimated_remaining_seconds": round(remaining, 3),
+    }
+    return eta, _duration_text(remaining)

@@ -1,0 +1,217 @@
+"""Serializers of the /jobs/* and /schedules API: input validation and the documented shapes.
+
+The wire JSON of a job or schedule is built once, by scheduler.services (job_to_hypersdk_json,
+policy_to_json), for the API, the command line and the dashboard alike; the output serializers
+here describe that JSON for the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from hyperweb.api.pagination import limit_field
+
+WIRE_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+
+
+class JobDefinitionSerializer(serializers.Serializer):
+    """HyperSDK JobDefinition (extra keys allowed; secrets are never echoed)."""
+
+    vm_path = serializers.CharField()
+    id = serializers.CharField(required=False)
+    name = serializers.CharField(required=False)
+    output_dir = serializers.CharField(required=False)
+    output_path = serializers.CharField(required=False)
+    format = serializers.ChoiceField(choices=["qcow2", "raw", "vmdk", "ova", "ovf"], required=False)
+    export_method = serializers.ChoiceField(choices=["ctl", "govc", "ovftool", "web"], required=False)
+    compress = serializers.BooleanField(required=False)
+    created_at = serializers.CharField(required=False)
+    metadata = serializers.DictField(
+        required=False,
+        help_text="carbon_aware, carbon_zone, carbon_max_intensity (g/kWh), carbon_max_delay (int ns), "
+        "expected_duration_hours, data_size_gb, not_before; the decision is written back as "
+        "carbon_planned_start, carbon_reason, carbon_intensity_at_submit, ...",
+    )
+
+
+class ProgressSerializer(serializers.Serializer):
+    phase = serializers.CharField()
+    current_file = serializers.CharField()
+    current_step = serializers.CharField()
+    files_downloaded = serializers.IntegerField()
+    total_files = serializers.IntegerField()
+    bytes_downloaded = serializers.IntegerField()
+    bytes_transferred = serializers.IntegerField()
+    total_bytes = serializers.IntegerField()
+    percent_complete = serializers.FloatField()
+    estimated_remaining = serializers.CharField()
+    export_method = serializers.CharField()
+
+
+class JobResultSerializer(serializers.Serializer):
+    vm_name = serializers.CharField()
+    output_dir = serializers.CharField()
+    ovf_path = serializers.CharField()
+    total_size = serializers.IntegerField()
+    duration = serializers.IntegerField(help_text="nanoseconds")
+    success = serializers.BooleanField()
+    files = serializers.ListField(child=serializers.CharField())
+    output_files = serializers.ListField(child=serializers.CharField())
+    export_method = serializers.CharField(required=False)
+    archive_path = serializers.CharField()
+    manifest_path = serializers.CharField()
+    sha256 = serializers.CharField()
+
+
+class JobCarbonSerializer(serializers.Serializer):
+    energy_kwh = serializers.FloatField(allow_null=True)
+    intensity_gco2_kwh = serializers.FloatField(allow_null=True)
+    emissions_kg_co2 = serializers.FloatField(allow_null=True)
+    counterfactual_intensity_gco2_kwh = serializers.FloatField(allow_null=True)
+    counterfactual_kg_co2 = serializers.FloatField(allow_null=True)
+    savings_vs_requested_kg_co2 = serializers.FloatField(allow_null=True)
+    simulated = serializers.BooleanField()
+    stale = serializers.BooleanField()
+    forecast_only = serializers.BooleanField()
+    flags = serializers.ListField(child=serializers.CharField())
+
+
+class JobSerializer(serializers.Serializer):
+    """A Job as HyperSDK clients parse it, plus hyperweb's own fields (clients ignore them)."""
+
+    definition = JobDefinitionSerializer()
+    status = serializers.ChoiceField(
+        choices=WIRE_STATUSES, help_text="a job waiting for its planned start is pending"
+    )
+    progress = ProgressSerializer(required=False)
+    result = JobResultSerializer(required=False)
+    error = serializers.CharField(required=False)
+    started_at = serializers.DateTimeField(required=False)
+    completed_at = serializers.DateTimeField(required=False)
+    updated_at = serializers.DateTimeField()
+    id = serializers.CharField()
+    state = serializers.ChoiceField(
+        choices=["pending", "scheduled", "running", "completed", "failed", "cancelled"],
+        help_text="hyperweb's status: `scheduled` = waiting for a carbon-planned start",
+    )
+    carbon_aware = serializers.BooleanField()
+    zone = serializers.CharField(allow_null=True)
+    requested_at = serializers.DateTimeField()
+    earliest_start = serializers.DateTimeField()
+    latest_start = serializers.DateTimeField()
+    planned_start = serializers.DateTimeField(allow_null=True)
+    expected_duration_seconds = serializers.FloatField()
+    attempts = serializers.IntegerField()
+    decision = serializers.DictField(allow_null=True, help_text="the latest planning decision and its reason")
+    carbon = JobCarbonSerializer(
+        required=False, help_text="after the run: accounting against starting when requested"
+    )
+
+
+class SubmitResponseSerializer(serializers.Serializer):
+    job_ids = serializers.ListField(child=serializers.CharField())
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.CharField())
+    timestamp = serializers.DateTimeField()
+
+
+class QueryRequestSerializer(serializers.Serializer):
+    job_ids = serializers.ListField(child=serializers.CharField(), required=False)
+    status = serializers.ListField(child=serializers.ChoiceField(choices=WIRE_STATUSES), required=False)
+    all = serializers.BooleanField(required=False, default=False)
+    limit = limit_field(100, 1000, required=False)
+
+
+class QueryParamsSerializer(serializers.Serializer):
+    all = serializers.BooleanField(required=False, default=False)
+    status = serializers.CharField(required=False, help_text="comma-separated statuses")
+    limit = limit_field(100, 1000, required=False)
+
+
+class QueryResponseSerializer(serializers.Serializer):
+    jobs = JobSerializer(many=True)
+    total = serializers.IntegerField(help_text="jobs matching, before the limit")
+    timestamp = serializers.DateTimeField()
+
+
+class CancelRequestSerializer(serializers.Serializer):
+    job_ids = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+
+
+class CancelResponseSerializer(serializers.Serializer):
+    cancelled = serializers.ListField(child=serializers.CharField())
+    failed = serializers.ListField(child=serializers.CharField())
+    errors = serializers.DictField(child=serializers.CharField())
+    timestamp = serializers.DateTimeField()
+
+
+class ProgressResponseSerializer(ProgressSerializer):
+    job_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=WIRE_STATUSES)
+    timestamp = serializers.DateTimeField()
+    progress = ProgressSerializer()
+
+
+class LogLineSerializer(serializers.Serializer):
+    timestamp = serializers.DateTimeField()
+    level = serializers.CharField()
+    message = serializers.CharField()
+
+
+class LogsResponseSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    logs = LogLineSerializer(many=True)
+    log_count = serializers.IntegerField()
+    timestamp = serializers.DateTimeField()
+
+
+class EtaSerializer(serializers.Serializer):
+    planned_start = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    expected_completion = serializers.DateTimeField(allow_null=True)
+    percent_complete = serializers.FloatField()
+    estimated_remaining_seconds = serializers.FloatField()
+
+
+class EtaResponseSerializer(serializers.Serializer):
+    job_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=WIRE_STATUSES)
+    timestamp = serializers.DateTimeField()
+    eta = EtaSerializer()
+    estimated_remaining = serializers.CharField()
+
+
+class ScheduledJobSerializer(serializers.Serializer):
+    """HyperSDK ScheduledJob plus hyperweb's flexible window and carbon settings."""
+
+    id = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField(required=False)
+    schedule = serializers.CharField(help_text="cron, UTC")
+    job_template = JobDefinitionSerializer()
+    enabled = serializers.BooleanField()
+    run_count = serializers.IntegerField()
+    tags = serializers.ListField(child=serializers.CharField())
+    carbon_aware = serializers.BooleanField()
+    zone = serializers.CharField(allow_null=True)
+    threshold = serializers.FloatField(allow_null=True)
+    window_start = serializers.CharField(allow_null=True, help_text="HH:MM UTC the window opens")
+    window_hours = serializers.FloatField(help_text="how long after the window opens the job may start")
+    expected_duration_hours = serializers.FloatField()
+    last_run = serializers.DateTimeField(allow_null=True)
+    next_run = serializers.DateTimeField(allow_null=True)
+
+
+class TriggerResponseSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    schedule_id = serializers.CharField()
+    job_id = serializers.CharField()
+    job = JobSerializer()
+    timestamp = serializers.DateTimeField()
+
+
+class DeletedSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    id = serializers.CharField()
+    timestamp = serializers.DateTimeField()

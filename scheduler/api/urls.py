@@ -1,0 +1,24 @@
+"""/jobs/* and /schedules at the host root, no trailing slashes (CONTRACT.md)."""
+
+from django.urls import path
+
+from scheduler.api import views
+
+urlpatterns = [
+    path("jobs/submit", views.SubmitView.as_view(), name="jobs-submit"),
+    path("jobs/query", views.QueryView.as_view(), name="jobs-query"),
+    path("jobs/cancel", views.CancelView.as_view(), name="jobs-cancel"),
+    path("jobs/progress/<str:job_id>", views.ProgressView.as_view(), name="jobs-progress"),
+    path("jobs/logs/<str:job_id>", views.LogsView.as_view(), name="jobs-logs"),
+    path("jobs/eta/<str:job_id>", views.EtaView.as_view(), name="jobs-eta"),
+    path("jobs/<str:job_id>", views.JobDetailView.as_view(), name="jobs-detail"),
+    path("schedules", views.ScheduleListView.as_view(), name="schedules"),
+    path("schedules/<str:schedule_id>", views.ScheduleDetailView.as_view(), name="schedules-detail"),
+    path("schedules/<str:schedule_id>/enable", views.ScheduleEnableView.as_view(), name="schedules-enable"),
+    path(
+        "schedules/<str:schedule_id>/disable", views.ScheduleDisableView.as_view(), name="schedules-disable"
+    ),
+    path(
+        "schedules/<str:schedule_id>/trigger", views.ScheduleTriggerView.as_view(), name="schedules-trigger"
+    ),
+]

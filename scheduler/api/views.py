@@ -1,0 +1,365 @@
+"""/jobs/* and /schedules views: parse, authorize, call scheduler.services, return. No rules here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from hyperweb.api.errors import api_error
+from hyperweb.api.permissions import IsOperator, IsViewer, ReadViewerWriteOperator
+from hyperweb.api.timestamps import now_iso
+from hyperweb.api.views import APIView, json_type
+from scheduler import services
+from scheduler.api import serializers as s
+from scheduler.models import BackupJob, BackupPolicy
+from scheduler.services.jobs import job_eta
+
+JOBS = ["jobs"]
+SCHEDULES = ["schedules"]
+
+
+def get_job(job_id: str) -> BackupJob:
+    job = BackupJob.objects.select_related("zone").filter(pk=job_id).first()
+    if job is None:
+        raise exceptions.NotFound(f"job {job_id} not found")
+    return job
+
+
+class SubmitView(APIView):
+    permission_classes = [IsOperator]
+
+    @extend_schema(
+        operation_id="jobs_submit",
+        request=s.JobDefinitionSerializer(many=True),
+        responses=s.SubmitResponseSerializer,
+        summary='Submit one JobDefinition, an array of them, or {"jobs": [...]}',
+        tags=JOBS,
+    )
+    def post(self, request: Request) -> Response:
+        """Always 200 for a well-shaped body: each definition is accepted (its id in `job_ids`) or
+        rejected (a message in `errors`). Carbon-aware jobs (`metadata.carbon_aware`) are planned
+        into the cleanest window and get their id at once; others are dispatched at once."""
+        data = request.data
+        if isinstance(data, dict) and isinstance(data.get("jobs"), list):
+            definitions = data["jobs"]
+        elif isinstance(data, dict):
+            definitions = [data]
+        elif isinstance(data, list):
+            definitions = data
+        else:
+            raise api_error(
+                400,
+                f'body must be a JobDefinition object, an array of them or {{"jobs": [...]}}, got {json_type(data)}',
+            )
+        outcome = services.submit_jobs(definitions, request.user)
+        return Response(
+            {
+                "job_ids": outcome.job_ids,
+                "accepted": outcome.accepted,
+                "rejected": outcome.rejected,
+                "errors": outcome.errors,
+                "timestamp": now_iso(),
+            }
+        )
+
+
+def _query(job_ids: list[str] | None, statuses: list[str] | None) -> QuerySet[BackupJob]:
+    jobs = BackupJob.objects.select_related("zone").order_by("-requested_at", "-pk")
+    if job_ids:
+        jobs = jobs.filter(pk__in=job_ids)
+    if statuses:
+        wanted = set(statuses)
+        if "pending" in wanted:
+            wanted.add(BackupJob.Status.SCHEDULED)  # waiting for a planned start is "pending"
+        jobs = jobs.filter(status__in=wanted)
+    return jobs
+
+
+def _query_response(jobs: QuerySet[BackupJob], limit: int) -> Response:
+    total = jobs.count()
+    return Response(
+        {
+            "jobs": [services.job_to_hypersdk_json(job) for job in jobs[:limit]],
+            "total": total,
+            "timestamp": now_iso(),
+        }
+    )
+
+
+class QueryView(APIView):
+    permission_classes = [IsViewer]
+    query_serializer_class = s.QueryParamsSerializer
+
+    @extend_schema(
+        operation_id="jobs_query_get",
+        parameters=[s.QueryParamsSerializer],
+        responses=s.QueryResponseSerializer,
+        summary="List jobs, newest first",
+        tags=JOBS,
+    )
+    def get(self, request: Request) -> Response:
+        """Jobs newest first (`?status=running,pending` filters; `limit` caps the list, `total`
+        counts all matches)."""
+        params = self.query()
+        statuses = [x.strip() for x in params.get("status", "").split(",") if x.strip()]
+        return _query_response(_query(None, statuses), params.get("limit", 100))
+
+    @extend_schema(
+        operation_id="jobs_query",
+        request=s.QueryRequestSerializer,
+        responses=s.QueryResponseSerializer,
+        summary="Find jobs by id and/or status, newest first",
+        tags=JOBS,
+    )
+    def post(self, request: Request) -> Response:
+        """`job_ids` and `status` filter (both optional; `all` or neither lists every job)."""
+        data = self.body(s.QueryRequestSerializer)
+        return _query_response(_query(data.get("job_ids"), data.get("status")), data.get("limit", 100))
+
+
+class JobDetailView(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(operation_id="jobs_retrieve", responses=s.JobSerializer, summary="One job", tags=JOBS)
+    def get(self, request: Request, job_id: str) -> Response:
+        """The bare Job; its `definition.metadata` carries the carbon decision."""
+        return Response(services.job_to_hypersdk_json(get_job(job_id)))
+
+
+class CancelView(APIView):
+    permission_classes = [IsOperator]
+
+    @extend_schema(
+        operation_id="jobs_cancel",
+        request=s.CancelRequestSerializer,
+        responses=s.CancelResponseSerializer,
+        summary="Cancel pending or running jobs",
+        tags=JOBS,
+    )
+    def post(self, request: Request) -> Response:
+        """A running backup is really stopped (within about a second) and its partial output
+        removed; finished or unknown jobs are listed in `failed` with the reason in `errors`."""
+        data = self.body(s.CancelRequestSerializer)
+        outcome = services.cancel_jobs(data["job_ids"], request.user)
+        return Response(
+            {
+                "cancelled": outcome.cancelled,
+                "failed": outcome.failed,
+                "errors": outcome.errors,
+                "timestamp": now_iso(),
+            }
+        )
+
+
+class ProgressView(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        operation_id="jobs_progress",
+        responses=s.ProgressResponseSerializer,
+        summary="Progress of a job",
+        tags=JOBS,
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        """Progress as an object and flattened at the top level (`phase` always present)."""
+        job = get_job(job_id)
+        progress = services.job_progress(job)
+        return Response(
+            {
+                **progress,
+                "job_id": job.id,
+                "status": job.wire_status,
+                "timestamp": now_iso(),
+                "progress": progress,
+            }
+        )
+
+
+class LogsView(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        operation_id="jobs_logs", responses=s.LogsResponseSerializer, summary="A job's log", tags=JOBS
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        """Timestamped log lines, oldest first."""
+        job = get_job(job_id)
+        logs = [
+            {"timestamp": services.format_ts(e.timestamp), "level": e.level, "message": e.message}
+            for e in job.events.order_by("timestamp", "pk")
+        ]
+        return Response({"job_id": job.id, "logs": logs, "log_count": len(logs), "timestamp": now_iso()})
+
+
+class EtaView(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        operation_id="jobs_eta", responses=s.EtaResponseSerializer, summary="When a job will end", tags=JOBS
+    )
+    def get(self, request: Request, job_id: str) -> Response:
+        """For a waiting job: its planned start plus the expected duration; for a running one: from
+        its progress rate."""
+        job = get_job(job_id)
+        eta, remaining = job_eta(job)
+        return Response(
+            {
+                "job_id": job.id,
+                "status": job.wire_status,
+                "timestamp": now_iso(),
+                "eta": eta,
+                "estimated_remaining": remaining,
+            }
+        )
+
+
+# -- schedules ----------------------------------------------------------------------------------
+
+
+def _invalid(exc: Exception) -> exceptions.ValidationError:
+    return exceptions.ValidationError(str(exc))
+
+
+def _json_body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise api_error(400, f"request body must be a JSON object, got {json_type(request.data)}")
+    return request.data
+
+
+class ScheduleListView(APIView):
+    permission_classes = [ReadViewerWriteOperator]
+
+    @extend_schema(
+        operation_id="schedules_list",
+        responses=s.ScheduledJobSerializer(many=True),
+        summary="All schedules",
+        tags=SCHEDULES,
+    )
+    def get(self, request: Request) -> Response:
+        """A bare array of ScheduledJobs."""
+        policies = BackupPolicy.objects.select_related("zone").order_by("name", "pk")
+        return Response([services.policy_to_json(p) for p in policies])
+
+    @extend_schema(
+        operation_id="schedules_create",
+        request=s.ScheduledJobSerializer,
+        responses={201: s.ScheduledJobSerializer},
+        summary="Create a recurring backup",
+        tags=SCHEDULES,
+    )
+    def post(self, request: Request) -> Response:
+        """Carbon-aware by default when a zone is known (`zone` or `job_template.metadata.carbon_zone`):
+        each run may start any time in the flexible window (`window_start`, `window_hours`)."""
+        try:
+            policy = services.save_policy(BackupPolicy(), _json_body(request), request.user)
+        except services.InvalidDefinition as exc:
+            raise _invalid(exc) from None
+        return Response(services.policy_to_json(policy), status=201)
+
+
+class ScheduleDetailView(APIView):
+    permission_classes = [ReadViewerWriteOperator]
+
+    @extend_schema(
+        operation_id="schedules_retrieve",
+        responses=s.ScheduledJobSerializer,
+        summary="One schedule",
+        tags=SCHEDULES,
+    )
+    def get(self, request: Request, schedule_id: str) -> Response:
+        """One ScheduledJob."""
+        return Response(services.policy_to_json(_policy(schedule_id)))
+
+    @extend_schema(
+        operation_id="schedules_update",
+        request=s.ScheduledJobSerializer,
+        responses=s.ScheduledJobSerializer,
+        summary="Update a schedule (the fields given)",
+        tags=SCHEDULES,
+    )
+    def put(self, request: Request, schedule_id: str) -> Response:
+        """Fields absent from the body keep their values."""
+        try:
+            policy = services.save_policy(_policy(schedule_id), _json_body(request), partial=True)
+        except services.InvalidDefinition as exc:
+            raise _invalid(exc) from None
+        return Response(services.policy_to_json(policy))
+
+    @extend_schema(
+        operation_id="schedules_destroy",
+        responses=s.DeletedSerializer,
+        summary="Delete a schedule",
+        tags=SCHEDULES,
+    )
+    def delete(self, request: Request, schedule_id: str) -> Response:
+        """Jobs it already created stay."""
+        policy = _policy(schedule_id)
+        policy.delete()
+        return Response({"status": "deleted", "id": schedule_id, "timestamp": now_iso()})
+
+
+def _policy(schedule_id: str) -> BackupPolicy:
+    return get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=schedule_id)
+
+
+class ScheduleEnableView(APIView):
+    permission_classes = [IsOperator]
+    enabled = True
+
+    @extend_schema(
+        operation_id="schedules_enable",
+        request=None,
+        responses=s.ScheduledJobSerializer,
+        summary="Enable",
+        tags=SCHEDULES,
+    )
+    def post(self, request: Request, schedule_id: str) -> Response:
+        """The schedule fires again from its next cron time."""
+        return Response(services.policy_to_json(services.set_enabled(_policy(schedule_id), self.enabled)))
+
+
+class ScheduleDisableView(ScheduleEnableView):
+    enabled = False
+
+    @extend_schema(
+        operation_id="schedules_disable",
+        request=None,
+        responses=s.ScheduledJobSerializer,
+        summary="Disable",
+        tags=SCHEDULES,
+    )
+    def post(self, request: Request, schedule_id: str) -> Response:
+        """The schedule stops firing; its jobs already created stay."""
+        return super().post(request, schedule_id)
+
+
+class ScheduleTriggerView(APIView):
+    permission_classes = [IsOperator]
+
+    @extend_schema(
+        operation_id="schedules_trigger",
+        request=None,
+        responses=s.TriggerResponseSerializer,
+        summary="Create this schedule's job now",
+        tags=SCHEDULES,
+    )
+    def post(self, request: Request, schedule_id: str) -> Response:
+        """Creates the job now, within the flexible window that opens now (carbon-aware schedules
+        still wait for the cleanest start in it)."""
+        job = services.run_policy(_policy(schedule_id), user=request.user)
+        job = BackupJob.objects.select_related("zone").get(pk=job.pk)
+        return Response(
+            {
+                "status": "triggered",
+                "schedule_id": schedule_id,
+                "job_id": job.id,
+                "job": services.job_to_hypersdk_json(job),
+                "timestamp": now_iso(),
+            }
+        )
