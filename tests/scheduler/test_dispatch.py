@@ -146,7 +146,7 @@ def test_it_fails_a_job_that_runs_past_its_timeout(settings, no_enqueue) -> None
     assert job.status == "failed" and job.error.startswith("timed out after")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_stops_a_running_backup_when_it_is_cancelled(no_enqueue) -> None:
     job = BackupJobFactory()
     executor = SlowExecutor()
