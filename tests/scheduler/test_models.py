@@ -1,0 +1,37 @@
+"""Model rules: wire status, ordering, the window constraint."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError
+from django.utils import timezone
+
+from scheduler.models import BackupJob
+from tests.scheduler.factories import BackupJobFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_shows_a_scheduled_job_as_pending_on_the_wire() -> None:
+    assert BackupJobFactory(status="scheduled").wire_status == "pending"
+    assert BackupJobFactory(status="running").wire_status == "running"
+
+
+def test_it_lists_newest_requests_first() -> None:
+    now = timezone.now()
+    old = BackupJobFactory(requested_at=now - timedelta(hours=1))
+    new = BackupJobFactory(requested_at=now)
+    assert list(BackupJob.objects.all()) == [new, old]
+
+
+def test_it_refuses_a_window_whose_deadline_precedes_its_start() -> None:
+    now = timezone.now()
+    with pytest.raises(IntegrityError):
+        BackupJobFactory(earliest_start=now, latest_start=now - timedelta(minutes=1))
+
+
+def test_it_gives_every_job_a_uuid_unless_the_caller_chose_an_id() -> None:
+    assert len(BackupJobFactory().id) == 36
+    assert BackupJobFactory(id="nightly-web-1").id == "nightly-web-1"
