@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import timedelta
@@ -186,3 +187,31 @@ def test_it_retries_a_job_whose_worker_was_lost_then_fails_it_with_the_reason(se
     assert retry.status == "pending" and "worker lost" in retry.error and retry.claimed_by == ""
     assert last.status == "failed" and "worker lost" in last.error and "gave up" in last.error
     assert alive.status == "running"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_stops_a_real_file_backup_on_cancel_and_removes_its_partial_output(roots, no_enqueue) -> None:
+    source, target = roots
+    (source / "big.img").write_bytes(os.urandom(40_000_000))  # about two seconds of gzip
+    job = BackupJobFactory(vm_path="big.img")
+    outcome: list[str] = []
+
+    def work() -> None:
+        try:
+            outcome.append(execute_job(job.id))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    started = time.monotonic()
+    while time.monotonic() - started < 10:
+        progress = BackupJob.objects.get(pk=job.pk).progress or {}
+        if progress.get("bytes_transferred", 0) > 0:
+            break
+        time.sleep(0.02)
+    assert any(target.rglob(".*.tmp-*")), "the backup should be writing its temporary"
+    assert cancel_jobs([job.id]).cancelled == [job.id]
+    thread.join(10)
+    assert outcome == ["cancelled"]
+    assert list(target.rglob("*")) == [p for p in target.rglob("*") if p.is_dir()]  # no file at all
