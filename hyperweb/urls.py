@@ -1,12 +1,10 @@
 """Site URLs. API paths sit at the host root without trailing slashes (HyperSDK clients use urljoin).
 
-Other apps' URL modules are included when they exist, so each app owns its own routes:
-scheduler.api.urls (/jobs/*, /schedules), reports.urls, dashboard.urls (pages).
+Each app owns its routes: the API first (service, auth, docs, /carbon/*, /jobs/* and /schedules,
+/reports/*.csv|pdf), then the dashboard's HTML pages (hyperweb.pages_urls, reports' pages).
 """
 
 from __future__ import annotations
-
-import importlib.util
 
 from django.conf import settings
 from django.contrib import admin
@@ -21,16 +19,6 @@ from accounts.api.views import LoginView, LogoutView
 from hyperweb.api.docs import LocalRedocView
 from hyperweb.api.service_views import BenchConstantView, CapabilitiesView, HealthView, StatusView
 
-OPTIONAL_URLCONFS = ("scheduler.api.urls", "reports.api.urls", "reports.urls", "dashboard.urls")
-
-
-def _exists(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # the parent package is missing
-        return False
-
-
 urlpatterns: list[URLPattern | URLResolver] = [
     path("health", HealthView.as_view(), name="api-health"),
     path("status", StatusView.as_view(), name="api-status"),
@@ -43,8 +31,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("redoc", LocalRedocView.as_view(url_name="openapi-yaml"), name="api-redoc"),
     path("admin/", admin.site.urls),
     path("", include("carbon.api.urls")),
+    path("", include("scheduler.api.urls")),
+    path("", include("reports.api.urls")),
+    # dashboard pages (session login)
+    path("", include("hyperweb.pages_urls")),
+    path("", include("reports.urls")),
+    path("", include("reports.esg_urls")),
 ]
-urlpatterns += [path("", include(module)) for module in OPTIONAL_URLCONFS if _exists(module)]
 if settings.BENCH_ENDPOINT:
     urlpatterns.append(path("bench/constant", BenchConstantView.as_view(), name="bench-constant"))
 

@@ -5,8 +5,7 @@ How to write an endpoint (the /jobs/* and /schedules views follow this too)
 - Subclass `hyperweb.api.views.APIView`. Defaults come from settings.REST_FRAMEWORK: the auth
   classes (X-API-Key, Bearer token, session with CSRF), `IsViewer` permission, the JSON renderer
   and parser, and the exception handler. Route it at the root without a trailing slash:
-  `path("jobs/cancel", CancelView.as_view())` in `<app>/api/urls.py` (hyperweb/urls.py includes
-  `scheduler.api.urls`, `reports.urls`, `reports.api.urls`, `dashboard.urls` when they exist).
+  `path("jobs/cancel", CancelView.as_view())` in `<app>/api/urls.py`, included from hyperweb/urls.py.
 - Roles (`hyperweb.api.permissions`): `IsViewer` (read), `IsOperator` (submit/cancel jobs,
   manage schedules), `IsAdmin` (zones, users, keys), `ReadViewerWriteOperator` (GET for viewers,
   other methods for operators), `CarbonPublicRead` (anonymous too when CARBON_PUBLIC_READ).
