@@ -47,6 +47,8 @@ def period_from_inputs(
             f"{missing} is required (or give period=2026-Q3, 2026-09 or 2026)", field=missing
         )
     chosen = Period(parse_moment(start, name="start"), parse_moment(end, name="end", end=True))
+    if chosen.end <= chosen.start:  # said with the caller's own words, not the exclusive instant
+        raise ReportInputError(f"end ({end}) must be after start ({start})", field="end")
     return check_period(_named(chosen), max_days=max_days)
 
 
