@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -69,8 +70,11 @@ _WINDOW = 60  # seconds: API_LOGIN_ATTEMPTS_PER_MINUTE counts failures in fixed 
 
 def _failure_keys(client_ip: str, username: str) -> list[str]:
     # Counting per address stops one client guessing many accounts; counting per username stops
-    # many addresses guessing one account.
-    return [f"login-fail:ip:{client_ip}", f"login-fail:user:{username.lower()[:150]}"]
+    # many addresses guessing one account. Hashed: usernames may hold characters no cache accepts.
+    def tag(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    return [f"login-fail:ip:{tag(client_ip)}", f"login-fail:user:{tag(username.lower())}"]
 
 
 def _throttled(keys: list[str]) -> bool:
