@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from reports.esg.value import AVOIDED_LABEL, BackupRow, ESGReport, Figures
@@ -72,7 +72,12 @@ def _number(value: float | int | None) -> str:
 
 
 def _time(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value is None:
+        return ""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat is several times faster than strftime, which shows at 100,000 rows x 6 times
+    return value.isoformat(timespec="seconds")[:-6] + "Z"
 
 
 def _flag(value: bool) -> str:
