@@ -1,7 +1,9 @@
 """Intensity charts for the dashboard: one chart, one function, one shared layout.
 
-Figures are built with plotly.py on the server and rendered to a <div> (plotly.js comes once
-from static/). Long series are reduced to at most `max_points` buckets of time-weighted means
+Figures are plotly figure dicts built on the server and rendered to a <div> by plotly.py
+(plotly.js comes once from static/). They are plain dicts rendered without plotly.py's
+validation: building graph objects re-validates every shape on each add (quadratic in the
+number of backups drawn) and cost seconds on a busy zone page; the dicts are the same JSON. Long series are reduced to at most `max_points` buckets of time-weighted means
 before they are drawn (StepSeries.mean, so the reduced curve is honest, not a sample); the full
 data stays one click away (API and CSV links on the pages).
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import plotly.graph_objects as go
+import plotly.io as pio
 
 from carbon.intensity import StepSeries
 
@@ -39,17 +41,67 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
         "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#1d2430"},
         "hovermode": "x unified",
         "legend": {"orientation": "h", "y": -0.18},
-        "xaxis": {"gridcolor": "#eef1f5", "type": "date"},
+        # Plotly draws times as given: the server sends UTC, so the axis says so.
+        "xaxis": {"gridcolor": "#eef1f5", "type": "date", "title": {"text": "UTC"}},
         "yaxis": {"gridcolor": "#eef1f5", "rangemode": "tozero", "title": {"text": "gCO2/kWh"}},
     }
     layout.update(overrides)
     return layout
 
 
-def render(fig: go.Figure, *, static: bool = False) -> str:
+Figure = dict[str, Any]
+
+
+def render(fig: Figure, *, static: bool = False) -> str:
     """The figure as an HTML <div> plus its small init script; plotly.js is loaded by the page."""
     config = dict(PLOT_CONFIG, staticPlot=True) if static else PLOT_CONFIG
-    return fig.to_html(full_html=False, include_plotlyjs=False, config=config)
+    return pio.to_html(fig, full_html=False, include_plotlyjs=False, config=config, validate=False)
+
+
+def vband(x0: datetime, x1: datetime, colour: str, *, layer: str = "below") -> dict[str, Any]:
+    """A shaded time span over the whole height of the plot."""
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "paper",
+        "x0": _iso(x0.timestamp()),
+        "x1": _iso(x1.timestamp()),
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": colour,
+        "line": {"width": 0},
+        "layer": layer,
+    }
+
+
+def vline(x: datetime, colour: str = "#55606e", dash: str = "dot") -> dict[str, Any]:
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": _iso(x.timestamp()),
+        "x1": _iso(x.timestamp()),
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": colour, "width": 1, "dash": dash},
+    }
+
+
+def hline(y: float, colour: str = "#a3161b") -> dict[str, Any]:
+    return {
+        "type": "line",
+        "xref": "paper",
+        "yref": "y",
+        "x0": 0,
+        "x1": 1,
+        "y0": y,
+        "y1": y,
+        "line": {"color": colour, "width": 1.5, "dash": "dash"},
+    }
+
+
+def note(text: str, x: Any, y: Any, *, xref: str = "x", yref: str = "paper", **extra: Any) -> dict[str, Any]:
+    return {"text": text, "x": x, "y": y, "xref": xref, "yref": yref, "showarrow": False, **extra}
 
 
 @dataclass(frozen=True)
@@ -110,36 +162,36 @@ def split_points(points: Iterable[Any]) -> tuple[list[tuple], list[tuple]]:
     return actual, forecast
 
 
-def _line(c: Curve, name: str, colour: str, *, dash: str | None = None, width: float = 2) -> go.Scatter:
-    return go.Scatter(
-        x=c.x,
-        y=c.y,
-        name=name,
-        mode="lines",
-        line={"shape": "hv", "color": colour, "width": width, "dash": dash},
-        connectgaps=False,
-        hovertemplate="%{y:.0f} g/kWh<extra>" + name + "</extra>",
-    )
+def _line(c: Curve, name: str, colour: str, *, dash: str | None = None, width: float = 2) -> dict[str, Any]:
+    return {
+        "type": "scatter",
+        "x": c.x,
+        "y": c.y,
+        "name": name,
+        "mode": "lines",
+        "line": {"shape": "hv", "color": colour, "width": width, "dash": dash or "solid"},
+        "connectgaps": False,
+        "hovertemplate": "%{y:.0f} g/kWh<extra>" + name + "</extra>",
+    }
 
 
 def sparkline(points: Iterable[Any], now: datetime) -> str:
     """24 h before and after now: the actual curve solid, the forecast dashed, a 'now' marker."""
     actual, forecast = split_points(points)
-    fig = go.Figure()
-    fig.add_trace(_line(curve(actual, 200), "actual", ACTUAL_COLOUR, width=1.5))
-    fig.add_trace(_line(curve(forecast, 200), "forecast", FORECAST_COLOUR, dash="dot", width=1.5))
-    fig.add_vline(x=_iso(now.timestamp()), line={"color": "#55606e", "width": 1})
-    fig.update_layout(
-        base_layout(
-            height=70,
-            margin={"l": 0, "r": 0, "t": 0, "b": 0},
-            showlegend=False,
-            hovermode="x",
-            xaxis={"visible": False, "type": "date"},
-            yaxis={"visible": False, "rangemode": "tozero"},
-        )
+    layout = base_layout(
+        height=70,
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        showlegend=False,
+        hovermode="x",
+        xaxis={"visible": False, "type": "date"},
+        yaxis={"visible": False},  # the shape matters here; the tile shows the number
+        shapes=[vline(now, dash="solid")],
     )
-    return render(fig, static=True)
+    data = [
+        _line(curve(actual, 200), "actual", ACTUAL_COLOUR, width=1.5),
+        _line(curve(forecast, 200), "forecast", FORECAST_COLOUR, dash="dot", width=1.5),
+    ]
+    return render({"data": data, "layout": layout}, static=True)
 
 
 @dataclass(frozen=True)
@@ -169,42 +221,58 @@ def zone_chart(
 ) -> str:
     """History and forecast of one zone, the threshold line, and backups as shaded spans."""
     actual, forecast = split_points(points)
-    fig = go.Figure()
+    shapes: list[dict[str, Any]] = []
+    lower = 0
     for upper, colour in QUALITY_BANDS:
-        fig.add_hrect(
-            y0=upper - (100 if upper <= 200 else 200), y1=upper, fillcolor=colour, line_width=0, layer="below"
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "paper",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": lower,
+                "y1": upper,
+                "fillcolor": colour,
+                "line": {"width": 0},
+                "layer": "below",
+            }
         )
-    fig.add_trace(_line(curve(actual, max_points), "actual", ACTUAL_COLOUR))
-    fig.add_trace(_line(curve(forecast, max_points), "forecast", FORECAST_COLOUR, dash="dot"))
+        lower = upper
+    shapes.extend(vband(s.start, s.end, SPAN_COLOURS.get(s.kind, SPAN_COLOURS["finished"])) for s in spans)
+    shapes.append(vline(now))
+    annotations = []
     if threshold:
-        fig.add_hline(
-            y=threshold,
-            line={"color": "#a3161b", "dash": "dash", "width": 1.5},
-            annotation_text=f"threshold {threshold:.0f}",
-            annotation_position="top left",
-        )
-    for span in spans:
-        fig.add_vrect(
-            x0=_iso(span.start.timestamp()),
-            x1=_iso(span.end.timestamp()),
-            fillcolor=SPAN_COLOURS.get(span.kind, SPAN_COLOURS["finished"]),
-            line_width=0,
-            layer="below",
-        )
-    if spans:  # one invisible trace per kind, so the legend explains the shading
-        for kind in sorted({s.kind for s in spans}):
-            fig.add_trace(
-                go.Scatter(
-                    x=[None],
-                    y=[None],
-                    mode="markers",
-                    name=f"{kind} backups",
-                    marker={"symbol": "square", "size": 12, "color": SPAN_COLOURS[kind]},
-                )
+        shapes.append(hline(threshold))
+        annotations.append(
+            note(
+                f"threshold {threshold:.0f}",
+                0,
+                threshold,
+                xref="paper",
+                yref="y",
+                xanchor="left",
+                yanchor="bottom",
             )
-    fig.add_vline(x=_iso(now.timestamp()), line={"color": "#55606e", "width": 1, "dash": "dot"})
-    fig.update_layout(base_layout(height=380))
-    return render(fig)
+        )
+    data = [
+        _line(curve(actual, max_points), "actual", ACTUAL_COLOUR),
+        _line(curve(forecast, max_points), "forecast", FORECAST_COLOUR, dash="dot"),
+    ]
+    # One empty trace per kind of span, so the legend explains the shading.
+    data.extend(
+        {
+            "type": "scatter",
+            "x": [None],
+            "y": [None],
+            "mode": "markers",
+            "name": f"{kind} backups",
+            "marker": {"symbol": "square", "size": 12, "color": SPAN_COLOURS[kind]},
+        }
+        for kind in sorted({s.kind for s in spans})
+    )
+    layout = base_layout(height=380, shapes=shapes, annotations=annotations)
+    return render({"data": data, "layout": layout})
 
 
 def decision_chart(
@@ -218,77 +286,61 @@ def decision_chart(
 ) -> str:
     """The forecast as known when the job was planned, the chosen run and "start now" beside it."""
     actual, forecast = split_points(points)
-    fig = go.Figure()
-    fig.add_trace(_line(curve(actual), "actual (then)", ACTUAL_COLOUR))
-    fig.add_trace(_line(curve(forecast), "forecast at decision time", FORECAST_COLOUR, dash="dot"))
-    if window:
-        fig.add_vrect(
-            x0=_iso(window[0].timestamp()),
-            x1=_iso(window[1].timestamp()),
-            fillcolor="rgba(85,96,110,0.07)",
-            line_width=0,
-            layer="below",
-            annotation_text="allowed starts",
-            annotation_position="top left",
-        )
-    if start_now:
-        fig.add_vrect(
-            x0=_iso(start_now[0].timestamp()),
-            x1=_iso(start_now[1].timestamp()),
-            fillcolor="rgba(163,22,27,0.15)",
-            line_width=0,
-            annotation_text="start now",
-            annotation_position="bottom left",
-        )
-    if chosen:
-        fig.add_vrect(
-            x0=_iso(chosen[0].timestamp()),
-            x1=_iso(chosen[1].timestamp()),
-            fillcolor="rgba(30,107,52,0.25)",
-            line_width=0,
-            annotation_text="chosen",
-            annotation_position="top right",
-        )
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    for span, colour, label, y in (
+        (window, "rgba(85,96,110,0.07)", "allowed starts", 1.0),
+        (start_now, "rgba(163,22,27,0.15)", "start now", 0.0),
+        (chosen, "rgba(30,107,52,0.25)", "chosen", 1.0),
+    ):
+        if span:
+            shapes.append(vband(span[0], span[1], colour))
+            annotations.append(
+                note(label, _iso(span[0].timestamp()), y, xanchor="left", yanchor="top" if y else "bottom")
+            )
     if threshold:
-        fig.add_hline(y=threshold, line={"color": "#a3161b", "dash": "dash", "width": 1})
-    fig.add_vline(x=_iso(decided_at.timestamp()), line={"color": "#55606e", "width": 1, "dash": "dot"})
-    fig.update_layout(base_layout(height=340))
-    return render(fig)
+        shapes.append(hline(threshold))
+    shapes.append(vline(decided_at))
+    data = [
+        _line(curve(actual), "actual (then)", ACTUAL_COLOUR),
+        _line(curve(forecast), "forecast at decision time", FORECAST_COLOUR, dash="dot"),
+    ]
+    layout = base_layout(height=340, shapes=shapes, annotations=annotations)
+    return render({"data": data, "layout": layout})
 
 
 def planned_timeline(jobs: Sequence[Any], *, now: datetime, hours: int = 48) -> str:
     """The next planned backups as bars on a time axis, one row per zone."""
-    fig = go.Figure()
     rows: dict[str, list[Any]] = {}
     for job in jobs:
         rows.setdefault(job.zone.code if job.zone else "no zone", []).append(job)
-    for zone_code, zone_jobs in sorted(rows.items()):
-        fig.add_trace(
-            go.Bar(
-                name=zone_code,
-                y=[zone_code] * len(zone_jobs),
-                base=[_iso(j.planned_start.timestamp()) for j in zone_jobs],
-                x=[j.expected_duration.total_seconds() * 1000 for j in zone_jobs],
-                orientation="h",
-                text=[j.name or j.vm_path.rsplit("/", 1)[-1] for j in zone_jobs],
-                hovertemplate="%{text}<br>%{base|%Y-%m-%d %H:%M} UTC<extra>%{y}</extra>",
-                marker={"color": FORECAST_COLOUR},
-                showlegend=False,
-            )
-        )
-    height = max(160, 40 + 32 * len(rows))
-    fig.update_layout(
-        base_layout(
-            height=height,
-            barmode="overlay",
-            hovermode="closest",
-            margin={"l": 90, "r": 15, "t": 10, "b": 30},
-            xaxis={
-                "type": "date",
-                "range": [_iso(now.timestamp()), _iso((now + timedelta(hours=hours)).timestamp())],
-                "gridcolor": "#eef1f5",
-            },
-            yaxis={"type": "category", "title": None, "autorange": "reversed"},
-        )
+    data = [
+        {
+            "type": "bar",
+            "name": zone_code,
+            "y": [zone_code] * len(zone_jobs),
+            "base": [_iso(j.planned_start.timestamp()) for j in zone_jobs],
+            "x": [j.expected_duration.total_seconds() * 1000 for j in zone_jobs],
+            "orientation": "h",
+            "text": [j.name or j.vm_path.rsplit("/", 1)[-1] for j in zone_jobs],
+            "textposition": "none",
+            "hovertemplate": "%{text}<br>%{base|%Y-%m-%d %H:%M} UTC<extra>%{y}</extra>",
+            "marker": {"color": FORECAST_COLOUR},
+            "showlegend": False,
+        }
+        for zone_code, zone_jobs in sorted(rows.items())
+    ]
+    layout = base_layout(
+        height=max(160, 40 + 32 * len(rows)),
+        barmode="overlay",
+        hovermode="closest",
+        margin={"l": 90, "r": 15, "t": 10, "b": 40},
+        xaxis={
+            "type": "date",
+            "range": [_iso(now.timestamp()), _iso((now + timedelta(hours=hours)).timestamp())],
+            "gridcolor": "#eef1f5",
+            "title": {"text": "UTC"},
+        },
+        yaxis={"type": "category", "autorange": "reversed"},
     )
-    return render(fig)
+    return render({"data": data, "layout": layout})

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import plotly.graph_objects as go
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 
-from carbon.charts import ACTUAL_COLOUR, FORECAST_COLOUR, base_layout, render
+from carbon.charts import ACTUAL_COLOUR, FORECAST_COLOUR, base_layout, note, render
 from scheduler.models import BackupJob
 
 EMITTED_COLOUR = "#a34a00"
@@ -119,96 +118,100 @@ def cumulative_chart(days: list[dict[str, Any]]) -> str:
         x.append(row["period"].strftime("%Y-%m-%d"))
         emitted.append(round(e_total, 4))
         counterfactual.append(round(c_total, 4))
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=counterfactual,
-            name="had each started when requested",
-            mode="lines",
-            line={"color": COUNTERFACTUAL_COLOUR, "dash": "dash"},
-        )
+    data = [
+        {
+            "type": "scatter",
+            "x": x,
+            "y": counterfactual,
+            "name": "had each started when requested",
+            "mode": "lines",
+            "line": {"color": COUNTERFACTUAL_COLOUR, "dash": "dash"},
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": emitted,
+            "name": "emitted (carbon-aware)",
+            "mode": "lines",
+            "line": {"color": EMITTED_COLOUR},
+            "fill": "tonexty",
+            "fillcolor": "rgba(30,107,52,0.15)",
+        },
+    ]
+    layout = base_layout(
+        xaxis={"type": "date", "gridcolor": "#eef1f5"},
+        yaxis={"title": {"text": "kg CO2, cumulative"}, "rangemode": "tozero", "gridcolor": "#eef1f5"},
     )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=emitted,
-            name="emitted (carbon-aware)",
-            mode="lines",
-            line={"color": EMITTED_COLOUR},
-            fill="tonexty",
-            fillcolor="rgba(30,107,52,0.15)",
-        )
-    )
-    fig.update_layout(base_layout(yaxis={"title": {"text": "kg CO2, cumulative"}, "rangemode": "tozero"}))
-    return render(fig)
+    return render({"data": data, "layout": layout})
 
 
-def _grouped_bars(labels: list[str], rows: list[dict[str, Any]], *, axis_type: str) -> str:
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=labels,
-            y=[r["counterfactual"] for r in rows],
-            name="counterfactual",
-            marker={"color": COUNTERFACTUAL_COLOUR},
+def _grouped_bars(labels: list[str], rows: list[dict[str, Any]]) -> str:
+    data = [
+        {"type": "bar", "x": labels, "y": [r[key] for r in rows], "name": name, "marker": {"color": colour}}
+        for key, name, colour in (
+            ("counterfactual", "counterfactual", COUNTERFACTUAL_COLOUR),
+            ("emitted", "emitted", EMITTED_COLOUR),
+            ("avoided", "avoided", SAVED_COLOUR),
         )
+    ]
+    layout = base_layout(
+        barmode="group",
+        height=320,
+        xaxis={"type": "category"},
+        yaxis={"title": {"text": "kg CO2"}, "rangemode": "tozero", "gridcolor": "#eef1f5"},
     )
-    fig.add_trace(
-        go.Bar(x=labels, y=[r["emitted"] for r in rows], name="emitted", marker={"color": EMITTED_COLOUR})
-    )
-    fig.add_trace(
-        go.Bar(x=labels, y=[r["avoided"] for r in rows], name="avoided", marker={"color": SAVED_COLOUR})
-    )
-    fig.update_layout(
-        base_layout(
-            barmode="group",
-            height=320,
-            hovermode="x unified",
-            xaxis={"type": axis_type},
-            yaxis={"title": {"text": "kg CO2"}, "rangemode": "tozero"},
-        )
-    )
-    return render(fig)
+    return render({"data": data, "layout": layout})
 
 
 def monthly_chart(months: list[dict[str, Any]]) -> str:
-    return _grouped_bars([m["period"].strftime("%Y-%m") for m in months], months, axis_type="category")
+    return _grouped_bars([m["period"].strftime("%Y-%m") for m in months], months)
 
 
 def zone_bars_chart(zones: list[dict[str, Any]]) -> str:
-    return _grouped_bars([z["zone__code"] or "no zone" for z in zones], zones, axis_type="category")
+    return _grouped_bars([z["zone__code"] or "no zone" for z in zones], zones)
 
 
 def whatif_histogram(percents: list[float], *, median: float | None) -> str:
     """How often carbon-aware scheduling would have saved how much: the distribution, not a best case."""
-    fig = go.Figure()
-    fig.add_trace(
-        go.Histogram(
-            x=[round(p, 2) for p in percents],
-            xbins={"size": 2.5},
-            marker={"color": ACTUAL_COLOUR},
-            name="starts",
-            hovertemplate="%{x} %% saving: %{y} starts<extra></extra>",
-        )
-    )
+    data = [
+        {
+            "type": "histogram",
+            "x": [round(p, 2) for p in percents],
+            "xbins": {"size": 2.5},
+            "marker": {"color": ACTUAL_COLOUR},
+            "name": "request times",
+            "hovertemplate": "%{x} %% saving: %{y} request times<extra></extra>",
+        }
+    ]
+    shapes, annotations = [], []
     if median is not None:
-        fig.add_vline(
-            x=median,
-            line={"color": FORECAST_COLOUR, "dash": "dash"},
-            annotation_text=f"median {median:.1f} %",
-            annotation_position="top right",
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": median,
+                "x1": median,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": FORECAST_COLOUR, "dash": "dash"},
+            }
         )
-    fig.update_layout(
-        base_layout(
-            height=320,
-            hovermode="closest",
-            bargap=0.05,
-            xaxis={"title": {"text": "saving against starting at once, %"}, "type": "linear"},
-            yaxis={"title": {"text": "request times"}, "rangemode": "tozero"},
-        )
+        annotations.append(note(f"median {median:.1f} %", median, 1, xanchor="left", yanchor="top"))
+    layout = base_layout(
+        height=320,
+        hovermode="closest",
+        bargap=0.05,
+        shapes=shapes,
+        annotations=annotations,
+        xaxis={
+            "title": {"text": "saving against starting at once, %"},
+            "type": "linear",
+            "gridcolor": "#eef1f5",
+        },
+        yaxis={"title": {"text": "request times"}, "rangemode": "tozero", "gridcolor": "#eef1f5"},
     )
-    return render(fig)
+    return render({"data": data, "layout": layout})
 
 
 # --- what-if: the distribution of savings over stored history -----------------------------------

@@ -41,7 +41,10 @@ def _zones() -> Any:
 class BackupFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "any status"), *BackupJob.Status.choices])
     zone = forms.ModelChoiceField(
-        required=False, queryset=Zone.objects.only("code"), to_field_name="code", empty_label="any zone"
+        required=False,
+        queryset=Zone.objects.only("code", "name"),
+        to_field_name="code",
+        empty_label="any zone",
     )
     policy = forms.ModelChoiceField(
         required=False, queryset=BackupPolicy.objects.only("id", "name"), empty_label="any policy"

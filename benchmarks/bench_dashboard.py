@@ -1,0 +1,246 @@
+"""Dashboard benchmark: server time, page size and query count of the overview and a zone page.
+
+    .venv/bin/python benchmarks/bench_dashboard.py [--days 365] [--jobs 10000] [--issues 72] [--runs 7]
+
+Everything happens in a fresh temporary data folder (SQLite in WAL mode, the embedded default),
+so nothing of the developer's data is touched. Data:
+
+- 12 zones x `--days` of 15-minute actual readings (365 days: 420,480 rows), the real 2020
+  curves of shared/data (DE for the fossil-heavy zones, FR for the low-carbon ones) shifted to
+  end now and scaled to each zone's typical intensity;
+- `--issues` hourly forecast issues per zone (72 h ahead at 15 minutes, 288 points each), as a
+  deployment refreshing every hour accumulates them (72 issues: 248,832 rows);
+- `--jobs` backups: 90 % completed and accounted over the year, the rest failed, cancelled,
+  running or planned over the next 48 h.
+
+Pages are requested in-process through Django's test client as a logged-in admin (middleware,
+session, templates, charts: everything but the socket), after one warm-up request, `--runs`
+times; reported: median server time, body size (what is transferred; plotly.min.js is a static
+file fetched once and cached, reported apart) and the number of SQL queries. The query count is
+measured again on a small database (1 day of readings, 10 backups) to show it does not grow with
+the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+PAGES = ["/", "/zones/DE", "/zones/DE?days=30", "/backups", "/savings"]
+LOW_CARBON = {"SE", "FR"}
+STEP = timedelta(minutes=15)
+
+
+def _curve(name: str) -> list[float]:
+    from carbon.providers.csvfile import parse_csv
+
+    path = DATA / f"{name}_2020_ci.csv"
+    if not path.exists():  # no shared data: a plain daily shape
+        return [1.0 + 0.25 * ((i % 96) - 48) / 48 for i in range(96 * 366)]
+    values = [reading.value for _, reading in parse_csv(path)]
+    mean = sum(values) / len(values)
+    return [v / mean for v in values]
+
+
+def load(days: int, jobs: int, issues: int, now: datetime) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from carbon.models import CarbonReading, FetchAttempt, Zone
+    from scheduler.models import BackupJob
+
+    t0 = time.perf_counter()
+    curves = {"de": _curve("de"), "fr": _curve("fr")}
+    end = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    steps = days * 96
+    rng = random.Random(1)
+    zones = list(Zone.objects.all())
+    for zi, zone in enumerate(zones):
+        curve = curves["fr" if zone.code in LOW_CARBON else "de"]
+        offset = (zi * 2011) % len(curve)  # a different stretch of the year per zone
+        rows = []
+        for i in range(steps):
+            start = end - (steps - i) * STEP
+            value = zone.typical_intensity * curve[(offset + i) % len(curve)]
+            rows.append(
+                CarbonReading(zone=zone, start=start, end=start + STEP, value=round(value, 2), source="csv")
+            )
+        for k in range(issues):
+            issued = end.replace(minute=0) - timedelta(hours=issues - 1 - k)
+            for j in range(288):
+                start = issued + j * STEP
+                truth = zone.typical_intensity * curve[(offset + steps + j) % len(curve)]
+                rows.append(
+                    CarbonReading(
+                        zone=zone,
+                        start=start,
+                        end=start + STEP,
+                        value=round(truth * (1 + rng.gauss(0, 0.02 + 0.002 * j / 4)), 2),
+                        kind="forecast",
+                        issued_at=issued,
+                        source="csv",
+                    )
+                )
+        with transaction.atomic():
+            CarbonReading.objects.bulk_create(rows, batch_size=5000)
+            FetchAttempt.objects.create(
+                zone=zone, provider="csv", what="current", at=now, ok=True, readings=1
+            )
+    t1 = time.perf_counter()
+
+    de = next(z for z in zones if z.code == "DE")
+    batch = []
+    for n in range(jobs):
+        zone = zones[n % len(zones)]
+        kind = rng.random()
+        if kind < 0.9:  # completed and accounted, over the past year
+            done = now - timedelta(minutes=rng.randrange(10, days * 1440))
+            kwh = 0.105 + rng.random() * 0.2
+            cf = kwh * zone.typical_intensity / 1000
+            em = cf * (0.8 + 0.2 * rng.random())
+            fields = dict(
+                status="completed",
+                requested_at=done - timedelta(hours=3),
+                planned_start=done - timedelta(hours=1),
+                started_at=done - timedelta(hours=1),
+                completed_at=done,
+                energy_kwh=kwh,
+                emissions_kg=em,
+                counterfactual_kg=cf,
+                saving_kg=cf - em,
+                intensity_experienced=em / kwh * 1000,
+                counterfactual_intensity=zone.typical_intensity,
+                bytes_written=rng.randrange(10, 2000) * 10**9,
+            )
+        elif kind < 0.97:
+            when = now - timedelta(minutes=rng.randrange(10, days * 1440))
+            fields = dict(status=rng.choice(["failed", "cancelled"]), requested_at=when, planned_start=when)
+        elif kind < 0.975:
+            fields = dict(
+                status="running",
+                requested_at=now - timedelta(minutes=30),
+                planned_start=now - timedelta(minutes=5),
+                started_at=now - timedelta(minutes=5),
+                progress={"percent_complete": rng.randrange(100)},
+            )
+        else:
+            when = now + timedelta(minutes=rng.randrange(1, 48 * 60))
+            fields = dict(status="scheduled", requested_at=now - timedelta(minutes=10), planned_start=when)
+        zone_for_job = de if n % 7 == 0 else zone
+        batch.append(
+            BackupJob(
+                name=f"vm-{n:05d}",
+                vm_path=f"/vms/vm-{n:05d}.qcow2",
+                zone=zone_for_job,
+                carbon_aware=True,
+                earliest_start=fields["requested_at"],
+                latest_start=fields["requested_at"] + timedelta(hours=8),
+                data_size_gb=rng.randrange(10, 2000),
+                **fields,
+            )
+        )
+    BackupJob.objects.bulk_create(batch, batch_size=2000)
+    get_user_model().objects.filter(username="bench").exists() or get_user_model().objects.create_superuser(
+        "bench", password="bench-password-1"
+    )
+    print(
+        f"loaded {CarbonReading.objects.count():,} readings in {t1 - t0:.1f} s, "
+        f"{BackupJob.objects.count():,} backups in {time.perf_counter() - t1:.1f} s",
+        flush=True,
+    )
+
+
+def measure(runs: int) -> dict[str, dict[str, float]]:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench"))
+    results = {}
+    for url in PAGES:
+        response = client.get(url)  # warm-up (template and URL caches, SQLite page cache)
+        assert response.status_code == 200, (url, response.status_code)
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append(time.perf_counter() - started)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        results[url] = {
+            "ms": statistics.median(times) * 1000,
+            "max_ms": max(times) * 1000,
+            "bytes": len(response.content),
+            "gzip": len(gzip.compress(response.content)),
+            "queries": len(queries),
+        }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--issues", type=int, default=72, help="hourly forecast issues stored per zone")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="hyperweb-bench-dashboard-"))
+    os.environ["HYPERWEB_DATA_DIR"] = str(folder)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hyperweb.settings")
+    os.environ["DEBUG"] = "0"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.ROOT_URLCONF = "tests.dashboard.urls"  # the site plus hyperweb.pages_urls
+    settings.ALLOWED_HOSTS = ["testserver"]
+    try:
+        call_command("migrate", verbosity=0)
+        now = datetime.now(UTC)
+        load(1, 10, 2, now)
+        small = measure(1)
+        from carbon.models import CarbonReading
+        from scheduler.models import BackupJob
+
+        CarbonReading.objects.all().delete()
+        BackupJob.objects.all().delete()
+        load(args.days, args.jobs, args.issues, now)
+        big = measure(args.runs)
+        plotly = ROOT / "static" / "js" / "plotly.min.js"
+        print(
+            f"\n{'page':<22}{'median ms':>10}{'max ms':>9}{'KB':>8}{'KB gz':>8}{'queries':>9}{'small db':>10}"
+        )
+        for url in PAGES:
+            r = big[url]
+            print(
+                f"{url:<22}{r['ms']:>10.0f}{r['max_ms']:>9.0f}{r['bytes'] / 1024:>8.0f}{r['gzip'] / 1024:>8.0f}"
+                f"{r['queries']:>9}{small[url]['queries']:>10}"
+            )
+        raw = plotly.read_bytes()
+        print(
+            f"\nplotly.min.js (static, cached): {len(raw) / 1e6:.2f} MB, {len(gzip.compress(raw)) / 1e6:.2f} MB gzipped"
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""End to end in headless Chromium (Playwright, Debian's /usr/bin/chromium) against a live server.
+
+One walk through the product as a new admin would take it: log in, read the tiles and a chart,
+submit a backup and see why it was planned, cancel it, set up a recurring backup, look at the
+savings and the what-if. Every page must load without a JavaScript error, and a screenshot of
+each is saved in var/screenshots/ (CI keeps it as an artifact). No browser is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from accounts.roles import ensure_roles
+from tests.dashboard.conftest import PASSWORD, completed_job
+
+CHROMIUM = os.environ.get("HYPERWEB_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists(),
+        reason=f"no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)",
+    ),
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[str]]]:
+    """A page in a fresh headless Chromium, and the list its console and page errors go to."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+    # and its fixtures are still plain synchronous code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Paris")
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+        try:
+            yield page, errors
+        finally:
+            context.close()
+            browser.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _visit(page: Any, errors: list[str], url: str, name: str) -> None:
+    page.goto(url)
+    page.wait_for_load_state("load")
+    _shot(page, name)
+    assert not errors, f"{name}: {errors}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_walks_through_the_dashboard(
+    live_server: Any, browser_page: Any, tmp_path: Path, settings: Any
+) -> None:
+    from carbon.models import Zone
+    from carbon.services import load_demo_data
+    from scheduler.executors.demo import create_demo_vms
+
+    page, errors = browser_page
+    settings.BACKUP_SOURCE_ROOTS = [tmp_path]
+    vm = create_demo_vms(tmp_path)[0]
+    ensure_roles()
+    get_user_model().objects.create_superuser("admin", password=PASSWORD)
+    from django.utils import timezone
+
+    now = timezone.now()
+    load_demo_data(days=2, now=now)
+    completed_job(Zone.objects.get(code="DE"), when=now - timedelta(hours=2), emitted=0.8, counterfactual=1.1)
+    base = live_server.url
+
+    # Log in: the overview asks for it first.
+    page.goto(base + "/")
+    assert "/login" in page.url
+    _shot(page, "01-login")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+    # Overview: a tile per zone, sparklines drawn by plotly.js, the month's figures.
+    page.wait_for_selector(".tile .plot-container .main-svg")
+    assert page.locator(".tile").count() == Zone.objects.filter(active=True).count()
+    assert page.locator(".tile .badge.simulated").count() > 0
+    assert "backups run" in page.inner_text("main")
+    _shot(page, "02-overview")
+    assert not errors, errors
+
+    # Zone page: the history and forecast chart.
+    page.click("a[href='/zones/DE']")
+    page.wait_for_selector(".plot-container .main-svg")
+    assert "Forecast accuracy" in page.inner_text("main")
+    _shot(page, "03-zone")
+    assert not errors, errors
+
+    # New backup: the live estimate, then submit and see why it was planned when.
+    page.goto(base + "/backups/new")
+    page.select_option("#id_zone", "DE")
+    page.fill("#id_vm_path", str(vm))
+    page.fill("#id_data_size_gb", "500")
+    page.fill("#id_max_delay_hours", "12")
+    page.wait_for_selector("#estimate :text('Start now')")
+    estimate = page.inner_text("#estimate")
+    assert re.search(r"Start now: [\d.]+ kg", estimate), estimate
+    _shot(page, "04-backup-new")
+    page.click("#submit-backup")
+    page.wait_for_url(re.compile(r"/backups/[0-9a-f-]{36}$"))
+    assert page.inner_text("#job-status") in ("scheduled", "pending")
+    assert "Start now" in page.inner_text("main")  # the comparison table of the decision
+    page.wait_for_selector(".plot-container .main-svg")
+    _shot(page, "05-backup-planned")
+    assert not errors, errors
+
+    # Cancel it (an operator action, a POST with the CSRF token).
+    page.click("#cancel-button")
+    page.wait_for_selector("#job-status:text('cancelled')")
+    _shot(page, "06-backup-cancelled")
+
+    # Backups list.
+    _visit(page, errors, base + "/backups", "07-backups")
+    assert page.locator("#backups tbody tr").count() == 2
+
+    # A recurring backup: the cron and the window explained in words while typing.
+    page.goto(base + "/policies/new")
+    page.fill("#id_name", "Nightly web-01")
+    page.fill("#id_schedule", "30 1 * * 1-5")
+    page.wait_for_selector("#schedule-text:text('Monday to Friday')")
+    page.fill("#id_window_hours", "6")
+    page.select_option("#id_zone", "FR")
+    page.fill("#id_vm_path", str(vm))
+    _shot(page, "08-policy-new")
+    page.click("#save-policy")
+    page.wait_for_url(re.compile(r"/policies/[0-9a-z]+$"))
+    assert "created" in page.inner_text(".messages")
+    _visit(page, errors, base + "/policies", "09-policies")
+    assert "Nightly web-01" in page.inner_text("main")
+
+    # Savings and what-if.
+    _visit(page, errors, base + "/savings", "10-savings")
+    assert page.locator(".plot-container").count() >= 3
+    _visit(page, errors, base + "/what-if?zone=DE&duration_hours=1&flexibility_hours=8&days=30", "11-what-if")
+    assert "median saving" in page.inner_text("main")
+    assert not errors, errors

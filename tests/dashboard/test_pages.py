@@ -1,0 +1,461 @@
+"""The dashboard's pages: content, roles, empty states and query counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from carbon.models import CarbonReading, Zone
+from scheduler.models import BackupJob, BackupPolicy
+from tests.dashboard.conftest import PASSWORD, completed_job, make_job
+
+PAGES = ["/", "/zones/DE", "/backups", "/policies", "/savings", "/what-if"]
+
+
+# --- login and roles ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [*PAGES, "/backups/new", "/policies/new"])
+def test_it_sends_anonymous_visitors_to_the_login_page(client: Client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("url", [*PAGES, "/backups/new"])
+def test_it_refuses_users_without_a_role(outsider: Client, url: str) -> None:
+    assert outsider.get(url).status_code == 403
+
+
+def test_it_logs_in_with_the_password_and_out_with_a_post(client: Client, viewer_user: Any) -> None:
+    page = client.get("/login")
+    assert page.status_code == 200 and b'name="password"' in page.content
+    response = client.post("/login", {"username": "vera", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_it_rejects_a_wrong_password_on_the_form(client: Client, viewer_user: Any) -> None:
+    response = client.post("/login", {"username": "vera", "password": "nope"})
+    assert response.status_code == 200
+    assert b"correct username and password" in response.content
+
+
+def test_it_shows_operator_links_only_to_operators(viewer: Client, operator: Client) -> None:
+    assert b'href="/backups/new"' not in viewer.get("/backups").content
+    assert b'href="/backups/new"' in operator.get("/backups").content
+
+
+# --- overview ----------------------------------------------------------------------------------
+
+
+def test_it_shows_a_tile_per_zone_with_quality_and_simulated_badge(
+    viewer: Client, demo_data: None, django_assert_max_num_queries: Any
+) -> None:
+    with django_assert_max_num_queries(110):
+        response = viewer.get("/")
+    body = response.content.decode()
+    assert body.count('class="card tile') == Zone.objects.filter(active=True).count()
+    assert 'data-zone="DE"' in body and "gCO2/kWh" in body
+    assert 'class="badge simulated"' in body
+    assert "plotly-graph-div" in body  # sparklines
+    assert "/static/js/plotly.min.js" in body
+
+
+def test_it_says_no_data_yet_on_an_empty_overview(viewer: Client) -> None:
+    body = viewer.get("/").content.decode()
+    assert "No data yet for this zone." in body
+    assert "No backups finished this month yet: no data yet." in body
+    assert "Nothing planned in the next 48 hours." in body
+
+
+def test_it_shows_this_months_figures_and_planned_backups(viewer: Client, demo_data: None, now: Any) -> None:
+    de = Zone.objects.get(code="DE")
+    completed_job(de, when=now - timedelta(minutes=10), emitted=2.0, counterfactual=2.5, simulated=True)
+    make_job(de, now=now, name="db-01 weekly")
+    body = viewer.get("/").content.decode()
+    assert "0.500 kg" in body  # avoided
+    assert "(20.0 %)" in body
+    assert "1 of 1 runs were accounted on simulated grid data" in body
+    assert "db-01 weekly" in body
+
+
+def test_it_keeps_the_overview_query_count_flat_as_jobs_grow(
+    viewer: Client, demo_data: None, now: Any, django_assert_max_num_queries: Any
+) -> None:
+    de = Zone.objects.get(code="DE")
+    viewer.get("/")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        viewer.get("/")
+    for i in range(30):
+        make_job(de, now=now, planned_start=now + timedelta(hours=1, minutes=i))
+        completed_job(de, when=now - timedelta(minutes=i + 1), emitted=1.0, counterfactual=1.1)
+    with CaptureQueriesContext(connection) as many:
+        viewer.get("/")
+    assert len(many) == len(few)
+
+
+# --- zone page ---------------------------------------------------------------------------------
+
+
+def test_it_draws_the_zone_chart_with_threshold_and_backups(
+    viewer: Client, demo_data: None, now: Any, django_assert_max_num_queries: Any
+) -> None:
+    de = Zone.objects.get(code="DE")
+    make_job(de, now=now)
+    completed_job(de, when=now - timedelta(hours=1), emitted=1.0, counterfactual=1.2)
+    with django_assert_max_num_queries(15):
+        response = viewer.get("/zones/de")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Germany" in body and "plotly-graph-div" in body
+    assert "threshold 200" in body
+    assert "planned backups" in body and "finished backups" in body
+    assert "/zones/DE/readings.csv?days=7" in body and "/carbon/zones/DE/intensity?" in body
+    assert "admin/carbon/zone" not in body  # settings are for admins
+
+
+def test_it_links_admins_to_the_zone_settings(admin: Client, demo_data: None) -> None:
+    zone = Zone.objects.get(code="DE")
+    body = admin.get("/zones/DE").content.decode()
+    assert f"/admin/carbon/zone/{zone.pk}/change/" in body
+    assert "Provider chain" in body
+
+
+def test_it_answers_404_for_an_unknown_zone(viewer: Client) -> None:
+    assert viewer.get("/zones/XX").status_code == 404
+
+
+def test_it_says_no_data_yet_for_a_zone_without_readings(viewer: Client) -> None:
+    body = viewer.get("/zones/FR").content.decode()
+    assert "No data yet for this range." in body
+    assert "No data yet: no past forecast" in body
+
+
+def test_it_measures_forecast_accuracy_against_actuals(viewer: Client, now: Any) -> None:
+    zone = Zone.objects.get(code="FR")
+    start = (now - timedelta(hours=5)).replace(minute=0, second=0)
+    for i in range(4):
+        t = start + timedelta(hours=i)
+        common = {"zone": zone, "start": t, "end": t + timedelta(hours=1), "source": "simulated"}
+        CarbonReading.objects.create(value=100.0, kind="actual", **common)
+        # issued 2 h ahead (error 10) and 30 h ahead (error 30)
+        CarbonReading.objects.create(value=110.0, kind="forecast", issued_at=t - timedelta(hours=2), **common)
+        CarbonReading.objects.create(value=70.0, kind="forecast", issued_at=t - timedelta(hours=30), **common)
+    from carbon.views import forecast_accuracy
+
+    acc = forecast_accuracy(zone, now=now)
+    assert acc["points"] == 8
+    assert acc["mae"] == pytest.approx(20.0)
+    assert acc["mae_6h"] == pytest.approx(10.0)
+    assert acc["mae_later"] == pytest.approx(30.0)
+    assert acc["percent"] == pytest.approx(20.0)
+    assert "off by <strong>20 gCO2/kWh</strong>" in viewer.get("/zones/FR").content.decode()
+
+
+def test_it_streams_every_reading_as_csv(viewer: Client, demo_data: None) -> None:
+    response = viewer.get("/zones/DE/readings.csv?days=1")
+    lines = b"".join(response.streaming_content).decode().strip().splitlines()
+    assert lines[0].startswith("start,end,gco2_per_kwh")
+    assert len(lines) - 1 >= 90  # a day of 15-minute readings
+
+
+# --- backups -----------------------------------------------------------------------------------
+
+
+def test_it_lists_backups_with_filters_sorting_and_pages(
+    viewer: Client, now: Any, django_assert_max_num_queries: Any
+) -> None:
+    de, fr = Zone.objects.get(code="DE"), Zone.objects.get(code="FR")
+    for i in range(30):
+        make_job(de, now=now - timedelta(minutes=i), name=f"de-{i:02d}")
+    make_job(fr, now=now, name="fr-only", status=BackupJob.Status.RUNNING, progress={"percent_complete": 42})
+    with django_assert_max_num_queries(8):
+        body = viewer.get("/backups").content.decode()
+    assert "31 backups" in body and "Page 1 of 2" in body
+    assert 'value="42"' in body  # live progress bar for the running one
+    assert "/static/js/progress.js" in body
+    body = viewer.get("/backups?zone=FR").content.decode()
+    assert "fr-only" in body and "de-00" not in body
+    body = viewer.get("/backups?status=running").content.decode()
+    assert "1 backup" in body and "fr-only" in body
+    body = viewer.get("/backups?sort=requested_at&zone=DE").content.decode()
+    assert body.index("de-29") < body.index("de-28")
+    body = viewer.get("/backups?page=2").content.decode()
+    assert "Page 2 of 2" in body
+    since = (now + timedelta(days=1)).date().isoformat()
+    assert "No backups match these filters" in viewer.get(f"/backups?since={since}").content.decode()
+
+
+def test_it_says_no_backups_yet(viewer: Client) -> None:
+    assert "No backups yet: no data yet." in viewer.get("/backups").content.decode()
+
+
+def test_it_reports_progress_as_json(viewer: Client, now: Any) -> None:
+    job = make_job(
+        None, now=now, status=BackupJob.Status.RUNNING, progress={"percent_complete": 30, "phase": "copy"}
+    )
+    body = viewer.get(f"/backups/progress?ids={job.pk},missing").json()
+    assert body["jobs"][job.pk]["status"] == "running"
+    assert body["jobs"][job.pk]["progress"]["percent_complete"] == 30
+    assert "missing" not in body["jobs"]
+
+
+def _submitted(demo_data: None, now: Any) -> BackupJob:
+    from scheduler.services import submit_jobs
+
+    outcome = submit_jobs(
+        [
+            {
+                "vm_path": "/vms/web-01.qcow2",
+                "name": "web-01",
+                "metadata": {
+                    "carbon_aware": True,
+                    "carbon_zone": "DE",
+                    "carbon_max_delay": 12 * 3600 * 10**9,
+                    "data_size_gb": 200,
+                    "executor": "hypersdk",
+                },
+            }
+        ],
+        now=now,
+    )
+    assert outcome.job_ids, outcome.errors
+    return BackupJob.objects.get(pk=outcome.job_ids[0])
+
+
+def test_it_explains_why_a_backup_was_planned_when(
+    viewer: Client, demo_data: None, now: Any, django_assert_max_num_queries: Any
+) -> None:
+    job = _submitted(demo_data, now)
+    with django_assert_max_num_queries(15):
+        body = viewer.get(f"/backups/{job.pk}").content.decode()
+    assert job.decision["reason"] in body.replace("&#x27;", "'")
+    assert "Start now" in body and "Chosen" in body
+    assert "forecast at decision time" in body  # the chart's trace
+    assert "submitted" in body  # an event
+    assert "Cancel backup" not in body  # viewers cannot cancel
+
+
+def test_it_refuses_a_viewers_cancel_and_lets_an_operator_cancel(
+    viewer: Client, operator: Client, now: Any
+) -> None:
+    job = make_job(None, now=now)
+    assert viewer.post(f"/backups/{job.pk}/cancel").status_code == 403
+    job.refresh_from_db()
+    assert job.status == BackupJob.Status.SCHEDULED
+    assert "Cancel backup" in operator.get(f"/backups/{job.pk}").content.decode()
+    response = operator.post(f"/backups/{job.pk}/cancel", follow=True)
+    job.refresh_from_db()
+    assert job.status == BackupJob.Status.CANCELLED
+    assert "Backup cancelled." in response.content.decode()
+
+
+def test_it_checks_csrf_on_cancel(operator_user: Any, now: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator_user)
+    job = make_job(None, now=now)
+    assert client.post(f"/backups/{job.pk}/cancel").status_code == 403
+    job.refresh_from_db()
+    assert job.status == BackupJob.Status.SCHEDULED
+
+
+def test_it_answers_404_for_an_unknown_backup(viewer: Client) -> None:
+    assert viewer.get("/backups/nope").status_code == 404
+
+
+def test_it_shows_the_accounting_of_a_finished_backup(viewer: Client, now: Any) -> None:
+    job = completed_job(
+        Zone.objects.get(code="DE"), when=now, emitted=1.5, counterfactual=2.0, simulated=True
+    )
+    body = viewer.get(f"/backups/{job.pk}").content.decode()
+    assert "1.50 kg CO2" in body and "0.500 kg CO2" in body
+    assert 'class="badge simulated"' in body
+
+
+# --- new backup --------------------------------------------------------------------------------
+
+
+def test_it_refuses_the_new_backup_form_to_viewers(viewer: Client) -> None:
+    assert viewer.get("/backups/new").status_code == 403
+    assert viewer.post("/backups/new", {"vm_path": "x"}).status_code == 403
+
+
+def test_it_shows_errors_on_the_fields(operator: Client, settings: Any, tmp_path: Any) -> None:
+    settings.BACKUP_SOURCE_ROOTS = [tmp_path]
+    response = operator.post(
+        "/backups/new",
+        {
+            "vm_path": "/etc/passwd",
+            "zone": "ZZ",
+            "expected_duration_hours": "0",
+            "max_delay_hours": "4",
+            "executor": "file",
+        },
+    )
+    form = response.context["form"]
+    assert response.status_code == 200
+    assert "outside the allowed roots" in form.errors["vm_path"][0]
+    assert "zone" in form.errors and "expected_duration_hours" in form.errors
+    assert 'class="field has-error' in response.content.decode()
+    assert BackupJob.objects.count() == 0
+
+
+def test_it_submits_a_carbon_aware_backup_by_default(
+    operator: Client, demo_data: None, settings: Any, tmp_path: Any
+) -> None:
+    from scheduler.executors.demo import create_demo_vms
+
+    settings.BACKUP_SOURCE_ROOTS = [tmp_path]
+    vm = create_demo_vms(tmp_path)[0]
+    page = operator.get("/backups/new").content.decode()
+    assert 'name="carbon_aware"' in page and "checked" in page.split('name="carbon_aware"')[1][:80] + page
+    assert "/static/js/backup_new.js" in page and str(vm) in page  # VM suggestions
+    response = operator.post(
+        "/backups/new",
+        {
+            "vm_path": str(vm),
+            "zone": "DE",
+            "data_size_gb": "50",
+            "expected_duration_hours": "1",
+            "carbon_aware": "on",
+            "max_delay_hours": "8",
+            "executor": "file",
+        },
+    )
+    job = BackupJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/backups/{job.pk}"
+    assert job.carbon_aware and job.zone.code == "DE"
+    assert job.latest_start - job.earliest_start == timedelta(hours=8)
+    assert job.decision and job.planned_start is not None
+    assert job.definition["metadata"]["submitted_from"] == "dashboard"
+
+
+# --- recurring backups -------------------------------------------------------------------------
+
+
+def _policy_form(**changes: Any) -> dict[str, Any]:
+    data = {
+        "name": "Nightly db",
+        "schedule": "0 22 * * *",
+        "window_start": "22:00",
+        "window_hours": "8",
+        "zone": "FR",
+        "vm_path": "/vms/db-01.raw",
+        "expected_duration_hours": "2",
+        "carbon_aware": "on",
+        "enabled": "on",
+    }
+    data.update(changes)
+    return data
+
+
+def test_it_creates_a_policy_and_explains_it_in_words(operator: Client) -> None:
+    response = operator.post("/policies/new", _policy_form())
+    policy = BackupPolicy.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/policies/{policy.pk}"
+    assert policy.zone.code == "FR" and policy.window_hours == 8 and policy.carbon_aware
+    assert policy.job_template["vm_path"] == "/vms/db-01.raw"
+    body = operator.get(f"/policies/{policy.pk}").content.decode()
+    assert "Runs at 22:00 UTC, every day." in body
+    assert "the window opens at 22:00 UTC and stays open 8 h" in body
+
+
+def test_it_puts_a_bad_cron_expression_on_its_field(operator: Client) -> None:
+    response = operator.post("/policies/new", _policy_form(schedule="every night"))
+    assert "not a cron expression" in response.context["form"].errors["schedule"][0]
+    assert BackupPolicy.objects.count() == 0
+
+
+def test_it_edits_enables_disables_and_runs_a_policy(operator: Client, demo_data: None) -> None:
+    operator.post("/policies/new", _policy_form())
+    policy = BackupPolicy.objects.get()
+    operator.post(f"/policies/{policy.pk}", _policy_form(schedule="30 1 * * 1-5", window_hours="4"))
+    policy.refresh_from_db()
+    assert policy.schedule == "30 1 * * 1-5" and policy.window_hours == 4
+    operator.post(f"/policies/{policy.pk}/disable")
+    policy.refresh_from_db()
+    assert not policy.enabled and policy.next_run_at is None
+    operator.post(f"/policies/{policy.pk}/enable")
+    policy.refresh_from_db()
+    assert policy.enabled and policy.next_run_at is not None
+    response = operator.post(f"/policies/{policy.pk}/run")
+    job = BackupJob.objects.get(policy=policy)
+    assert response["Location"] == f"/backups/{job.pk}"
+    assert job.carbon_aware and job.zone.code == "FR"
+
+
+def test_it_lets_viewers_read_but_not_change_policies(viewer: Client, operator: Client) -> None:
+    operator.post("/policies/new", _policy_form())
+    policy = BackupPolicy.objects.get()
+    listing = viewer.get("/policies").content.decode()
+    assert "Nightly db" in listing and "at 22:00 UTC, every day" in listing
+    assert "Run now" not in listing
+    assert "Read only" in viewer.get(f"/policies/{policy.pk}").content.decode()
+    assert viewer.post(f"/policies/{policy.pk}", _policy_form(name="x")).status_code == 403
+    assert viewer.post(f"/policies/{policy.pk}/disable").status_code == 403
+    assert viewer.post(f"/policies/{policy.pk}/run").status_code == 403
+    assert viewer.get("/policies/new").status_code == 403
+    policy.refresh_from_db()
+    assert policy.enabled and policy.name == "Nightly db"
+
+
+def test_it_says_no_policies_yet(viewer: Client, django_assert_max_num_queries: Any) -> None:
+    with django_assert_max_num_queries(4):
+        assert "No recurring backups yet." in viewer.get("/policies").content.decode()
+
+
+def test_it_describes_a_schedule_while_typing(viewer: Client) -> None:
+    body = viewer.get("/policies/describe?schedule=*/15+*+*+*+*&window_start=&window_hours=2").json()
+    assert body["schedule_text"] == "every 15 minutes, every day"
+    assert len(body["next_runs"]) == 3
+    assert "stays open 2 h" in body["window_text"]
+    assert (
+        viewer.get("/policies/describe?schedule=nope").json()["schedule_text"]
+        == "not a valid cron expression"
+    )
+
+
+# --- savings and what-if -----------------------------------------------------------------------
+
+
+def test_it_says_no_savings_yet(viewer: Client) -> None:
+    assert "No finished, accounted backups yet: no data yet." in viewer.get("/savings").content.decode()
+
+
+def test_it_shows_savings_by_month_zone_and_cumulative(
+    viewer: Client, now: Any, django_assert_max_num_queries: Any
+) -> None:
+    de, fr = Zone.objects.get(code="DE"), Zone.objects.get(code="FR")
+    completed_job(de, when=now - timedelta(days=40), emitted=2.0, counterfactual=3.0)
+    completed_job(fr, when=now - timedelta(days=1), emitted=0.2, counterfactual=0.25, simulated=True)
+    make_job(de, now=now, status=BackupJob.Status.FAILED)  # not accounted, not counted
+    with django_assert_max_num_queries(8):
+        body = viewer.get("/savings").content.decode()
+    assert "2 of 2" not in body and "1 of 2 backups were accounted on simulated grid data" in body
+    assert "1.05 kg" in body  # avoided in total
+    assert body.count("plotly-graph-div") == 3
+    assert (now - timedelta(days=40)).strftime("%Y-%m") in body
+    assert 'href="/zones/FR"' in body
+
+
+def test_it_shows_the_what_if_distribution(viewer: Client, demo_data: None) -> None:
+    body = viewer.get("/what-if").content.decode()
+    assert "median saving" not in body and 'name="flexibility_hours"' in body
+    body = viewer.get("/what-if?zone=DE&duration_hours=1&flexibility_hours=6&days=30").content.decode()
+    assert "median saving" in body and "middle half of request times" in body
+    assert "plotly-graph-div" in body and 'class="badge simulated"' in body
+
+
+def test_it_says_no_data_yet_for_a_what_if_without_history(viewer: Client) -> None:
+    body = viewer.get("/what-if?zone=SE&duration_hours=1&flexibility_hours=6&days=30").content.decode()
+    assert "No data yet" in body
