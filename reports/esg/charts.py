@@ -97,15 +97,12 @@ def emissions_over_time(report: ESGReport) -> str:
         )
         body.append(_text(left - 6, y(tick) + 4, _fmt(tick), "end"))
     body.append(_text(14, top + plot_h / 2, "kg CO2e", "middle", rotate=True))
-    for label_day in _date_ticks(start, end):
-        body.append(
-            _text(
-                x(label_day) if label_day > start else left,
-                height - bottom + 16,
-                f"{label_day:%Y-%m-%d}",
-                "middle",
-            )
-        )
+    ticks_x = _date_ticks(start, end)
+    for label_day in ticks_x:
+        # the first label starts at the axis, the last ends at it: neither is cut off
+        anchor = "start" if label_day == ticks_x[0] else "end" if label_day == ticks_x[-1] else "middle"
+        tick_x = left + plot_w * (label_day - start).days / span
+        body.append(_text(tick_x, height - bottom + 16, f"{label_day:%Y-%m-%d}", anchor))
     points_e = [(x(d), y(v)) for (d, _), v in zip(days, emitted, strict=True)]
     points_c = [(x(d), y(v)) for (d, _), v in zip(days, counter, strict=True)]
     first_x = left
@@ -176,7 +173,8 @@ def intensity_by_zone(report: ESGReport) -> str:
         body.append(
             f'<rect x="{left}" y="{y0 + 4}" width="{x(mean) - left:.1f}" height="14" fill="{EMITTED}"/>'
         )
-        body.append(_text(x(mean) + 4, y0 + 15, f"{mean:.0f} during runs", "start"))
+        label_x = max(x(mean), x(figures.max_intensity or 0.0)) + 4  # clear of the whisker
+        body.append(_text(label_x, y0 + 15, f"{mean:.0f} during runs", "start"))
         if figures.mean_counterfactual_intensity is not None:
             cf = figures.mean_counterfactual_intensity
             body.append(
