@@ -395,3 +395,25 @@ def test_it_keeps_the_report_closed_even_with_public_read(anon_api, settings):
     settings.CARBON_PUBLIC_READ = True
     method, url, payload = CARBON_CALLS[5]
     assert_error(anon_api.post(url, payload, format="json"), 401)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url, payload",
+    [
+        ("/carbon/status", {"zone": "XX"}),
+        ("/carbon/status", {"zone": "DE", "threshold": "high"}),
+        ("/carbon/estimate", {"zone": "DE", "data_size_gb": 0}),
+        ("/carbon/estimate", {"zone": "XX", "data_size_gb": 5}),
+        (
+            "/carbon/report",
+            {"zone": "DE", "start_time": "2026-01-02T00:00:00Z", "end_time": "2026-01-01T00:00:00Z"},
+        ),
+    ],
+)
+def test_it_stores_nothing_for_a_rejected_request(viewer_api, url, payload):
+    from carbon.models import FetchAttempt
+
+    before = (CarbonReading.objects.count(), FetchAttempt.objects.count())
+    assert viewer_api.post(url, payload, format="json").status_code == 400
+    assert (CarbonReading.objects.count(), FetchAttempt.objects.count()) == before
