@@ -55,7 +55,8 @@ def ensure_roles() -> None:
 
 
 def set_role(user: Any, role: str | None) -> None:
-    """Put the user in exactly one role group (None removes every role)."""
+    """Put the user in exactly one role group (None removes every role). Admins are made staff
+    (the Django admin is theirs); anyone else loses staff status unless a superuser."""
     from django.contrib.auth.models import Group
 
     if role is not None and role not in _RANK:
@@ -63,5 +64,9 @@ def set_role(user: Any, role: str | None) -> None:
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
     if role is not None:
         user.groups.add(Group.objects.get_or_create(name=role)[0])
+    staff = role == ADMIN or user.is_superuser
+    if user.is_staff != staff:
+        user.is_staff = staff
+        user.save(update_fields=["is_staff"])
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)

@@ -64,3 +64,12 @@ def test_it_changes_a_role(viewer_user):
     assert role_of(viewer_user) is None
     with pytest.raises(ValueError):
         set_role(viewer_user, "wizard")
+
+
+@pytest.mark.django_db
+def test_it_makes_admins_staff_and_others_not(viewer_user):
+    set_role(viewer_user, ADMIN)
+    assert viewer_user.is_staff and role_of(viewer_user) == ADMIN
+    set_role(viewer_user, VIEWER)
+    viewer_user.refresh_from_db()
+    assert not viewer_user.is_staff

@@ -153,3 +153,11 @@ def test_it_accepts_a_browser_session_and_enforces_csrf_on_unsafe_methods(carol)
         HTTP_X_CSRFTOKEN=token,
     )
     assert response.status_code == 200, response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/jobs/submit", "/jobs/cancel", "/schedules"])
+def test_it_refuses_writes_to_viewers_with_403_and_anonymous_with_401(viewer_api, anon_api, url):
+    # The scheduler's views reuse hyperweb.api.permissions; this checks the wiring end to end.
+    assert_error(viewer_api.post(url, {}, format="json"), 403, "operator")
+    assert_error(anon_api.post(url, {}, format="json"), 401)
