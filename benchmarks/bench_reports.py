@@ -137,7 +137,8 @@ def main() -> None:
 
     from reports.esg import csv as esg_csv
     from reports.esg import loader, pdf
-    from reports.esg.value import Period, Scope, year_period
+    from reports.esg.periods import Period, year_period
+    from reports.esg.value import Scope
     from scheduler.models import BackupJob
 
     year = year_period(YEAR)

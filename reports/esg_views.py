@@ -19,7 +19,8 @@ from django.utils import timezone
 from hyperweb.views import role_required
 from reports.esg import loader, pdf
 from reports.esg.params import period_from_inputs
-from reports.esg.value import Period, ReportInputError, Scope, previous_period
+from reports.esg.periods import Period, ReportInputError, previous_period
+from reports.esg.value import Scope
 
 PREVIEW_ROWS = 50
 PRESETS = (

@@ -23,7 +23,8 @@ from reports.api.serializers import ESGQuerySerializer
 from reports.esg import csv as esg_csv
 from reports.esg import loader, pdf
 from reports.esg.params import period_from_inputs
-from reports.esg.value import Period, ReportInputError, Scope
+from reports.esg.periods import Period, ReportInputError
+from reports.esg.value import Scope
 
 
 class AlwaysJSONErrors(BaseContentNegotiation):

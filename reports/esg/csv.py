@@ -15,7 +15,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from reports.esg.value import AVOIDED_LABEL, BackupRow, ESGReport, Figures
+from reports.esg.method import AVOIDED_LABEL
+from reports.esg.value import BackupRow, ESGReport, Figures
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

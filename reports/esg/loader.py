@@ -14,12 +14,11 @@ from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, QuerySet
 from django.utils import timezone
 
+from reports.esg.periods import Period, ReportInputError
 from reports.esg.value import (
     BackupRow,
     ESGReport,
-    Period,
     ReportConfig,
-    ReportInputError,
     Scope,
     ZoneSource,
     build_report,

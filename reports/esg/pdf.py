@@ -16,7 +16,9 @@ from django.utils.safestring import mark_safe
 
 from reports.esg import charts
 from reports.esg.csv import CSV_COLUMNS
-from reports.esg.value import AVOIDED_LABEL, ESGReport, Period, Scope
+from reports.esg.method import AVOIDED_LABEL
+from reports.esg.periods import Period
+from reports.esg.value import ESGReport, Scope
 
 # WeasyPrint logs every layout step at INFO; the root logger would print them for every report.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)

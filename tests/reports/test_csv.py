@@ -11,7 +11,8 @@ import pytest
 
 from reports.esg import loader
 from reports.esg.csv import CSV_COLUMNS, HEADER, neutralise, rows_csv, summary_csv
-from reports.esg.value import BackupRow, Scope, quarter_period
+from reports.esg.periods import quarter_period
+from reports.esg.value import BackupRow, Scope
 from tests.reports.conftest import NOW
 
 Q3 = quarter_period(2026, 3)

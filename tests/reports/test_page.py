@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from reports.esg.value import quarter_period
+from reports.esg.periods import quarter_period
 from reports.esg_views import ReportForm
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from reports.esg import loader, pdf
-from reports.esg.value import Scope, quarter_period
+from reports.esg.periods import quarter_period
+from reports.esg.value import Scope
 from tests.reports.conftest import NOW
 
 POPPLER = shutil.which("pdftotext") and shutil.which("pdftoppm")

@@ -7,7 +7,8 @@ import math
 import pytest
 
 from reports.esg import loader
-from reports.esg.value import Scope, quarter_period
+from reports.esg.periods import quarter_period
+from reports.esg.value import Scope
 from tests.reports.conftest import NOW
 
 Q3 = quarter_period(2026, 3)

@@ -9,22 +9,17 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from reports.esg.params import period_from_inputs
-from reports.esg.value import (
-    BackupRow,
-    ExactSum,
+from reports.esg.periods import (
     Period,
-    ReportConfig,
     ReportInputError,
-    Scope,
-    build_report,
     check_period,
     month_period,
     parse_period,
-    parse_site_scope,
     previous_period,
     quarter_period,
     year_period,
 )
+from reports.esg.value import BackupRow, ExactSum, ReportConfig, Scope, build_report, parse_site_scope
 
 CONFIG = ReportConfig(organisation="Acme", base_watts=100, watts_per_tb=50, pue=1.0)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from reports.esg import csv as esg_csv
 from reports.esg import loader, pdf
 from reports.esg.params import period_from_inputs
-from reports.esg.value import ReportInputError
+from reports.esg.periods import ReportInputError
 
 FORMATS = ("csv", "summary-csv", "pdf")
 

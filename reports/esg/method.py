@@ -1,0 +1,109 @@
+"""What a report says about its own method: boundary and methodology statements, and the
+thresholds they name (pure; every rendering prints these, so an auditor can follow each total)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reports.esg.value import ReportConfig, Scope
+
+# A worker starts a backup a few seconds after its planned start; that is not a missed deadline.
+DEADLINE_GRACE = timedelta(minutes=1)
+# A backup counts as "shifted" when its plan moved the start later than this after the request.
+SHIFT_THRESHOLD = timedelta(minutes=1)
+AVOIDED_LABEL = "avoided emissions, not an inventory reduction"
+
+
+def boundary_text(scope: Scope) -> str:
+    return (
+        f"Electricity used by backups that hyperweb ran and that completed in the period ({scope.label}): "
+        "reading the source, compressing and writing the archive, as estimated by the energy model "
+        "below. Storage at rest, networks beyond the backup host, and the rest of the IT estate are "
+        "outside the boundary; embodied emissions are included only where stated."
+    )
+
+
+def methodology(config: ReportConfig) -> tuple[tuple[str, str], ...]:
+    """Titled statements printed in every rendering, so an auditor can follow each total to its method."""
+    items = [
+        (
+            "Inclusion",
+            "A backup is included when it completed in the period (completion time in UTC) and was "
+            "accounted by the scheduler. Failed and cancelled runs are counted separately; their "
+            "energy is not measured, so they add no kWh or kg.",
+        ),
+        (
+            "Energy model",
+            f"Power = {config.base_watts:g} W + {config.watts_per_tb:g} W per TB of data; "
+            f"energy (kWh) = power x run hours x PUE {config.pue:g} / 1000. Data is the bytes the run "
+            "read from the source (the size declared at submission when the run did not report it); "
+            "run hours = completion - start as recorded by the worker. "
+            "Settings: ENERGY_BASE_WATTS, ENERGY_WATTS_PER_TB, ENERGY_PUE.",
+        ),
+        (
+            "Intensity over a run",
+            "The time-weighted mean of the stored grid carbon-intensity readings (gCO2e/kWh) over "
+            "[start, completion]: each reading weighs by how long it overlaps the run; gaps are left "
+            "out and the covered share is recorded per backup. Measured readings are used where "
+            "stored, the latest forecast otherwise (flagged forecast-only).",
+        ),
+        (
+            "Location-based emissions",
+            "kg CO2e = kWh x mean intensity / 1000, per backup; a backup with no reading over its run "
+            "gets no kg (counted as 'without readings') rather than a guess.",
+        ),
+    ]
+    if config.supplier_factor is not None:
+        items.append(
+            (
+                "Market-based emissions",
+                f"kg CO2e = kWh x the supplier's factor {config.supplier_factor:g} gCO2e/kWh / 1000 "
+                "(REPORT_SUPPLIER_FACTOR).",
+            )
+        )
+    items += [
+        (
+            "Counterfactual and avoided emissions",
+            "The same run (same energy, same duration) had it started when it was requested, priced "
+            "at the mean intensity over [request, request + duration]. Avoided kg = counterfactual "
+            "kg - emitted kg (negative when waiting made it worse). These are "
+            f"{AVOIDED_LABEL}: they are reported beside the inventory, never subtracted from it.",
+        ),
+        (
+            "Delay, shift and deadlines",
+            f"Delay = actual start - request. A backup is shifted when its planned start was more than "
+            f"{SHIFT_THRESHOLD.total_seconds() / 60:.0f} min after the request; a deadline is missed "
+            f"when it started more than {DEADLINE_GRACE.total_seconds() / 60:.0f} min after its latest "
+            "allowed start.",
+        ),
+        (
+            "Data quality flags",
+            "simulated: intensity from hyperweb's simulated provider, not a measurement; stale: the "
+            "providers could not be reached and older stored data was used; forecast-only: no "
+            "measured reading, a forecast was used. Counts of flagged backups are in the totals.",
+        ),
+        (
+            "SCI-style intensity",
+            "In the spirit of the Green Software Foundation's SCI: (E x I + M) / R, with R = one "
+            "backup and R = one TB backed up (data read). M (embodied) "
+            + (
+                f"= {config.embodied_kg_per_tb:g} kg CO2e per TB written (REPORT_EMBODIED_KG_PER_TB)."
+                if config.embodied_kg_per_tb is not None
+                else "is not included (REPORT_EMBODIED_KG_PER_TB is not set)."
+            ),
+        ),
+        (
+            "GHG Protocol scope",
+            "Per site (REPORT_SITE_SCOPE): sites we operate report under Scope 2 (location-based); "
+            "hosted sites under Scope 3.",
+        ),
+        (
+            "Reconciliation",
+            "Per-backup figures are those the scheduler stored when each backup completed "
+            "(scheduler/accounting.py); every total is the exact sum of them, so the per-backup CSV "
+            "adds up to these totals.",
+        ),
+    ]
+    return tuple(items)
