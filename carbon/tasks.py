@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from carbon import services
 from carbon.models import Zone
 
@@ -27,3 +29,10 @@ def refresh_zone(zone_id: int, force: bool = False) -> dict:
     if zone is None:
         return {"zone": None, **_summary([])}
     return {"zone": zone.code, **_summary(services.refresh_zone(zone, force=force))}
+
+
+def prune_forecasts(keep_days: int | None = None) -> dict:
+    """The daily prune: forecast issues older than CARBON_FORECAST_RETENTION_DAYS, each UTC day's
+    first issue kept. Idempotent, so a retried or doubled run deletes nothing more."""
+    keep = settings.CARBON_FORECAST_RETENTION_DAYS if keep_days is None else keep_days
+    return {"deleted": services.prune_forecasts(keep_days=keep), "keep_days": keep}

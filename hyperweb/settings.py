@@ -353,3 +353,8 @@ def _check_site_scope(raw: str) -> None:
 
 
 _check_site_scope(REPORT_SITE_SCOPE)
+
+# --- Forecast retention (owner: housekeeping) -----------------------------------------------------
+# Forecast issues older than this many days are pruned daily (carbon.prune_forecasts), except the
+# first issue of each UTC day per zone/source/signal, kept to measure forecast accuracy later.
+CARBON_FORECAST_RETENTION_DAYS = env_int("CARBON_FORECAST_RETENTION_DAYS", 7, minimum=1)

@@ -4,12 +4,14 @@
   record every outcome (`refresh_zone`, `refresh_all_zones`);
 - store: upsert readings (`store_readings`, `readings_between`);
 - series: read them back (`current_intensity`, `intensity_series`, `forecast_points`, `estimate`);
-- data: CSV import, simulated demo data, the refresh schedule.
+- data: CSV import, simulated demo data, the worker schedules (refresh, prune);
+- retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`).
 """
 
 from carbon.services.base import NoData, UnknownZone, get_zone, resolve_now
 from carbon.services.data import (
     FORMATS,
+    PRUNE_SCHEDULE,
     REFRESH_SCHEDULE,
     ImportResult,
     import_readings,
@@ -17,6 +19,7 @@ from carbon.services.data import (
     register_schedules,
 )
 from carbon.services.fetching import FetchOutcome, ensure_fresh, provider_ttl, refresh_all_zones, refresh_zone
+from carbon.services.retention import prune_forecasts
 from carbon.services.series import (
     CurrentIntensity,
     Estimate,
@@ -31,6 +34,7 @@ from carbon.services.store import StoreResult, readings_between, store_readings
 
 __all__ = [
     "FORMATS",
+    "PRUNE_SCHEDULE",
     "REFRESH_SCHEDULE",
     "CurrentIntensity",
     "Estimate",
@@ -50,6 +54,7 @@ __all__ = [
     "intensity_series",
     "load_demo_data",
     "provider_ttl",
+    "prune_forecasts",
     "readings_between",
     "refresh_all_zones",
     "refresh_zone",

@@ -1,4 +1,4 @@
-"""Bulk data: CSV import, the simulated demo data, and the refresh schedule."""
+"""Bulk data: CSV import, the simulated demo data, and the worker schedules."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -22,6 +22,9 @@ log = logging.getLogger("carbon.fetch")
 
 FORMATS = ("auto", "lets-wait-awhile", "general")
 REFRESH_SCHEDULE = "carbon.refresh_all_zones"
+PRUNE_SCHEDULE = "carbon.prune_forecasts"
+# The daily prune's first run: a quiet hour (UTC), after the day's first forecast issue is stored.
+PRUNE_AT = time(3, 30)
 
 
 @dataclass
@@ -134,8 +137,8 @@ def load_demo_data(*, days: int | None = None, now: datetime | None = None) -> i
     return created
 
 
-def register_schedules() -> None:
-    """The django-q2 schedule that refreshes every active zone, created or updated by name."""
+def register_schedules(*, now: datetime | None = None) -> None:
+    """The django-q2 schedules, created or updated by name: the zone refresh and the daily prune."""
     from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
@@ -146,4 +149,13 @@ def register_schedules() -> None:
             "minutes": settings.CARBON_REFRESH_MINUTES,
             "repeats": -1,
         },
+    )
+    prune = {"func": "carbon.tasks.prune_forecasts", "schedule_type": Schedule.DAILY, "repeats": -1}
+    # next_run only on creation: registering again (every start-up) must not move the daily run.
+    now = resolve_now(now)
+    first = datetime.combine(now.date(), PRUNE_AT, tzinfo=UTC)
+    Schedule.objects.update_or_create(
+        name=PRUNE_SCHEDULE,
+        defaults=prune,
+        create_defaults={**prune, "next_run": first if first > now else first + timedelta(days=1)},
     )
