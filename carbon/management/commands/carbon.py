@@ -1,4 +1,4 @@
-"""`manage.py carbon`: zone status, zones, forecast, estimate, import and refresh at a terminal.
+"""`manage.py carbon`: zone status, zones, forecast, estimate, import, refresh and prune at a terminal.
 
 Readable coloured tables for people (no colour when the output is not a terminal, or with
 --no-color), `--json` for scripts. Times are ISO 8601 (naive means UTC) or relative: `now`,
@@ -158,11 +158,11 @@ def buckets(points: Sequence[services.ForecastPoint], every: timedelta) -> list[
 
 
 class Command(BaseCommand):
-    help = "Carbon intensity at a terminal: status, zones, forecast, estimate, import, refresh."
+    help = "Carbon intensity at a terminal: status, zones, forecast, estimate, import, refresh, prune."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(
-            dest="subcommand", required=True, metavar="{status,zones,forecast,estimate,import,refresh}"
+            dest="subcommand", required=True, metavar="{status,zones,forecast,estimate,import,refresh,prune}"
         )
 
         def command(name: str, help_text: str, *, zone: str | None = "required") -> CommandParser:
@@ -205,17 +205,30 @@ class Command(BaseCommand):
         )
         p.add_argument("--force", action="store_true", help="ask even within the providers' TTL")
         p.add_argument("--at", default="now", help=argparse.SUPPRESS)  # for tests and replays
+        p = command(
+            "prune",
+            "Delete old forecast issues, keeping the first issue of each UTC day (actuals untouched).",
+            zone=None,
+        )
+        p.add_argument(
+            "--keep-days",
+            default=None,
+            help=f"keep every issue of the last N days (default {settings.CARBON_FORECAST_RETENTION_DAYS})",
+        )
+        p.add_argument("--at", default="now", help=argparse.SUPPRESS)  # for tests and replays
 
     def handle(self, *args: object, subcommand: str, **options: object) -> None:
         self.color = bool(options.get("force_color")) or (
             not options.get("no_color") and self.stdout.isatty()
         )
         handler: Callable[..., None] = getattr(self, f"do_{subcommand}")
-        # The fetch log is for the server's log; at a terminal the tables say it (-v 2 shows it).
-        fetch_log = logging.getLogger("carbon.fetch")
-        level = fetch_log.level
+        # The fetch and retention logs are for the server's log; at a terminal the tables say it
+        # (-v 2 shows them).
+        quiet = [logging.getLogger(name) for name in ("carbon.fetch", "carbon.retention")]
+        levels = [logger.level for logger in quiet]
         if int(options.get("verbosity", 1)) < 2:
-            fetch_log.setLevel(logging.WARNING)
+            for logger in quiet:
+                logger.setLevel(logging.WARNING)
         try:
             handler(**options)
         except (services.UnknownZone, ValueError) as exc:
@@ -223,7 +236,8 @@ class Command(BaseCommand):
         except services.NoData as exc:
             raise CommandError(str(exc), returncode=1) from None
         finally:
-            fetch_log.setLevel(level)
+            for logger, level in zip(quiet, levels, strict=True):
+                logger.setLevel(level)
 
     # -- output helpers ---------------------------------------------------------------------------
 
@@ -548,3 +562,34 @@ class Command(BaseCommand):
         if unserved:
             names = ", ".join(f"{z} {w}" for z, w in unserved)
             raise CommandError(f"no provider could serve: {names}", returncode=1)
+
+    def do_prune(self, *, keep_days: str | None, json: bool, **options: object) -> None:
+        now = self.now(options)
+        if keep_days is None:
+            days = settings.CARBON_FORECAST_RETENTION_DAYS
+        elif keep_days.strip().isdigit() and int(keep_days) >= 1:
+            days = int(keep_days)
+        else:
+            raise ValueError(f"--keep-days must be a whole number of days, at least 1, not {keep_days!r}")
+        before = CarbonReading.objects.filter(kind=CarbonReading.Kind.FORECAST).count()
+        started = time.perf_counter()
+        deleted = services.prune_forecasts(now=now, keep_days=days)
+        seconds = time.perf_counter() - started
+        cutoff = now - timedelta(days=days)
+        if json:
+            self.emit_json(
+                {
+                    "deleted": deleted,
+                    "remaining": before - deleted,
+                    "keep_days": days,
+                    "cutoff": cutoff,
+                    "as_of": now,
+                    "seconds": round(seconds, 3),
+                }
+            )
+            return
+        self.stdout.write(
+            self.paint(f"Pruned {deleted:,} forecast rows", "SUCCESS" if deleted else None)
+            + f" issued before {cutoff:%Y-%m-%d %H:%M} UTC (first issue of each UTC day kept); "
+            f"{before - deleted:,} forecast rows remain ({seconds:.1f} s)"
+        )
