@@ -58,6 +58,35 @@ if csv.exists():
 """
 
 
+# Service time: the same requests through the same Django stack (middleware, DRF, auth, renderer,
+# database) in one process and one thread, no HTTP server and no concurrency. On a loaded machine
+# this is steadier than throughput: it is the CPU cost per request that throughput divides into.
+SERVICE_TIME = """
+import django, json, statistics, sys, time
+django.setup()
+from django.test import Client
+key, n = sys.argv[1], int(sys.argv[2])
+calls = json.loads(sys.argv[3])
+client = Client(HTTP_X_API_KEY=key)
+out = {}
+for label, method, path, body in calls:
+    def call():
+        if method == "GET":
+            return client.get(path)
+        return client.post(path, json.dumps(body), content_type="application/json")
+    for _ in range(10):
+        assert call().status_code == 200
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    out[label] = {"median": statistics.median(times), "p99": times[int(len(times) * 0.99) - 1]}
+print(json.dumps(out))
+"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -102,6 +131,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-history", action="store_true", help="skip importing the DE 2020 CSV")
+    parser.add_argument("--service-requests", type=int, default=300, help="sequential in-process requests")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
@@ -163,6 +193,16 @@ def main() -> None:
         for _ in range(args.rounds):
             for label, _method, path, _body in ENDPOINTS:
                 results[label].append(run_wrk(base + path, scripts[label], args.duration, args.connections))
+        service = json.loads(
+            subprocess.run(
+                [PY, "-c", SERVICE_TIME, key, str(args.service_requests), json.dumps(ENDPOINTS)],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -181,6 +221,13 @@ def main() -> None:
         for i, r in enumerate(rounds):
             ratio = r["rps"] / baseline[i]["rps"]
             print(f"| {label} | {i + 1} | {r['rps']:.0f} | {ratio:.0%} | {r['p50']:.1f} | {r['p99']:.1f} |")
+
+    print(f"\nService time, in process, one thread, {args.service_requests} sequential requests each:\n")
+    print("| endpoint | median ms | p99 ms | vs baseline (median) |")
+    print("|---|---|---|---|")
+    base_ms = service[ENDPOINTS[0][0]]["median"]
+    for label, r in service.items():
+        print(f"| {label} | {r['median']:.2f} | {r['p99']:.2f} | {base_ms / r['median']:.0%} |")
 
 
 if __name__ == "__main__":
