@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import random
 import shutil
@@ -198,9 +199,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--issues", type=int, default=72, help="hourly forecast issues stored per zone")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="data folder to keep (and reuse when it is already loaded)")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="hyperweb-bench-dashboard-"))
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="hyperweb-bench-dashboard-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    reuse = args.keep is not None and (folder / "loaded").exists()
     os.environ["HYPERWEB_DATA_DIR"] = str(folder)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hyperweb.settings")
     os.environ["DEBUG"] = "0"
@@ -215,14 +219,18 @@ def main() -> None:
     try:
         call_command("migrate", verbosity=0)
         now = datetime.now(UTC)
-        load(1, 10, 2, now)
-        small = measure(1)
-        from carbon.models import CarbonReading
-        from scheduler.models import BackupJob
+        if not reuse:
+            load(1, 10, 2, now)
+            small = measure(1)
+            (folder / "small.json").write_text(json.dumps(small))
+            from carbon.models import CarbonReading
+            from scheduler.models import BackupJob
 
-        CarbonReading.objects.all().delete()
-        BackupJob.objects.all().delete()
-        load(args.days, args.jobs, args.issues, now)
+            CarbonReading.objects.all().delete()
+            BackupJob.objects.all().delete()
+            load(args.days, args.jobs, args.issues, now)
+            (folder / "loaded").touch()
+        small = json.loads((folder / "small.json").read_text())
         big = measure(args.runs)
         plotly = ROOT / "static" / "js" / "plotly.min.js"
         print(
@@ -239,7 +247,8 @@ def main() -> None:
             f"\nplotly.min.js (static, cached): {len(raw) / 1e6:.2f} MB, {len(gzip.compress(raw)) / 1e6:.2f} MB gzipped"
         )
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
