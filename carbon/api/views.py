@@ -70,8 +70,10 @@ class CarbonStatusView(CarbonView):
         zone = self.zone_from_body(data.get("zone"))
         threshold = data.get("threshold") or settings.CARBON_DEFAULT_THRESHOLD
         now = utcnow()
-        current = services.current_intensity(zone, now=now)
+        # forecast_points brings the current reading and the forecast up to date (TTL permitting),
+        # so current_intensity need not check the same TTLs again.
         points = services.forecast_points(zone, now=now, hours=FORECAST_WINDOW.total_seconds() / 3600)
+        current = services.current_intensity(zone, now=now, refresh=False)
         optimal = current.value <= threshold
         upcoming = next((p for p in points if p.start > now and p.value <= threshold), None)
         body = {
