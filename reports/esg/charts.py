@@ -133,7 +133,7 @@ def intensity_by_zone(report: ESGReport) -> str:
     """Per zone: energy-weighted mean intensity during the runs, against the counterfactual's, with
     the range (lowest to highest run mean) as a whisker."""
     zones = [(key, f) for key, f in report.by_zone if f.mean_intensity is not None]
-    width, left, right, row_h, top = 720, 110, 60, 44, 34
+    width, left, right, row_h, top = 720, 110, 170, 44, 34  # right: room for the labels
     title = "Grid intensity during the runs, by zone"
     if report.totals.simulated:
         title += " (includes simulated data)"
