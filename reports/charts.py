@@ -110,7 +110,13 @@ def by_zone(jobs: QuerySet[BackupJob]) -> list[dict[str, Any]]:
 
 def cumulative_chart(days: list[dict[str, Any]]) -> str:
     """Cumulative emitted against cumulative counterfactual; the gap between them is the saving."""
-    x, emitted, counterfactual = [], [], []
+    x: list[str] = []
+    emitted: list[float] = []
+    counterfactual: list[float] = []
+    if days:  # both curves start from zero the day before the first backup
+        x.append((days[0]["period"] - timedelta(days=1)).strftime("%Y-%m-%d"))
+        emitted.append(0.0)
+        counterfactual.append(0.0)
     e_total = c_total = 0.0
     for row in days:
         e_total += row["emitted"]
@@ -124,7 +130,7 @@ def cumulative_chart(days: list[dict[str, Any]]) -> str:
             "x": x,
             "y": counterfactual,
             "name": "had each started when requested",
-            "mode": "lines",
+            "mode": "lines+markers",
             "line": {"color": COUNTERFACTUAL_COLOUR, "dash": "dash"},
         },
         {
@@ -132,7 +138,7 @@ def cumulative_chart(days: list[dict[str, Any]]) -> str:
             "x": x,
             "y": emitted,
             "name": "emitted (carbon-aware)",
-            "mode": "lines",
+            "mode": "lines+markers",
             "line": {"color": EMITTED_COLOUR},
             "fill": "tonexty",
             "fillcolor": "rgba(30,107,52,0.15)",

@@ -164,3 +164,11 @@ def test_it_walks_through_the_dashboard(
     _visit(page, errors, base + "/what-if?zone=DE&duration_hours=1&flexibility_hours=8&days=30", "11-what-if")
     assert "median saving" in page.inner_text("main")
     assert not errors, errors
+
+    # On a phone: nothing wider than the screen; the keyboard reaches the skip link first.
+    page.set_viewport_size({"width": 390, "height": 844})
+    _visit(page, errors, base + "/", "12-overview-phone")
+    page.wait_for_selector(".tile .plot-container")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
