@@ -120,7 +120,9 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, *, parse: b
         return {}
     if "Non-2xx" in out or "Socket errors" in out:
         raise SystemExit(f"errors while measuring {url}:\n{out}")
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)\s*$", out, re.M))
+    if set(latency) != {"50", "99"}:
+        raise SystemExit(f"could not read wrk's latency distribution for {url}:\n{out}")
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": to_ms(latency["50"]),
