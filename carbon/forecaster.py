@@ -12,7 +12,7 @@ cleaner than which), more than the absolute level. The model, per future step at
 - ``profile(x)``: the typical value at x's time of day, a weighted blend of the same time of
   day on each of the last ``days`` days (recent days weigh more, ``day_weight ** k``) and the same
   time one week earlier (weekly rhythm: weekends are cleaner on most grids), each smoothed over
-  a few neighbouring steps so one noisy reading does not make a fake dip;
+  the neighbouring ~20 minutes so one noisy reading does not make a fake dip;
 - ``anomaly(t)``: how far the latest observed level (mean of the last hour) sits above or below
   the profile at that time. Weather (wind, cloud) keeps a grid above or below its usual curve for
   hours, so the anomaly persists, fading with lead time (``decay`` per hour).
@@ -34,15 +34,16 @@ __all__ = ["DEFAULT_PARAMS", "forecast_from_grid", "forecast_from_history", "his
 
 DAY_S = 86400.0
 
-# Chosen on the 2020 DE/FR data by the window-ranking backtest (scheduler/backtest.py); the
-# figures are in docs/BENCHMARKS.md. They are robust: +-30 % on any one moves results little.
+# Chosen with the window-ranking backtest (scheduler/backtest.py) on the 2020 DE/FR data; the
+# figures, and what else was tried, are in docs/BENCHMARKS.md. Results move little for
+# moderate changes of any one value (a broad optimum, not a knife edge).
 DEFAULT_PARAMS: dict[str, float] = {
-    "days": 7,  # days of history in the daily profile
-    "day_weight": 0.8,  # weight of day k back: day_weight ** (k - 1)
-    "week_weight": 1.0,  # weight of the same time last week, relative to yesterday
-    "smooth": 1,  # +- steps averaged around each same-time value
+    "days": 14,  # days of history in the daily profile
+    "day_weight": 0.85,  # weight of day k back: day_weight ** (k - 1)
+    "week_weight": 2.0,  # weight of the same time last week, relative to yesterday's 1.0
+    "smooth_min": 20,  # +- minutes averaged around each same-time value (1 step on 15/30-min data)
     "level_steps_h": 1.0,  # hours averaged for the current level
-    "decay_per_h": 0.85,  # how much of the current anomaly survives each hour of lead time
+    "decay_per_h": 0.97,  # share of the current anomaly that survives each hour of lead time
 }
 
 
@@ -59,9 +60,8 @@ def history_grid(history: StepSeries, end: float, step: float, count: int) -> li
 def _infer_step(history: StepSeries, now: datetime) -> float:
     """The most common step length among the last readings before ``now`` (15 min if unknown)."""
     lengths: dict[float, int] = {}
-    for s, e, _ in history.steps()[-50:]:
-        if s < now:
-            lengths[(e - s).total_seconds()] = lengths.get((e - s).total_seconds(), 0) + 1
+    for s, e, _ in [st for st in history.steps() if st[0] < now][-50:]:
+        lengths[(e - s).total_seconds()] = lengths.get((e - s).total_seconds(), 0) + 1
     if not lengths:
         return 900.0
     return max(lengths, key=lambda k: (lengths[k], -k))
@@ -78,7 +78,7 @@ def forecast_from_history(
 
     ``now'`` is ``now`` rounded down to the step grid (epoch-aligned), so the first step contains
     ``now``; only history before ``now'`` is read. ``step`` defaults to the history's own step.
-    Returns [] if the history has nothing in the profile's look-back.
+    Returns [] if the history has nothing in the last day before ``now``.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -88,7 +88,7 @@ def forecast_from_history(
         raise ValueError(f"step must divide a day, got {step_s} s")
     t0 = math.floor(now.timestamp() / step_s) * step_s
     per_day = int(DAY_S / step_s)
-    need = per_day * max(int(p["days"]), 7) + int(p["smooth"]) + per_day + 1
+    need = per_day * max(int(p["days"]), 7) + per_day + 2
     grid = history_grid(history, t0, step_s, need)
     values = forecast_from_grid(grid, per_day, math.ceil(hours * 3600 / step_s), p)
     return [
@@ -105,7 +105,8 @@ def forecast_from_grid(
     grid: Sequence[float | None], per_day: int, horizon: int, params: dict[str, float] | None = None
 ) -> list[float]:
     """The model on a regular grid: ``grid[-1]`` is the step just before now; returns ``horizon``
-    values for the steps from now on. ``per_day`` steps make a day. [] if the grid is empty."""
+    values for the steps from now on. ``per_day`` steps make a day. [] if the last day of the grid
+    holds no value (too little recent history to say anything)."""
     p = {**DEFAULT_PARAMS, **(params or {})}
     n = len(grid)
     if not any(v is not None for v in grid[-per_day:]):
@@ -113,8 +114,8 @@ def forecast_from_grid(
     days = int(p["days"])
     dw = p["day_weight"]
     ww = p["week_weight"]
-    sm = int(p["smooth"])
     hour_steps = per_day / 24.0
+    sm = round(p["smooth_min"] / 60.0 * hour_steps)
     level_n = max(1, round(p["level_steps_h"] * hour_steps))
     decay_step = p["decay_per_h"] ** (1.0 / hour_steps)
 
@@ -143,46 +144,15 @@ def forecast_from_grid(
     anchor_known = [a for a in anchor if a is not None]
     anchor_mean = sum(anchor_known) / len(anchor_known) if anchor_known else level
     anomaly = level - anchor_mean
-    ratio = level / anchor_mean if anchor_mean > 0 else 1.0
-    mult = p.get("multiplicative", 0.0)
-
-    # Trend: how the anomaly moved over the last trend window (per step), extrapolated and damped.
-    tw = p.get("trend_weight", 0.0)
-    slope = 0.0
-    if tw:
-        tn = max(1, round(p.get("trend_h", 2.0) * hour_steps))
-        prev = [grid[i] for i in range(n - 2 * tn, n - tn) if 0 <= i < n and grid[i] is not None]
-        prev_anchor = [same_time(i) for i in range(n - 2 * tn, n - tn)]
-        prev_anchor = [a for a in prev_anchor if a is not None]
-        cur = [grid[i] for i in range(n - tn, n) if grid[i] is not None]
-        cur_anchor = [same_time(i) for i in range(n - tn, n)]
-        cur_anchor = [a for a in cur_anchor if a is not None]
-        if prev and cur and prev_anchor and cur_anchor:
-            a_prev = sum(prev) / len(prev) - sum(prev_anchor) / len(prev_anchor)
-            a_cur = sum(cur) / len(cur) - sum(cur_anchor) / len(cur_anchor)
-            slope = (a_cur - a_prev) / tn
-    trend_decay = p.get("trend_decay_per_h", 0.9) ** (1.0 / hour_steps)
 
     out: list[float] = []
     fade = 1.0
-    tsum = 0.0
-    tf = 1.0
     for h in range(horizon):
         fade *= decay_step
-        tf *= trend_decay
-        tsum += tf
-        if tw:
-            anomaly_h = anomaly * fade + tw * slope * tsum
-            base0 = same_time(n + h)
-            out.append(max(0.0, (base0 if base0 is not None else anchor_mean) + anomaly_h))
-            continue
         base = same_time(n + h)
         if base is None:
             base = anchor_mean
-        if mult:
-            out.append(max(0.0, base * ratio**fade))
-        else:
-            out.append(max(0.0, base + anomaly * fade))
+        out.append(max(0.0, base + anomaly * fade))
     return out
 
 

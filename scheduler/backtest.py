@@ -97,6 +97,7 @@ class BacktestConfig:
     seed: int = 0
     data_gb: float = 100.0
     refresh: timedelta = timedelta(hours=1)  # how often model/noisy forecasts are reissued
+    forecast_params: dict | None = None  # overrides of carbon.forecaster.DEFAULT_PARAMS (model)
 
 
 @dataclass(frozen=True)
@@ -289,9 +290,10 @@ def _issue_forecast(
     steps_ahead = math.ceil(horizon.total_seconds() / grid.step) + 1
     i0 = grid.index(issue)
     if kind == "model":
-        need = grid.per_day * (max(int(DEFAULT_PARAMS["days"]), 7) + 1) + 2
+        params = {**DEFAULT_PARAMS, **(config.forecast_params or {})}
+        need = grid.per_day * (max(int(params["days"]), 7) + 1) + 2
         history = grid.values[max(0, i0 - need) : i0]  # strictly before the issue time
-        values = forecast_from_grid(history, grid.per_day, steps_ahead)
+        values = forecast_from_grid(history, grid.per_day, steps_ahead, params)
     else:
         rng = random.Random(f"{config.seed}:{issue}")
         sigma = pct / 100.0 / math.sqrt(grid.per_day)  # random-walk sd reaches pct at 24 h

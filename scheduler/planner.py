@@ -437,6 +437,12 @@ def _candidates(job: _Job) -> list[float]:
     return xs
 
 
+def _tol(best: float) -> float:
+    """What a later candidate must be below to beat ``best``: a hair lower, so rounding noise
+    never hands a tie to a later start (inf while nothing has been found)."""
+    return best - 1e-9 * abs(best) if best < math.inf else math.inf
+
+
 def _scan(job: _Job, *, capacity: bool, skip: tuple[int, int] | None = None) -> tuple[float, float]:
     """Cheapest candidate (integral, slot position) that is covered, fits capacity if asked, and
     whose run does not overlap the slot range ``skip``; ``(inf, -1)`` if none. Ties go to the
@@ -461,7 +467,7 @@ def _scan(job: _Job, *, capacity: bool, skip: tuple[int, int] | None = None) -> 
     if capacity and skip is None and job.best_x >= first and g.nfull[int(job.best_x)] >= job.best_x + span:
         # The unconstrained best grid start has room: nothing in the window can beat it.
         c, k = job.best, int(job.best_x)
-        if c < best - 1e-9 * abs(best):
+        if c < _tol(best):
             return c, float(k)
         return best, best_x
     if skip is None:
@@ -480,7 +486,7 @@ def _scan(job: _Job, *, capacity: bool, skip: tuple[int, int] | None = None) -> 
         else:
             k = min(range(r0, r1 + 1), key=C.__getitem__)
             c = C[k]
-        if c < best - 1e-9 * abs(best) and c < math.inf:
+        if c < _tol(best):
             best, best_x = c, float(k)
     return best, best_x
 
@@ -793,6 +799,9 @@ def _fleet_decision(job: _Job, summary: dict, now: datetime) -> Decision:
     if job.covered and g.ngap[a] >= b:
         now_value = (g.integral(x0 + job.dn) - g.integral(x0)) / job.dn
     expected = None if math.isnan(job.cost) else job.cost / job.dn
+    a_occ, b_occ = job.occ
+    if expected is not None and (a_occ < 0 or g.ngap[a_occ] < b_occ):
+        expected = None  # an overflowed run past the end of the forecast: unknown, not zero
     dur = _fmt_duration(r.duration)
     cap_txt = f"{g.cap} at once in {r.group or 'this group'}"
     inputs = {

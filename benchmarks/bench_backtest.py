@@ -1,0 +1,108 @@
+"""Backtest benchmark: the 12 combinations of the issue's targets, with HyperSDK beside.
+
+    .venv/bin/python benchmarks/bench_backtest.py [--data ../shared/data] [--naive] [--json]
+
+(DE, FR) x (2 h job / 4 h delay, 2 h / 8 h, 1 h / 24 h) x (perfect, model forecast), jobs every
+30 min from 2020-01-01 to 2020-12-31, run through scheduler.backtest.run_backtest (the code behind
+`manage.py backtest`). `--naive` adds a seasonal-naive forecast (same time yesterday) for
+comparison with the model. Prints a markdown table for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from carbon.intensity import StepSeries  # noqa: E402
+from carbon.providers.csvfile import parse_csv  # noqa: E402
+from scheduler.backtest import BacktestConfig, run_backtest  # noqa: E402
+
+COMBOS = ((2, 4), (2, 8), (1, 24))
+REFERENCE = {  # shared/data/README.md, best possible saving
+    ("DE", 2, 4): 6.5,
+    ("DE", 2, 8): 11.2,
+    ("DE", 1, 24): 22.3,
+    ("FR", 2, 4): 5.0,
+    ("FR", 2, 8): 8.2,
+    ("FR", 1, 24): 16.3,
+}
+# Same time yesterday, nothing else: the seasonal-naive baseline the model must beat.
+SEASONAL_NAIVE = {"days": 1, "week_weight": 0.0, "smooth_min": 0, "decay_per_h": 1e-9}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared/data"
+    )
+    ap.add_argument("--naive", action="store_true", help="also run the seasonal-naive forecast")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    modes = [("perfect", None), ("model", None)]
+    if args.naive:
+        modes.append(("model", SEASONAL_NAIVE))
+    rows = []
+    for zone in ("DE", "FR"):
+        path = args.data / f"{zone.lower()}_2020_ci.csv"
+        series = StepSeries.from_steps((r.start, r.end, r.value) for _, r in parse_csv(path))
+        for d, m in COMBOS:
+            for forecast, params in modes:
+                config = BacktestConfig(
+                    duration=timedelta(hours=d),
+                    max_delay=timedelta(hours=m),
+                    start=datetime(2020, 1, 1, tzinfo=UTC),
+                    end=datetime(2021, 1, 1, tzinfo=UTC),
+                    forecast=forecast,
+                    forecast_params=params,
+                )
+                t = time.perf_counter()
+                result = run_backtest(series, config)
+                secs = time.perf_counter() - t
+                p = result.policies
+                label = "seasonal naive" if params else forecast
+                rows.append(
+                    {
+                        "zone": zone,
+                        "duration_h": d,
+                        "max_delay_h": m,
+                        "forecast": label,
+                        "jobs": result.jobs,
+                        "optimum_pct": p["optimum"].saving_pct,
+                        "reference_pct": REFERENCE[(zone, d, m)],
+                        "hyperweb_pct": p["hyperweb"].saving_pct,
+                        "share_of_optimum": p["hyperweb"].share_of_optimum,
+                        "hypersdk_pct": p["hypersdk"].saving_pct,
+                        "hypersdk_share": p["hypersdk"].share_of_optimum,
+                        "run_now_kg": p["run_now"].emissions_kg,
+                        "hyperweb_kg": p["hyperweb"].emissions_kg,
+                        "seconds": secs,
+                    }
+                )
+                print(f"{zone} {d}h/{m}h {label}: done in {secs:.1f} s", file=sys.stderr)
+
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(
+        "| zone | job | may start up to | forecast | optimum saving (reference) | hyperweb saving "
+        "| share of optimum | HyperSDK saving (share) | run-now kg | hyperweb kg | time |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['zone']} | {r['duration_h']} h | {r['max_delay_h']} h later | {r['forecast']} "
+            f"| {r['optimum_pct']:.2f} % ({r['reference_pct']} %) | {r['hyperweb_pct']:.2f} % "
+            f"| **{r['share_of_optimum']:.2f}** | {r['hypersdk_pct']:.2f} % ({r['hypersdk_share']:.2f}) "
+            f"| {r['run_now_kg']:,.1f} | {r['hyperweb_kg']:,.1f} | {r['seconds']:.1f} s |"
+        )
+
+
+if __name__ == "__main__":
+    main()

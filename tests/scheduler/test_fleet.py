@@ -1,0 +1,167 @@
+"""Fleet planning under capacity: hard limits checked by an independent sweep, and quality."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from carbon.intensity import StepSeries
+from scheduler.planner import Decision, PlanRequest, plan_fleet, plan_job
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+H = timedelta(hours=1)
+M = timedelta(minutes=1)
+
+
+def hourly(values: list[float]) -> StepSeries:
+    return StepSeries.from_steps((T0 + i * H, T0 + (i + 1) * H, v) for i, v in enumerate(values))
+
+
+def max_overlap(decisions: dict[str, Decision], requests: list[PlanRequest]) -> dict[str, int]:
+    """Most runs at once per group, by a sweep over exact start/end instants (ends first at a tie,
+    since runs are half-open). Written independently of the planner's slot counters."""
+    events: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for r in requests:
+        d = decisions[r.key]
+        assert d.end - d.start == r.duration
+        events[r.group].append((d.start, 1))
+        events[r.group].append((d.end, -1))
+    worst = {}
+    for group, ev in events.items():
+        ev.sort()
+        load = peak = 0
+        for _, delta in ev:
+            load += delta
+            peak = max(peak, load)
+        worst[group] = peak
+    return worst
+
+
+def test_it_spreads_jobs_instead_of_piling_onto_the_cleanest_slot():
+    series = hourly([400, 100, 150, 200, 400, 400])
+    reqs = [PlanRequest(f"j{i}", T0, T0 + 4 * H, H) for i in range(3)]
+    plan = plan_fleet({"": series}, reqs, 1, now=T0)
+    assert max_overlap(plan, reqs)[""] == 1
+    assert sorted(d.start for d in plan.values()) == [T0 + H, T0 + 2 * H, T0 + 3 * H]
+    assert sorted(d.strategy for d in plan.values()) == ["best_window", "capacity", "capacity"]
+    moved = next(d for d in plan.values() if d.start == T0 + 3 * H)
+    assert "is full" in moved.reason
+
+
+def test_it_gives_every_job_its_own_best_when_capacity_is_ample():
+    series = hourly([300, 250, 100, 120, 400, 90, 90, 300, 300, 300])
+    reqs = [
+        PlanRequest("a", T0, T0 + 3 * H, H),
+        PlanRequest("b", T0 + 2 * H, T0 + 6 * H, 2 * H),
+        PlanRequest("c", T0 + 30 * M, T0 + 5 * H, 90 * M),
+    ]
+    plan = plan_fleet({"": series}, reqs, 10, now=T0)
+    for r in reqs:
+        alone = plan_job(series, r, now=T0)
+        assert abs(plan[r.key].expected_intensity - alone.expected_intensity) < 1e-9
+        assert plan[r.key].strategy == "best_window"
+
+
+def test_it_moves_a_flexible_job_out_of_a_rigid_jobs_way():
+    # "flex" would love 01:00 and is placed first (it has the most to lose), which blocks "rigid",
+    # whose only possible start is 01:00. The repair step moves flex aside.
+    series = hourly([300, 100, 300, 300, 300])
+    reqs = [
+        PlanRequest("flex", T0, T0 + 3 * H, H),
+        PlanRequest("rigid", T0 + H, T0 + H, H),
+    ]
+    plan = plan_fleet({"": series}, reqs, 1, now=T0)
+    assert plan["rigid"].start == T0 + H
+    assert plan["flex"].start != T0 + H
+    assert not any(d.inputs["overflow"] for d in plan.values())
+    assert max_overlap(plan, reqs)[""] == 1
+
+
+def test_it_flags_a_job_that_cannot_fit_and_starts_it_when_capacity_frees_up():
+    series = hourly([300] * 6)
+    reqs = [PlanRequest(k, T0 + H, T0 + H, H) for k in ("a", "b")]
+    plan = plan_fleet({"": series}, reqs, 1, now=T0)
+    late = [d for d in plan.values() if d.inputs["overflow"]]
+    assert len(late) == 1
+    assert late[0].strategy == "capacity"
+    assert late[0].start == T0 + 2 * H
+    assert "No start in the window fits the capacity" in late[0].reason
+    assert max_overlap(plan, reqs)[""] == 1
+
+
+def test_it_counts_runs_already_under_way():
+    series = hourly([100, 100, 300, 300, 300])
+    r = PlanRequest("new", T0, T0 + 3 * H, H)
+    plan = plan_fleet({"": series}, [r], 1, now=T0, busy=[("", T0 - H, T0 + 2 * H)])
+    assert plan["new"].start == T0 + 2 * H
+
+
+def test_it_keeps_capacity_per_group():
+    series = hourly([300, 100, 300, 300])
+    reqs = [PlanRequest(f"{g}{i}", T0, T0 + 2 * H, H, group=g) for g in ("DE", "FR") for i in range(2)]
+    plan = plan_fleet({"DE": series, "FR": series}, reqs, {"DE": 2, "FR": 1}, now=T0)
+    assert max_overlap(plan, reqs) == {"DE": 2, "FR": 1}
+    assert plan["DE0"].start == plan["DE1"].start == T0 + H
+
+
+def test_it_starts_threshold_jobs_now_and_unforecast_jobs_at_once():
+    series = hourly([150, 150, 50, 50])
+    reqs = [
+        PlanRequest("thr", T0, T0 + 2 * H, H, threshold=200, group="DE"),
+        PlanRequest("blind", T0 + 10 * M, T0 + 2 * H, H, group="XX"),
+    ]
+    plan = plan_fleet({"DE": series}, reqs, 5, now=T0)
+    assert (plan["thr"].start, plan["thr"].strategy) == (T0, "threshold_now")
+    assert (plan["blind"].start, plan["blind"].strategy) == (T0 + 10 * M, "no_forecast")
+
+
+def test_it_keeps_a_preferred_start_unless_clearly_better():
+    series = hourly([300, 200, 199, 300])
+    r = PlanRequest("a", T0, T0 + 2 * H, H)
+    kept = plan_fleet({"": series}, [r], 1, now=T0, prefer={"a": T0 + H}, prefer_gain_pct=1.0)
+    assert kept["a"].start == T0 + H
+    moved = plan_fleet({"": series}, [r], 1, now=T0, prefer={"a": T0 + H}, prefer_gain_pct=0.0)
+    assert moved["a"].start == T0 + 2 * H
+
+
+@st.composite
+def fleets(draw):
+    values = draw(st.lists(st.integers(min_value=10, max_value=600), min_size=6, max_size=30))
+    series = StepSeries.from_steps(
+        (T0 + i * 30 * M, T0 + (i + 1) * 30 * M, float(v)) for i, v in enumerate(values)
+    )
+    span = len(values) * 30
+    n = draw(st.integers(min_value=1, max_value=12))
+    reqs = []
+    for i in range(n):
+        earliest = T0 + draw(st.integers(min_value=0, max_value=span // 2)) * M
+        latest = earliest + draw(st.integers(min_value=0, max_value=span // 2)) * M
+        duration = draw(st.integers(min_value=5, max_value=180)) * M
+        group = draw(st.sampled_from(["A", "B"]))
+        reqs.append(PlanRequest(f"j{i}", earliest, latest, duration, group=group))
+    cap = draw(st.integers(min_value=1, max_value=3))
+    now = T0 + draw(st.integers(min_value=0, max_value=60)) * M
+    return series, reqs, cap, now
+
+
+@settings(max_examples=120, deadline=None)
+@given(fleets())
+def test_it_never_exceeds_capacity_and_stays_in_windows_unless_flagged(case):
+    series, reqs, cap, now = case
+    plan = plan_fleet({"A": series, "B": series}, reqs, cap, now=now)
+    assert set(plan) == {r.key for r in reqs}
+    for group, peak in max_overlap(plan, reqs).items():
+        assert peak <= cap, group
+    for r in reqs:
+        d = plan[r.key]
+        lo = max(r.earliest, now)
+        assert d.start >= lo
+        if d.inputs["overflow"]:
+            assert d.strategy == "capacity" and d.start > max(r.latest, lo)
+        else:
+            assert d.start <= max(r.latest, lo)
+        if d.expected_intensity is not None:
+            assert abs(d.expected_intensity - series.mean(d.start, d.end)) < 1e-6
