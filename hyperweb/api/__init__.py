@@ -30,9 +30,12 @@ How to write an endpoint (the /jobs/* and /schedules views follow this too)
 - Lists: always arrays (`[]`, never null). Bounded lists: `pagination.limit_field(default, max)`
   for a `limit` parameter and `pagination.check_cap(count, cap, field=..., what=...)` for a 400
   when a range would return too much.
-- OpenAPI: annotate the success response (`@extend_schema(request=..., responses=Ser)`);
-  `hyperweb.api.schema.AutoSchema` adds the error responses (400/401/403/404/413/429/500) from the
-  view's method, permissions and path. Schema at /openapi.yaml and /openapi.json, Swagger UI at
+- OpenAPI: annotate the success response (`@extend_schema(operation_id=..., request=...,
+  responses=Ser)`); `hyperweb.api.schema.AutoSchema` adds the error responses (400/401/403/404/
+  413/429/500) from the view's method, permissions and path; list any other error status the view
+  can give in `extra_error_codes = ("409",)`. The description is the handler's (or the view
+  class's own) docstring. Domain exceptions can be mapped in one place per app by overriding
+  `handle_exception` (see carbon.api.views.CarbonView: NoData -> 503, UnknownZone -> 400). Schema at /openapi.yaml and /openapi.json, Swagger UI at
   /docs, Redoc at /redoc (assets from drf-spectacular-sidecar, served by whitenoise).
 - Tests: personas and per-role clients are fixtures in tests/conftest.py (`admin_user`,
   `operator_user`, `viewer_user`, `outsider_user`, `api_key_for`, `admin_api`,
