@@ -147,7 +147,7 @@ def test_it_fails_a_job_that_runs_past_its_timeout(settings, no_enqueue) -> None
     assert job.status == "failed" and job.error.startswith("timed out after")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_stops_a_running_backup_when_it_is_cancelled(no_enqueue) -> None:
     job = BackupJobFactory()
     executor = SlowExecutor()
@@ -189,7 +189,7 @@ def test_it_retries_a_job_whose_worker_was_lost_then_fails_it_with_the_reason(se
     assert alive.status == "running"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_stops_a_real_file_backup_on_cancel_and_removes_its_partial_output(roots, no_enqueue) -> None:
     source, target = roots
     (source / "big.img").write_bytes(os.urandom(40_000_000))  # about two seconds of gzip

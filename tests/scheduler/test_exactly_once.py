@@ -95,7 +95,7 @@ def cluster_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.mark.scaleout
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_runs_each_job_once_with_two_clusters_on_postgresql_and_redis(tmp_path) -> None:
     from django_q.brokers import get_broker
 

@@ -35,3 +35,11 @@ def test_it_refuses_a_window_whose_deadline_precedes_its_start() -> None:
 def test_it_gives_every_job_a_uuid_unless_the_caller_chose_an_id() -> None:
     assert len(BackupJobFactory().id) == 36
     assert BackupJobFactory(id="nightly-web-1").id == "nightly-web-1"
+
+
+def test_it_shows_jobs_in_the_admin_without_their_secrets(admin_client) -> None:
+    job = BackupJobFactory(secrets={"vcenter.password": "s3cret"})
+    assert admin_client.get("/admin/scheduler/backupjob/").status_code == 200
+    page = admin_client.get(f"/admin/scheduler/backupjob/{job.pk}/change/")
+    assert page.status_code == 200 and b"s3cret" not in page.content
+    assert admin_client.get("/admin/scheduler/backuppolicy/").status_code == 200
