@@ -183,6 +183,8 @@ class BackupPolicy(models.Model):
     window_start = models.TimeField(null=True, blank=True, help_text="UTC time of day the window opens")
     window_hours = models.FloatField(default=8.0, help_text="how long after the window opens a job may start")
     job_template = models.JSONField(default=dict, help_text="JobDefinition, secrets stripped")
+    # Secrets removed from the template (e.g. vcenter.password), handed to each job it creates.
+    secrets = models.JSONField(default=dict, blank=True, editable=False)
     carbon_aware = models.BooleanField(default=True)
     zone = models.ForeignKey(
         "carbon.Zone", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

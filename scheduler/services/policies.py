@@ -12,7 +12,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from scheduler.models import BackupJob, BackupPolicy
-from scheduler.services.definitions import InvalidDefinition, _bool, _number, parse_definition, strip_secrets
+from scheduler.services.definitions import (
+    InvalidDefinition,
+    _bool,
+    _number,
+    parse_definition,
+    restore_secrets,
+    strip_secrets,
+)
 from scheduler.services.jobs import build_job, create_and_plan, format_ts
 
 log = logging.getLogger(__name__)
@@ -90,7 +97,7 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
         policy.schedule = schedule
     if not partial or "job_template" in data:
         template = data.get("job_template")
-        template, _secrets = strip_secrets(template)
+        template, policy.secrets = strip_secrets(template)
         if isinstance(template, dict):
             template.pop("id", None)
         parse_definition(template, now=now)  # validates vm_path, enums and carbon metadata
@@ -165,7 +172,7 @@ def set_enabled(policy: BackupPolicy, enabled: bool, *, now: datetime | None = N
 def run_policy(policy: BackupPolicy, *, now: datetime | None = None, user: Any = None) -> BackupJob:
     """Create the policy's job for this firing: carbon-aware within the flexible window."""
     now = now or timezone.now()
-    template = dict(policy.job_template or {})
+    template = restore_secrets(policy.job_template or {}, policy.secrets or {})
     template.pop("id", None)
     metadata = dict(template.get("metadata") or {})
     metadata.update(carbon_aware=policy.carbon_aware, policy_id=policy.id)

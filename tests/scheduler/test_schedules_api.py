@@ -69,7 +69,9 @@ def test_it_enables_disables_and_triggers(operator_api) -> None:
     triggered = operator_api.post(f"/schedules/{policy_id}/trigger").json()
     job = BackupJob.objects.get(pk=triggered["job_id"])
     assert job.policy_id == policy_id and job.carbon_aware and job.zone.code == "DE"
-    assert job.secrets == {} and BackupPolicy.objects.get(pk=policy_id).run_count == 1
+    # The template's password is kept apart and handed to the job, never shown.
+    assert job.secrets == {"vcenter.password": "s3cret"} and "s3cret" not in str(job.definition)
+    assert BackupPolicy.objects.get(pk=policy_id).run_count == 1
 
 
 def test_it_lets_viewers_read_schedules_only(viewer_api, anon_api) -> None:
