@@ -98,3 +98,15 @@ DEFAULT_ZONES: list[dict] = [
         "provider_codes": {"electricitymaps": "IN-NO"},
     },
 ]
+
+
+def load_default_zones(zone_model: type) -> None:
+    """Create the default zones that are missing (existing rows, maybe edited, are kept).
+
+    Takes the model class so the data migration can pass its historical model.
+    """
+    for zone in DEFAULT_ZONES:
+        fields = dict(zone)
+        code = fields.pop("code")
+        fields["description"] = f"{fields['name']} grid, {fields['region']}"
+        zone_model.objects.get_or_create(code=code, defaults=fields)

@@ -4,7 +4,35 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 SCALEOUT = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
+    """Put back what the data migrations loaded, for transactional tests.
+
+    A transactional test (live_server, `transaction=True`) ends by flushing every table, which
+    empties what the data migrations filled (the 12 zones); the role groups come back by
+    themselves (post_migrate). Each transactional test therefore starts by restoring the zones,
+    so test order never matters. (serialized_rollback is not used: mixed with plain transactional
+    tests it re-inserts rows that post_migrate already re-created.)
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+        or (marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from accounts.roles import ensure_roles
+    from carbon.models import Zone
+    from carbon.zones import load_default_zones
+
+    ensure_roles()
+    load_default_zones(Zone)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -24,8 +52,6 @@ def pytest_collection_modifyitems(config, items):
 # admin_user is pytest-django's superuser (= the admin role); the others are plain users in one
 # role group each; outsider_user is authenticated but in no role. Each *_api client sends that
 # persona's X-API-Key, as integrations do.
-
-import pytest  # noqa: E402
 
 
 def _user_with_role(django_user_model, username: str, role: str | None):

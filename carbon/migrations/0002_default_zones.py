@@ -1,15 +1,10 @@
 from django.db import migrations
 
-from carbon.zones import DEFAULT_ZONES
+from carbon.zones import DEFAULT_ZONES, load_default_zones
 
 
 def load_zones(apps, schema_editor):
-    Zone = apps.get_model("carbon", "Zone")
-    for zone in DEFAULT_ZONES:
-        fields = dict(zone)
-        code = fields.pop("code")
-        fields["description"] = f"{fields['name']} grid, {fields['region']}"
-        Zone.objects.get_or_create(code=code, defaults=fields)
+    load_default_zones(apps.get_model("carbon", "Zone"))
 
 
 def unload_zones(apps, schema_editor):

@@ -43,7 +43,7 @@ def sdk(live_server, viewer_user, api_key_for) -> HyperSDKLikeClient:
     return HyperSDKLikeClient(live_server.url + "/api/v1/", api_key_for(viewer_user))
 
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_python_client_reads_health_status_and_capabilities(sdk):

@@ -22,7 +22,7 @@ CHECKS = [
     response_headers_conformance,
 ]
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
