@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from scheduler.models import BackupJob, JobDecision, JobEvent
@@ -134,7 +134,19 @@ def submit_jobs(definitions: list[Any], user: Any = None, *, now: datetime | Non
         seen.add(job.id)
         accepted.append(job)
     if accepted:
-        create_and_plan(accepted, now=now)
+        try:
+            create_and_plan(accepted, now=now)
+        except IntegrityError:
+            # A concurrent submission took one of the ids between the check and the insert:
+            # store the jobs one by one so only the duplicate is rejected.
+            stored = []
+            for job in accepted:
+                try:
+                    create_and_plan([job], now=now)
+                    stored.append(job)
+                except IntegrityError:
+                    outcome.errors.append(f"job {job.id}: job id {job.id!r} already exists")
+            accepted = stored
     outcome.job_ids = [job.id for job in accepted]
     return outcome
 
