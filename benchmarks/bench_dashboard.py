@@ -214,7 +214,6 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    settings.ROOT_URLCONF = "tests.dashboard.urls"  # the site plus hyperweb.pages_urls
     settings.ALLOWED_HOSTS = ["testserver"]
     try:
         call_command("migrate", verbosity=0)

@@ -1,4 +1,4 @@
-"""Dashboard fixtures: the page URLs, personas (admin, operator, viewer, outsider), demo data."""
+"""Dashboard fixtures: personas (admin, operator, viewer, outsider), demo data."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ from accounts.roles import ADMIN, OPERATOR, VIEWER, set_role
 from scheduler.models import BackupJob
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def page_urls(settings: Any) -> None:
-    # hyperweb/urls.py does not include the pages yet (the lead adds hyperweb.pages_urls);
-    # the test urlconf is the site's patterns plus the pages, and works either way.
-    settings.ROOT_URLCONF = "tests.dashboard.urls"
 
 
 def _user(username: str, role: str | None, **extra: Any) -> Any:
