@@ -4,14 +4,18 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# The dashboard's end-to-end tests drive Debian's chromium (never a downloaded browser).
-if [ ! -x /usr/bin/chromium ]; then
+# System tools the suite drives: Debian's chromium for the dashboard's end-to-end tests (never a
+# downloaded browser) and poppler-utils (pdftotext, pdftoppm) to read and render report PDFs.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian's chromium for the browser tests..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || { echo "could not install chromium" >&2; exit 1; }
+    echo "installing ${missing[*]} for the test suite..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+      || { echo "could not install ${missing[*]}" >&2; exit 1; }
   else
-    echo "the browser tests need /usr/bin/chromium: sudo apt-get install chromium" >&2
+    echo "the test suite needs: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi
