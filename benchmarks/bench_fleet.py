@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import sys
 import time
@@ -155,31 +156,33 @@ def main() -> None:
     for factor in args.factor:
         capacity = {z: math.ceil(factor * load[z]) for z in ZONES}
         t = time.perf_counter()
+        c = time.process_time()
         plan = plan_fleet(curves, jobs, capacity, now=DAY)
         plan_s = time.perf_counter() - t
+        plan_cpu = time.process_time() - c
         starts = {k: d.start for k, d in plan.items()}
         inside = all(r.earliest <= starts[r.key] <= r.latest for r in jobs)
         v, worst = violations(starts, jobs, capacity)
         nv, nworst = violations(naive, jobs, capacity)
         total = total_emissions(starts, jobs, curves)
         flagged = sum(1 for d in plan.values() if d.inputs.get("overflow"))
-        rows.append((factor, capacity, plan_s, v, inside, flagged, total, nv, nworst))
+        rows.append((factor, capacity, plan_s, plan_cpu, v, inside, flagged, total, nv, nworst))
 
-    print(f"{args.jobs:,} jobs, 12 zones, one day; data {args.data}")
+    print(f"{args.jobs:,} jobs, 12 zones, one day; data {args.data}; load average {os.getloadavg()[0]:.1f}")
     print(
         f"run-now emissions {run_now:,.0f} kg; uncapacitated optimum {optimum:,.0f} kg "
         f"({(1 - optimum / run_now) * 100:.1f}% saving; {naive_s:.1f} s with best_window per job)"
     )
     print()
     print(
-        "| capacity | plan time | violations | all in window | overflowed | emissions kg | vs optimum "
+        "| capacity | plan time (CPU / wall) | violations | all in window | overflowed | emissions kg | vs optimum "
         "| saving vs run-now | naive plan violations (worst excess) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    for factor, capacity, plan_s, v, inside, flagged, total, nv, nworst in rows:
+    for factor, capacity, plan_s, plan_cpu, v, inside, flagged, total, nv, nworst in rows:
         cap_txt = f"{factor:g}x mean load ({min(capacity.values())}-{max(capacity.values())})"
         print(
-            f"| {cap_txt} | {plan_s:.1f} s | {v} | {'yes' if inside else 'NO'} | {flagged} | {total:,.0f} "
+            f"| {cap_txt} | {plan_cpu:.1f} s / {plan_s:.1f} s | {v} | {'yes' if inside else 'NO'} | {flagged} | {total:,.0f} "
             f"| +{(total / optimum - 1) * 100:.2f}% | {(1 - total / run_now) * 100:.1f}% | {nv:,} ({nworst}) |"
         )
 

@@ -276,9 +276,10 @@ def plan_job(
     span = _fmt_span(best.start, best.end, lo)
     if now_value is not None:
         pct = _saving_pct(now_value, best.mean)
+        less = f": {pct:.0f}% less" if pct is not None else ""  # None: "now" is 0 (or below)
         reason = (
             f"Best {dur} window {span} averages {best.mean:.0f} g/kWh vs {now_value:.0f} "
-            f"starting now{above}: {pct:.0f}% less."
+            f"starting now{above}{less}."
         )
     else:
         reason = (
