@@ -142,6 +142,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=1024)
 def _fmt_duration(d: timedelta) -> str:
     minutes = round(d.total_seconds() / 60)
     if minutes % 60 == 0:
@@ -149,6 +150,12 @@ def _fmt_duration(d: timedelta) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60} min"
+
+
+@lru_cache(maxsize=4096)
+def _dt(ts: float) -> datetime:
+    # Cached: fleet decisions land on a few hundred slot times.
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 @lru_cache(maxsize=4096)
@@ -413,6 +420,7 @@ class _Job:
     wps: float  # weight per slot (the cost of a candidate is wps * integral)
     span: int  # slots a grid start occupies
     flex: int = 0  # minus the number of grid candidates (sort key: most flexible first)
+    overdue: bool = False  # the latest start had passed when planning
     best: float = math.inf  # uncapacitated best integral
     best_x: float = -1.0
     regret: float = 0.0
@@ -591,6 +599,7 @@ def plan_fleet(
             math.ceil(dn - 1e-9),
         )
         job.flex = first - last
+        job.overdue = r.latest.timestamp() < lo
         job.best, job.best_x = _scan(job, capacity=False)
         if job.best_x < 0:
             job.covered = False
@@ -793,7 +802,7 @@ def _fleet_decision(job: _Job, summary: dict, now: datetime) -> Decision:
     S = g.slot
     x0 = (job.lo - g.t0) / S
     start_ts = job.lo if abs(job.x - x0) < 1e-9 else g.t0 + job.x * S
-    start = datetime.fromtimestamp(start_ts, tz=UTC)
+    start = _dt(start_ts)
     end = start + r.duration
     now_value = None
     a, b = _occ_range(x0, job.dn)
@@ -817,9 +826,9 @@ def _fleet_decision(job: _Job, summary: dict, now: datetime) -> Decision:
         "overflow": job.overflow,
     }
     if job.covered and not job.threshold_now:
-        inputs["unconstrained_start"] = _iso(datetime.fromtimestamp(g.t0 + job.best_x * S, tz=UTC))
+        inputs["unconstrained_start"] = _iso(_dt(g.t0 + job.best_x * S))
     span = _fmt_span(start, end, now)
-    if r.latest.timestamp() < job.lo and not job.overflow:
+    if job.overdue and not job.overflow:
         strategy = "overdue"
         reason = f"The latest start {_iso(r.latest)} has passed: starting at once."
     elif job.overflow:
