@@ -34,13 +34,24 @@ minimised heuristically:
 2. Jobs are placed one by one, highest regret first (ties: tighter window, then earlier), each on
    the cleanest start in its window whose slots all have room, using per-slot occupancy counters
    and a "next full slot" index that makes the feasibility test O(1) per candidate.
-3. Improvement passes: each job in turn is lifted out and put back on its cleanest feasible start
-   (which may be where it was). Each move lowers the total or keeps it, so the passes stop when
-   nothing moves (or after ``passes``).
-4. A job that fits nowhere in its window (only possible when capacity is too small for the jobs'
-   windows, or already-running ``busy`` runs fill it) is never squeezed in over capacity: it gets
-   the first start after its latest start where it fits, strategy ``capacity`` and
-   ``inputs["overflow"] = True``, and its reason says so. When every job fits, none is flagged.
+3. Repair: a job left with no room anywhere in its window (greedy order can box a rigid job in)
+   is usually blocked by jobs that could sit elsewhere. For its few most promising starts, the
+   blockers on each full slot (most flexible first) are moved to their cleanest start that does
+   not touch its run; if every slot gets room the job goes in, otherwise the moves are undone.
+4. Improvement passes: each job not on its own optimum is lifted out and put back on its
+   cleanest feasible start (which may be where it was). A move never raises the total, so the
+   passes stop when nothing moves (or after ``passes``).
+5. A job that still fits nowhere in its window (capacity really too small for the windows, or
+   already-running ``busy`` runs fill it) is never squeezed in over capacity: it gets the first
+   start after its latest start where it fits, strategy ``capacity`` and
+   ``inputs["overflow"] = True``, and its reason says so. A job moved off its own best start by
+   capacity is ``capacity`` too (``overflow`` False) and its reason names the full window.
+
+Guarantees: capacity is never exceeded (checked in the tests by an independent sweep over
+exact instants); every start is within ``[max(earliest, now), latest]`` unless flagged
+``overflow``; emissions are heuristic (within 0.5 % of the uncapacitated optimum on the
+benchmark in docs/BENCHMARKS.md at twice the mean load). Starts lie on the slot grid, except
+the earliest possible moment ``max(earliest, now)`` which is always a candidate.
 
 :func:`replan` re-plans jobs that have not started yet against a newer series, within their
 original windows, and reports which decisions changed; a small hysteresis keeps a job on its
