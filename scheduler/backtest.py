@@ -7,7 +7,8 @@ over its run times its energy. Policies:
 - ``run_now``: start on submission (the baseline, the counterfactual of every saving);
 - ``hypersdk``: the original HyperSDK rule: run now if the current intensity is at or below
   200 g/kWh; else start at the first forecast point within the next 4 h (and within the job's
-  max delay) at or below 200; else run now. It ignores the run's duration;
+  max delay) at or below 200; else run now. It ignores the run's duration. The current
+  intensity is the actual reading (a provider reports it); only the look-ahead is forecast;
 - ``hyperweb``: :func:`scheduler.planner.plan_job` on the chosen forecast;
 - ``optimum``: the best start with perfect foresight (``StepSeries.best_window`` on the actual
   data): the physical limit.
