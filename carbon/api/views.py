@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
@@ -20,8 +17,6 @@ from hyperweb.api.pagination import check_cap
 from hyperweb.api.permissions import CarbonPublicRead, IsViewer
 from hyperweb.api.timestamps import now_iso, utcnow
 from hyperweb.api.views import APIView
-
-FORECAST_WINDOW = timedelta(hours=4)  # the contract's forecast_next_4h
 
 
 class CarbonView(APIView):
@@ -68,44 +63,21 @@ class CarbonStatusView(CarbonView):
         stored) a 503."""
         data = self.body(s.CarbonStatusRequestSerializer)
         zone = self.zone_from_body(data.get("zone"))
-        threshold = data.get("threshold") or settings.CARBON_DEFAULT_THRESHOLD
-        now = utcnow()
-        # forecast_points brings the current reading and the forecast up to date (TTL permitting),
-        # so current_intensity need not check the same TTLs again.
-        points = services.forecast_points(zone, now=now, hours=FORECAST_WINDOW.total_seconds() / 3600)
-        current = services.current_intensity(zone, now=now, refresh=False)
-        optimal = current.value <= threshold
-        upcoming = next((p for p in points if p.start > now and p.value <= threshold), None)
+        status = services.carbon_status(zone, data.get("threshold"), now=utcnow())
+        current = status.current
         body = {
             **vars(current),
             "zone": zone.code,
             "current_intensity": current.value,
-            "optimal_for_backup": optimal,
-            "reasoning": _reasoning(current, threshold, optimal, upcoming),
-            "threshold": threshold,
-            "next_optimal_time": None if optimal or upcoming is None else upcoming.start,
-            "forecast_next_4h": points,
+            "optimal_for_backup": status.optimal,
+            "reasoning": status.reasoning,
+            "threshold": status.threshold,
+            "next_optimal_time": status.next_optimal.start if status.next_optimal else None,
+            "forecast_next_4h": status.forecast,
             "measured_at": current.start,
-            "timestamp": now,
+            "timestamp": status.now,
         }
         return Response(s.CarbonStatusSerializer(body).data)
-
-
-def _reasoning(current: Any, threshold: float, optimal: bool, upcoming: Any) -> str:
-    label = " (simulated data)" if current.simulated else ""
-    stale = " Data is stale: the providers could not be reached." if current.stale else ""
-    verdict = "at or below" if optimal else "above"
-    text = (
-        f"Grid intensity in {current.zone} is {current.value:.0f} gCO2/kWh ({current.quality}){label}, "
-        f"{verdict} the threshold of {threshold:.0f}."
-    )
-    if not optimal:
-        text += (
-            f" Next step at or below it starts {upcoming.start:%H:%M} UTC."
-            if upcoming
-            else " No step in the next 4 h is at or below it."
-        )
-    return text + stale
 
 
 class ZoneListView(CarbonView):
@@ -154,7 +126,7 @@ class ZoneIntensityView(CarbonView):
         readings, are refused with a 400 that says so; narrow the range and page by time."""
         zone = self.zone_from_path(zone_id)
         query = self.query()
-        start, end = _default_range(query)
+        start, end = services.reading_range(query["kind"], query.get("start"), query.get("end"), now=utcnow())
         readings = services.readings_between(zone, start, end, query["kind"])
         cap = settings.API_INTENSITY_MAX_POINTS
         rows = list(readings[: cap + 1])  # one query; the extra row tells "too many" apart
@@ -174,20 +146,6 @@ class ZoneIntensityView(CarbonView):
             "timestamp": utcnow(),
         }
         return Response(s.IntensitySeriesSerializer(body).data)
-
-
-def _default_range(query: dict[str, Any]) -> tuple[Any, Any]:
-    """Defaults: the last 24 h of actuals, or the next 24 h of forecasts; one side given, 24 h from it."""
-    day = timedelta(hours=24)
-    start, end = query.get("start"), query.get("end")
-    if start is None and end is None:
-        now = utcnow()
-        return (now - day, now) if query["kind"] == "actual" else (now, now + day)
-    if start is None:
-        return end - day, end
-    if end is None:
-        return start, start + day
-    return start, end
 
 
 class EstimateView(CarbonView):

@@ -3,7 +3,8 @@
 - fetching: ask providers only when stale (per-provider TTL), walk the chain on failure, log and
   record every outcome (`refresh_zone`, `refresh_all_zones`);
 - store: upsert readings (`store_readings`, `readings_between`);
-- series: read them back (`current_intensity`, `intensity_series`, `forecast_points`, `estimate`);
+- series: read them back (`current_intensity`, `intensity_series`, `forecast_points`, `estimate`,
+  `carbon_status` with its rule `next_step_at_or_below`, `reading_range`);
 - data: CSV import, simulated demo data, the worker schedules (refresh, prune);
 - retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`).
 """
@@ -21,14 +22,19 @@ from carbon.services.data import (
 from carbon.services.fetching import FetchOutcome, ensure_fresh, provider_ttl, refresh_all_zones, refresh_zone
 from carbon.services.retention import prune_forecasts
 from carbon.services.series import (
+    STATUS_WINDOW,
+    CarbonStatus,
     CurrentIntensity,
     Estimate,
     ForecastPoint,
     SeriesInfo,
+    carbon_status,
     current_intensity,
     estimate,
     forecast_points,
     intensity_series,
+    next_step_at_or_below,
+    reading_range,
 )
 from carbon.services.store import StoreResult, readings_between, store_readings
 
@@ -36,6 +42,8 @@ __all__ = [
     "FORMATS",
     "PRUNE_SCHEDULE",
     "REFRESH_SCHEDULE",
+    "STATUS_WINDOW",
+    "CarbonStatus",
     "CurrentIntensity",
     "Estimate",
     "FetchOutcome",
@@ -45,6 +53,7 @@ __all__ = [
     "SeriesInfo",
     "StoreResult",
     "UnknownZone",
+    "carbon_status",
     "current_intensity",
     "ensure_fresh",
     "estimate",
@@ -53,8 +62,10 @@ __all__ = [
     "import_readings",
     "intensity_series",
     "load_demo_data",
+    "next_step_at_or_below",
     "provider_ttl",
     "prune_forecasts",
+    "reading_range",
     "readings_between",
     "refresh_all_zones",
     "refresh_zone",

@@ -180,13 +180,22 @@ def intensity_series(
     start, end = resolve_now(start), resolve_now(end)
     if refresh and end > now - _stale_after():
         ensure_fresh(zone, (CURRENT, FORECAST), now=now)
-    s_epoch, e_epoch = start.timestamp(), end.timestamp()
-
     actual_rows = _rows(zone, ACTUAL, start, end, start__lte=now)  # the step in progress counts
-    forecast_probe = (
-        _rows(zone, FORECAST, max(start, now - _stale_after()), end, issued_at__lte=now) if end > now else []
-    )
-    signal = _choose_signal(zone, actual_rows or forecast_probe)
+    return _series(zone, start, end, now, actual_rows)
+
+
+def _series(
+    zone: Zone, start: datetime, end: datetime, now: datetime, actual_rows: list[tuple]
+) -> SeriesInfo:
+    """intensity_series from the actual rows (start, end, value, source, signal) overlapping
+    [start, end) with start <= now, already read; the forecast is read here."""
+    s_epoch, e_epoch = start.timestamp(), end.timestamp()
+    # The forecast only decides the signal when there is no actual at all: ask only then.
+    if actual_rows or end <= now:
+        signal = _choose_signal(zone, actual_rows)
+    else:
+        forecast_probe = _rows(zone, FORECAST, max(start, now - _stale_after()), end, issued_at__lte=now)
+        signal = _choose_signal(zone, forecast_probe)
     actual_rows = [r for r in actual_rows if r[4] == signal]
 
     layers: dict[str, list[_Step]] = {}
@@ -214,8 +223,12 @@ def intensity_series(
         )
         f_layers = []
         for source in _priority(zone, set(issues)):
-            rows = candidates.filter(source=source, issued_at=issues[source]).values_list(
-                "start", "end", "value"
+            # order_by(): the model's default ordering ("zone", "start") would join the zone table
+            # only to sort by its code; _clean sorts the steps anyway.
+            rows = (
+                candidates.filter(source=source, issued_at=issues[source])
+                .order_by()
+                .values_list("start", "end", "value")
             )
             f_layers.append(
                 [
@@ -258,16 +271,22 @@ def intensity_series(
     )
 
 
-def current_intensity(zone: Zone, *, now: datetime | None = None, refresh: bool = True) -> CurrentIntensity:
-    """The zone's intensity now: fetched if stale by TTL, else the last known value flagged stale."""
-    now = resolve_now(now)
-    if refresh:
-        ensure_fresh(zone, (CURRENT,), now=now)
-    recent = list(
+def _recent_actuals(zone: Zone, now: datetime) -> list[CarbonReading]:
+    """Actual readings started by `now` that ended within the stale window (or are in progress).
+
+    Bounded by `end`: the (zone, kind, end) index range holds only the last few steps, however
+    long the history. Ordered by -end so SQLite picks that index; ordering by -start made it walk
+    the (zone, kind, start) index back through the whole history to avoid a sort.
+    """
+    return list(
         CarbonReading.objects.filter(
-            zone=zone, kind=ACTUAL, start__lte=now, end__gt=now - _stale_after()
-        ).order_by("-start")
+            zone=zone, kind=ACTUAL, end__gt=now - _stale_after(), start__lte=now
+        ).order_by("-end")
     )
+
+
+def _current_from(zone: Zone, recent: list[CarbonReading], now: datetime) -> CurrentIntensity:
+    """The current intensity from the recent actuals; the older fallbacks are read only if none."""
     stale = False
     reading = None
     if recent:
@@ -309,11 +328,107 @@ def current_intensity(zone: Zone, *, now: datetime | None = None, refresh: bool 
     )
 
 
+def current_intensity(zone: Zone, *, now: datetime | None = None, refresh: bool = True) -> CurrentIntensity:
+    """The zone's intensity now: fetched if stale by TTL, else the last known value flagged stale."""
+    now = resolve_now(now)
+    if refresh:
+        ensure_fresh(zone, (CURRENT,), now=now)
+    return _current_from(zone, _recent_actuals(zone, now), now)
+
+
 def forecast_points(zone: Zone, *, now: datetime | None = None, hours: float = 72) -> list[ForecastPoint]:
     """The steps from the one in progress to `hours` ahead: actual first, then forecast."""
     now = resolve_now(now)
     info = intensity_series(zone, now, now + timedelta(hours=hours), now=now, refresh=True)
     return info.points
+
+
+STATUS_WINDOW = timedelta(hours=4)  # CONTRACT.md's forecast_next_4h
+
+
+@dataclass
+class CarbonStatus:
+    """Everything POST /carbon/status answers: now against a threshold, and the next 4 hours."""
+
+    current: CurrentIntensity
+    threshold: float
+    optimal: bool
+    next_optimal: ForecastPoint | None  # None when optimal now, or no upcoming step qualifies
+    reasoning: str
+    forecast: list[ForecastPoint]
+    now: datetime
+
+
+def next_step_at_or_below(
+    points: list[ForecastPoint], threshold: float, now: datetime
+) -> ForecastPoint | None:
+    """The first step starting after `now` whose intensity is at or below `threshold`."""
+    return next((p for p in points if p.start > now and p.value <= threshold), None)
+
+
+def _status_reasoning(
+    current: CurrentIntensity, threshold: float, optimal: bool, upcoming: ForecastPoint | None
+) -> str:
+    label = " (simulated data)" if current.simulated else ""
+    stale = " Data is stale: the providers could not be reached." if current.stale else ""
+    verdict = "at or below" if optimal else "above"
+    text = (
+        f"Grid intensity in {current.zone} is {current.value:.0f} gCO2/kWh ({current.quality}){label}, "
+        f"{verdict} the threshold of {threshold:.0f}."
+    )
+    if not optimal:
+        text += (
+            f" Next step at or below it starts {upcoming.start:%H:%M} UTC."
+            if upcoming
+            else f" No step in the next {STATUS_WINDOW.total_seconds() / 3600:g} h is at or below it."
+        )
+    return text + stale
+
+
+def carbon_status(zone: Zone, threshold: float | None = None, *, now: datetime | None = None) -> CarbonStatus:
+    """The zone's intensity now against `threshold` (None or 0: CARBON_DEFAULT_THRESHOLD), the
+    steps of the next 4 hours and the first of them at or below the threshold.
+
+    Freshness is checked once (current and forecast, TTL permitting), and one bounded query of
+    the recent actuals serves both the current reading and the actual part of the series, so the
+    cost does not grow with the zone's stored history. Raises NoData when nothing is known.
+    """
+    now = resolve_now(now)
+    threshold = threshold or settings.CARBON_DEFAULT_THRESHOLD
+    ensure_fresh(zone, (CURRENT, FORECAST), now=now)
+    recent = _recent_actuals(zone, now)
+    end = now + STATUS_WINDOW
+    # What intensity_series would read for [now, end): actual steps in progress at `now`.
+    in_progress = [(r.start, r.end, r.value, r.source, r.signal) for r in recent if r.end > now]
+    points = _series(zone, now, end, now, in_progress).points
+    current = _current_from(zone, recent, now)
+    optimal = current.value <= threshold
+    upcoming = None if optimal else next_step_at_or_below(points, threshold, now)
+    return CarbonStatus(
+        current=current,
+        threshold=threshold,
+        optimal=optimal,
+        next_optimal=upcoming,
+        reasoning=_status_reasoning(current, threshold, optimal, upcoming),
+        forecast=points,
+        now=now,
+    )
+
+
+def reading_range(
+    kind: str, start: datetime | None, end: datetime | None, *, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The range of stored readings to list when a caller gives one side or none: the last 24 h
+    of actuals or the next 24 h of forecasts; one side given, 24 h from it."""
+    day = timedelta(hours=24)
+    if start is None and end is None:
+        now = resolve_now(now)
+        return (now - day, now) if kind == ACTUAL else (now, now + day)
+    if start is None:
+        return end - day, end
+    if end is None:
+        return start, start + day
+    return start, end
 
 
 def _humanize_minutes(minutes: int) -> str:
