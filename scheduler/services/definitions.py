@@ -7,12 +7,14 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
 FORMATS = ("qcow2", "raw", "vmdk", "ova", "ovf")
 EXPORT_METHODS = ("ctl", "govc", "ovftool", "web")
-# Keys whose values are never stored in the definition nor echoed back to any client.
+# Keys whose values are never stored in the definition nor echoed back to any client. A key that
+# ends with one of them counts too: clients send `vcenter_password`, `access_token`, `client_secret`.
 SECRET_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey", "private_key"})
 MAX_ID_LENGTH = 128
 
@@ -41,8 +43,34 @@ class ParsedDefinition:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def is_secret_key(key: Any) -> bool:
+    """True for `password`, `vcenter_password`, `access-token`, `apiKey`... (see SECRET_KEYS)."""
+    if not isinstance(key, str):
+        return False
+    name = key.lower().replace("-", "_")
+    return any(name.endswith(word) for word in SECRET_KEYS)
+
+
+def _without_url_password(text: str) -> str | None:
+    """`https://user:pw@host/sdk` -> `https://user@host/sdk`; None when `text` holds no such password
+    (govc and ovftool accept credentials inside the vCenter URL)."""
+    if "@" not in text or "://" not in text:
+        return None
+    try:
+        parts = urlsplit(text)
+        password = parts.password
+    except ValueError:
+        return None
+    if not password:
+        return None
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+
+
 def strip_secrets(data: Any) -> tuple[Any, dict[str, Any]]:
-    """A deep copy of `data` without secret keys, and the removed values by dotted path."""
+    """A deep copy of `data` without secret keys nor URL passwords, and the removed values by
+    dotted path (a URL's path maps to the whole original URL, which restore_secrets puts back)."""
     removed: dict[str, Any] = {}
 
     def walk(node: Any, prefix: str) -> Any:
@@ -50,7 +78,7 @@ def strip_secrets(data: Any) -> tuple[Any, dict[str, Any]]:
             out = {}
             for key, value in node.items():
                 path = f"{prefix}{key}"
-                if isinstance(key, str) and key.lower() in SECRET_KEYS:
+                if is_secret_key(key):
                     if value not in (None, ""):
                         removed[path] = value
                     continue
@@ -58,6 +86,11 @@ def strip_secrets(data: Any) -> tuple[Any, dict[str, Any]]:
             return out
         if isinstance(node, list):
             return [walk(item, f"{prefix}{i}.") for i, item in enumerate(node)]
+        if isinstance(node, str):
+            redacted = _without_url_password(node)
+            if redacted is not None:
+                removed[prefix.removesuffix(".")] = node
+                return redacted
         return copy.deepcopy(node)
 
     return walk(data, ""), removed
@@ -76,6 +109,8 @@ def restore_secrets(definition: dict[str, Any], secrets: dict[str, Any]) -> dict
                 node = node.setdefault(part, {})
         if isinstance(node, dict):
             node[parts[-1]] = value
+        elif isinstance(node, list) and parts[-1].isdigit() and int(parts[-1]) < len(node):
+            node[int(parts[-1])] = value  # a URL with its password, inside a list
     return full
 
 
