@@ -129,7 +129,12 @@ def backup_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         "events": events,
         "why": _decision_view(job),
         "progress": services.job_progress(job),
-        "flags": (job.accounting or {}).get("flags", []),
+        # simulated / stale / forecast only have their own badges
+        "flags": [
+            f.replace("_", " ")
+            for f in (job.accounting or {}).get("flags", [])
+            if f not in ("simulated", "stale", "forecast_only")
+        ],
         "can_cancel": has_role(request.user, OPERATOR)
         and job.status in (*BackupJob.WAITING, BackupJob.Status.RUNNING),
         "zone_tz": job.zone.timezone if job.zone else "UTC",

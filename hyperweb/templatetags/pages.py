@@ -43,16 +43,29 @@ def when(value: datetime | None, zone_tz: str | None = None, style: str = "datet
 
 
 @register.filter
-def kg(value: float | None) -> str:
-    """kg CO2 with a precision that suits its size (small backups emit grams)."""
+def co2(kg: float | None) -> str:
+    """A mass of CO2 with its unit, in kg or g as its size suits (a demo backup emits milligrams)."""
+    if kg is None:
+        return "—"
+    if abs(kg) >= 100:
+        return f"{kg:,.0f} kg"
+    if abs(kg) >= 1:
+        return f"{kg:,.2f} kg"
+    grams = kg * 1000
+    if abs(grams) >= 100:
+        return f"{grams:.0f} g"
+    if abs(grams) >= 1:
+        return f"{grams:.1f} g"
+    if abs(grams) >= 0.001:
+        return f"{grams:.3f} g"
+    return "≈ 0 g"
+
+
+@register.filter
+def kwh(value: float | None) -> str:
     if value is None:
         return "—"
-    magnitude = abs(value)
-    if magnitude >= 100:
-        return f"{value:,.0f}"
-    if magnitude >= 1:
-        return f"{value:,.2f}"
-    return f"{value:.3f}"
+    return f"{value:,.2f} kWh" if abs(value) >= 1 else f"{value * 1000:.2f} Wh"
 
 
 @register.filter

@@ -80,7 +80,7 @@ def test_it_shows_this_months_figures_and_planned_backups(viewer: Client, demo_d
     completed_job(de, when=now - timedelta(minutes=10), emitted=2.0, counterfactual=2.5, simulated=True)
     make_job(de, now=now, name="db-01 weekly")
     body = viewer.get("/").content.decode()
-    assert "0.500 kg" in body  # avoided
+    assert "500 g" in body  # avoided
     assert "(20.0 %)" in body
     assert "1 of 1 runs were accounted on simulated grid data" in body
     assert "db-01 weekly" in body
@@ -278,7 +278,7 @@ def test_it_shows_the_accounting_of_a_finished_backup(viewer: Client, now: Any) 
         Zone.objects.get(code="DE"), when=now, emitted=1.5, counterfactual=2.0, simulated=True
     )
     body = viewer.get(f"/backups/{job.pk}").content.decode()
-    assert "1.50 kg CO2" in body and "0.500 kg CO2" in body
+    assert "1.50 kg CO2" in body and "500 g CO2" in body
     assert 'class="badge simulated"' in body
 
 
@@ -468,3 +468,20 @@ def test_it_replays_the_planner_without_foresight(viewer: Client, now: Any) -> N
     body = viewer.get("/what-if?zone=FR&duration_hours=1&flexibility_hours=6&days=30").content.decode()
     assert "Without foresight" in body
     assert "with perfect foresight. HyperSDK" in body
+
+
+@pytest.mark.parametrize(
+    ("kg", "text"),
+    [
+        (1234.5, "1,234 kg"),
+        (1.5, "1.50 kg"),
+        (0.5, "500 g"),
+        (0.0123, "12.3 g"),
+        (0.0000016, "0.002 g"),
+        (-1e-9, "≈ 0 g"),
+    ],
+)
+def test_it_formats_co2_with_a_suitable_unit(kg: float, text: str) -> None:
+    from hyperweb.templatetags.pages import co2
+
+    assert co2(kg) == text
