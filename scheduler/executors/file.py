@@ -68,6 +68,17 @@ def _slug(text: str) -> str:
     return cleaned[:80] or "backup"
 
 
+def _create_temporary(path: Path) -> int:
+    """Open a fresh temporary for writing, 0640 (disk images hold whatever the guests stored).
+
+    Whatever already sits at that name (a file left by a dead process with the same pid, or a
+    symlink someone planted to make the worker write outside the target root) is removed, and the
+    file is created exclusively without following links, so the bytes land in the target root.
+    """
+    path.unlink(missing_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o640)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -270,7 +281,7 @@ class FileExecutor:
                 "skipped": skipped,
                 "duration_s": round(duration, 3),
             }
-            fd = os.open(manifest_temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+            fd = _create_temporary(manifest_temp)
             with open(fd, "w", encoding="utf-8") as fh:
                 json.dump(manifest, fh, indent=2)
                 fh.flush()
@@ -321,8 +332,7 @@ class FileExecutor:
             throttle.emit()
 
         files: list[dict[str, Any]] = []
-        # Disk images hold whatever the guests stored: not world-readable.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        fd = _create_temporary(temp)
         with open(fd, "wb") as raw:
             writer = _HashingWriter(raw)
             gz = (

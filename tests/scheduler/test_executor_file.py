@@ -281,6 +281,21 @@ def test_it_refuses_targets_outside_the_target_root(roots, tmp_path: Path) -> No
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "x").exists()
 
 
+def test_it_never_writes_through_a_symlink_planted_at_its_temporary_name(roots, tmp_path: Path) -> None:
+    image = _image(roots[0] / "a.raw", 5000)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    nightly = roots[1] / "nightly"
+    nightly.mkdir()
+    pid = os.getpid()
+    for name in (f".web-01-job-1.tar.gz.tmp-{pid}", f".web-01-job-1.manifest.json.tmp-{pid}"):
+        (nightly / name).symlink_to(victim)
+    result, _ = _run(roots, str(image))
+    assert victim.read_text() == "precious"
+    assert verify(result.archive_path, result.manifest_path)
+    assert list(iter_temporaries(roots[1])) == []
+
+
 def test_it_accepts_absolute_targets_and_symlinks_inside_the_roots(roots) -> None:
     image = _image(roots[0] / "a.raw", 5000)
     (roots[0] / "current.raw").symlink_to(image)
