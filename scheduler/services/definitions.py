@@ -17,6 +17,9 @@ EXPORT_METHODS = ("ctl", "govc", "ovftool", "web")
 # ends with one of them counts too: clients send `vcenter_password`, `access_token`, `client_secret`.
 SECRET_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey", "private_key"})
 MAX_ID_LENGTH = 128
+# The longest a carbon-aware job may wait (carbon_max_delay, a policy's window_hours): far beyond
+# any forecast, and small enough that adding it to a datetime never overflows.
+MAX_DELAY = timedelta(days=14)
 
 
 class InvalidDefinition(ValueError):
@@ -181,12 +184,12 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     if delay_ns is None:
         max_delay = timedelta(hours=settings.BACKUP_DEFAULT_MAX_DELAY_HOURS)
     else:
-        # Nanoseconds (the Python client sends int(hours * 3600 * 1e9)).
-        max_delay = timedelta(
-            microseconds=_number(delay_ns, "metadata.carbon_max_delay (nanoseconds)") / 1000
-        )
-        if max_delay > timedelta(days=14):
+        # Nanoseconds (the Python client sends int(hours * 3600 * 1e9)); checked before it becomes a
+        # timedelta, which overflows (a 500) on absurd values.
+        delay_us = _number(delay_ns, "metadata.carbon_max_delay (nanoseconds)") / 1000
+        if delay_us > MAX_DELAY / timedelta(microseconds=1):
             raise InvalidDefinition("metadata.carbon_max_delay is more than 14 days (it is in nanoseconds)")
+        max_delay = timedelta(microseconds=delay_us)
     hours = metadata.get("expected_duration_hours", metadata.get("carbon_duration_hours"))
     duration_hours = (
         settings.BACKUP_DEFAULT_DURATION_HOURS

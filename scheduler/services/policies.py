@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services.definitions import (
+    MAX_DELAY,
     InvalidDefinition,
     _bool,
     _number,
@@ -127,6 +128,9 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
         policy.window_hours = _number(data["window_hours"], "window_hours")
     elif not partial and metadata.get("carbon_max_delay") is not None:
         policy.window_hours = _number(metadata["carbon_max_delay"], "carbon_max_delay") / 3.6e12
+    if policy.window_hours > MAX_DELAY / timedelta(hours=1):
+        # Each firing adds the window to a datetime: an absurd one would fail every run instead.
+        raise InvalidDefinition(f"window_hours must be at most {MAX_DELAY / timedelta(hours=1):g}")
     if "expected_duration_hours" in data:
         hours = _number(data["expected_duration_hours"], "expected_duration_hours")
         if hours <= 0:

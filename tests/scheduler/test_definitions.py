@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from scheduler.services.definitions import parse_definition, restore_secrets, strip_secrets
+import pytest
+
+from scheduler.services.definitions import InvalidDefinition, parse_definition, restore_secrets, strip_secrets
 
 NOW = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
 
@@ -36,3 +38,9 @@ def test_it_leaves_urls_without_a_password_and_plain_text_alone() -> None:
     data = {"vcenter_url": "https://vc.example/sdk", "name": "a@b: c", "mail": "ops@example.com"}
     stripped, removed = strip_secrets(data)
     assert stripped == data and removed == {}
+
+
+def test_it_refuses_an_absurd_carbon_max_delay_with_a_message_not_an_overflow() -> None:
+    raw = {"vm_path": "a", "metadata": {"carbon_aware": True, "carbon_zone": "DE", "carbon_max_delay": 1e30}}
+    with pytest.raises(InvalidDefinition, match="more than 14 days"):
+        parse_definition(raw, now=NOW)

@@ -112,3 +112,12 @@ def test_it_fires_a_due_policy_once_as_a_carbon_aware_job_in_its_window() -> Non
     assert job.latest_start == datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
     policy.refresh_from_db()
     assert policy.run_count == 1 and policy.next_run_at == datetime(2026, 3, 2, 22, 0, tzinfo=UTC)
+
+
+def test_it_refuses_a_window_too_long_to_schedule_and_an_absurd_job_delay(operator_api) -> None:
+    policy = operator_api.post("/schedules", {**NIGHTLY, "window_hours": 1e308}, format="json")
+    assert policy.status_code == 400 and "window_hours" in policy.json()["error"]
+    job = {"vm_path": "a", "metadata": {"carbon_aware": True, "carbon_zone": "DE", "carbon_max_delay": 1e30}}
+    submitted = operator_api.post("/jobs/submit", job, format="json")
+    assert submitted.status_code == 200 and submitted.json()["rejected"] == 1
+    assert not BackupPolicy.objects.exists() and not BackupJob.objects.exists()
