@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
+from scheduler.executors.base import EXECUTOR_NAMES
+
 FORMATS = ("qcow2", "raw", "vmdk", "ova", "ovf")
 EXPORT_METHODS = ("ctl", "govc", "ovftool", "web")
 # Keys whose values are never stored in the definition nor echoed back to any client. A key that
@@ -203,6 +205,8 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     executor = metadata.get("executor") or settings.BACKUP_DEFAULT_EXECUTOR
     if not isinstance(executor, str):
         raise InvalidDefinition("metadata.executor must be a string")
+    if executor not in EXECUTOR_NAMES:
+        raise InvalidDefinition(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}")
     not_before = _timestamp(metadata.get("not_before"), "metadata.not_before")
     if job_id is not None:
         definition["id"] = job_id

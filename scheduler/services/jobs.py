@@ -108,8 +108,6 @@ def submit_jobs(definitions: list[Any], user: Any = None, *, now: datetime | Non
     Jobs that are not carbon-aware are dispatched at once; carbon-aware ones are planned (with
     the zone's other waiting jobs, against its capacity) and wait as `scheduled` rows.
     """
-    from scheduler.executors import EXECUTOR_NAMES
-
     now = now or timezone.now()
     outcome = SubmitOutcome()
     accepted: list[BackupJob] = []
@@ -118,10 +116,6 @@ def submit_jobs(definitions: list[Any], user: Any = None, *, now: datetime | Non
     for index, raw in enumerate(definitions):
         try:
             parsed = parse_definition(raw, now=now)
-            if parsed.executor not in EXECUTOR_NAMES:
-                raise InvalidDefinition(
-                    f"unknown executor {parsed.executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}"
-                )
             zone = _zone(parsed.zone_code, zones) if parsed.zone_code else None
             if parsed.job_id and (
                 parsed.job_id in seen or BackupJob.objects.filter(pk=parsed.job_id).exists()

@@ -121,3 +121,10 @@ def test_it_refuses_a_window_too_long_to_schedule_and_an_absurd_job_delay(operat
     submitted = operator_api.post("/jobs/submit", job, format="json")
     assert submitted.status_code == 200 and submitted.json()["rejected"] == 1
     assert not BackupPolicy.objects.exists() and not BackupJob.objects.exists()
+
+
+def test_it_refuses_a_schedule_whose_template_names_an_unknown_executor(operator_api) -> None:
+    template = {**NIGHTLY["job_template"], "metadata": {"executor": "rsync"}}
+    created = operator_api.post("/schedules", {**NIGHTLY, "job_template": template}, format="json")
+    assert created.status_code == 400 and "unknown executor 'rsync'" in created.json()["error"]
+    assert not BackupPolicy.objects.exists()
