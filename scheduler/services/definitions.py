@@ -146,6 +146,13 @@ def _enum(definition: dict[str, Any], key: str, allowed: tuple[str, ...]) -> Non
         raise InvalidDefinition(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
 
 
+def check_id(value: Any, max_length: int) -> str:
+    """A caller-chosen id (job or schedule): it becomes a URL path segment, hence no '/'."""
+    if not isinstance(value, str) or len(value) > max_length or "/" in value or not value.strip():
+        raise InvalidDefinition(f"id must be a string of at most {max_length} characters without '/'")
+    return value
+
+
 def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     """Validate one JobDefinition; raise InvalidDefinition with a one-line reason."""
     if not isinstance(raw, dict):
@@ -157,8 +164,8 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     job_id = definition.get("id")
     if job_id in (None, ""):
         job_id = None
-    elif not isinstance(job_id, str) or len(job_id) > MAX_ID_LENGTH or "/" in job_id or not job_id.strip():
-        raise InvalidDefinition(f"id must be a string of at most {MAX_ID_LENGTH} characters without '/'")
+    else:
+        check_id(job_id, MAX_ID_LENGTH)
     name = definition.get("name") or ""
     if not isinstance(name, str):
         raise InvalidDefinition("name must be a string")

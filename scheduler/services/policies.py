@@ -17,6 +17,7 @@ from scheduler.services.definitions import (
     InvalidDefinition,
     _bool,
     _number,
+    check_id,
     parse_definition,
     restore_secrets,
     strip_secrets,
@@ -153,8 +154,7 @@ def save_policy(
     now = now or timezone.now()
     creating = policy._state.adding
     if creating and isinstance(data, dict) and data.get("id"):
-        if not isinstance(data["id"], str) or len(data["id"]) > 64:
-            raise InvalidDefinition("id must be a string of at most 64 characters")
+        check_id(data["id"], BackupPolicy._meta.get_field("id").max_length)
         if BackupPolicy.objects.filter(pk=data["id"]).exists():
             raise InvalidDefinition(f"schedule id {data['id']!r} already exists")
         policy.id = data["id"]

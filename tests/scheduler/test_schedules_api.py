@@ -128,3 +128,10 @@ def test_it_refuses_a_schedule_whose_template_names_an_unknown_executor(operator
     created = operator_api.post("/schedules", {**NIGHTLY, "job_template": template}, format="json")
     assert created.status_code == 400 and "unknown executor 'rsync'" in created.json()["error"]
     assert not BackupPolicy.objects.exists()
+
+
+def test_it_refuses_a_schedule_id_that_could_not_be_addressed_by_its_url(operator_api) -> None:
+    for bad in ("a/b", " ", "x" * 65):
+        created = operator_api.post("/schedules", {**NIGHTLY, "id": bad}, format="json")
+        assert created.status_code == 400 and "without '/'" in created.json()["error"]
+    assert operator_api.post("/schedules", {**NIGHTLY, "id": "nightly-web"}, format="json").status_code == 201
