@@ -74,3 +74,15 @@ def test_the_admin_revokes_keys_in_bulk(admin_client, viewer_user):
     )
     key.refresh_from_db()
     assert key.revoked
+
+
+@pytest.mark.django_db
+def test_it_exits_2_with_one_line_on_an_unknown_user_or_key():
+    for args in (
+        ("create", "--user", "ghost", "--name", "x"),
+        ("revoke", "hwk_nothing"),
+        ("revoke", "9" * 30),  # a number too long to be an id: not found, not a database overflow
+    ):
+        with pytest.raises(CommandError) as caught:
+            run(*args)
+        assert caught.value.returncode == 2 and "\n" not in str(caught.value)

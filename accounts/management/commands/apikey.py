@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import APIKey
 from accounts.roles import role_of
 
+BAD_INPUT = 2  # exit status for a bad argument, as every hyperweb command uses
+
 
 class Command(BaseCommand):
     help = "Create (shown once), list and revoke API keys for the X-API-Key header."
@@ -30,7 +32,7 @@ class Command(BaseCommand):
         try:
             owner = get_user_model().objects.get(username=user)
         except get_user_model().DoesNotExist:
-            raise CommandError(f"no user named {user!r}") from None
+            raise CommandError(f"no user named {user!r}", returncode=BAD_INPUT) from None
         key, plain = APIKey.create_for(owner, name)
         role = role_of(owner) or "no role: the key will be refused until the user gets one"
         self.stderr.write(f"Created API key {key.prefix}... for {owner} ({role}). It is shown only once:")
@@ -50,13 +52,15 @@ class Command(BaseCommand):
     def _revoke(self, key: str, **_: object) -> None:
         matches = (
             APIKey.objects.filter(pk=int(key))
-            if key.isdigit()
+            if key.isdigit() and len(key) < 19  # a longer number is no id (and overflows SQLite)
             else APIKey.objects.filter(prefix=key.rstrip("."))
         )
         found = list(matches[:2])
         if not found:
-            raise CommandError(f"no API key {key!r}")
+            raise CommandError(f"no API key {key!r}", returncode=BAD_INPUT)
         if len(found) > 1:
-            raise CommandError(f"{key!r} matches several keys; use the numeric id from `apikey list`")
+            raise CommandError(
+                f"{key!r} matches several keys; use the numeric id from `apikey list`", returncode=BAD_INPUT
+            )
         found[0].revoke()
         self.stdout.write(f"Revoked {found[0]}")
