@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils.html import escape
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -133,7 +134,8 @@ def _page_or_json(request: HttpRequest, status_code: int, message: str, template
         try:
             body = loader.render_to_string(template, {"message": message}, request)
         except Exception:  # no template (or a broken one): plain text, never a traceback
-            body = f"<h1>{status_code}</h1><p>{message}</p>"
+            # The message may hold the requested path, which the caller chose: escape it.
+            body = f"<h1>{status_code}</h1><p>{escape(message)}</p>"
         return HttpResponse(body, status=status_code)
     return json_error(status_code, message)
 

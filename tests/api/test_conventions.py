@@ -58,6 +58,17 @@ def test_it_gives_browsers_an_html_404_page():
 
 
 @pytest.mark.django_db
+def test_it_escapes_the_path_in_the_fallback_html_404_when_the_template_fails(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("template missing")
+
+    monkeypatch.setattr("hyperweb.api.errors.loader.render_to_string", broken)
+    response = Client().get("/<script>alert(1)</script>", HTTP_ACCEPT="text/html")
+    assert response.status_code == 404
+    assert b"<script>" not in response.content and b"&lt;script&gt;" in response.content
+
+
+@pytest.mark.django_db
 def test_it_answers_a_trailing_slash_with_404_not_a_redirect(viewer_api):
     assert_error(viewer_api.get("/status/"), 404)
 
