@@ -16,24 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from hyperweb.api.fields import TimestampField
-from hyperweb.api.timestamps import now_iso
+from hyperweb.api.timestamps import go_duration, now_iso
 from hyperweb.api.views import APIView
 
 _STARTED = time.monotonic()  # per process: uptime of this web worker
 JOB_STATES = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
 EXECUTORS = ("file", "hypersdk")
-
-
-def go_duration(seconds: float) -> str:
-    """`3h2m1s` like Go's time.Duration.String() (HyperSDK's original uptime format), whole seconds."""
-    total = int(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
 
 
 def job_counts() -> dict[str, int]:

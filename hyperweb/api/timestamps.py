@@ -49,3 +49,16 @@ def utcnow() -> datetime:
 def now_iso() -> str:
     """The `timestamp` every response carries."""
     return format_timestamp(utcnow())
+
+
+def go_duration(seconds: float) -> str:
+    """`3h2m1s` like Go's time.Duration.String() in whole seconds (truncated), as HyperSDK writes
+    its uptime and estimated_remaining."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"

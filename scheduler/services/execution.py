@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from hyperweb.api.timestamps import go_duration
 from scheduler.dispatch import ClaimRefused, claim_job, dispatch_due, release_unclaimed, worker_name
 from scheduler.executors import (
     BackupError,
@@ -23,7 +24,7 @@ from scheduler.executors import (
 )
 from scheduler.models import BackupJob
 from scheduler.services.definitions import restore_secrets
-from scheduler.services.jobs import _duration_text, format_ts, log_event
+from scheduler.services.jobs import format_ts, log_event
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class RunMonitor:
         fraction = progress.percent / 100.0
         remaining = elapsed * (1 - fraction) / fraction if fraction > 0 else None
         data["current_step"] = progress.phase
-        data["estimated_remaining"] = _duration_text(remaining) if remaining is not None else ""
+        data["estimated_remaining"] = go_duration(remaining) if remaining is not None else ""
         data["export_method"] = self.export_method
         data["updated_at"] = format_ts(timezone.now())
         self._mine().update(progress=data, heartbeat_at=timezone.now(), updated_at=timezone.now())

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hyperweb.api.timestamps import go_duration
 from scheduler.models import BackupJob, JobDecision, JobEvent
 from scheduler.services.definitions import InvalidDefinition, ParsedDefinition, parse_definition
 
@@ -299,20 +300,8 @@ def _remaining_text(job: BackupJob) -> str:
         return "0s"
     if job.status == BackupJob.Status.SCHEDULED and job.planned_start:
         wait = job.planned_start - timezone.now()
-        return _duration_text(max(0.0, wait.total_seconds()) + job.expected_duration.total_seconds())
-    return _duration_text(job.expected_duration.total_seconds())
-
-
-def _duration_text(seconds: float) -> str:
-    """Go-style duration text ("1h2m3s"), as HyperSDK reports it."""
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
+        return go_duration(max(0.0, wait.total_seconds()) + job.expected_duration.total_seconds())
+    return go_duration(job.expected_duration.total_seconds())
 
 
 def job_to_hypersdk_json(job: BackupJob) -> dict[str, Any]:
@@ -388,4 +377,4 @@ def job_eta(job: BackupJob, *, now: datetime | None = None) -> tuple[dict[str, A
         "percent_complete": percent,
         "estimated_remaining_seconds": round(remaining, 3),
     }
-    return eta, _duration_text(remaining)
+    return eta, go_duration(remaining)

@@ -160,3 +160,17 @@ def test_it_shows_a_job_as_the_hypersdk_clients_expect() -> None:
     assert data["updated_at"].endswith("Z")
     assert data["progress"]["phase"]
     assert "result" not in data and "error" not in data
+
+
+def test_it_writes_a_jobs_remaining_time_as_the_same_go_duration_as_the_uptime() -> None:
+    from hyperweb.api.timestamps import go_duration
+    from scheduler.services.jobs import job_eta
+
+    job = BackupJobFactory(
+        status="scheduled",
+        planned_start=NOW + timedelta(minutes=2),
+        expected_duration=timedelta(seconds=3725.9),
+    )
+    eta, remaining = job_eta(job, now=NOW)
+    assert remaining == go_duration(eta["estimated_remaining_seconds"]) == "1h4m5s"
+    assert go_duration(-3) == "0s"
