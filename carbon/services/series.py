@@ -223,10 +223,14 @@ def _series(
         )
         f_layers = []
         for source in _priority(zone, set(issues)):
-            # order_by(): the model's default ordering ("zone", "start") would join the zone table
-            # only to sort by its code; _clean sorts the steps anyway.
+            # One whole issue by equality only (the (zone, kind, source, signal, issued_at) index;
+            # a few hundred rows), clipped to the range here: with a range term on start or end
+            # SQLite's planner, which has no statistics, walks every retained issue instead.
+            # order_by(): the default ordering would join the zone table only to sort by its code.
             rows = (
-                candidates.filter(source=source, issued_at=issues[source])
+                CarbonReading.objects.filter(
+                    zone=zone, kind=FORECAST, source=source, signal=signal, issued_at=issues[source]
+                )
                 .order_by()
                 .values_list("start", "end", "value")
             )
@@ -234,6 +238,7 @@ def _series(
                 [
                     (max(s.timestamp(), boundary), min(e.timestamp(), e_epoch), v, source, FORECAST)
                     for s, e, v in rows
+                    if e > boundary_dt and s < end
                 ]
             )
             newest_issue = max(newest_issue, issues[source]) if newest_issue else issues[source]
