@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
+from hyperweb.api.timestamps import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES
 
 FORMATS = ("qcow2", "raw", "vmdk", "ova", "ovf")
@@ -241,7 +242,6 @@ def _timestamp(value: Any, what: str) -> datetime | None:
     if not isinstance(value, str):
         raise InvalidDefinition(f"{what} must be an ISO 8601 timestamp")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_timestamp(value)
     except ValueError:
         raise InvalidDefinition(f"{what} must be an ISO 8601 timestamp, got {value!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hyperweb.api.timestamps import go_duration
+from hyperweb.api.timestamps import format_timestamp, go_duration
 from scheduler.models import BackupJob, JobDecision, JobEvent
 from scheduler.services.definitions import InvalidDefinition, ParsedDefinition, parse_definition
 
@@ -19,12 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def format_ts(value: datetime | None) -> str | None:
-    """UTC, `Z` suffix, at most 6 fractional digits (CONTRACT.md)."""
-    if value is None:
-        return None
-    if timezone.is_naive(value):
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """UTC, `Z` suffix, at most 6 fractional digits (CONTRACT.md); None stays None."""
+    return None if value is None else format_timestamp(value)
 
 
 def log_event(job_id: str, message: str, *, level: str = "info", now: datetime | None = None) -> None:

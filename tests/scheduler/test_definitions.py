@@ -44,3 +44,20 @@ def test_it_refuses_an_absurd_carbon_max_delay_with_a_message_not_an_overflow() 
     raw = {"vm_path": "a", "metadata": {"carbon_aware": True, "carbon_zone": "DE", "carbon_max_delay": 1e30}}
     with pytest.raises(InvalidDefinition, match="more than 14 days"):
         parse_definition(raw, now=NOW)
+
+
+def test_it_reads_not_before_by_the_wire_timestamp_rules_lowercase_z_and_offsets_included() -> None:
+    for text in ("2026-03-01T22:00:00z", "2026-03-01T23:00:00+01:00", "2026-03-01T22:00:00"):
+        parsed = parse_definition({"vm_path": "a", "metadata": {"not_before": text}}, now=NOW)
+        assert parsed.not_before == datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
+    with pytest.raises(InvalidDefinition, match="metadata.not_before"):
+        parse_definition({"vm_path": "a", "metadata": {"not_before": "tomorrow"}}, now=NOW)
+
+
+def test_it_formats_job_times_like_every_other_wire_timestamp() -> None:
+    from hyperweb.api.timestamps import format_timestamp
+    from scheduler.services.jobs import format_ts
+
+    moment = datetime(2026, 3, 1, 22, 0, 0, 5, tzinfo=UTC)
+    assert format_ts(moment) == format_timestamp(moment) == "2026-03-01T22:00:00.000005Z"
+    assert format_ts(datetime(2026, 3, 1, 22)) == "2026-03-01T22:00:00Z" and format_ts(None) is None
