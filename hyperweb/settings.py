@@ -358,3 +358,22 @@ _check_site_scope(REPORT_SITE_SCOPE)
 # Forecast issues older than this many days are pruned daily (carbon.prune_forecasts), except the
 # first issue of each UTC day per zone/source/signal, kept to measure forecast accuracy later.
 CARBON_FORECAST_RETENTION_DAYS = env_int("CARBON_FORECAST_RETENTION_DAYS", 7, minimum=1)
+
+# --- Cache (owner: perf) ----------------------------------------------------------------------
+# Login throttle counters (accounts.services) and any other cache user must be shared by every
+# web process, or each gunicorn worker counts on its own and the effective limit is N times the
+# setting. With REDIS_URL, Django's built-in RedisCache (the `redis` package, already required by
+# django-q2) in the same Redis, its keys prefixed so they never meet the broker's; without it, the
+# per-process local-memory cache (fine for a single process: tests, `runserver`).
+# Note: cache.clear() on RedisCache flushes the whole Redis database, the broker's queue included;
+# nothing in hyperweb calls it outside tests.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "hyperweb-cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
