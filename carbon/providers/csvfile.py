@@ -35,10 +35,11 @@ import io
 import math
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from carbon.providers.base import ProviderError, Reading, ZoneRef
+from hyperweb.api.timestamps import parse_timestamp
 
 SHARED_HEADER = ("time", "carbon intensity")
 
@@ -56,16 +57,11 @@ def _open(source: str | os.PathLike[str] | IO[Any]) -> tuple[IO[str], str]:
 
 
 def _parse_time(text: str, line: int) -> datetime:
-    raw = text.strip()
-    if raw.endswith(("Z", "z")):
-        raw = raw[:-1] + "+00:00"
+    # The wire's rules (Z, offsets, naive = UTC, extra fractional digits cut), with the line number.
     try:
-        moment = datetime.fromisoformat(raw)
+        return parse_timestamp(text)
     except ValueError:
         raise ValueError(f"line {line}: {text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _parse_value(text: str, line: int) -> float:

@@ -87,6 +87,12 @@ def test_it_reads_the_general_format_without_a_zone_column() -> None:
     ]
 
 
+def test_it_reads_times_by_the_same_rules_as_the_api_go_nanoseconds_and_lowercase_z() -> None:
+    text = "time,value\n2024-01-01T00:00:00.123456789Z,1\n2024-01-01t00:05:00.123456z,2\n"
+    rows = list(parse_csv(io.StringIO(text)))
+    assert [r.start for _, r in rows] == [utc(2024, 1, 1, 0, 0, 0, 123456), utc(2024, 1, 1, 0, 5, 0, 123456)]
+
+
 def test_it_reads_binary_streams_with_a_byte_order_mark() -> None:
     raw = io.BytesIO(
         "\ufeffTime,Carbon Intensity\r\n2020-01-01 00:00:00,100\r\n2020-01-01 00:15:00,90\r\n".encode()
