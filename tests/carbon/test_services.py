@@ -186,6 +186,69 @@ def test_it_lists_forecast_points_from_the_step_in_progress():
     assert all(p.simulated and p.source == "simulated" for p in points)
 
 
+# -- the status answer ----------------------------------------------------------------------------
+
+
+def point(hour: float, value: float) -> services.ForecastPoint:
+    start = NOW + timedelta(hours=hour)
+    return services.ForecastPoint(start, start + H, value, "good", "x", False, "forecast")
+
+
+def test_it_finds_the_first_upcoming_step_at_or_below_a_threshold():
+    points = [point(0, 100), point(1, 250), point(2, 200), point(3, 150)]
+    # The step in progress does not count as "upcoming", however clean; "at" the threshold does.
+    assert services.next_step_at_or_below(points, 200, NOW + timedelta(minutes=5)) is points[2]
+    assert services.next_step_at_or_below(points, 90, NOW) is None
+
+
+def test_it_answers_the_status_with_the_next_step_at_or_below_the_threshold(quiet):
+    services.store_readings(quiet, "quiet", [actual(-1, 260), actual(0, 300)])
+    services.store_readings(
+        quiet, "quiet", [forecast(h, v, NOW - H) for h, v in ((1, 320), (2, 190), (3, 150))]
+    )
+    status = services.carbon_status(quiet, 200, now=NOW + timedelta(minutes=10))
+    assert (status.current.value, status.optimal, status.threshold) == (300, False, 200)
+    assert status.next_optimal.start == NOW + 2 * H and status.next_optimal.value == 190
+    assert [p.value for p in status.forecast] == [300, 320, 190, 150]
+    assert "300 gCO2/kWh" in status.reasoning and "starts 14:00 UTC" in status.reasoning
+
+    now_clean = services.carbon_status(quiet, 300, now=NOW + timedelta(minutes=10))
+    assert now_clean.optimal and now_clean.next_optimal is None
+    nothing = services.carbon_status(quiet, 100, now=NOW + timedelta(minutes=10))
+    assert nothing.next_optimal is None and "No step in the next 4 h" in nothing.reasoning
+
+
+def test_it_uses_the_default_threshold_when_none_or_zero_is_given(quiet, settings):
+    settings.CARBON_DEFAULT_THRESHOLD = 280
+    services.store_readings(quiet, "quiet", [actual(0, 300)])
+    for threshold in (None, 0):
+        status = services.carbon_status(quiet, threshold, now=NOW + timedelta(minutes=10))
+        assert status.threshold == 280 and not status.optimal
+
+
+def test_the_status_agrees_with_the_current_reading_and_the_forecast_points():
+    zone = Zone.objects.get(code="FR")
+    at = NOW + timedelta(minutes=7)
+    status = services.carbon_status(zone, now=at)
+    assert status.current == services.current_intensity(zone, now=at, refresh=False)
+    assert status.forecast == services.forecast_points(zone, now=at, hours=4)
+
+
+def test_it_falls_back_to_the_last_stale_reading_in_the_status(quiet):
+    services.store_readings(quiet, "quiet", [actual(-5, 240)])
+    status = services.carbon_status(quiet, 200, now=NOW)
+    assert (status.current.value, status.current.stale, status.forecast) == (240, True, [])
+    assert "stale" in status.reasoning
+
+
+def test_it_defaults_a_reading_range_to_the_day_before_or_after_now():
+    assert services.reading_range("actual", None, None, now=NOW) == (NOW - 24 * H, NOW)
+    assert services.reading_range("forecast", None, None, now=NOW) == (NOW, NOW + 24 * H)
+    assert services.reading_range("actual", None, NOW, now=NOW) == (NOW - 24 * H, NOW)
+    assert services.reading_range("actual", NOW, None) == (NOW, NOW + 24 * H)
+    assert services.reading_range("actual", NOW, NOW + H) == (NOW, NOW + H)
+
+
 # -- estimates ------------------------------------------------------------------------------------
 
 
