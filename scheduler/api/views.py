@@ -69,18 +69,6 @@ class SubmitView(APIView):
         )
 
 
-def _query(job_ids: list[str] | None, statuses: list[str] | None) -> QuerySet[BackupJob]:
-    jobs = BackupJob.objects.select_related("zone").order_by("-requested_at", "-pk")
-    if job_ids:
-        jobs = jobs.filter(pk__in=job_ids)
-    if statuses:
-        wanted = set(statuses)
-        if "pending" in wanted:
-            wanted.add(BackupJob.Status.SCHEDULED)  # waiting for a planned start is "pending"
-        jobs = jobs.filter(status__in=wanted)
-    return jobs
-
-
 def _query_response(jobs: QuerySet[BackupJob], limit: int) -> Response:
     total = jobs.count()
     return Response(
@@ -108,7 +96,7 @@ class QueryView(APIView):
         counts all matches)."""
         params = self.query()
         statuses = [x.strip() for x in params.get("status", "").split(",") if x.strip()]
-        return _query_response(_query(None, statuses), params.get("limit", 100))
+        return _query_response(services.query_jobs(None, statuses), params.get("limit", 100))
 
     @extend_schema(
         operation_id="jobs_query",
@@ -120,7 +108,9 @@ class QueryView(APIView):
     def post(self, request: Request) -> Response:
         """`job_ids` and `status` filter (both optional; `all` or neither lists every job)."""
         data = self.body(s.QueryRequestSerializer)
-        return _query_response(_query(data.get("job_ids"), data.get("status")), data.get("limit", 100))
+        return _query_response(
+            services.query_jobs(data.get("job_ids"), data.get("status")), data.get("limit", 100)
+        )
 
 
 class JobDetailView(APIView):

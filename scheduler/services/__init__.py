@@ -18,6 +18,7 @@ from scheduler.services.jobs import (
     job_progress,
     job_to_hypersdk_json,
     log_event,
+    query_jobs,
     submit_jobs,
 )
 from scheduler.services.planning import capacity_for, preview_plan, replan_all, replan_zone
@@ -44,6 +45,7 @@ __all__ = [
     "parse_definition",
     "policy_to_json",
     "preview_plan",
+    "query_jobs",
     "register_schedules",
     "replan_all",
     "replan_zone",

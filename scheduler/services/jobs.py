@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from hyperweb.api.timestamps import format_timestamp, go_duration
@@ -204,6 +205,20 @@ def _dispatch_now(job_ids: list[str]) -> None:
         enqueue_jobs(job_ids)
     except Exception:  # the broker is down: the periodic dispatcher picks them up later
         log.exception("could not enqueue %d jobs at once; the dispatcher will retry", len(job_ids))
+
+
+def query_jobs(job_ids: list[str] | None, statuses: list[str] | None) -> QuerySet[BackupJob]:
+    """Jobs newest first, filtered by id and by wire status (CONTRACT.md: a job waiting for its
+    planned start is `pending`, so asking for pending jobs includes the scheduled ones)."""
+    jobs = BackupJob.objects.select_related("zone").order_by("-requested_at", "-pk")
+    if job_ids:
+        jobs = jobs.filter(pk__in=job_ids)
+    if statuses:
+        wanted = set(statuses)
+        if BackupJob.Status.PENDING in wanted:
+            wanted.add(BackupJob.Status.SCHEDULED)
+        jobs = jobs.filter(status__in=wanted)
+    return jobs
 
 
 @dataclass

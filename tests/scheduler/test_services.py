@@ -174,3 +174,14 @@ def test_it_writes_a_jobs_remaining_time_as_the_same_go_duration_as_the_uptime()
     eta, remaining = job_eta(job, now=NOW)
     assert remaining == go_duration(eta["estimated_remaining_seconds"]) == "1h4m5s"
     assert go_duration(-3) == "0s"
+
+
+def test_it_finds_jobs_by_wire_status_where_pending_includes_the_scheduled_ones() -> None:
+    from scheduler.services import query_jobs
+
+    waiting = BackupJobFactory(status="scheduled", requested_at=NOW)
+    runnable = BackupJobFactory(status="pending", requested_at=NOW + timedelta(seconds=1))
+    BackupJobFactory(status="completed")
+    assert list(query_jobs(None, ["pending"])) == [runnable, waiting]
+    assert list(query_jobs([waiting.id], None)) == [waiting]
+    assert list(query_jobs(None, ["scheduled"])) == [waiting]
