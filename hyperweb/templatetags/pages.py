@@ -80,6 +80,12 @@ def gb(value: float | None) -> str:
 
 
 @register.filter
+def basename(path: str | None) -> str:
+    """The last part of a VM path (the list shows names, the backup page the full path)."""
+    return (path or "").rstrip("/").rsplit("/", 1)[-1] or (path or "")
+
+
+@register.filter
 def quality_class(quality: str | None) -> str:
     return "q-" + (quality or "unknown").replace(" ", "-")
 

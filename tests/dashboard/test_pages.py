@@ -192,6 +192,8 @@ def test_it_lists_backups_with_filters_sorting_and_pages(
     assert body.index("de-29") < body.index("de-28")
     body = viewer.get("/backups?page=2").content.decode()
     assert "Page 2 of 2" in body
+    assert 'href="?sort=requested_at"' in body  # the column header sorts (and goes back to page 1)
+    assert 'aria-sort="descending"' in body
     since = (now + timedelta(days=1)).date().isoformat()
     assert "No backups match these filters" in viewer.get(f"/backups?since={since}").content.decode()
 
