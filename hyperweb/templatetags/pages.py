@@ -65,7 +65,14 @@ def co2(kg: float | None) -> str:
 def kwh(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:,.2f} kWh" if abs(value) >= 1 else f"{value * 1000:.2f} Wh"
+    if abs(value) >= 1:
+        return f"{value:,.2f} kWh"
+    wh = value * 1000
+    if abs(wh) >= 10:
+        return f"{wh:.0f} Wh"
+    if abs(wh) >= 0.001:
+        return f"{wh:.3f} Wh"
+    return "≈ 0 Wh"
 
 
 @register.filter

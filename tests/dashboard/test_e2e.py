@@ -86,6 +86,7 @@ def test_it_walks_through_the_dashboard(
     for zone in DEFAULT_ZONES:
         Zone.objects.get_or_create(code=zone["code"], defaults={k: v for k, v in zone.items() if k != "code"})
     settings.BACKUP_SOURCE_ROOTS = [tmp_path]
+    settings.BACKUP_TARGET_ROOT = tmp_path / "backups"
     vm = create_demo_vms(tmp_path)[0]
     ensure_roles()
     get_user_model().objects.create_superuser("admin", password=PASSWORD)
@@ -143,9 +144,26 @@ def test_it_walks_through_the_dashboard(
     page.wait_for_selector("#job-status:text('cancelled')")
     _shot(page, "06-backup-cancelled")
 
+    # A backup that runs at once: watch it run (the worker is this test, calling the task the
+    # queue would call), then see its accounting appear without reloading by hand.
+    page.goto(base + "/backups/new")
+    page.select_option("#id_zone", "FR")
+    page.fill("#id_vm_path", str(vm))
+    page.uncheck("#id_carbon_aware")
+    page.click("#submit-backup")
+    page.wait_for_url(re.compile(r"/backups/[0-9a-f-]{36}$"))
+    assert page.inner_text("#job-status") == "pending"
+    from scheduler.tasks import run_job
+
+    assert run_job(page.url.rsplit("/", 1)[1]) == "completed"
+    page.wait_for_selector("#job-status:text('completed')")  # progress.js polled and reloaded
+    assert "Avoided" in page.inner_text("main")
+    _shot(page, "07-backup-completed")
+    assert not errors, errors
+
     # Backups list.
-    _visit(page, errors, base + "/backups", "07-backups")
-    assert page.locator("#backups tbody tr").count() == 2
+    _visit(page, errors, base + "/backups", "08-backups")
+    assert page.locator("#backups tbody tr").count() == 3
 
     # A recurring backup: the cron and the window explained in words while typing.
     page.goto(base + "/policies/new")
@@ -155,23 +173,23 @@ def test_it_walks_through_the_dashboard(
     page.fill("#id_window_hours", "6")
     page.select_option("#id_zone", "FR")
     page.fill("#id_vm_path", str(vm))
-    _shot(page, "08-policy-new")
+    _shot(page, "09-policy-new")
     page.click("#save-policy")
     page.wait_for_url(re.compile(r"/policies/[0-9a-z]+$"))
     assert "created" in page.inner_text(".messages")
-    _visit(page, errors, base + "/policies", "09-policies")
+    _visit(page, errors, base + "/policies", "10-policies")
     assert "Nightly web-01" in page.inner_text("main")
 
     # Savings and what-if.
-    _visit(page, errors, base + "/savings", "10-savings")
+    _visit(page, errors, base + "/savings", "11-savings")
     assert page.locator(".plot-container").count() >= 3
-    _visit(page, errors, base + "/what-if?zone=DE&duration_hours=1&flexibility_hours=8&days=30", "11-what-if")
+    _visit(page, errors, base + "/what-if?zone=DE&duration_hours=1&flexibility_hours=8&days=30", "12-what-if")
     assert "median saving" in page.inner_text("main")
     assert not errors, errors
 
     # On a phone: nothing wider than the screen; the keyboard reaches the skip link first.
     page.set_viewport_size({"width": 390, "height": 844})
-    _visit(page, errors, base + "/", "12-overview-phone")
+    _visit(page, errors, base + "/", "13-overview-phone")
     page.wait_for_selector(".tile .plot-container")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     page.keyboard.press("Tab")
