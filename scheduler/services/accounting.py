@@ -59,6 +59,8 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
     data = accounting.to_dict()
     data["zone"] = job.zone.code if job.zone else None
     data["sources"] = flags.get("sources", [])
+    # Which signal the intensities are (average or marginal), so that totals keep them apart.
+    data["signal"] = flags.get("signal")
     data["energy_model"] = {
         "base_watts": settings.ENERGY_BASE_WATTS,
         "watts_per_tb": settings.ENERGY_WATTS_PER_TB,

@@ -355,6 +355,7 @@ def job_to_hypersdk_json(job: BackupJob) -> dict[str, Any]:
             "counterfactual_intensity_gco2_kwh": job.counterfactual_intensity,
             "counterfactual_kg_co2": job.counterfactual_kg,
             "savings_vs_requested_kg_co2": job.saving_kg,
+            "signal": (job.accounting or {}).get("signal"),
             "simulated": job.simulated,
             "stale": job.stale,
             "forecast_only": job.forecast_only,

@@ -16,8 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from scheduler.fleet import plan_fleet
 from scheduler.models import BackupJob, Capacity, JobDecision
-from scheduler.planner import Decision, PlanRequest, plan_fleet
+from scheduler.planner import Decision, PlanRequest
 from scheduler.services.jobs import format_ts, log_event
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ def zone_series(
         "simulated": bool(info.simulated),
         "stale": bool(info.stale),
         "forecast_only": bool(info.forecast_only),
+        # average or marginal: figures of the two signals must never be added together
+        "signal": info.signal,
     }
     return info.series, flags
 

@@ -185,3 +185,34 @@ def test_it_finds_jobs_by_wire_status_where_pending_includes_the_scheduled_ones(
     assert list(query_jobs(None, ["pending"])) == [runnable, waiting]
     assert list(query_jobs([waiting.id], None)) == [waiting]
     assert list(query_jobs(None, ["scheduled"])) == [waiting]
+
+
+def test_it_records_which_signal_a_jobs_accounted_intensities_are() -> None:
+    from carbon.models import CarbonReading
+    from scheduler.services import account_job
+
+    de = zone("DE")
+    CarbonReading.objects.bulk_create(
+        CarbonReading(
+            zone=de,
+            start=HOUR + timedelta(hours=i),
+            end=HOUR + timedelta(hours=i + 1),
+            value=value,
+            kind="actual",
+            source="watttime",
+            signal="marginal",
+        )
+        for i, value in enumerate([700.0, 500.0, 600.0])
+    )
+    job = BackupJobFactory(
+        zone=de,
+        status="completed",
+        requested_at=HOUR,
+        started_at=HOUR + timedelta(hours=1),
+        completed_at=HOUR + timedelta(hours=2),
+        data_size_gb=100,
+    )
+    account_job(job, now=HOUR + timedelta(hours=3))
+    job.refresh_from_db()
+    assert job.accounting["signal"] == "marginal" and job.intensity_experienced == 500.0
+    assert job_to_hypersdk_json(job)["carbon"]["signal"] == "marginal"
