@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from hyperweb.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
@@ -19,8 +21,19 @@ def _secret_key() -> str:
         return key
     path = DATA_DIR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        # Written to a private (0600) temporary and linked into place: the key is never readable by
+        # others, not even between a write and a chmod, and a web server and a worker starting
+        # together agree on one key (the second link fails and that process reads the first key).
+        fd, temp = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(50))
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temp)
     return path.read_text().strip()
 
 
