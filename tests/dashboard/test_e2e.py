@@ -1,9 +1,10 @@
 """End to end in headless Chromium (Playwright, Debian's /usr/bin/chromium) against a live server.
 
 One walk through the product as a new admin would take it: log in, read the tiles and a chart,
-submit a backup and see why it was planned, cancel it, set up a recurring backup, look at the
-savings and the what-if. Every page must load without a JavaScript error, and a screenshot of
-each is saved in var/screenshots/ (CI keeps it as an artifact). No browser is downloaded.
+submit a backup and see why it was planned, cancel it, watch another run and be accounted, set up
+a recurring backup, look at the savings and the what-if. Every page must load without a
+JavaScript error, and a screenshot of each is saved in var/screenshots/ (CI keeps it as an
+artifact). No browser is downloaded.
 """
 
 from __future__ import annotations
