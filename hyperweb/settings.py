@@ -31,9 +31,11 @@ def _secret_key() -> str:
             try:
                 os.link(temp, path)
             except FileExistsError:
-                pass
+                pass  # another process made it first: use its key
+            except OSError:  # a filesystem without hard links: an atomic rename instead
+                os.replace(temp, path)
         finally:
-            os.unlink(temp)
+            Path(temp).unlink(missing_ok=True)
     return path.read_text().strip()
 
 

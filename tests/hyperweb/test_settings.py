@@ -45,3 +45,18 @@ def test_it_prefers_the_environment_and_keeps_debug_off_by_default(monkeypatch: 
     monkeypatch.setenv("SECRET_KEY", "from-env")
     assert site_settings._secret_key() == "from-env"
     assert site_settings.DEBUG is False or os.environ.get("DEBUG")
+
+
+def test_it_still_writes_the_key_where_hard_links_are_not_supported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setattr(site_settings, "DATA_DIR", tmp_path)
+
+    def no_links(src: str, dst: str) -> None:
+        raise PermissionError("operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    key = site_settings._secret_key()
+    assert len(key) >= 50 and stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
