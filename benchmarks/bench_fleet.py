@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from carbon.intensity import StepSeries, energy_kwh  # noqa: E402
 from carbon.providers.csvfile import parse_csv  # noqa: E402
-from scheduler.planner import PlanRequest, plan_fleet  # noqa: E402
+from scheduler.fleet import plan_fleet  # noqa: E402
+from scheduler.planner import PlanRequest  # noqa: E402
 
 ZONES = {  # code: typical gCO2/kWh (DESIGN.md), the real curve whose shape it borrows
     "US-CAL-CISO": (220, "de"),

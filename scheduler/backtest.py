@@ -9,7 +9,15 @@ over its run times its energy. Policies:
   200 g/kWh; else start at the first forecast point within the next 4 h (and within the job's
   max delay) at or below 200; else run now. It ignores the run's duration. The current
   intensity is the actual reading (a provider reports it); only the look-ahead is forecast;
-- ``hyperweb``: :func:`scheduler.planner.plan_job` on the chosen forecast;
+- ``hyperweb``: what the product does. At submission, :func:`scheduler.planner.plan_job` on the
+  forecast issued then. Then, while the job has not started, it is RE-PLANNED at every later
+  re-plan time (``replan_every``, by default every forecast issue, i.e. every ``refresh`` = 1 h)
+  with :func:`scheduler.planner.replan` on the newest forecast, within its ORIGINAL window
+  ``[submission, submission + max_delay]`` and with the product's hysteresis
+  (``replan_min_gain_pct``, 1 % like ``scheduler.services.planning.REPLAN_MIN_GAIN_PCT``). The
+  job starts when its planned start arrives: a planned start at or before the next re-plan time
+  is final (never moved into the past; a start equal to the re-plan time starts then).
+  ``replan=False`` (``--no-replan``) decides once at submission, for comparison;
 - ``optimum``: the best start with perfect foresight (``StepSeries.best_window`` on the actual
   data): the physical limit.
 
@@ -18,10 +26,15 @@ Forecasts (what ``hyperweb`` and ``hypersdk`` see at decision time):
 - ``perfect``: the actual data;
 - ``model``: :mod:`carbon.forecaster` fed only the data before the forecast's issue time. A
   forecast is issued every ``refresh`` (1 h) and reused by the decisions until the next one, as
-  a deployment refreshing hourly would;
+  a deployment refreshing hourly would. The product re-plans waiting jobs every
+  ``CARBON_REFRESH_MINUTES`` (15 min), but between two hourly issues the forecast of every
+  future start is the same, so re-planning at each issue is what the product does;
 - ``noisy:PCT``: the actual data times ``(1 + e)``, where ``e`` is a seeded random walk over lead
   time whose standard deviation reaches PCT % at 24 h (errors grow with lead time and are
   correlated over time, as real forecast errors are), reissued every ``refresh``.
+
+With ``perfect`` there is nothing to re-plan: the best start in the original window is still the
+best in what is left of it, so re-planning cannot move it (and is skipped).
 
 Energy: every job moves ``data_gb`` (100 GB) with the default energy model (100 W + 50 W/TB,
 PUE 1.0, so 0.105 kW); the saving percentages do not depend on it, only the kg do.
@@ -39,7 +52,7 @@ from datetime import UTC, datetime, timedelta
 
 from carbon.forecaster import DEFAULT_PARAMS, forecast_from_grid
 from carbon.intensity import StepSeries, energy_kwh
-from scheduler.planner import PlanRequest, plan_job
+from scheduler.planner import PlanRequest, plan_job, replan
 
 __all__ = [
     "POLICIES",
@@ -99,6 +112,12 @@ class BacktestConfig:
     data_gb: float = 100.0
     refresh: timedelta = timedelta(hours=1)  # how often model/noisy forecasts are reissued
     forecast_params: dict | None = None  # overrides of carbon.forecaster.DEFAULT_PARAMS (model)
+    # Re-plan waiting jobs on newer forecasts (the product does); False: decide once at submission.
+    replan: bool = True
+    # How often a waiting job is re-planned; None: at every forecast issue (every ``refresh``),
+    # which is what the product's 15-min re-plan amounts to with hourly forecast issues.
+    replan_every: timedelta | None = None
+    replan_min_gain_pct: float = 1.0  # the product's hysteresis (services.planning)
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,8 @@ class BacktestResult:
             "max_delay_h": c.max_delay.total_seconds() / 3600,
             "every_min": c.every.total_seconds() / 60,
             "forecast": c.forecast,
+            "replan": c.replan,
+            "replan_every_min": _replan_every(c).total_seconds() / 60 if c.replan else None,
             "seed": c.seed,
             "jobs": self.jobs,
             "first_submit": _iso(self.first_submit),
@@ -182,11 +203,16 @@ def run_backtest(
     config: BacktestConfig,
     *,
     progress: Callable[[int, int], None] | None = None,
+    forecasts: Callable[[datetime], StepSeries] | None = None,
 ) -> BacktestResult:
-    """Replay ``actual`` with ``config``; ``progress(done, total)`` is called now and then."""
+    """Replay ``actual`` with ``config``; ``progress(done, total)`` is called now and then.
+
+    ``forecasts``, if given, replaces ``config.forecast``: called with an issue time (a multiple
+    of ``config.refresh``), it returns the forecast issued then (for tests and experiments).
+    """
     if len(actual) == 0:
         raise ValueError("no data")
-    kind, pct = parse_forecast(config.forecast)
+    kind, pct = ("custom", 0.0) if forecasts is not None else parse_forecast(config.forecast)
     d, maxd, every = config.duration, config.max_delay, config.every
     if d <= timedelta(0) or maxd < timedelta(0) or every <= timedelta(0):
         raise ValueError("duration and every must be positive, max delay not negative")
@@ -206,17 +232,44 @@ def run_backtest(
     if not submits:
         raise ValueError("no job fits between --start/--end in the data (check the period and the data)")
 
-    grid = _Grid(actual) if kind != "perfect" else None
+    grid = _Grid(actual) if kind in ("model", "noisy") else None
     kwh = energy_kwh(config.data_gb, d.total_seconds() / 3600)
     lookahead = min(HYPERSDK_LOOKAHEAD, maxd)
     sums = {p: 0.0 for p in POLICIES}
     delays = {p: 0.0 for p in POLICIES}
-    cache: tuple[float, StepSeries, list[tuple[datetime, float]]] | None = None
-    actual_points = None
+    # Forecasts by issue time: a job is re-planned on the issues of its whole window, and the
+    # next jobs need the same issues, so each is computed once (older ones are dropped).
+    issued: dict[float, tuple[StepSeries, list[tuple[datetime, float]]]] = {}
+    refresh_s = config.refresh.total_seconds()
+    replan_s = _replan_every(config).total_seconds()
+    if refresh_s <= 0 or replan_s <= 0:
+        raise ValueError("refresh and replan_every must be positive")
+    # Long enough for every run a job waiting at that issue may still choose.
+    span = horizon + config.refresh + timedelta(seconds=grid.step if grid else 0)
 
+    def forecast_at(when: datetime) -> tuple[StepSeries, list[tuple[datetime, float]]]:
+        """The newest forecast issued at or before ``when`` (fed only data before its issue)."""
+        issue = math.floor(when.timestamp() / refresh_s) * refresh_s
+        if grid is not None:
+            issue = math.floor(issue / grid.step) * grid.step
+        got = issued.get(issue)
+        if got is None:
+            if forecasts is not None:
+                series = forecasts(datetime.fromtimestamp(issue, tz=UTC))
+                got = (series, [(s, v) for s, _, v in series.steps()])
+            else:
+                steps = _issue_forecast(kind, pct, grid, issue, span, config)
+                got = (StepSeries.from_steps(steps), [(s, v) for s, _, v in steps])
+            issued[issue] = got
+        return got
+
+    actual_points = None
     for n_done, t in enumerate(submits):
         if progress is not None and n_done % 500 == 0:
             progress(n_done, len(submits))
+        # Jobs are replayed in submission order: issues before this one's are never needed again.
+        for old in [k for k in issued if k < t.timestamp() - refresh_s - (grid.step if grid else 0)]:
+            del issued[old]
         req = PlanRequest(key="bt", earliest=t, latest=t + maxd, duration=d)
         now_mean = actual.mean(t, t + d)
         best = actual.best_window(d, t, t + maxd)
@@ -227,18 +280,19 @@ def run_backtest(
                 point_starts = [s for s, _ in actual_points]
             points = _points_between(actual_points, point_starts, t, t + lookahead)
         else:
-            issue = (
-                math.floor(t.timestamp() / config.refresh.total_seconds()) * config.refresh.total_seconds()
-            )
-            issue = math.floor(issue / grid.step) * grid.step
-            if cache is None or cache[0] != issue:
-                # Long enough for every decision until the next issue.
-                span = horizon + config.refresh + timedelta(seconds=grid.step)
-                steps = _issue_forecast(kind, pct, grid, issue, span, config)
-                cache = (issue, StepSeries.from_steps(steps), [(s, v) for s, _, v in steps])
-            _, fc, pts = cache
+            fc, pts = forecast_at(t)
             points = [(s, v) for s, v in pts if t < s <= t + lookahead]
-        hw = plan_job(fc, req, now=t).start
+        decision = plan_job(fc, req, now=t)
+        if config.replan and kind != "perfect":
+            # Re-plan at every re-plan time while the job still waits. A planned start at or
+            # before the next re-plan time is reached first: the job starts then.
+            r = datetime.fromtimestamp((math.floor(t.timestamp() / replan_s) + 1) * replan_s, tz=UTC)
+            while decision.start > r:
+                decision = replan(
+                    [req], {"bt": decision}, forecast_at(r)[0], now=r, min_gain_pct=config.replan_min_gain_pct
+                ).decisions["bt"]
+                r += timedelta(seconds=replan_s)
+        hw = decision.start
 
         current = actual.value_at(t)
         hs = t
@@ -273,6 +327,10 @@ def run_backtest(
             share_of_optimum=share,
         )
     return BacktestResult(config, n, submits[0], submits[-1], kwh, policies)
+
+
+def _replan_every(config: BacktestConfig) -> timedelta:
+    return config.replan_every if config.replan_every is not None else config.refresh
 
 
 def _points_between(
@@ -322,6 +380,12 @@ def format_table(result: BacktestResult) -> str:
         f"{result.jobs} jobs of {_h(c.duration)}, start up to {_h(c.max_delay)} later, one every {_h(c.every)}, "
         f"{_iso(result.first_submit)} .. {_iso(result.last_submit)}; forecast: {c.forecast}; "
         f"{c.data_gb:g} GB each = {result.energy_kwh_per_job:.3f} kWh",
+        "The planner's jobs are "
+        + (
+            f"re-planned every {_h(_replan_every(c))} on the newest forecast while they wait."
+            if c.replan
+            else "decided once at submission (--no-replan)."
+        ),
         "",
         f"{'policy':<10} {'emissions kg':>13} {'mean g/kWh':>11} {'saving':>8} {'of optimum':>11} {'mean delay':>11}",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -68,6 +69,79 @@ def test_it_adds_seeded_noise_growing_with_lead_time():
     assert a.policies["hyperweb"].saving_pct <= exact.policies["hyperweb"].saving_pct
 
 
+def hourly(values: list[float], start: datetime = T0, step: timedelta = H) -> StepSeries:
+    return StepSeries.from_steps((start + i * step, start + (i + 1) * step, v) for i, v in enumerate(values))
+
+
+def one_job(**kw) -> BacktestConfig:
+    """A single job submitted at T0 (``end`` just after it)."""
+    return BacktestConfig(**{"start": T0, "end": T0 + timedelta(minutes=1), **kw})
+
+
+def test_it_replans_a_waiting_job_when_a_newer_forecast_corrects_the_first():
+    # Actual: the clean hour is 03:00 (100). The forecast issued at 00:00 is wrong: it promises
+    # 50 at 02:00. The one issued at 01:00 is right. Job: 1 h, may start up to 3 h later.
+    actual = hourly([300, 300, 300, 100, 300, 300])
+    wrong = hourly([300, 300, 50, 300, 300, 300])
+
+    def forecasts(issue: datetime) -> StepSeries:
+        return wrong if issue == T0 else actual
+
+    cfg = one_job(duration=H, max_delay=3 * H, every=H)
+    once = run_backtest(actual, replace(cfg, replan=False), forecasts=forecasts).policies["hyperweb"]
+    assert once.mean_intensity == pytest.approx(300.0)  # went at 02:00 on the wrong forecast
+    assert once.mean_delay_min == pytest.approx(120.0)
+    again = run_backtest(actual, cfg, forecasts=forecasts).policies["hyperweb"]
+    assert again.mean_intensity == pytest.approx(100.0)  # re-planned at 01:00 onto 03:00
+    assert again.mean_delay_min == pytest.approx(180.0)
+    assert again.share_of_optimum == pytest.approx(1.0)
+
+
+def test_it_never_starts_a_replanned_job_before_the_replan_time():
+    # Half-hour steps. The forecast at 00:00 says 02:00 is best; the one at 01:00 reveals that
+    # 00:30 was the cleanest (50), too late to use: the job starts at 01:00 (200), the best
+    # start left, not in the past. The optimum (perfect foresight from 00:00) takes 00:30.
+    half = timedelta(minutes=30)
+    actual = hourly([300, 50, 200, 200, 300, 300, 300, 300, 300, 300], step=half)
+    first = hourly([300, 300, 300, 300, 100, 300, 300, 300, 300, 300], step=half)
+
+    def forecasts(issue: datetime) -> StepSeries:
+        return first if issue == T0 else actual
+
+    cfg = one_job(duration=half, max_delay=3 * H, every=H)
+    p = run_backtest(actual, cfg, forecasts=forecasts).policies
+    assert p["optimum"].mean_delay_min == pytest.approx(30.0)
+    assert p["hyperweb"].mean_delay_min == pytest.approx(60.0)
+    assert p["hyperweb"].mean_intensity == pytest.approx(200.0)
+
+
+def test_it_starts_a_job_whose_planned_start_is_the_replan_time():
+    # Planned at 00:00 for 01:00; the forecast issued at 01:00 prefers 02:00, but at 01:00 the
+    # job is due: it starts then (the product dispatches it; only waiting jobs are re-planned).
+    actual = hourly([300, 200, 100, 300, 300, 300])
+    first = hourly([300, 100, 300, 300, 300, 300])
+
+    def forecasts(issue: datetime) -> StepSeries:
+        return first if issue == T0 else actual
+
+    p = run_backtest(actual, one_job(duration=H, max_delay=3 * H), forecasts=forecasts).policies
+    assert p["hyperweb"].mean_delay_min == pytest.approx(60.0)
+    assert p["hyperweb"].mean_intensity == pytest.approx(200.0)
+
+
+def test_it_replans_at_the_configured_interval():
+    # Re-planning only every 2 h: the correction issued at 01:00 is never used (the job is due at
+    # 02:00, the next re-plan time, and starts then on the wrong plan).
+    actual = hourly([300, 300, 300, 100, 300, 300])
+    wrong = hourly([300, 300, 50, 300, 300, 300])
+
+    def forecasts(issue: datetime) -> StepSeries:
+        return wrong if issue == T0 else actual
+
+    cfg = one_job(duration=H, max_delay=3 * H, replan_every=2 * H)
+    assert run_backtest(actual, cfg, forecasts=forecasts).policies["hyperweb"].mean_intensity == 300.0
+
+
 def test_it_parses_durations_and_forecasts():
     assert parse_duration("2h") == 2 * H
     assert parse_duration("90m") == parse_duration("1h30m") == timedelta(minutes=90)
@@ -119,6 +193,23 @@ def test_it_prints_a_table(tmp_path):
     assert text.startswith("70 jobs of 1 h, start up to 2 h later, one every 1 h")
     hyperweb = next(line for line in text.splitlines() if line.startswith("hyperweb"))
     assert "1.00" in hyperweb  # share of optimum
+    assert "re-planned every 1 h on the newest forecast" in text
+
+
+def test_it_decides_once_with_no_replan(tmp_path):
+    path = tmp_path / "ci.csv"
+    rows = "".join(f"{s:%Y-%m-%d %H:%M:%S},{v}\n" for s, _, v in three_hour_cycle(days=10).steps())
+    path.write_text("Time,Carbon Intensity\n" + rows)
+    out = StringIO()
+    args = ["--csv", str(path), "--duration", "1h", "--max-delay", "2h", "--forecast", "model", "--json"]
+    call_command("backtest", *args, "--no-replan", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["replan"] is False and data["replan_every_min"] is None
+    out = StringIO()
+    call_command("backtest", *args, "--replan-every", "30m", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["replan"] is True and data["replan_every_min"] == 30
+    assert data["policies"]["hyperweb"]["share_of_optimum"] == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carbon.intensity import StepSeries
-from scheduler.planner import Decision, PlanRequest, plan_fleet, plan_job
+from scheduler.fleet import plan_fleet
+from scheduler.planner import Decision, PlanRequest, plan_job
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -1,7 +1,11 @@
 """`manage.py backtest`: replay a historical intensity file and compare scheduling policies.
 
     manage.py backtest --csv PATH --duration 2h --max-delay 4h [--every 30m]
-        [--start 2020-01-01 --end 2020-12-31] [--forecast perfect|model|noisy:PCT] [--seed N] [--json]
+        [--start 2020-01-01 --end 2020-12-31] [--forecast perfect|model|noisy:PCT] [--seed N]
+        [--no-replan] [--replan-every 1h] [--json]
+
+hyperweb's jobs are re-planned on every newer forecast while they wait, as the product does
+(scheduler.backtest); --no-replan decides once at submission, for comparison.
 
 The replay itself is scheduler.backtest (pure); this command parses, loads the file and prints.
 Bad input (a missing file, a bad duration or date) is one line on stderr and exit status 2.
@@ -56,6 +60,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--data-gb", type=float, default=100.0, help="data size of every job (default 100)"
         )
+        parser.add_argument(
+            "--no-replan",
+            action="store_true",
+            help="hyperweb decides once at submission (default: re-planned on every newer forecast)",
+        )
+        parser.add_argument(
+            "--replan-every",
+            default=None,
+            help="re-plan waiting jobs every ... (default: at every hourly forecast issue, as the product)",
+        )
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
     def handle(self, *args, **opts) -> None:
@@ -65,6 +79,7 @@ class Command(BaseCommand):
                 parse_duration(opts["max_delay"]) if opts["max_delay"] not in ("0", "0h") else timedelta(0)
             )
             every = parse_duration(opts["every"])
+            replan_every = parse_duration(opts["replan_every"]) if opts["replan_every"] else None
             parse_forecast(opts["forecast"])
         except ValueError as exc:
             raise CommandError(str(exc), returncode=BAD_INPUT) from None
@@ -84,6 +99,8 @@ class Command(BaseCommand):
             forecast=opts["forecast"],
             seed=opts["seed"],
             data_gb=opts["data_gb"],
+            replan=not opts["no_replan"],
+            replan_every=replan_every,
         )
         try:
             result = run_backtest(series, config, progress=self._progress)
