@@ -184,6 +184,7 @@ def test_it_imports_the_de_2020_file():
 
 def test_it_refuses_a_bad_import(tmp_path):
     assert "no such file" in fails_with("import", str(tmp_path / "missing.csv"), "--zone", "DE")
+    assert "is a directory" in fails_with("import", str(tmp_path), "--zone", "DE")
     path = tmp_path / "x.csv"
     path.write_text("time,value\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,nope\n")
     assert "line 3" in fails_with("import", str(path), "--zone", "DE")

@@ -496,6 +496,8 @@ class Command(BaseCommand):
 
     def do_import(self, *, path: str, zone: str | None, fmt: str, json: bool, **options: object) -> None:
         file = Path(path)
+        if file.is_dir():
+            raise ValueError(f"{path} is a directory; give the CSV file")
         if not file.is_file():
             raise ValueError(f"no such file: {path}")
         interactive = not json and self.stderr.isatty()
