@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from scheduler.dispatch import ClaimRefused, claim_job, reap_stale_claims, select_due
 from scheduler.executors import BackupResult, Cancelled, Progress, TransientBackupError
-from scheduler.executors.file import verify
+from scheduler.executors.file import FileExecutor, verify
 from scheduler.models import BackupJob, Capacity
 from scheduler.services import cancel_jobs
 from scheduler.services.execution import execute_job
@@ -192,13 +192,26 @@ def test_it_retries_a_job_whose_worker_was_lost_then_fails_it_with_the_reason(se
 @pytest.mark.django_db(transaction=True)
 def test_it_stops_a_real_file_backup_on_cancel_and_removes_its_partial_output(roots, no_enqueue) -> None:
     source, target = roots
-    (source / "big.img").write_bytes(os.urandom(40_000_000))  # about two seconds of gzip
+    (source / "big.img").write_bytes(os.urandom(8_000_000))
     job = BackupJobFactory(vm_path="big.img")
     outcome: list[str] = []
 
+    class SlowFileExecutor(FileExecutor):
+        """The real file executor, held back at every progress report, so the cancel always
+        lands mid-backup however fast or loaded the machine is."""
+
+        def run(self, spec, *, report, **kwargs):
+            def slow_report(progress: Progress) -> None:
+                report(progress)
+                time.sleep(0.03)
+
+            return super().run(spec, report=slow_report, **kwargs)
+
+    executor = SlowFileExecutor(chunk_size=64 * 1024, report_interval=0, report_step_pct=0)
+
     def work() -> None:
         try:
-            outcome.append(execute_job(job.id))
+            outcome.append(execute_job(job.id, executor=executor))
         finally:
             connection.close()
 
