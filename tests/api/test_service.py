@@ -34,8 +34,9 @@ def test_it_reports_status_with_every_key(request, persona, django_assert_max_nu
 
 @pytest.mark.django_db
 def test_it_counts_jobs_by_state_in_one_query(viewer_api, django_assert_max_num_queries):
-    BackupJob = pytest.importorskip("scheduler.models").BackupJob
     from django.utils import timezone
+
+    from scheduler.models import BackupJob
 
     now = timezone.now()
     for status in ["pending", "scheduled", "running", "completed", "completed", "failed", "cancelled"]:

@@ -22,7 +22,6 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-@pytest.mark.skipif(not DE_FILE.exists(), reason="shared data folder not present")
 def test_it_parses_the_whole_de_2020_file() -> None:
     rows = list(parse_csv(DE_FILE, zone="DE"))
 
@@ -38,7 +37,6 @@ def test_it_parses_the_whole_de_2020_file() -> None:
     assert all(a.end <= b.start for (_, a), (_, b) in itertools.pairwise(rows))
 
 
-@pytest.mark.skipif(not FR_FILE.exists(), reason="shared data folder not present")
 def test_it_infers_the_half_hour_step_of_the_fr_file() -> None:
     rows = list(itertools.islice(parse_csv(str(FR_FILE)), 3))
 

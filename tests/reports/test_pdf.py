@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
 
 from reports.esg import loader, pdf
 from reports.esg.periods import quarter_period
 from reports.esg.value import Scope
 from tests.reports.conftest import NOW
 
-POPPLER = shutil.which("pdftotext") and shutil.which("pdftoppm")
-needs_poppler = pytest.mark.skipif(not POPPLER, reason="needs Debian's poppler-utils (pdftotext, pdftoppm)")
+# pdftotext and pdftoppm come from poppler-utils (make test installs it): no skip when missing.
 
 
 def pdf_text(data: bytes, tmp_path: Path) -> str:
@@ -25,7 +21,6 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
     ).stdout
 
 
-@needs_poppler
 def test_it_prints_header_totals_and_methodology(esg_fixture, settings, tmp_path) -> None:
     settings.REPORT_ORGANISATION = "Acme Backup GmbH"
     settings.REPORT_SITE_SCOPE = "FR=hosted"
@@ -55,7 +50,6 @@ def test_it_prints_header_totals_and_methodology(esg_fixture, settings, tmp_path
         assert expected in text, expected
 
 
-@needs_poppler
 def test_it_renders_every_page_to_an_image(esg_fixture, tmp_path) -> None:
     path = tmp_path / "report.pdf"
     path.write_bytes(pdf.render_pdf(loader.build(quarter_period(2026, 3), Scope(), now=NOW)))
@@ -67,7 +61,6 @@ def test_it_renders_every_page_to_an_image(esg_fixture, tmp_path) -> None:
     assert all(p.stat().st_size > 1000 for p in pages)
 
 
-@needs_poppler
 def test_it_says_so_when_the_period_is_empty_and_labels_simulated_data(db, tmp_path) -> None:
     empty = pdf.render_pdf(loader.build(quarter_period(2026, 1), Scope(), now=NOW))
     assert "This period is empty" in pdf_text(empty, tmp_path)

@@ -154,7 +154,6 @@ def test_it_parses_durations_and_forecasts():
         parse_forecast("psychic")
 
 
-@pytest.mark.skipif(not (DATA / "de_2020_ci.csv").exists(), reason="shared data not present")
 def test_it_matches_the_reference_optimum_for_de_2020():
     out = StringIO()
     call_command(
