@@ -14,6 +14,19 @@ from accounts.roles import ensure_roles
 from carbon import services as carbon_services
 from scheduler import services as scheduler_services
 from scheduler.executors.demo import create_demo_vms
+from scheduler.models import BackupPolicy
+
+DEMO_POLICY = {
+    "name": "Nightly demo VMs",
+    "description": "Demo: backs up the demo web server image every night, in the cleanest hours "
+    "of the 8 h after 22:00 UTC on the German grid (simulated data).",
+    "schedule": "0 22 * * *",
+    "window_start": "22:00",
+    "window_hours": 8,
+    "zone": "DE",
+    "job_template": {"vm_path": "web-01.qcow2", "name": "nightly web-01"},
+    "tags": ["demo"],
+}
 
 
 class Command(BaseCommand):
@@ -42,6 +55,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  {created} new simulated readings ({time.monotonic() - started:.1f} s)")
         vms = create_demo_vms(settings.BACKUP_SOURCE_ROOTS[0])
         self.stdout.write(f"  {len(vms)} demo VM images in {settings.BACKUP_SOURCE_ROOTS[0]}")
+        if not BackupPolicy.objects.filter(name=DEMO_POLICY["name"]).exists():
+            scheduler_services.save_policy(BackupPolicy(), DEMO_POLICY)
+            self.stdout.write(f"  recurring backup {DEMO_POLICY['name']!r} (see /policies)")
 
     def _ensure_admin(self, username: str) -> None:
         User = get_user_model()
