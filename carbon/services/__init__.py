@@ -6,7 +6,9 @@
 - series: read them back (`current_intensity`, `intensity_series`, `forecast_points`, `estimate`,
   `carbon_status` with its rule `next_step_at_or_below`, `reading_range`);
 - data: CSV import, simulated demo data, the worker schedules (refresh, prune);
-- retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`).
+- retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`);
+- modelled: the built-in forecaster's forecast from stored history, for zones whose providers
+  give none (`store_model_forecast`, called by `refresh_zone`).
 """
 
 from carbon.services.base import NoData, UnknownZone, get_zone, resolve_now
@@ -20,6 +22,7 @@ from carbon.services.data import (
     register_schedules,
 )
 from carbon.services.fetching import FetchOutcome, ensure_fresh, provider_ttl, refresh_all_zones, refresh_zone
+from carbon.services.modelled import store_model_forecast
 from carbon.services.retention import prune_forecasts
 from carbon.services.series import (
     STATUS_WINDOW,
@@ -71,5 +74,6 @@ __all__ = [
     "refresh_zone",
     "register_schedules",
     "resolve_now",
+    "store_model_forecast",
     "store_readings",
 ]

@@ -176,8 +176,26 @@ def ensure_fresh(
 
 
 def refresh_zone(zone: Zone, *, now: datetime | None = None, force: bool = False) -> list[FetchOutcome]:
-    """Bring a zone's current reading, recent history and forecast up to date (TTL permitting)."""
-    return ensure_fresh(zone, ALL_WHATS, now=now, force=force)
+    """Bring a zone's current reading, recent history and forecast up to date (TTL permitting).
+
+    When no provider in the chain has a forecast (asked now or fresh within its TTL), the built-in
+    forecaster predicts one from the stored history (`modelled.store_model_forecast`); its
+    outcome, or why it made none, is the last of the list.
+    """
+    now = resolve_now(now)
+    outcomes = ensure_fresh(zone, ALL_WHATS, now=now, force=force)
+    if not any(o.what == FORECAST and o.ok and o.readings > 0 for o in outcomes):
+        # Imported here: modelled reads the series, which imports this module.
+        from carbon.services.modelled import store_model_forecast
+
+        try:
+            outcomes.append(store_model_forecast(zone, now=now))
+        except Exception as exc:  # the providers' outcomes above stand whatever the model does
+            log.exception("%s: model forecast failed", zone.code)
+            outcomes.append(
+                FetchOutcome(zone.code, "model", FORECAST, "failed", error=f"{type(exc).__name__}: {exc}")
+            )
+    return outcomes
 
 
 def refresh_all_zones(now: datetime | None = None, *, force: bool = False) -> list[FetchOutcome]:
