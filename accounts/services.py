@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -92,14 +95,20 @@ def _record_failure(keys: list[str]) -> None:
                 cache.add(key, 1, timeout=_WINDOW)
 
 
-def login(username: str, password: str, *, client_ip: str, now: datetime | None = None) -> Login:
-    """Check the password and issue a bearer token.
+def client_ip(meta: Mapping[str, Any]) -> str:
+    """The address login failures are counted against, from a request's META."""
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
+    return meta.get("REMOTE_ADDR", "") or "unknown"
+
+
+def check_password(username: str, password: str, *, client_ip: str) -> AbstractBaseUser:
+    """The active user with that username and password, for every login form (API and dashboard).
 
     Raises LoginThrottled before even checking the password once the failure limit is reached (so a
     correct guess cannot be confirmed while throttled), and LoginFailed on a wrong password or an
-    inactive account. The counters live in Django's cache: the default local-memory cache counts
-    per process, so with N web processes the effective limit is up to N times the setting unless a
-    shared cache (Redis) is configured.
+    inactive account, counting the failure. The counters live in Django's cache: the default
+    local-memory cache counts per process, so with N web processes the effective limit is up to N
+    times the setting unless a shared cache (Redis) is configured.
     """
     keys = _failure_keys(client_ip, username)
     if _throttled(keys):
@@ -108,6 +117,12 @@ def login(username: str, password: str, *, client_ip: str, now: datetime | None 
     if user is None or not user.is_active:
         _record_failure(keys)
         raise LoginFailed("invalid username or password")
+    return user
+
+
+def login(username: str, password: str, *, client_ip: str, now: datetime | None = None) -> Login:
+    """Check the password (check_password: throttled, failures counted) and issue a bearer token."""
+    user = check_password(username, password, client_ip=client_ip)
     token, plain = APIToken.issue(user, now=now)
     return Login(token=plain, username=user.get_username(), expires_at=token.expires_at)
 

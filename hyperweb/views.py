@@ -10,11 +10,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from accounts import services as accounts
 from accounts.roles import has_role
 
 View = Callable[..., HttpResponse]
@@ -37,9 +40,46 @@ def role_required(role: str) -> Callable[[View], View]:
     return decorator
 
 
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's login form, checking the password through accounts.services.check_password so the
+    dashboard shares /api/login's failure counters (per address and per username): guessing
+    passwords on one form is no way around the other's limit."""
+
+    throttled: accounts.LoginThrottled | None = None
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            address = accounts.client_ip(self.request.META if self.request else {})
+            try:
+                self.user_cache = accounts.check_password(username, password, client_ip=address)
+            except accounts.LoginThrottled as exc:
+                self.throttled = exc
+                raise forms.ValidationError(
+                    "Too many failed logins; try again in %(seconds)d s",
+                    code="throttled",
+                    params={"seconds": exc.retry_after},
+                ) from None
+            except accounts.LoginFailed:
+                raise self.get_invalid_login_error() from None
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
 class LoginView(auth_views.LoginView):
+    """The dashboard's login; a throttled attempt answers 429 with Retry-After, like /api/login."""
+
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = ThrottledAuthenticationForm
+
+    def form_invalid(self, form: ThrottledAuthenticationForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_invalid(form)
+        if form.throttled is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.throttled.retry_after)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -33,11 +33,6 @@ class LogoutResponseSerializer(serializers.Serializer):
     timestamp = TimestampField()
 
 
-def client_ip(request: Request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 class LoginView(APIView):
     authentication_classes: list = []  # a login must not depend on (or be refused for) old credentials
     permission_classes = [AllowAny]
@@ -56,7 +51,9 @@ class LoginView(APIView):
         Repeated failures from one address or for one username are refused with 429."""
         data = self.body(LoginSerializer)
         try:
-            login = services.login(data["username"], data["password"], client_ip=client_ip(request))
+            login = services.login(
+                data["username"], data["password"], client_ip=services.client_ip(request.META)
+            )
         except services.LoginThrottled as exc:
             error = api_error(429, str(exc))
             error.wait = exc.retry_after

@@ -1,0 +1,47 @@
+"""The dashboard's /login shares /api/login's failure counters and limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from rest_framework.test import APIClient
+
+from tests.dashboard.conftest import PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_it_throttles_the_login_form_even_with_the_right_password(
+    client: Client, viewer_user: Any, settings: Any
+) -> None:
+    settings.API_LOGIN_ATTEMPTS_PER_MINUTE = 3
+    for _ in range(3):
+        assert client.post("/login", {"username": "vera", "password": "nope"}).status_code == 200
+    response = client.post("/login", {"username": "vera", "password": PASSWORD})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert b"Too many failed logins; try again in 60 s" in response.content
+    assert client.get("/").status_code == 302  # not logged in
+    cache.clear()  # the minute passed
+    response = client.post("/login", {"username": "vera", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_it_counts_form_and_api_failures_together(client: Client, viewer_user: Any, settings: Any) -> None:
+    settings.API_LOGIN_ATTEMPTS_PER_MINUTE = 2
+    client.post("/login", {"username": "vera", "password": "nope"})
+    APIClient().post("/api/login", {"username": "vera", "password": "nope"}, format="json")
+    # The limit is per username as well as per address: another address is refused too.
+    other = Client(REMOTE_ADDR="10.9.8.7")
+    assert other.post("/login", {"username": "VERA", "password": PASSWORD}).status_code == 429
+    api = APIClient().post("/api/login", {"username": "vera", "password": PASSWORD}, format="json")
+    assert api.status_code == 429
