@@ -84,9 +84,11 @@ class CarbonReading(models.Model):
         indexes = [
             models.Index(fields=["zone", "kind", "start"], name="reading_zone_kind_start"),
             models.Index(fields=["zone", "kind", "end"], name="reading_zone_kind_end"),
-            # Forecast issues by time: one issue's rows (the series' newest issue), the newest
-            # issue for now, and the daily prune's "issued before the cutoff" range.
-            models.Index(fields=["zone", "kind", "source", "signal", "issued_at"], name="reading_issue"),
+            # One forecast issue's rows from a start on (the series' newest issue), and the daily
+            # prune's issue times: equality up to issued_at, so neither walks other issues.
+            models.Index(
+                fields=["zone", "kind", "source", "signal", "issued_at", "start"], name="reading_issue_start"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

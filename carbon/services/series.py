@@ -223,13 +223,19 @@ def _series(
         )
         f_layers = []
         for source in _priority(zone, set(issues)):
-            # One whole issue by equality only (the (zone, kind, source, signal, issued_at) index;
-            # a few hundred rows), clipped to the range here: with a range term on start or end
-            # SQLite's planner, which has no statistics, walks every retained issue instead.
-            # order_by(): the default ordering would join the zone table only to sort by its code.
+            # That issue's rows by equality up to issued_at, then start < end: the
+            # (zone, kind, source, signal, issued_at, start) index range holds only the steps
+            # wanted. The end bound is applied here: with it in SQL, SQLite's planner (no
+            # statistics) walked every retained issue on another index instead. order_by(): the
+            # default ordering would join the zone table only to sort by its code.
             rows = (
                 CarbonReading.objects.filter(
-                    zone=zone, kind=FORECAST, source=source, signal=signal, issued_at=issues[source]
+                    zone=zone,
+                    kind=FORECAST,
+                    source=source,
+                    signal=signal,
+                    issued_at=issues[source],
+                    start__lt=end,
                 )
                 .order_by()
                 .values_list("start", "end", "value")
@@ -238,7 +244,7 @@ def _series(
                 [
                     (max(s.timestamp(), boundary), min(e.timestamp(), e_epoch), v, source, FORECAST)
                     for s, e, v in rows
-                    if e > boundary_dt and s < end
+                    if e > boundary_dt
                 ]
             )
             newest_issue = max(newest_issue, issues[source]) if newest_issue else issues[source]
