@@ -6,8 +6,12 @@ Steps, for a run that really happened from `started_at` to `completed_at`:
    (partial overlaps of readings weighted by overlap, gaps ignored; `coverage` says how much of
    the run the readings covered);
 3. emissions = energy x experienced intensity;
-4. counterfactual = the same run (same energy, same duration) had it started when it was
-   requested: energy x mean intensity over [requested_at, requested_at + duration];
+4. counterfactual = the same run (same energy, same duration) had it started at the job's
+   earliest allowed start, max(requested_at, earliest_start): energy x mean intensity over
+   [that start, that start + duration]. For an ordinary job that is when it was requested; for a
+   job the caller told not to start before some time (`not_before`, a policy's window), it is that
+   time, because the wait the caller imposed would have happened without hyperweb and crediting
+   it as a saving would be dishonest;
 5. saving = counterfactual - emissions (negative when waiting made it worse), never against a
    fixed "worst case".
 Numbers that rest on simulated, stale or forecast-only readings are flagged as such; a run with no
@@ -64,10 +68,16 @@ class RunAccounting:
         return data
 
 
+def counterfactual_start(requested_at: datetime, earliest_start: datetime | None) -> datetime:
+    """When the counterfactual run starts: the job's earliest allowed start (see step 4 above)."""
+    return requested_at if earliest_start is None else max(requested_at, earliest_start)
+
+
 def account_run(
     series: SeriesLike,
     *,
     requested_at: datetime,
+    earliest_start: datetime | None = None,
     started_at: datetime,
     completed_at: datetime,
     data_gb: float,
@@ -86,8 +96,8 @@ def account_run(
     )
 
     experienced, coverage = _mean_and_coverage(series, started_at, completed_at)
-    counter_end = requested_at + duration
-    counterfactual, counter_coverage = _mean_and_coverage(series, requested_at, counter_end)
+    counter_start = counterfactual_start(requested_at, earliest_start)
+    counterfactual, counter_coverage = _mean_and_coverage(series, counter_start, counter_start + duration)
 
     emitted = None if experienced is None else emissions_kg(kwh, experienced)
     counter_kg = None if counterfactual is None else emissions_kg(kwh, counterfactual)
@@ -117,7 +127,7 @@ def account_run(
         intensity_experienced=experienced,
         coverage=coverage,
         emissions_kg=emitted,
-        counterfactual_start=requested_at,
+        counterfactual_start=counter_start,
         counterfactual_intensity=counterfactual,
         counterfactual_coverage=counter_coverage,
         counterfactual_kg=counter_kg,

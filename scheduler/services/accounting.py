@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from scheduler.accounting import EnergyModel, RunAccounting, account_run
+from scheduler.accounting import EnergyModel, RunAccounting, account_run, counterfactual_start
 from scheduler.models import BackupJob
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,9 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
     """Compute and store the job's energy, experienced intensity, emissions and saving.
 
     Data size is what the run really read (the result), else the estimate given at submission.
-    Jobs without a zone get energy only.
+    Jobs without a zone get energy only. The saving is measured against the same run started at
+    the job's earliest allowed start, max(requested_at, earliest_start): a delay the caller imposed
+    (`not_before`) is not hyperweb's saving.
     """
     from carbon.intensity import StepSeries
 
@@ -37,17 +39,21 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
     data_gb = source_bytes / 1e9 if source_bytes is not None else job.data_size_gb
     duration = job.completed_at - job.started_at
     series, flags = StepSeries([], [], []), {"simulated": False, "stale": False, "forecast_only": False}
+    # The counterfactual starts at the job's earliest allowed start, not at the request when a
+    # caller imposed a later one (not_before): see scheduler/accounting.py, step 4.
+    counter_start = counterfactual_start(job.requested_at, job.earliest_start)
     if job.zone is not None:
         from scheduler.services.planning import zone_series
 
-        start = min(job.requested_at, job.started_at)
-        end = max(job.completed_at, job.requested_at + duration) + timedelta(seconds=1)
+        start = min(counter_start, job.started_at)
+        end = max(job.completed_at, counter_start + duration) + timedelta(seconds=1)
         found, found_flags = zone_series(job.zone, start, end, now=now)
         if found is not None:
             series, flags = found, found_flags
     accounting = account_run(
         series,
         requested_at=job.requested_at,
+        earliest_start=job.earliest_start,
         started_at=job.started_at,
         completed_at=job.completed_at,
         data_gb=data_gb,
