@@ -1,13 +1,15 @@
 """Backtest benchmark: the 12 combinations of the issue's targets, with HyperSDK beside.
 
-    .venv/bin/python benchmarks/bench_backtest.py [--data ../shared/data] [--naive] [--workers 2] [--json]
+    .venv/bin/python benchmarks/bench_backtest.py [--data ../shared/data] [--naive] [--oracle]
+        [--workers 2] [--json]
 
 (DE, FR) x (2 h job / 4 h delay, 2 h / 8 h, 1 h / 24 h) x (perfect, model forecast), jobs every
 30 min from 2020-01-01 to 2020-12-31, run through scheduler.backtest.run_backtest (the code behind
 `manage.py backtest`). Each forecast (but `perfect`, where re-planning cannot change anything) is
 run twice: decided once at submission, and re-planned at every hourly forecast issue as the
 product does. `--naive` adds a seasonal-naive forecast (same time yesterday) for comparison with
-the model. Prints a markdown table for docs/BENCHMARKS.md.
+the model; `--oracle` adds FR replays on a cheating forecast (the exact next 1 h / 2 h, then the
+model). Prints markdown tables for docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +43,32 @@ REFERENCE = {  # shared/data/README.md, best possible saving
 SEASONAL_NAIVE = {"days": 1, "week_weight": 0.0, "smooth_min": 0, "decay_per_h": 1e-9}
 
 
+def oracle(series: StepSeries, config: BacktestConfig, hours: float) -> Callable[[datetime], StepSeries]:
+    """A forecast that cheats: the ACTUAL next ``hours`` after each issue, then the model's own
+    forecast shifted to join it. It measures how far knowing the near future exactly (the best
+    any nowcast could do) takes the re-planned planner; not a product feature."""
+    from scheduler.backtest import _Grid, _issue_forecast  # the replay's own model issue
+
+    grid = _Grid(series)
+    span = config.max_delay + config.duration + config.refresh + timedelta(seconds=grid.step)
+
+    def issue_at(issue: datetime) -> StepSeries:
+        steps = _issue_forecast("model", 0.0, grid, issue.timestamp(), span, config)
+        out, offset = [], 0.0
+        for s, e, v in steps:
+            i = grid.index(s.timestamp())
+            real = grid.values[i] if 0 <= i < len(grid.values) else None
+            if (s - issue).total_seconds() < hours * 3600:
+                if real is not None:
+                    offset, v = real - v, real
+            else:
+                v = max(0.0, v + offset)
+            out.append((s, e, v))
+        return StepSeries.from_steps(out)
+
+    return issue_at
+
+
 def run_one(data: Path, zone: str, d: int, m: int, forecast: str, params: dict | None, replan: bool) -> dict:
     """One replay (in a worker process: the series is parsed there, not pickled)."""
     path = data / f"{zone.lower()}_2020_ci.csv"
@@ -52,8 +82,12 @@ def run_one(data: Path, zone: str, d: int, m: int, forecast: str, params: dict |
         forecast_params=params,
         replan=replan,
     )
+    forecasts = None
+    if forecast.startswith("oracle:"):
+        config = replace(config, forecast="model")
+        forecasts = oracle(series, config, float(forecast[7:]))
     t = time.perf_counter()
-    result = run_backtest(series, config)
+    result = run_backtest(series, config, forecasts=forecasts)
     secs = time.perf_counter() - t
     p = result.policies
     label = "seasonal naive" if params else forecast
@@ -83,6 +117,9 @@ def main() -> None:
         "--data", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared/data"
     )
     ap.add_argument("--naive", action="store_true", help="also run the seasonal-naive forecast")
+    ap.add_argument(
+        "--oracle", action="store_true", help="also FR re-planned with the exact next 1 h / 2 h (cheating)"
+    )
     ap.add_argument("--workers", type=int, default=2, help="replays run in parallel (default 2)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -97,25 +134,58 @@ def main() -> None:
             for forecast, params in modes:
                 for replan in (False, True) if forecast != "perfect" else (False,):
                     runs.append((args.data, zone, d, m, forecast, params, replan))
+            if args.oracle and zone == "FR":
+                runs += [(args.data, zone, d, m, f"oracle:{h}", None, True) for h in (1, 2)]
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
         rows = list(pool.map(run_one, *zip(*runs, strict=True)))
 
     if args.json:
         print(json.dumps(rows, indent=2))
         return
+    print_table(rows)
+    oracles = [r for r in rows if r["forecast"].startswith("oracle:")]
+    if oracles:
+        print("\n| zone | job | may start up to | exact future known | share of optimum (re-planned) |")
+        print("|---|---|---|---|---|")
+        for r in oracles:
+            print(
+                f"| {r['zone']} | {r['duration_h']} h | {r['max_delay_h']} h later "
+                f"| next {r['forecast'][7:]} h | {r['share_of_optimum']:.2f} |"
+            )
+
+
+def print_table(rows: list[dict]) -> None:
+    """One line per zone and job: the shares side by side (decided once vs re-planned)."""
     print(
-        "| zone | job | may start up to | forecast | decided | optimum saving (reference) | hyperweb saving "
-        "| share of optimum | HyperSDK saving (share) | run-now kg | hyperweb kg | time |"
+        "| zone | job | may start up to | optimum saving (reference) | perfect | model, decided once "
+        "| **model, re-planned** | seasonal naive, once / re-planned | HyperSDK saving (share) "
+        "| run-now kg | hyperweb kg (model, re-planned) | time: perfect / model once / re-planned |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        decided = "re-planned" if r["replan"] else ("once" if r["forecast"] != "perfect" else "-")
-        print(
-            f"| {r['zone']} | {r['duration_h']} h | {r['max_delay_h']} h later | {r['forecast']} | {decided} "
-            f"| {r['optimum_pct']:.2f} % ({r['reference_pct']} %) | {r['hyperweb_pct']:.2f} % "
-            f"| **{r['share_of_optimum']:.2f}** | {r['hypersdk_pct']:.2f} % ({r['hypersdk_share']:.2f}) "
-            f"| {r['run_now_kg']:,.1f} | {r['hyperweb_kg']:,.1f} | {r['seconds']:.1f} s |"
-        )
+    by = {(r["zone"], r["duration_h"], r["max_delay_h"], r["forecast"], r["replan"]): r for r in rows}
+    for zone in ("DE", "FR"):
+        for d, m in COMBOS:
+            k = (zone, d, m)
+            perfect, once, again = (
+                by[(*k, "perfect", False)],
+                by[(*k, "model", False)],
+                by[(*k, "model", True)],
+            )
+            naive = ""
+            if (*k, "seasonal naive", False) in by:
+                n1, n2 = by[(*k, "seasonal naive", False)], by[(*k, "seasonal naive", True)]
+                naive = f"{n1['share_of_optimum']:.2f} / {n2['share_of_optimum']:.2f}"
+
+            def cell(r: dict) -> str:
+                return f"{r['share_of_optimum']:.2f} ({r['hyperweb_pct']:.2f} %)"
+
+            print(
+                f"| {zone} | {d} h | {m} h later | {perfect['optimum_pct']:.2f} % ({perfect['reference_pct']} %) "
+                f"| {perfect['share_of_optimum']:.2f} | {cell(once)} | **{cell(again)}** | {naive} "
+                f"| {again['hypersdk_pct']:.2f} % ({again['hypersdk_share']:.2f}) "
+                f"| {again['run_now_kg']:,.1f} | {again['hyperweb_kg']:,.1f} "
+                f"| {perfect['seconds']:.0f} / {once['seconds']:.0f} / {again['seconds']:.0f} s |"
+            )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ over its run times its energy. Policies:
   (``replan_min_gain_pct``, 1 % like ``scheduler.services.planning.REPLAN_MIN_GAIN_PCT``). The
   job starts when its planned start arrives: a planned start at or before the next re-plan time
   is final (never moved into the past; a start equal to the re-plan time starts then).
+  One job at a time and no capacity limit, so ``replan`` re-plans it with ``plan_job``; the
+  product's ``plan_fleet`` applies the same rule and hysteresis on a 5-minute slot grid.
   ``replan=False`` (``--no-replan``) decides once at submission, for comparison;
 - ``optimum``: the best start with perfect foresight (``StepSeries.best_window`` on the actual
   data): the physical limit.

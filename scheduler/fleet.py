@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from carbon.intensity import StepSeries
+from scheduler.fleet_slots import SlotGroup, SlotJob, candidates, first_fit_after, occ_range, scan
 from scheduler.planner import (
     Decision,
     PlanRequest,
@@ -60,221 +60,6 @@ __all__ = ["plan_fleet"]
 def _dt(ts: float) -> datetime:
     # Cached: fleet decisions land on a few hundred slot times.
     return datetime.fromtimestamp(ts, tz=UTC)
-
-
-class _Group:
-    """Slot arrays for one group: slot means, prefix sums, gaps, occupancy, next-full index.
-
-    Slot ``i`` is ``[t0 + i*S, t0 + (i+1)*S)``. ``P[i]`` is the sum of slot means before slot i
-    (so the integral of intensity in slot units from slot a to b is ``P[b] - P[a]``). ``ngap[i]``
-    / ``nfull[i]`` is the index of the first uncovered / full slot at or after i (``n`` if none),
-    so a run over slots ``[a, b)`` is covered iff ``ngap[a] >= b`` and fits iff ``nfull[a] >= b``.
-    """
-
-    def __init__(self, series: StepSeries | None, t0: float, n: int, slot: float, cap: int) -> None:
-        self.t0 = t0
-        self.slot = slot
-        self.cap = cap
-        self.n = n
-        means = [0.0] * (n + 1)  # one spare slot so a partial last slot can be read
-        gap = [True] * (n + 1)
-        if series is not None and len(series):
-            for i in range(n + 1):
-                a = datetime.fromtimestamp(t0 + i * slot, tz=UTC)
-                b = datetime.fromtimestamp(t0 + (i + 1) * slot, tz=UTC)
-                # A slot at least half covered counts as covered (mean over its covered part):
-                # slot edges and forecast edges rarely line up to the second.
-                if series.coverage(a, b) >= 0.5:
-                    means[i] = series.mean(a, b)
-                    gap[i] = False
-        self.means = means
-        prefix = [0.0] * (n + 2)
-        acc = 0.0
-        for i in range(n + 1):
-            prefix[i] = acc
-            acc += means[i]
-        prefix[n + 1] = acc
-        self.prefix = prefix
-        ngap = [n + 1] * (n + 2)
-        nxt = n + 1
-        for i in range(n, -1, -1):
-            if gap[i]:
-                nxt = i
-            ngap[i] = nxt
-        self.ngap = ngap
-        self.occ = [0] * (n + 1)
-        self.nfull = [n + 1] * (n + 2)
-        self._costs: dict[float, list[float]] = {}
-
-    def integral(self, x: float) -> float:
-        """Integral of the slot means from slot 0 to position ``x`` (in slots, may be fractional)."""
-        i = int(x)
-        if i > self.n:
-            i = self.n
-        return self.prefix[i] + (x - i) * self.means[i]
-
-    def costs(self, dn: float) -> list[float]:
-        """``C[k]``: integral of a run of ``dn`` slots starting at slot k (inf if not covered).
-
-        Built once per distinct duration and group, so a scan is a C-level ``min`` over a slice.
-        """
-        c = self._costs.get(dn)
-        if c is None:
-            q = int(dn + 1e-9)
-            frac = dn - q
-            if frac < 1e-9:
-                frac = 0.0
-            span = q + (1 if frac else 0)
-            prefix, means, ngap, inf = self.prefix, self.means, self.ngap, math.inf
-            if frac:
-                c = [
-                    (prefix[k + q] - prefix[k] + frac * means[k + q]) if ngap[k] >= k + span else inf
-                    for k in range(self.n + 2 - span)
-                ]
-            else:
-                c = [
-                    (prefix[k + q] - prefix[k]) if ngap[k] >= k + span else inf
-                    for k in range(self.n + 2 - span)
-                ]
-            c.extend([inf] * span)
-            self._costs[dn] = c
-        return c
-
-    def add(self, a: int, b: int, delta: int) -> None:
-        """Add ``delta`` (+1 or -1) runs to slots ``[a, b)`` and keep ``nfull`` exact."""
-        occ, cap, nfull = self.occ, self.cap, self.nfull
-        cur = occ[a:b]
-        new = [v + delta for v in cur]
-        occ[a:b] = new
-        # Only a slot crossing the capacity line changes nfull: +1 reaching cap, -1 leaving it.
-        edge = cap if delta > 0 else cap - 1
-        if edge not in new:
-            return
-        for t in range(a, b):
-            if occ[t] != edge:
-                continue
-            if delta > 0:
-                # Slot t became full: starts at or before t whose next full slot was later now
-                # stop at t; walk back until an earlier full slot takes over.
-                s = t
-                while s >= 0 and nfull[s] > t:
-                    nfull[s] = t
-                    s -= 1
-            else:
-                # Slot t has room again: starts whose next full slot was t now look further.
-                nxt = nfull[t + 1]
-                s = t
-                while s >= 0 and nfull[s] == t:
-                    nfull[s] = nxt
-                    s -= 1
-
-
-@dataclass
-class _Job:
-    req: PlanRequest
-    idx: int  # position in the request list
-    g: _Group
-    lo: float  # earliest possible start, epoch s
-    hi: float  # latest start, epoch s (= lo when overdue)
-    dn: float  # duration in slots
-    first: int  # first grid candidate (slot index)
-    last: int  # last grid candidate (slot index)
-    off_grid: bool  # lo itself is a candidate (not on the grid)
-    wps: float  # weight per slot (the cost of a candidate is wps * integral)
-    span: int  # slots a grid start occupies
-    flex: int = 0  # minus the number of grid candidates (sort key: most flexible first)
-    overdue: bool = False  # the latest start had passed when planning
-    best: float = math.inf  # uncapacitated best integral
-    best_x: float = -1.0
-    regret: float = 0.0
-    x: float = -1.0  # chosen start, slot position (may be fractional for lo)
-    cost: float = math.inf
-    occ: tuple[int, int] = (0, 0)
-    overflow: bool = False
-    threshold_now: bool = False
-    covered: bool = True
-
-
-def _occ_range(x: float, dn: float) -> tuple[int, int]:
-    a = math.floor(x + 1e-9)
-    b = math.ceil(x + dn - 1e-9)
-    return a, max(b, a + 1)
-
-
-def _candidates(job: _Job) -> list[float]:
-    xs: list[float] = []
-    if job.off_grid:
-        xs.append((job.lo - job.g.t0) / job.g.slot)
-    xs.extend(float(k) for k in range(job.first, job.last + 1))
-    return xs
-
-
-def _tol(best: float) -> float:
-    """What a later candidate must be below to beat ``best``: a hair lower, so rounding noise
-    never hands a tie to a later start (inf while nothing has been found)."""
-    return best - 1e-9 * abs(best) if best < math.inf else math.inf
-
-
-def _scan(job: _Job, *, capacity: bool, skip: tuple[int, int] | None = None) -> tuple[float, float]:
-    """Cheapest candidate (integral, slot position) that is covered, fits capacity if asked, and
-    whose run does not overlap the slot range ``skip``; ``(inf, -1)`` if none. Ties go to the
-    earliest start (the off-grid "now" candidate comes first)."""
-    g = job.g
-    dn = job.dn
-    span = job.span
-    best, best_x = math.inf, -1.0
-    if job.off_grid:
-        x = (job.lo - g.t0) / g.slot
-        a, b = _occ_range(x, dn)
-        if (
-            g.ngap[a] >= b
-            and (not capacity or g.nfull[a] >= b)
-            and (skip is None or b <= skip[0] or a >= skip[1])
-        ):
-            best, best_x = g.integral(x + dn) - g.integral(x), x
-    first, last = job.first, job.last
-    if first > last:
-        return best, best_x
-    C = g.costs(dn)
-    if capacity and skip is None and job.best_x >= first and g.nfull[int(job.best_x)] >= job.best_x + span:
-        # The unconstrained best grid start has room: nothing in the window can beat it.
-        c, k = job.best, int(job.best_x)
-        if c < _tol(best):
-            return c, float(k)
-        return best, best_x
-    if skip is None:
-        ranges = [(first, last)]
-    else:
-        ranges = [(first, min(last, skip[0] - span)), (max(first, skip[1]), last)]
-    for r0, r1 in ranges:
-        if r0 > r1:
-            continue
-        if capacity:
-            nfull = g.nfull
-            c, k = min(
-                ((C[k], k) for k in range(r0, r1 + 1) if nfull[k] >= k + span),
-                default=(math.inf, -1),
-            )
-        else:
-            k = min(range(r0, r1 + 1), key=C.__getitem__)
-            c = C[k]
-        if c < _tol(best):
-            best, best_x = c, float(k)
-    return best, best_x
-
-
-def _first_fit_after(job: _Job, start: int) -> float:
-    """First grid start at or after slot ``start`` that fits capacity (growing the arrays is not
-    needed: the horizon was sized so that a start after every job's window exists)."""
-    g = job.g
-    dn = job.dn
-    span = math.ceil(dn - 1e-9)
-    k = start
-    while k + span <= g.n + 1:
-        if g.nfull[k] >= k + span:
-            return float(k)
-        k += 1
-    return -1.0
 
 
 def plan_fleet(
@@ -320,7 +105,7 @@ def plan_fleet(
         if grp in spans:
             spans[grp][0] = min(spans[grp][0], a.timestamp())
             spans[grp][1] = max(spans[grp][1], b.timestamp())
-    groups: dict[str, _Group] = {}
+    groups: dict[str, SlotGroup] = {}
     for grp, (a, b, total) in spans.items():
         t0 = math.floor(a / S) * S
         cap = capacity if isinstance(capacity, int) else capacity.get(grp, 0)
@@ -328,18 +113,18 @@ def plan_fleet(
             cap = len(reqs) + len(busy) + 1  # unlimited
         # Worst case every job overflows one after another: total work / capacity beyond the end.
         n = math.ceil((b - t0) / S) + math.ceil(total / S / cap) + 2
-        groups[grp] = _Group(series_by_group.get(grp), t0, n, S, cap)
+        groups[grp] = SlotGroup(series_by_group.get(grp), t0, n, S, cap)
     for grp, a, b in busy:
         g = groups.get(grp)
         if g is None:
             continue
-        ia, ib = _occ_range((a.timestamp() - g.t0) / S, (b.timestamp() - a.timestamp()) / S)
+        ia, ib = occ_range((a.timestamp() - g.t0) / S, (b.timestamp() - a.timestamp()) / S)
         ia, ib = max(ia, 0), min(ib, g.n + 1)
         if ib > ia:
             g.add(ia, ib, 1)
 
     # -- 2. per job: candidates, uncapacitated best, second best without overlap, regret.
-    jobs: list[_Job] = []
+    jobs: list[SlotJob] = []
     for r in reqs:
         g = groups[r.group]
         lo = max(r.earliest.timestamp(), now_ts)
@@ -348,7 +133,7 @@ def plan_fleet(
         last = math.floor((hi - g.t0) / S + 1e-9)
         off_grid = abs((lo - g.t0) / S - round((lo - g.t0) / S)) > 1e-9
         dn = r.duration.total_seconds() / S
-        job = _Job(
+        job = SlotJob(
             r,
             len(jobs),
             g,
@@ -363,12 +148,12 @@ def plan_fleet(
         )
         job.flex = first - last
         job.overdue = r.latest.timestamp() < lo
-        job.best, job.best_x = _scan(job, capacity=False)
+        job.best, job.best_x = scan(job, capacity=False)
         if job.best_x < 0:
             job.covered = False
         else:
-            a, b = _occ_range(job.best_x, dn)
-            second, _ = _scan(job, capacity=False, skip=(a, b))
+            a, b = occ_range(job.best_x, dn)
+            second, _ = scan(job, capacity=False, skip=(a, b))
             job.regret = job.wps * ((second if second < math.inf else job.best * 2) - job.best)
         jobs.append(job)
 
@@ -381,16 +166,16 @@ def plan_fleet(
             if p is not None:
                 pref[j.req.key] = (p.timestamp() - j.g.t0) / S
 
-    def cost_at(job: _Job, x: float) -> float:
+    def cost_at(job: SlotJob, x: float) -> float:
         return job.g.integral(x + job.dn) - job.g.integral(x)
 
-    def fits(job: _Job, x: float, need_cover: bool) -> bool:
-        a, b = _occ_range(x, job.dn)
+    def fits(job: SlotJob, x: float, need_cover: bool) -> bool:
+        a, b = occ_range(x, job.dn)
         if a < 0 or b > job.g.n + 1:
             return False
         return job.g.nfull[a] >= b and (not need_cover or job.g.ngap[a] >= b)
 
-    def place(job: _Job) -> None:
+    def place(job: SlotJob) -> None:
         r = job.req
         x0 = (job.lo - job.g.t0) / S
         job.threshold_now = False
@@ -400,7 +185,7 @@ def plan_fleet(
                 _put(job, x0, cost_at(job, x0))
                 return
         if job.covered:
-            c, x = _scan(job, capacity=True)
+            c, x = scan(job, capacity=True)
             p = pref.get(r.key)
             hi_x = (job.hi - job.g.t0) / S
             if p is not None and x0 - 1e-9 <= p <= hi_x + 1e-9 and fits(job, p, True):
@@ -413,18 +198,18 @@ def plan_fleet(
                 return
         else:
             # No forecast for this job: the earliest start that fits, like plan_job's "at once".
-            for x in _candidates(job):
+            for x in candidates(job):
                 if fits(job, x, False):
                     job.overflow = False
                     _put(job, x, math.nan)
                     return
-        x = _first_fit_after(job, job.last + 1)
+        x = first_fit_after(job, job.last + 1)
         job.overflow = True
         _put(job, x, cost_at(job, x) if job.covered else math.nan)
 
-    def _put(job: _Job, x: float, c: float) -> None:
+    def _put(job: SlotJob, x: float, c: float) -> None:
         job.x, job.cost = x, c
-        job.occ = _occ_range(x, job.dn)
+        job.occ = occ_range(x, job.dn)
         job.g.add(job.occ[0], job.occ[1], 1)
 
     for job in order:
@@ -469,7 +254,7 @@ def plan_fleet(
                 job.g.add(job.occ[0], job.occ[1], -1)
                 job.x, job.cost, job.overflow = old
                 job.threshold_now = False
-                job.occ = _occ_range(job.x, job.dn)
+                job.occ = occ_range(job.x, job.dn)
                 job.g.add(job.occ[0], job.occ[1], 1)
         if not moved:
             break
@@ -484,7 +269,7 @@ def plan_fleet(
     return out
 
 
-def _move(job: _Job, x: float, c: float, jobs: list[_Job], idx: dict[int, set[int]], me: int) -> None:
+def _move(job: SlotJob, x: float, c: float, jobs: list[SlotJob], idx: dict[int, set[int]], me: int) -> None:
     """Move ``job`` (index ``me``) to ``x`` keeping occupancy and the slot index in step; a job
     with ``occ == (0, 0)`` is currently off the board."""
     for t in range(*job.occ):
@@ -492,15 +277,15 @@ def _move(job: _Job, x: float, c: float, jobs: list[_Job], idx: dict[int, set[in
     if job.occ[1] > job.occ[0]:
         job.g.add(job.occ[0], job.occ[1], -1)
     job.x, job.cost = x, c
-    job.occ = _occ_range(x, job.dn)
+    job.occ = occ_range(x, job.dn)
     job.g.add(job.occ[0], job.occ[1], 1)
     for t in range(*job.occ):
         idx.setdefault(t, set()).add(me)
 
 
 def _repair(
-    job: _Job,
-    jobs: list[_Job],
+    job: SlotJob,
+    jobs: list[SlotJob],
     idx: dict[int, set[int]],
     flex: list[int],
     tries: int = 12,
@@ -515,8 +300,8 @@ def _repair(
     g.add(job.occ[0], job.occ[1], -1)
     # Candidate starts, fewest full slots first, then cleanest.
     scored = []
-    for x in _candidates(job):
-        a, b = _occ_range(x, job.dn)
+    for x in candidates(job):
+        a, b = occ_range(x, job.dn)
         if job.covered and g.ngap[a] < b:
             continue
         blocked = sum(1 for t in range(a, b) if g.occ[t] >= g.cap)
@@ -524,7 +309,7 @@ def _repair(
         scored.append((blocked, c if job.covered else 0.0, x, c))
     scored.sort()
     for _, _, x, c in scored[:tries]:
-        a, b = _occ_range(x, job.dn)
+        a, b = occ_range(x, job.dn)
         moves: list[tuple[int, float, float]] = []
         ok = True
         for t in range(a, b):
@@ -537,7 +322,7 @@ def _repair(
                     if other.threshold_now or not other.covered or other.overflow:
                         continue
                     other.g.add(other.occ[0], other.occ[1], -1)
-                    c2, x2 = _scan(other, capacity=True, skip=(a, b))
+                    c2, x2 = scan(other, capacity=True, skip=(a, b))
                     other.g.add(other.occ[0], other.occ[1], 1)
                     if x2 >= 0:
                         moves.append((i, other.x, other.cost))
@@ -555,12 +340,12 @@ def _repair(
             _move(jobs[i], px, pc, jobs, idx, i)
     # Still stuck: back to the first free start after the window.
     job.occ = (0, 0)
-    x = _first_fit_after(job, job.last + 1)
+    x = first_fit_after(job, job.last + 1)
     _move(job, x, g.integral(x + job.dn) - g.integral(x) if job.covered else math.nan, jobs, idx, me)
     return False
 
 
-def _fleet_decision(job: _Job, summary: dict, now: datetime) -> Decision:
+def _fleet_decision(job: SlotJob, summary: dict, now: datetime) -> Decision:
     r, g = job.req, job.g
     S = g.slot
     x0 = (job.lo - g.t0) / S
@@ -568,7 +353,7 @@ def _fleet_decision(job: _Job, summary: dict, now: datetime) -> Decision:
     start = _dt(start_ts)
     end = start + r.duration
     now_value = None
-    a, b = _occ_range(x0, job.dn)
+    a, b = occ_range(x0, job.dn)
     if job.covered and g.ngap[a] >= b:
         now_value = (g.integral(x0 + job.dn) - g.integral(x0)) / job.dn
     expected = None if math.isnan(job.cost) else job.cost / job.dn
