@@ -80,8 +80,9 @@ def plan_fleet(
     ``capacity``: one int for every group or a mapping group -> int (a group missing from the
     mapping is unlimited). ``busy``: runs already started that occupy capacity,
     ``(group, start, end)``. ``prefer``: a current start per key that is kept unless another start
-    is more than ``prefer_gain_pct`` % cleaner (used by :func:`replan` against churn). Returns a
-    Decision per request key; starts are on the slot grid, except the earliest possible moment.
+    is more than ``prefer_gain_pct`` % cleaner (used by ``scheduler.planner.replan`` and the
+    services against churn). Returns a Decision per request key; starts are on the slot grid,
+    except the earliest possible moment.
     """
     reqs = list(requests)
     S = slot.total_seconds()
