@@ -392,3 +392,24 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- No-forecast fallback start (owner: forecastwire) ---------------------------------------------
+# A carbon-aware job planned without any forecast for its window starts at once (empty, the
+# default), or at the next BACKUP_NO_FORECAST_FALLBACK ("HH:MM", UTC) at or after its earliest
+# start, clamped into its window: e.g. "02:00" runs such jobs at night, when most grids are cleaner.
+BACKUP_NO_FORECAST_FALLBACK = env_str("BACKUP_NO_FORECAST_FALLBACK", "").strip()
+
+
+def _check_fallback_time(value: str) -> None:
+    import re
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
+    if value and not (match and int(match[1]) < 24 and int(match[2]) < 60):
+        raise ImproperlyConfigured(
+            f"BACKUP_NO_FORECAST_FALLBACK={value!r} is not a UTC time of day HH:MM (or empty)"
+        )
+
+
+_check_fallback_time(BACKUP_NO_FORECAST_FALLBACK)

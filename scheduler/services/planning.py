@@ -2,15 +2,18 @@
 
 A zone's waiting carbon-aware jobs are planned together (`plan_fleet`) against the zone's
 capacity, with the runs already under way occupying it, so new jobs do not pile onto the slot
-others already hold. Every decision that sets or moves a planned start is stored as a
-JobDecision; the latest is on the job and in its `definition.metadata` (CONTRACT.md).
+others already hold. A job with no forecast for its window starts at once, or, with
+BACKUP_NO_FORECAST_FALLBACK set, at the first free slot from the next such time of day in its
+window (`fallback_start`; the fleet is asked with its earliest start moved there). Every
+decision that sets or moves a planned start is stored as a JobDecision; the latest is on the job and in its `definition.metadata` (CONTRACT.md).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +21,7 @@ from django.utils import timezone
 
 from scheduler.fleet import plan_fleet
 from scheduler.models import BackupJob, Capacity, JobDecision
-from scheduler.planner import Decision, PlanRequest
+from scheduler.planner import Decision, PlanRequest, fmt_span, iso
 from scheduler.services.jobs import format_ts, log_event
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,83 @@ def _request(job: BackupJob, group: str) -> PlanRequest:
     )
 
 
+def _hhmm(text: str | None = None) -> str:
+    """The fallback time as zero-padded HH:MM ("2:00" -> "02:00")."""
+    hour, minute = (text or settings.BACKUP_NO_FORECAST_FALLBACK).split(":")
+    return f"{int(hour):02d}:{int(minute):02d}"
+
+
+def fallback_start(
+    earliest: datetime, latest: datetime, *, now: datetime, at: str | None = None
+) -> datetime | None:
+    """Where a job with no forecast for its window starts: the next `at` ("HH:MM" UTC, default
+    BACKUP_NO_FORECAST_FALLBACK) at or after its earliest possible start, clamped to its latest
+    start; None when unset, which means at once (the planner's own no-forecast rule)."""
+    text = settings.BACKUP_NO_FORECAST_FALLBACK if at is None else at
+    if not text:
+        return None
+    hour, minute = (int(part) for part in text.split(":"))
+    lo = max(earliest, now).astimezone(UTC)
+    start = lo.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if start < lo:
+        start += timedelta(days=1)
+    return max(min(start, latest), lo)
+
+
+def _without_forecast(series: Any, req: PlanRequest, now: datetime) -> bool:
+    """No start in the job's window has its whole run covered (the planner's "no forecast")."""
+    lo = max(req.earliest, now)
+    if series is None or not len(series):
+        return True
+    return series.best_window(req.duration, lo, max(req.latest, lo), min_coverage=1.0) is None
+
+
+def _fallback_requests(
+    series: Any, requests: list[PlanRequest], *, now: datetime
+) -> tuple[list[PlanRequest], dict[str, tuple[datetime, datetime]]]:
+    """Requests without a forecast, moved to start no earlier than the configured fallback time.
+
+    The fleet then places them at the first free slot from it (capacity still holds); returns the
+    requests and, per moved key, (the original earliest, the fallback start)."""
+    moved: dict[str, tuple[datetime, datetime]] = {}
+    if not settings.BACKUP_NO_FORECAST_FALLBACK:
+        return requests, moved
+    out = []
+    for req in requests:
+        lo = max(req.earliest, now)
+        if lo <= req.latest and _without_forecast(series, req, now):
+            start = fallback_start(req.earliest, req.latest, now=now)
+            moved[req.key] = (req.earliest, start)
+            req = replace(req, earliest=start)
+        out.append(req)
+    return out, moved
+
+
+def _fallback_decision(
+    decision: Decision, earliest: datetime, fallback: datetime, latest: datetime, *, now: datetime
+) -> Decision:
+    """The fleet's decision for a moved request, told as the fallback it is."""
+    inputs = {**decision.inputs, "earliest": iso(earliest), "fallback_start": iso(fallback)}
+    if decision.strategy != "no_forecast":
+        # Capacity pushed it past its window, or (slot rounding) a forecast covered it after all.
+        return replace(decision, inputs=inputs)
+    setting = f"BACKUP_NO_FORECAST_FALLBACK={_hhmm()} UTC"
+    lo = max(earliest, now)
+    span = fmt_span(lo, latest + (decision.end - decision.start), lo)
+    reason = f"No forecast for {span}: starting at the fallback time {iso(fallback)} ({setting})."
+    if fallback == latest and f"{fallback.astimezone(UTC):%H:%M}" != _hhmm():
+        reason = (
+            f"No forecast for {span}: the next fallback time ({setting}) is after the latest start, "
+            f"starting at the latest start {iso(fallback)}."
+        )
+    if decision.start != fallback:
+        reason = (
+            f"No forecast for {span}: the fallback time {iso(fallback)} ({setting}) is full, "
+            f"starting at the first free slot after it, {iso(decision.start)}."
+        )
+    return replace(decision, reason=reason, strategy="fallback_time", inputs=inputs)
+
+
 def _plan(
     zone: Any, jobs: list[BackupJob], prefer: dict[str, datetime], *, now: datetime
 ) -> tuple[dict[str, Decision], dict]:
@@ -92,9 +172,10 @@ def _plan(
         now=now,
         refresh=settings.BACKUP_PLAN_REFRESH,
     )
+    requests, moved = _fallback_requests(series, [_request(job, group) for job in jobs], now=now)
     decisions = plan_fleet(
         {group: series} if series is not None and len(series) else {},
-        [_request(job, group) for job in jobs],
+        requests,
         {group: capacity_for(group)},
         now=now,
         slot=PLAN_SLOT,
@@ -103,6 +184,9 @@ def _plan(
         prefer_gain_pct=REPLAN_MIN_GAIN_PCT,
         sources_by_group={group: flags.get("sources", [])},
     )
+    latest = {job.id: job.latest_start for job in jobs}
+    for key, (earliest, start) in moved.items():
+        decisions[key] = _fallback_decision(decisions[key], earliest, start, latest[key], now=now)
     return decisions, flags
 
 
