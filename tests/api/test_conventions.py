@@ -150,3 +150,25 @@ def test_it_answers_a_fault_outside_drf_with_a_json_500():
 def test_it_writes_every_timestamp_with_a_z(viewer_api):
     body = viewer_api.get("/status").json()
     assert TIMESTAMP.match(body["timestamp"])
+
+
+@pytest.mark.django_db
+def test_it_refuses_nul_characters_anywhere_in_a_json_body(operator_api):
+    # PostgreSQL cannot store U+0000 in text or JSONB: refused as bad input, on every database.
+    body = '[{"vm_path": "web-01.qcow2", "metadata": {"note\\u0000": "x"}}]'
+    response = operator_api.post("/jobs/submit", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]
+    from scheduler.models import BackupJob
+
+    assert not BackupJob.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["/jobs/%00", "/schedules/%00", "/carbon/zones/%00", "/zones/%00", "/backups?zone=%00", "/x?%00=1"]
+)
+def test_it_refuses_nul_characters_in_the_url_with_a_json_400(admin_api, url):
+    response = admin_api.get(url)
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]
