@@ -5,6 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# In CI, property tests draw the same examples every run (a submission's result must not depend
+# on luck); elsewhere hypothesis explores new examples each time.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 SCALEOUT = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
 
