@@ -2,6 +2,12 @@
 
 Savings are always against each job's counterfactual (had it started when it was requested),
 as scheduler accounting records them; nothing here recomputes a saving.
+
+A marginal signal is not an average one (PROVIDERS.md): every kg figure here is split by the
+signal the job's accounting recorded (`accounting["signal"]`), and the figures shown as the
+savings are average-signal ones; marginal-signal jobs (WattTime MOER) are summed apart and never
+added in. A job accounted before the signal was recorded counts as average, since every provider
+but WattTime's default MOER gives average intensities.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, CharField, Count, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 
 from carbon.charts import ACTUAL_COLOUR, FORECAST_COLOUR, base_layout, note, render
@@ -21,8 +27,35 @@ COUNTERFACTUAL_COLOUR = "#55606e"
 SAVED_COLOUR = "#1e6b34"
 
 
+AVERAGE = "average"
+MARGINAL = "marginal"
+# Only a recorded "marginal" is marginal; a missing or null key is an older, average accounting.
+_IS_MARGINAL = Q(accounting__signal=MARGINAL)
+SIGNAL = Case(When(_IS_MARGINAL, then=Value(MARGINAL)), default=Value(AVERAGE), output_field=CharField())
+
+
+@dataclass(frozen=True)
+class MarginalTotals:
+    """Marginal-signal jobs' figures: a decision signal, never added to the average kg."""
+
+    runs: int
+    emitted_kg: float
+    counterfactual_kg: float
+    avoided_kg: float
+
+    @property
+    def avoided_percent(self) -> float | None:
+        if self.counterfactual_kg <= 0:
+            return None
+        return 100.0 * self.avoided_kg / self.counterfactual_kg
+
+
 @dataclass(frozen=True)
 class Totals:
+    """`runs`, `data_gb` and the flag counts cover every accounted job (a count or a size has no
+    signal); the kg figures are average-signal jobs only (`average_runs` of them), and the
+    marginal-signal jobs' kg are in `marginal` (None when there are none)."""
+
     runs: int
     data_gb: float
     emitted_kg: float
@@ -30,6 +63,8 @@ class Totals:
     avoided_kg: float
     simulated_runs: int
     stale_runs: int
+    average_runs: int = 0
+    marginal: MarginalTotals | None = None
 
     @property
     def simulated(self) -> bool:
@@ -47,20 +82,37 @@ def accounted_jobs() -> QuerySet[BackupJob]:
     return BackupJob.objects.filter(status=BackupJob.Status.COMPLETED, emissions_kg__isnull=False)
 
 
+def _kg_sums(field: str, signal: Q) -> Coalesce:
+    return Coalesce(Sum(field, filter=signal), 0.0)
+
+
 def totals(jobs: QuerySet[BackupJob]) -> Totals:
-    """Runs, data, emissions, counterfactual and avoided kg of a set of completed jobs (one query)."""
-    row = jobs.aggregate(
+    """Runs, data, and per signal emissions, counterfactual and avoided kg (one query)."""
+    row = jobs.annotate(signal=SIGNAL).aggregate(
         runs=Count("pk"),
         bytes=Coalesce(Sum("bytes_written"), 0),
         size_gb=Coalesce(Sum("data_size_gb"), 0.0),
-        emitted=Coalesce(Sum("emissions_kg"), 0.0),
-        counterfactual=Coalesce(Sum("counterfactual_kg"), 0.0),
-        avoided=Coalesce(Sum("saving_kg"), 0.0),
+        average_runs=Count("pk", filter=Q(signal=AVERAGE)),
+        emitted=_kg_sums("emissions_kg", Q(signal=AVERAGE)),
+        counterfactual=_kg_sums("counterfactual_kg", Q(signal=AVERAGE)),
+        avoided=_kg_sums("saving_kg", Q(signal=AVERAGE)),
+        marginal_runs=Count("pk", filter=Q(signal=MARGINAL)),
+        marginal_emitted=_kg_sums("emissions_kg", Q(signal=MARGINAL)),
+        marginal_counterfactual=_kg_sums("counterfactual_kg", Q(signal=MARGINAL)),
+        marginal_avoided=_kg_sums("saving_kg", Q(signal=MARGINAL)),
         simulated=Count("pk", filter=Q(simulated=True)),
         stale=Count("pk", filter=Q(stale=True)),
     )
     # Data backed up: what the backups really wrote where known, else the declared size.
     data_gb = row["bytes"] / 1e9 if row["bytes"] else row["size_gb"]
+    marginal = None
+    if row["marginal_runs"]:
+        marginal = MarginalTotals(
+            runs=row["marginal_runs"],
+            emitted_kg=float(row["marginal_emitted"]),
+            counterfactual_kg=float(row["marginal_counterfactual"]),
+            avoided_kg=float(row["marginal_avoided"]),
+        )
     return Totals(
         runs=row["runs"],
         data_gb=float(data_gb),
@@ -69,6 +121,8 @@ def totals(jobs: QuerySet[BackupJob]) -> Totals:
         avoided_kg=float(row["avoided"]),
         simulated_runs=row["simulated"],
         stale_runs=row["stale"],
+        average_runs=row["average_runs"],
+        marginal=marginal,
     )
 
 
@@ -77,12 +131,13 @@ def month_start(now: datetime) -> datetime:
 
 
 def by_period(jobs: QuerySet[BackupJob], period: str) -> list[dict[str, Any]]:
-    """Emitted, counterfactual and avoided kg per day or month of completion (one query)."""
+    """Emitted, counterfactual and avoided kg per day or month of completion and signal (one
+    query); each row carries its `signal`, pick one with `of_signal` before drawing a curve."""
     trunc = TruncMonth("completed_at") if period == "month" else TruncDay("completed_at")
     return list(
-        jobs.annotate(period=trunc)
-        .values("period")
-        .order_by("period")
+        jobs.annotate(period=trunc, signal=SIGNAL)
+        .values("period", "signal")
+        .order_by("period", "signal")
         .annotate(
             runs=Count("pk"),
             emitted=Coalesce(Sum("emissions_kg"), 0.0),
@@ -94,10 +149,11 @@ def by_period(jobs: QuerySet[BackupJob], period: str) -> list[dict[str, Any]]:
 
 
 def by_zone(jobs: QuerySet[BackupJob]) -> list[dict[str, Any]]:
-    """The same sums per zone (one query)."""
+    """The same sums per zone and signal (one query)."""
     return list(
-        jobs.values("zone__code")
-        .order_by("zone__code")
+        jobs.annotate(signal=SIGNAL)
+        .values("zone__code", "signal")
+        .order_by("zone__code", "signal")
         .annotate(
             runs=Count("pk"),
             emitted=Coalesce(Sum("emissions_kg"), 0.0),
@@ -106,6 +162,11 @@ def by_zone(jobs: QuerySet[BackupJob]) -> list[dict[str, Any]]:
             simulated=Count("pk", filter=Q(simulated=True)),
         )
     )
+
+
+def of_signal(rows: list[dict[str, Any]], signal: str) -> list[dict[str, Any]]:
+    """The rows of one signal: a curve or a bar group never mixes average and marginal kg."""
+    return [row for row in rows if row["signal"] == signal]
 
 
 def cumulative_chart(days: list[dict[str, Any]]) -> str:

@@ -54,13 +54,20 @@ def savings(request: HttpRequest) -> HttpResponse:
     days = charts.by_period(jobs, "day") if overall.runs else []
     months = charts.by_period(jobs, "month") if overall.runs else []
     zones = charts.by_zone(jobs) if overall.runs else []
+    # The figures and charts are average-signal jobs only; marginal-signal ones (WattTime MOER)
+    # are listed apart, never drawn on the same curve or added to the same figure.
+    average_days = charts.of_signal(days, charts.AVERAGE)
+    average_months = charts.of_signal(months, charts.AVERAGE)
+    average_zones = charts.of_signal(zones, charts.AVERAGE)
     context = {
         "overall": overall,
-        "months": months,
-        "zones": zones,
-        "cumulative_chart": charts.cumulative_chart(days) if days else "",
-        "monthly_chart": charts.monthly_chart(months) if months else "",
-        "zone_chart": charts.zone_bars_chart(zones) if zones else "",
+        "months": average_months,
+        "zones": average_zones,
+        "marginal_months": charts.of_signal(months, charts.MARGINAL),
+        "marginal_zones": charts.of_signal(zones, charts.MARGINAL),
+        "cumulative_chart": charts.cumulative_chart(average_days) if average_days else "",
+        "monthly_chart": charts.monthly_chart(average_months) if average_months else "",
+        "zone_chart": charts.zone_bars_chart(average_zones) if average_zones else "",
     }
     return render(request, "reports/savings.html", context)
 

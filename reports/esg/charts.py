@@ -1,5 +1,8 @@
 """Small vector charts for the ESG report, drawn as inline SVG from the report value.
 
+Both charts draw the inventory (average-signal backups) only: a marginal intensity is never put
+on the same curve or axis as an average one; the marginal section is a table.
+
 Hand-built rather than Plotly: exporting Plotly figures to SVG needs kaleido, which downloads a
 browser; WeasyPrint and browsers both render inline SVG as vectors, so the PDF stays crisp and
 the HTML preview shows the very same drawing. One chart, one function; each returns markup.
@@ -59,6 +62,8 @@ def emissions_over_time(report: ESGReport) -> str:
     days = report.by_day
     width, height, left, right, top, bottom = 720, 300, 64, 16, 28, 40
     title = "Emissions against the counterfactual, cumulative"
+    if report.has_marginal:  # one curve, one signal: marginal backups are not drawn here
+        title += ", average-signal backups"
     if report.totals.simulated:
         title += " (includes simulated data)"
     if not days:
@@ -135,6 +140,8 @@ def intensity_by_zone(report: ESGReport) -> str:
     zones = [(key, f) for key, f in report.by_zone if f.mean_intensity is not None]
     width, left, right, row_h, top = 720, 110, 170, 44, 34  # right: room for the labels
     title = "Grid intensity during the runs, by zone"
+    if report.has_marginal:
+        title += ", average-signal backups"
     if report.totals.simulated:
         title += " (includes simulated data)"
     if not zones:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from reports.esg.method import AVOIDED_LABEL
+from reports.esg.method import AVOIDED_LABEL, MARGINAL_LABEL
 from reports.esg.value import BackupRow, ESGReport, Figures
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -24,6 +24,14 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("backup_id", "the backup job's id (GET /jobs/query)"),
     ("name", "the job's name, else the VM path"),
     ("zone", "grid zone whose intensity was used"),
+    (
+        "signal",
+        "average or marginal: the signal intensity_gco2e_kwh and the kg columns rest on. Average rows "
+        "are the location-based inventory and sum to the totals; marginal rows (WattTime MOER) are a "
+        "decision signal, not an inventory figure, and sum to the marginal section only. A backup "
+        "accounted before the signal was recorded reads as average (every provider but WattTime's "
+        "MOER gives averages)",
+    ),
     ("site_scope", "GHG Protocol scope of the zone's site: scope2 (own site) or scope3 (hosted)"),
     ("policy_id", "the recurring policy that created it, empty for one-off backups"),
     ("policy", "that policy's name"),
@@ -93,6 +101,7 @@ def row_cells(row: BackupRow, *, supplier_factor: float | None, site_scope: dict
         neutralise(row.id),
         neutralise(row.name),
         neutralise(row.zone or ""),
+        row.signal,
         scope,
         neutralise(row.policy_id or ""),
         neutralise(row.policy or ""),
@@ -172,7 +181,13 @@ def _figures_lines(section: str, key: str, figures: Figures) -> Iterator[list[st
 
 
 def summary_csv(report: ESGReport) -> Iterator[str]:
-    """Header facts, totals, SCI and the breakdowns as `section,key,metric,value,unit` lines."""
+    """Header facts, totals, SCI and the breakdowns as `section,key,metric,value,unit` lines.
+
+    The inventory's sections (`totals`, `sci`, `zone_totals`, `month_totals`) are average-signal
+    backups only; marginal-signal backups get sections of their own (`marginal_totals`,
+    `marginal_zone_totals`, `marginal_month_totals`), written only when there are any, so no
+    line adds the two signals together.
+    """
     writer = csv.writer(_Line())
     header = report.header
     yield writer.writerow(SUMMARY_HEADER)
@@ -194,17 +209,21 @@ def summary_csv(report: ESGReport) -> Iterator[str]:
             "no backups completed in the period" if report.empty else "",
         ),
         ("unaccounted_runs", str(report.unaccounted_runs), "failed/cancelled runs, no kWh or kg"),
+        (
+            "marginal_backups",
+            str(report.marginal.totals.backups),
+            f"{MARGINAL_LABEL}: in the marginal_* sections, never in totals",
+        ),
     ]
     for metric, value, unit in facts:
         yield writer.writerow(["header", "", metric, neutralise(value), unit])
     for zone in header.zones:
-        yield writer.writerow(["zone", neutralise(zone.code), "name", neutralise(zone.name), ""])
-        yield writer.writerow(["zone", neutralise(zone.code), "ghg_scope", zone.ghg_scope, ""])
-        yield writer.writerow(
-            ["zone", neutralise(zone.code), "providers", neutralise(";".join(zone.providers)), ""]
-        )
-        yield writer.writerow(["zone", neutralise(zone.code), "signal", ";".join(zone.signals), ""])
-        yield writer.writerow(["zone", neutralise(zone.code), "granularity", zone.granularity, ""])
+        code = neutralise(zone.code)
+        yield writer.writerow(["zone", code, "name", neutralise(zone.name), ""])
+        yield writer.writerow(["zone", code, "ghg_scope", zone.ghg_scope, ""])
+        yield writer.writerow(["zone", code, "providers", neutralise(";".join(zone.providers)), ""])
+        yield writer.writerow(["zone", code, "signal", ";".join(zone.signals), ""])
+        yield writer.writerow(["zone", code, "granularity", zone.granularity, ""])
     for line in _figures_lines("totals", "", report.totals):
         yield writer.writerow(line)
     sci = report.sci
@@ -221,4 +240,15 @@ def summary_csv(report: ESGReport) -> Iterator[str]:
             yield writer.writerow(line)
     for key, figures in report.by_month:
         for line in _figures_lines("month_totals", key, figures):
+            yield writer.writerow(line)
+    if not report.has_marginal:
+        return
+    marginal = report.marginal
+    for line in _figures_lines("marginal_totals", "", marginal.totals):
+        yield writer.writerow(line)
+    for key, figures in marginal.by_zone:
+        for line in _figures_lines("marginal_zone_totals", key, figures):
+            yield writer.writerow(line)
+    for key, figures in marginal.by_month:
+        for line in _figures_lines("marginal_month_totals", key, figures):
             yield writer.writerow(line)

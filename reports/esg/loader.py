@@ -23,6 +23,7 @@ from reports.esg.value import (
     ZoneSource,
     build_report,
     parse_site_scope,
+    signal_of,
 )
 
 CHUNK = 2000  # rows per database round trip when streaming
@@ -54,6 +55,8 @@ _FIELDS = (
     "accounting__coverage",
     "accounting__flags",
     "accounting__sources",
+    # average | marginal; missing on backups accounted before it was recorded (-> average)
+    "accounting__signal",
     "simulated",
     "stale",
     "forecast_only",
@@ -157,6 +160,7 @@ def to_row(v: tuple[Any, ...]) -> BackupRow:
         coverage,
         flags,
         sources,
+        signal,
         simulated,
         stale,
         forecast_only,
@@ -187,6 +191,8 @@ def to_row(v: tuple[Any, ...]) -> BackupRow:
         forecast_only=forecast_only,
         flags=tuple(flags or ()),
         sources=tuple(sources or ()),
+        # A missing signal reads as average: every provider but WattTime gives averages.
+        signal=signal_of(signal),
     )
 
 

@@ -14,6 +14,7 @@ DEADLINE_GRACE = timedelta(minutes=1)
 # A backup counts as "shifted" when its plan moved the start later than this after the request.
 SHIFT_THRESHOLD = timedelta(minutes=1)
 AVOIDED_LABEL = "avoided emissions, not an inventory reduction"
+MARGINAL_LABEL = "marginal emissions (WattTime MOER): a decision signal, not an inventory figure"
 
 
 def boundary_text(scope: Scope) -> str:
@@ -53,6 +54,18 @@ def methodology(config: ReportConfig) -> tuple[tuple[str, str], ...]:
             "Location-based emissions",
             "kg CO2e = kWh x mean intensity / 1000, per backup; a backup with no reading over its run "
             "gets no kg (counted as 'without readings') rather than a guess.",
+        ),
+        (
+            "Average and marginal signals",
+            "GHG Protocol Scope 2 location-based accounting needs average emission factors. Each "
+            "backup's accounting records which signal its intensities are: average (Electricity "
+            "Maps, UK NESO, imported CSV, the simulated provider, WattTime co2_aoer) or marginal "
+            "(WattTime co2_moer: the emissions of the generators that answer an extra load). Totals, breakdowns and the "
+            "SCI figures sum average-signal backups only. Marginal-signal backups are reported in "
+            f"their own section as {MARGINAL_LABEL}, with their own kWh, kg and avoided kg, and "
+            "are never added to the average totals; their energy is therefore not in the "
+            "location-based inventory. A backup accounted before the signal was recorded counts "
+            "as average, since every provider but WattTime's default MOER gives average intensities.",
         ),
     ]
     if config.supplier_factor is not None:
@@ -102,8 +115,9 @@ def methodology(config: ReportConfig) -> tuple[tuple[str, str], ...]:
         (
             "Reconciliation",
             "Per-backup figures are those the scheduler stored when each backup completed "
-            "(scheduler/accounting.py); every total is the exact sum of them, so the per-backup CSV "
-            "adds up to these totals.",
+            "(scheduler/accounting.py); every total is the exact sum of them, per signal: the "
+            "per-backup CSV's average rows add up to the totals, its marginal rows to the marginal "
+            "section.",
         ),
     ]
     return tuple(items)

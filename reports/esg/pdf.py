@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 
 from reports.esg import charts
 from reports.esg.csv import CSV_COLUMNS
-from reports.esg.method import AVOIDED_LABEL
+from reports.esg.method import AVOIDED_LABEL, MARGINAL_LABEL
 from reports.esg.periods import Period
 from reports.esg.value import ESGReport, Scope
 
@@ -33,7 +33,9 @@ def report_context(report: ESGReport, *, fragment: bool = False) -> dict[str, An
     return {
         "report": report,
         "header": report.header,
-        "totals": report.totals,
+        "totals": report.totals,  # average-signal backups: the inventory
+        "marginal": report.marginal.totals,  # marginal-signal backups: reported apart
+        "marginal_label": MARGINAL_LABEL,
         "sci": report.sci,
         "fragment": fragment,
         "avoided_label": AVOIDED_LABEL,
@@ -47,7 +49,7 @@ def report_context(report: ESGReport, *, fragment: bool = False) -> dict[str, An
         "footer_css": mark_safe(
             css_string(f"{report.header.organisation} · backup emissions · {report.header.period.label}")
         ),  # noqa: S308
-        "pdf_rows": min(len(report.rows), report.totals.backups),
+        "pdf_rows": min(len(report.rows), report.backups),
     }
 
 

@@ -6,7 +6,11 @@ energy, intensity or emissions: totals and breakdowns are sums of those per-back
 with exact (compensated) summation, so the CSV's rows reconcile to the totals to the gram.
 
 Output: `ESGReport` (header, totals, SCI-style intensity, breakdowns by zone, month and day, and
-the first `keep_rows` rows). HTML, PDF and CSV are thin renderers of it (reports/esg/*.py).
+the first `keep_rows` rows). A marginal signal is not an average one (PROVIDERS.md): every row
+carries the signal its intensities are, and the figures are kept per signal. The inventory
+(`totals`, `by_zone`, `by_month`, `by_day`, `sci`) sums AVERAGE-signal backups only, as GHG
+Protocol Scope 2 location-based needs average emission factors; MARGINAL-signal backups (WattTime
+MOER) are summed apart in `marginal`, a decision signal that is never added to the inventory. HTML, PDF and CSV are thin renderers of it (reports/esg/*.py).
 The aggregation makes one pass and keeps O(zones + days) state, so a year of 100,000 backups
 streams through it in flat memory.
 """
@@ -29,6 +33,23 @@ GHG_SCOPE = {
     HOSTED: "Scope 3 (category 1, purchased services): electricity of a hosted site",
 }
 NO_ZONE = "(no zone)"
+AVERAGE = "average"
+MARGINAL = "marginal"
+SIGNALS = (AVERAGE, MARGINAL)
+
+
+def signal_of(raw: str | None) -> str:
+    """A backup's signal from its accounting's `signal` key.
+
+    Missing (None or empty) reads as average: the key was recorded only from late 2026 on, and
+    every provider but WattTime (whose default signal, co2_moer, is marginal) gives average
+    intensities, so older accountings are averages.
+    """
+    if not raw:
+        return AVERAGE
+    if raw not in SIGNALS:
+        raise ValueError(f"unknown signal {raw!r}: expected average or marginal")
+    return raw
 
 
 def parse_site_scope(raw: str) -> dict[str, str]:
@@ -77,6 +98,7 @@ class BackupRow:
     forecast_only: bool = False
     flags: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    signal: str = AVERAGE  # of intensity_experienced and the kg figures: average or marginal
 
     @property
     def duration_hours(self) -> float:
@@ -221,23 +243,60 @@ class Header:
 
 
 @dataclass(frozen=True)
-class ESGReport:
-    header: Header
+class SignalFigures:
+    """The figures of the backups whose intensities are one signal: its totals and breakdowns."""
+
+    signal: str
     totals: Figures
-    sci: Sci
     by_zone: tuple[tuple[str, Figures], ...]
     by_month: tuple[tuple[str, Figures], ...]
     by_day: tuple[tuple[date, Figures], ...]
+
+
+@dataclass(frozen=True)
+class ESGReport:
+    """`average` is the inventory (the report's totals); `marginal` is reported apart, never added."""
+
+    header: Header
+    average: SignalFigures
+    marginal: SignalFigures
+    sci: Sci  # of the average-signal backups (an inventory intensity)
     rows: tuple[BackupRow, ...]
     unaccounted_runs: int = 0  # failed or not accounted in the period: counted, not summed
 
+    # The inventory's figures under their usual names: average-signal backups only.
+    @property
+    def totals(self) -> Figures:
+        return self.average.totals
+
+    @property
+    def by_zone(self) -> tuple[tuple[str, Figures], ...]:
+        return self.average.by_zone
+
+    @property
+    def by_month(self) -> tuple[tuple[str, Figures], ...]:
+        return self.average.by_month
+
+    @property
+    def by_day(self) -> tuple[tuple[date, Figures], ...]:
+        return self.average.by_day
+
+    @property
+    def has_marginal(self) -> bool:
+        return self.marginal.totals.backups > 0
+
+    @property
+    def backups(self) -> int:
+        """Every accounted backup in the report, whatever its signal (a count, not a sum of kg)."""
+        return self.average.totals.backups + self.marginal.totals.backups
+
     @property
     def empty(self) -> bool:
-        return self.totals.backups == 0
+        return self.backups == 0
 
     @property
     def rows_truncated(self) -> bool:
-        return len(self.rows) < self.totals.backups
+        return len(self.rows) < self.backups
 
 
 # --- Aggregation --------------------------------------------------------------------------------
@@ -407,36 +466,29 @@ def build_report(
     """
     market = config.supplier_factor is not None
     factor = config.supplier_factor
-    # Each row is added to one (zone, day) cell only; zones, months, days and the total are then
-    # exact merges of cells (O(zones x days) work), not four more additions per row.
-    cells: dict[tuple[str, date], _Bucket] = {}
+    # Each row is added to one (signal, zone, day) cell only; per signal, zones, months, days and
+    # the total are then exact merges of cells (O(zones x days) work), not four more additions per
+    # row. The signal is part of every key, so no figure ever mixes average and marginal backups.
+    cells: dict[tuple[str, str, date], _Bucket] = {}
     zone_row_sources: dict[str, set[str]] = {}
+    zone_row_signals: dict[str, set[str]] = {}
     kept: list[BackupRow] = []
     for row in rows:
         if keep_rows is None or len(kept) < keep_rows:
             kept.append(row)
-        key = (row.zone or NO_ZONE, row.completed_at.astimezone(UTC).date())
+        zone_key = row.zone or NO_ZONE
+        key = (signal_of(row.signal), zone_key, row.completed_at.astimezone(UTC).date())
         cell = cells.get(key)
         if cell is None:
             cell = cells[key] = _Bucket(market)
+            zone_row_signals.setdefault(zone_key, set()).add(key[0])
         cell.add(row, factor)
         if row.sources:
-            zone_row_sources.setdefault(key[0], set()).update(row.sources)
+            zone_row_sources.setdefault(zone_key, set()).update(row.sources)
 
-    total = _Bucket(market)
-    zones: dict[str, _Bucket] = {}
-    months: dict[str, _Bucket] = {}
-    days: dict[date, _Bucket] = {}
-    for (zone_key, day), cell in sorted(cells.items()):
-        for buckets, key in ((zones, zone_key), (months, f"{day:%Y-%m}"), (days, day)):
-            bucket = buckets.get(key)  # type: ignore[attr-defined]
-            if bucket is None:
-                bucket = buckets[key] = _Bucket(market)  # type: ignore[index]
-            bucket.absorb(cell)
-        total.absorb(cell)
-
-    totals = total.figures()
-    codes = sorted(code for code in zones if code != NO_ZONE)
+    per_signal = {signal: _merge(signal, cells, market) for signal in SIGNALS}
+    average = per_signal[AVERAGE]
+    codes = sorted(code for code in zone_row_signals if code != NO_ZONE)
     if scope.kind == "zone" and scope.zone and scope.zone not in codes:
         codes.append(scope.zone)
     header = Header(
@@ -450,6 +502,7 @@ def build_report(
                 (zone_names or {}).get(code, code),
                 config,
                 zone_row_sources.get(code, set()),
+                zone_row_signals.get(code, set()),
                 zone_sources,
             )
             for code in codes
@@ -460,13 +513,35 @@ def build_report(
     )
     return ESGReport(
         header=header,
-        totals=totals,
-        sci=_sci(totals, config),
+        average=average,
+        marginal=per_signal[MARGINAL],
+        sci=_sci(average.totals, config),
+        rows=tuple(kept),
+        unaccounted_runs=unaccounted_runs,
+    )
+
+
+def _merge(signal: str, cells: dict[tuple[str, str, date], _Bucket], market: bool) -> SignalFigures:
+    """One signal's total, zones, months and days, as exact merges of that signal's cells."""
+    total = _Bucket(market)
+    zones: dict[str, _Bucket] = {}
+    months: dict[str, _Bucket] = {}
+    days: dict[date, _Bucket] = {}
+    for (cell_signal, zone_key, day), cell in sorted(cells.items()):
+        if cell_signal != signal:
+            continue
+        for buckets, key in ((zones, zone_key), (months, f"{day:%Y-%m}"), (days, day)):
+            bucket = buckets.get(key)  # type: ignore[attr-defined]
+            if bucket is None:
+                bucket = buckets[key] = _Bucket(market)  # type: ignore[index]
+            bucket.absorb(cell)
+        total.absorb(cell)
+    return SignalFigures(
+        signal=signal,
+        totals=total.figures(),
         by_zone=tuple((key, zones[key].figures()) for key in sorted(zones)),
         by_month=tuple((key, months[key].figures()) for key in sorted(months)),
         by_day=tuple((key, days[key].figures()) for key in sorted(days)),
-        rows=tuple(kept),
-        unaccounted_runs=unaccounted_runs,
     )
 
 
@@ -491,13 +566,19 @@ def _sci(totals: Figures, config: ReportConfig) -> Sci:
 
 
 def _zone_header(
-    code: str, name: str, config: ReportConfig, used: set[str], zone_sources: Iterable[ZoneSource]
+    code: str,
+    name: str,
+    config: ReportConfig,
+    used: set[str],
+    used_signals: set[str],
+    zone_sources: Iterable[ZoneSource],
 ) -> ZoneHeader:
     own = [z for z in zone_sources if z.zone == code]
     # The providers whose readings the accounting really used; else those stored in the period.
     providers = sorted(used) or sorted({z.source for z in own})
     relevant = [z for z in own if z.source in providers] or own
-    signals = sorted({z.signal for z in relevant})
+    # The signals the backups' figures rest on (what the totals were split by), else those stored.
+    signals = sorted(used_signals) or sorted({z.signal for z in relevant})
     steps = [s for z in relevant for s in (z.step_min_seconds, z.step_max_seconds) if s]
     if not steps:
         granularity = "no readings stored in the period"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,13 @@ from scheduler.models import BackupJob, BackupPolicy
 from tests.dashboard.conftest import PASSWORD, completed_job, make_job
 
 PAGES = ["/", "/zones/DE", "/backups", "/policies", "/savings", "/what-if"]
+
+
+@pytest.fixture(autouse=True)
+def _vms_source_root(settings: Any) -> None:
+    # The forms below name VMs under /vms; file-executor paths are checked against the source
+    # roots at submission (tests about real files set their own tmp_path roots).
+    settings.BACKUP_SOURCE_ROOTS = [Path("/vms")]
 
 
 # --- login and roles ---------------------------------------------------------------------------
@@ -448,6 +456,34 @@ def test_it_shows_savings_by_month_zone_and_cumulative(
     assert body.count("plotly-graph-div") == 3
     assert (now - timedelta(days=40)).strftime("%Y-%m") in body
     assert 'href="/zones/FR"' in body
+
+
+def test_it_shows_marginal_signal_savings_apart_from_the_average_ones(
+    viewer: Client, now: Any, django_assert_max_num_queries: Any
+) -> None:
+    de, fr = Zone.objects.get(code="DE"), Zone.objects.get(code="FR")
+    completed_job(
+        de, when=now - timedelta(days=1), emitted=2.0, counterfactual=3.0, accounting={"signal": "average"}
+    )
+    completed_job(de, when=now - timedelta(days=2), emitted=0.5, counterfactual=0.5)  # no signal: average
+    completed_job(
+        fr, when=now - timedelta(days=1), emitted=7.0, counterfactual=11.0, accounting={"signal": "marginal"}
+    )
+    with django_assert_max_num_queries(8):
+        body = viewer.get("/savings").content.decode()
+    figures, marginal = body.split(
+        "Marginal emissions (WattTime MOER): a decision signal, not an inventory figure"
+    )
+    # The headline figures are the two average-signal backups only: 2.5 kg emitted, 1 kg avoided.
+    assert "2.50 kg" in figures and "3.50 kg" in figures and ">1.00 kg<" in figures
+    assert "backups accounted on an average signal" in figures
+    assert "7.00 kg" not in figures and "9.50 kg" not in figures and "5.00 kg" not in figures
+    assert "1 backup accounted on a <strong>marginal</strong> signal" in figures
+    # The marginal backup's own figures, below, and nothing of the average ones.
+    assert "7.00 kg" in marginal and "11.00 kg" in marginal and "4.00 kg" in marginal
+    assert "2.50 kg" not in marginal
+    assert 'href="/zones/FR"' in marginal and 'href="/zones/FR"' not in figures
+    assert body.count("plotly-graph-div") == 3
 
 
 def test_it_shows_the_what_if_distribution(viewer: Client, demo_data: None) -> None:

@@ -108,3 +108,61 @@ def esg_fixture(db) -> Fixture:
     for backup in (a, b, c, d):
         account_job(BackupJob.objects.select_related("zone").get(pk=backup.pk), now=NOW)
     return Fixture(a=a.pk, b=b.pk, c=c.pk, policy_id=policy.pk)
+
+
+@dataclass
+class MixedFixture:
+    base: Fixture
+    m: str
+
+
+MARGINAL_ZONE = "CAISO_NORTH"
+
+
+@pytest.fixture
+def mixed_fixture(esg_fixture: Fixture) -> MixedFixture:
+    """The hand-computed fixture plus one backup on a marginal signal (WattTime MOER):
+
+    Hourly marginal readings in CAISO_NORTH from 2026-07-01 00:00 UTC: 700, 500, 600.
+      M  CAISO_NORTH, 1000 GB, requested 00:00, ran 01:00-02:00 (1 h): 150 W -> 0.15 kWh; mean 500
+         -> 0.075 kg; counterfactual 00:00-01:00 at 700 -> 0.105 kg; avoided 0.03 kg.
+    A's accounting loses its `signal` key, as accountings made before the key existed have none:
+    it still counts as average, so the average totals stay those of the base fixture.
+    """
+    from carbon.models import CarbonReading
+    from scheduler.models import BackupJob
+    from scheduler.services.accounting import account_job
+    from tests.scheduler.factories import BackupJobFactory, zone
+
+    caiso = zone(MARGINAL_ZONE)
+    h = timedelta(hours=1)
+    CarbonReading.objects.bulk_create(
+        CarbonReading(
+            zone=caiso,
+            start=T0 + i * h,
+            end=T0 + (i + 1) * h,
+            value=value,
+            kind="actual",
+            source="watttime",
+            signal="marginal",
+        )
+        for i, value in enumerate([700.0, 500.0, 600.0])
+    )
+    m = BackupJobFactory(
+        name="vm-m",
+        zone=caiso,
+        status=BackupJob.Status.COMPLETED,
+        data_size_gb=1000,
+        requested_at=T0,
+        earliest_start=T0,
+        latest_start=T0 + 4 * h,
+        planned_start=T0 + h,
+        started_at=T0 + h,
+        completed_at=T0 + 2 * h,
+        expected_duration=h,
+    )
+    account_job(BackupJob.objects.select_related("zone").get(pk=m.pk), now=NOW)
+    a = BackupJob.objects.get(pk=esg_fixture.a)
+    assert a.accounting.pop("signal") == "average"
+    a.save(update_fields=["accounting"])
+    return MixedFixture(base=esg_fixture, m=m.pk)
