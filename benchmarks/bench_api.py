@@ -13,6 +13,10 @@ viewer's X-API-Key, after a warm-up, in interleaved rounds:
   /health would not do: it skips authentication, which is a large part of every real call.
 - POST /carbon/status {"zone": "DE"}
 - GET /carbon/zones
+
+`--forecast-days N` also stores, for DE, one simulated 72 h forecast issue per hour over the last
+N days, as the hourly refresh leaves them (7 is the default retention): the forecast lookups
+then have the issue history a deployed instance has, not just the one issue of the demo data.
 """
 
 from __future__ import annotations
@@ -55,6 +59,22 @@ import sys, pathlib
 csv = pathlib.Path(sys.argv[1])
 if csv.exists():
     print("CSV", import_readings(csv, "DE").created)
+forecast_days = int(sys.argv[2])
+if forecast_days:
+    from datetime import timedelta
+    from django.utils import timezone
+    from carbon.models import Zone
+    from carbon.providers import get_provider
+    from carbon.services.fetching import call_provider
+    from carbon.services.store import store_readings
+    zone, provider = Zone.objects.get(code="DE"), get_provider("simulated")
+    top = timezone.now().replace(minute=0, second=0, microsecond=0)
+    created = 0
+    for hours in range(1, forecast_days * 24 + 1):
+        issued = top - timedelta(hours=hours)
+        readings = call_provider(provider.forecast, zone.ref("simulated"), 72, now=issued)
+        created += store_readings(zone, "simulated", readings).created
+    print("FORECAST-ISSUES", created)
 """
 
 
@@ -137,6 +157,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-history", action="store_true", help="skip importing the DE 2020 CSV")
+    parser.add_argument(
+        "--forecast-days", type=int, default=0, help="hourly DE forecast issues to store, in days"
+    )
     parser.add_argument("--service-requests", type=int, default=300, help="sequential in-process requests")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -154,7 +177,7 @@ def main() -> None:
     env.pop("DATABASE_URL", None)
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     setup = subprocess.run(
-        [PY, "-c", SETUP, "/nonexistent" if args.no_history else str(CSV)],
+        [PY, "-c", SETUP, "/nonexistent" if args.no_history else str(CSV), str(args.forecast_days)],
         cwd=ROOT,
         env=env,
         check=True,
@@ -214,10 +237,12 @@ def main() -> None:
         server.wait(timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
 
-    history = "without" if args.no_history else "with"
+    history = ("without" if args.no_history else "with") + " the DE 2020 history"
+    if args.forecast_days:
+        history += f", with {args.forecast_days} days of hourly DE forecast issues"
     print(
         f"\nwrk -t2 -c{args.connections} -d{args.duration}s per endpoint, {args.rounds} interleaved rounds; "
-        f"gunicorn 2 workers x 4 threads; {history} the DE 2020 history; "
+        f"gunicorn 2 workers x 4 threads; {history}; "
         f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
     print("| endpoint | round | requests/s | vs baseline (same round) | p50 ms | p99 ms |")
