@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 
 from hyperweb.api.timestamps import parse_timestamp
-from scheduler.executors.base import EXECUTOR_NAMES
+from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
 
 FORMATS = ("qcow2", "raw", "vmdk", "ova", "ovf")
 EXPORT_METHODS = ("ctl", "govc", "ovftool", "web")
@@ -215,6 +215,8 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         raise InvalidDefinition("metadata.executor must be a string")
     if executor not in EXECUTOR_NAMES:
         raise InvalidDefinition(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}")
+    if executor == "file":
+        _check_file_paths(definition, vm_path)
     not_before = _timestamp(metadata.get("not_before"), "metadata.not_before")
     if job_id is not None:
         definition["id"] = job_id
@@ -233,6 +235,38 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         executor=executor,
         not_before=not_before if not_before is not None and not_before > now else None,
     )
+
+
+def _inside(path: str, roots: list[Any]) -> bool:
+    try:
+        resolve_inside(path, roots)
+    except (PathNotAllowed, ValueError, OSError, RuntimeError):  # outside, NUL byte, symlink loop
+        return False
+    return True
+
+
+def _check_file_paths(definition: dict[str, Any], vm_path: str) -> None:
+    """The file executor's source and target must lie inside the configured roots.
+
+    Checked at submission so `../../etc/passwd` is refused at once rather than failing when the
+    job runs; containment only (the source may not exist yet), and the executor checks again at
+    run time because the filesystem may change in between. The message names the allowed roots
+    and nothing found on disk. hypersdk paths belong to the remote daemon and are not checked.
+    """
+    sources = list(settings.BACKUP_SOURCE_ROOTS)
+    if not _inside(vm_path, sources):
+        allowed = ", ".join(str(root) for root in sources)
+        raise InvalidDefinition(f"vm_path {vm_path!r} is outside the backup source roots ({allowed})")
+    for key in ("output_dir", "output_path"):
+        value = definition.get(key)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str):
+            raise InvalidDefinition(f"{key} must be a string")
+        if not _inside(value, [settings.BACKUP_TARGET_ROOT]):
+            raise InvalidDefinition(
+                f"{key} {value!r} is outside the backup target root ({settings.BACKUP_TARGET_ROOT})"
+            )
 
 
 def _timestamp(value: Any, what: str) -> datetime | None:
