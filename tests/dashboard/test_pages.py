@@ -523,3 +523,13 @@ def test_it_formats_co2_with_a_suitable_unit(kg: float, text: str) -> None:
     from hyperweb.templatetags.pages import co2
 
     assert co2(kg) == text
+
+
+def test_it_keeps_marginal_signal_figures_apart_on_the_overview(viewer: Client, now: Any) -> None:
+    de, fr = Zone.objects.get(code="DE"), Zone.objects.get(code="FR")
+    completed_job(de, when=now, emitted=2.0, counterfactual=3.0, accounting={"signal": "average"})
+    completed_job(fr, when=now, emitted=7.0, counterfactual=11.0, accounting={"signal": "marginal"})
+    body = viewer.get("/").content.decode()
+    figures, marginal = body.split("accounted on a marginal signal (WattTime MOER)")
+    assert "2.00 kg" in figures and "7.00 kg" not in figures
+    assert "7.00 kg marginal CO2" in marginal and "4.00 kg avoided" in marginal
