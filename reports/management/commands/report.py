@@ -53,9 +53,16 @@ class Command(BaseCommand):
         if fmt == "pdf":
             report = loader.build(period, scope, keep_rows=pdf.PDF_ROWS)
             self._write_bytes(output, pdf.render_pdf(report))
+            marginal = report.marginal.totals
             self.stdout.write(
                 f"wrote {output}: {period.label}, {scope.label}, {report.totals.backups} backups, "
-                f"{report.totals.emissions_kg:.3f} kg CO2e"
+                f"{report.totals.emissions_kg:.3f} kg CO2e location-based (average signal)"
+                + (
+                    f"; {marginal.backups} marginal-signal backups reported apart "
+                    f"({marginal.emissions_kg:.3f} kg marginal CO2e)"
+                    if report.has_marginal
+                    else ""
+                )
             )
             return
         if fmt == "csv":
