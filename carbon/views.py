@@ -16,6 +16,7 @@ from django.db.models import Avg, Count, F, FloatField, Func, OuterRef, Q, Subqu
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from accounts.roles import ADMIN, VIEWER, has_role
 from carbon import charts, services
@@ -59,6 +60,7 @@ def _tile(zone: Zone, now: datetime) -> Tile:
 
 
 @role_required(VIEWER)
+@require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     tiles = [_tile(zone, now) for zone in Zone.objects.filter(active=True)]
@@ -187,6 +189,7 @@ def _days(request: HttpRequest) -> int:
 
 
 @role_required(VIEWER)
+@require_GET
 def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
     zone = _zone_or_404(code)
     now = timezone.now()
@@ -229,6 +232,7 @@ class _Echo:
 
 
 @role_required(VIEWER)
+@require_GET
 def zone_readings_csv(request: HttpRequest, code: str) -> StreamingHttpResponse:
     """Every stored actual reading of the chosen range, unreduced, as CSV (streamed)."""
     zone = _zone_or_404(code)

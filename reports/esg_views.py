@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from hyperweb.views import role_required
 from reports.esg import loader, pdf
@@ -96,6 +97,7 @@ def _downloads(period: Period, scope: Scope) -> dict[str, str]:
 
 
 @role_required("viewer")
+@require_GET
 def esg_report(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.GET or {"preset": "last-quarter"})
     resolved = form.resolve(today=timezone.now().date())
