@@ -39,6 +39,12 @@ class EnergyModel:
     watts_per_tb: float = 50.0
     pue: float = 1.0
 
+    def kwh(self, data_gb: float, hours: float) -> float:
+        """Energy of a backup of `data_gb` lasting `hours` (carbon.intensity.energy_kwh)."""
+        return energy_kwh(
+            max(0.0, data_gb), hours, base_watts=self.base_watts, watts_per_tb=self.watts_per_tb, pue=self.pue
+        )
+
 
 DEFAULT_MODEL = EnergyModel()
 
@@ -91,9 +97,7 @@ def account_run(
         raise ValueError("a run cannot end before it starts")
     duration = completed_at - started_at
     hours = duration.total_seconds() / 3600.0
-    kwh = energy_kwh(
-        max(0.0, data_gb), hours, base_watts=model.base_watts, watts_per_tb=model.watts_per_tb, pue=model.pue
-    )
+    kwh = model.kwh(data_gb, hours)
 
     experienced, coverage = _mean_and_coverage(series, started_at, completed_at)
     counter_start = counterfactual_start(requested_at, earliest_start)

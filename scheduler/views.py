@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.roles import OPERATOR, VIEWER, has_role
 from carbon import charts
 from carbon import services as carbon_services
-from carbon.intensity import emissions_kg, energy_kwh
+from carbon.intensity import emissions_kg
 from hyperweb.views import role_required
 from scheduler import services
 from scheduler.forms import (
@@ -34,6 +34,7 @@ from scheduler.forms import (
     next_runs,
 )
 from scheduler.models import BackupJob, BackupPolicy
+from scheduler.services import accounting
 
 PAGE_SIZE = 25
 EVENT_LIMIT = 200
@@ -85,13 +86,8 @@ def _decision_view(job: BackupJob) -> dict[str, Any] | None:
     info = carbon_services.intensity_series(
         job.zone, earliest - timedelta(hours=3), latest + duration + timedelta(hours=3), now=decided_at
     )
-    kwh = energy_kwh(
-        job.data_size_gb or 0.0,
-        duration.total_seconds() / 3600,
-        base_watts=settings.ENERGY_BASE_WATTS,
-        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
-        pue=settings.ENERGY_PUE,
-    )
+    # The energy model the accounting uses, so the page's estimate and the job's figures agree.
+    kwh = accounting.energy_model().kwh(job.data_size_gb or 0.0, duration.total_seconds() / 3600)
     now_value, chosen_value = decision.get("now_intensity"), decision.get("expected_intensity")
     return {
         "decision": decision,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 
 def energy_model() -> EnergyModel:
+    """The energy model from settings: the one every estimate and every job's accounting use."""
     return EnergyModel(
         base_watts=settings.ENERGY_BASE_WATTS,
         watts_per_tb=settings.ENERGY_WATTS_PER_TB,
@@ -50,6 +52,7 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
         found, found_flags = zone_series(job.zone, start, end, now=now)
         if found is not None:
             series, flags = found, found_flags
+    model = energy_model()
     accounting = account_run(
         series,
         requested_at=job.requested_at,
@@ -57,7 +60,7 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
         started_at=job.started_at,
         completed_at=job.completed_at,
         data_gb=data_gb,
-        model=energy_model(),
+        model=model,
         simulated=bool(flags.get("simulated")),
         stale=bool(flags.get("stale")),
         forecast_only=bool(flags.get("forecast_only")),
@@ -67,11 +70,7 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
     data["sources"] = flags.get("sources", [])
     # Which signal the intensities are (average or marginal), so that totals keep them apart.
     data["signal"] = flags.get("signal")
-    data["energy_model"] = {
-        "base_watts": settings.ENERGY_BASE_WATTS,
-        "watts_per_tb": settings.ENERGY_WATTS_PER_TB,
-        "pue": settings.ENERGY_PUE,
-    }
+    data["energy_model"] = asdict(model)
     data["accounted_at"] = now.isoformat()
     if job.zone is None:
         data["flags"] = [*data["flags"], "no_zone"]
