@@ -413,3 +413,14 @@ def _check_fallback_time(value: str) -> None:
 
 
 _check_fallback_time(BACKUP_NO_FORECAST_FALLBACK)
+
+# --- HTTPS: secure cookies, proxy header (owner: followups) ---------------------------------------
+# Served over HTTPS (HTTPS=true), the session and CSRF cookies are marked Secure, so a browser never
+# sends a logged-in session over plain HTTP. Behind a TLS-terminating proxy Django sees plain HTTP;
+# TRUST_X_FORWARDED_PROTO=true then reads the proxy's X-Forwarded-Proto, which is safe only when the
+# proxy sets that header itself (dropping any the client sent), hence off unless asked for.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+if HTTPS and env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
