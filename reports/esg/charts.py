@@ -126,7 +126,7 @@ def emissions_over_time(report: ESGReport) -> str:
         _text(left + 30, legend_y, f"emitted ({_fmt(e_total)} kg)", "start"),
         f'<line x1="{left + 220}" x2="{left + 244}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{COUNTERFACTUAL}" '
         'stroke-width="2" stroke-dasharray="6 4"/>',
-        _text(left + 250, legend_y, f"had each started when requested ({_fmt(c_total)} kg)", "start"),
+        _text(left + 250, legend_y, f"had each started when allowed ({_fmt(c_total)} kg)", "start"),
     ]
     desc = (
         f"Cumulative emitted {e_total:.3f} kg against counterfactual {c_total:.3f} kg over {len(days)} days."
@@ -188,7 +188,7 @@ def intensity_by_zone(report: ESGReport) -> str:
                 f'<rect x="{left}" y="{y0 + 21}" width="{x(cf) - left:.1f}" height="14" fill="none" '
                 f'stroke="{COUNTERFACTUAL}" stroke-dasharray="4 3"/>'
             )
-            body.append(_text(x(cf) + 4, y0 + 32, f"{cf:.0f} if started when requested", "start"))
+            body.append(_text(x(cf) + 4, y0 + 32, f"{cf:.0f} if started when allowed", "start"))
         if figures.min_intensity is not None and figures.max_intensity is not None:
             lo, hi = x(figures.min_intensity), x(figures.max_intensity)
             body.append(

@@ -64,11 +64,14 @@ _FIELDS = (
 
 
 def config_from_settings() -> ReportConfig:
+    from scheduler.services.accounting import energy_model
+
+    model = energy_model()  # the one the backups were accounted with
     return ReportConfig(
         organisation=settings.REPORT_ORGANISATION,
-        base_watts=settings.ENERGY_BASE_WATTS,
-        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
-        pue=settings.ENERGY_PUE,
+        base_watts=model.base_watts,
+        watts_per_tb=model.watts_per_tb,
+        pue=model.pue,
         site_scope=parse_site_scope(settings.REPORT_SITE_SCOPE),
         supplier_factor=settings.REPORT_SUPPLIER_FACTOR,
         embodied_kg_per_tb=settings.REPORT_EMBODIED_KG_PER_TB,

@@ -79,8 +79,11 @@ def methodology(config: ReportConfig) -> tuple[tuple[str, str], ...]:
     items += [
         (
             "Counterfactual and avoided emissions",
-            "The same run (same energy, same duration) had it started when it was requested, priced "
-            "at the mean intensity over [request, request + duration]. Avoided kg = counterfactual "
+            "The same run (same energy, same duration) had it started as soon as it was allowed to: "
+            "at the request, or at its earliest allowed start when the caller set a later one "
+            "(a not-before time, a recurring backup's window), priced at the mean intensity over "
+            "[that start, that start + duration]; a wait the caller imposed is never counted as "
+            "avoided. Avoided kg = counterfactual "
             "kg - emitted kg (negative when waiting made it worse). These are "
             f"{AVOIDED_LABEL}: they are reported beside the inventory, never subtracted from it.",
         ),
