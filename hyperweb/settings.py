@@ -424,3 +424,10 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 if HTTPS and env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Carbon status cache (owner: perf2) -----------------------------------------------------------
+# POST /carbon/status and the freshness check of carbon reads are cached in CACHES["default"] under
+# the zone's data version (bumped by every stored reading), for at most this many seconds and
+# never past the end of the current step. Without Redis each process caches on its own and only
+# sees its own writes, so this is also the longest a worker's new readings can go unseen. 0: off.
+CARBON_STATUS_CACHE_SECONDS = env_int("CARBON_STATUS_CACHE_SECONDS", 30, minimum=0)

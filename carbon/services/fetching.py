@@ -24,13 +24,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Max
 
 from carbon.models import CarbonReading, FetchAttempt, Zone
 from carbon.providers import UnknownProvider, get_provider
 from carbon.providers.base import Provider, ProviderError, Reading
 from carbon.services.base import resolve_now
-from carbon.services.store import store_readings
+from carbon.services.store import cache_allowed, data_version, store_readings
 
 log = logging.getLogger("carbon.fetch")
 
@@ -95,7 +96,10 @@ def _ask(provider: Provider, zone: Zone, name: str, what: str, now: datetime) ->
     return list(call_provider(provider.history, ref, start, now, now=now) or [])
 
 
-def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> FetchOutcome:
+def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> tuple[FetchOutcome, datetime]:
+    """The outcome, and until when the same check would decide the same way (the TTL or the
+    cooldown of the attempt it went by, or of the one it just made)."""
+    cooldown = timedelta(seconds=settings.CARBON_FAILURE_COOLDOWN)
     if not force:
         last = (
             FetchAttempt.objects.filter(zone=zone, provider=name, what=what, at__lte=now)
@@ -107,9 +111,10 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
             age = now - last.at
             if last.ok and age < provider_ttl(name):
                 log.debug("%s/%s %s: fresh (%ds old), not asked", name, zone.code, what, age.total_seconds())
-                return FetchOutcome(zone.code, name, what, "cached", readings=last.readings)
-            if not last.ok and age < timedelta(seconds=settings.CARBON_FAILURE_COOLDOWN):
-                return FetchOutcome(zone.code, name, what, "cooldown", error=last.error)
+                outcome = FetchOutcome(zone.code, name, what, "cached", readings=last.readings)
+                return outcome, last.at + provider_ttl(name)
+            if not last.ok and age < cooldown:
+                return FetchOutcome(zone.code, name, what, "cooldown", error=last.error), last.at + cooldown
 
     started = time.perf_counter()
     try:
@@ -117,10 +122,10 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
         readings = _ask(provider, zone, name, what, now)
         stored = store_readings(zone, name, readings)
     except (ProviderError, UnknownProvider) as exc:
-        return _failed(zone, name, what, now, started, str(exc) or type(exc).__name__)
+        return _failed(zone, name, what, now, started, str(exc) or type(exc).__name__), now + cooldown
     except Exception as exc:  # a provider bug must not stop the chain; keep the traceback
         log.exception("%s/%s %s: unexpected error", name, zone.code, what)
-        return _failed(zone, name, what, now, started, f"{type(exc).__name__}: {exc}")
+        return _failed(zone, name, what, now, started, f"{type(exc).__name__}: {exc}"), now + cooldown
     ms = int((time.perf_counter() - started) * 1000)
     FetchAttempt.objects.create(
         zone=zone, provider=name, what=what, at=now, ok=True, readings=stored.stored, duration_ms=ms
@@ -135,7 +140,7 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
         stored.updated,
         ms,
     )
-    return FetchOutcome(
+    outcome = FetchOutcome(
         zone.code,
         name,
         what,
@@ -145,6 +150,7 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
         updated=stored.updated,
         duration_ms=ms,
     )
+    return outcome, now + provider_ttl(name)
 
 
 def _failed(zone: Zone, name: str, what: str, now: datetime, started: float, error: str) -> FetchOutcome:
@@ -160,19 +166,50 @@ def ensure_fresh(
     zone: Zone, whats: Sequence[str] = ALL_WHATS, *, now: datetime | None = None, force: bool = False
 ) -> list[FetchOutcome]:
     """Walk the zone's chain for each kind of data; see the module docstring."""
-    now = resolve_now(now)
+    return _walk(zone, whats, resolve_now(now), force)[0]
+
+
+def _walk(
+    zone: Zone, whats: Sequence[str], now: datetime, force: bool
+) -> tuple[list[FetchOutcome], datetime]:
+    """ensure_fresh's outcomes, and until when a new walk would ask nobody (the earliest TTL or
+    cooldown end among the attempts it went by)."""
     outcomes: list[FetchOutcome] = []
+    until = datetime.max.replace(tzinfo=now.tzinfo)
     chain = zone.provider_chain()
     for what in whats:
         for name in chain:
-            outcome = _fetch_one(zone, name, what, now, force)
+            outcome, decided_until = _fetch_one(zone, name, what, now, force)
             outcomes.append(outcome)
+            until = min(until, decided_until)
             if outcome.ok and (outcome.readings > 0 or what != FORECAST):
                 break
         else:
             if not any(o.ok for o in outcomes if o.what == what):
                 log.warning("%s %s: every provider in %s failed", zone.code, what, chain)
-    return outcomes
+    return outcomes, until
+
+
+def ensure_fresh_cached(zone: Zone, whats: Sequence[str], *, now: datetime | None = None) -> datetime:
+    """ensure_fresh for readers (the status, series and estimates), which need the data fresh but
+    not the outcomes: the decision "nobody needs asking until T" is kept in Django's cache under
+    the zone's data version, so repeated reads skip the fetch record queries until T, the
+    short maximum age (CARBON_STATUS_CACHE_SECONDS; 0: always check) or a write to the zone.
+    Returns T, until when an answer computed from the data now stays as fresh as this one.
+    """
+    now = resolve_now(now)
+    max_age = settings.CARBON_STATUS_CACHE_SECONDS
+    if max_age <= 0 or not cache_allowed():
+        return _walk(zone, whats, now, False)[1]
+    key = f"carbon:fresh:{zone.pk}:{','.join(whats)}:{','.join(zone.provider_chain())}"
+    hit = cache.get(f"{key}:{data_version(zone.pk)}")
+    if hit is not None and hit[0] <= now < hit[1]:
+        return hit[1]
+    # Asking a provider records an attempt, which bumps the version (store.py): read it after.
+    until = _walk(zone, whats, now, False)[1]
+    until = min(until, now + timedelta(seconds=max_age))
+    cache.set(f"{key}:{data_version(zone.pk)}", (now, until), timeout=max_age)
+    return until
 
 
 def refresh_zone(zone: Zone, *, now: datetime | None = None, force: bool = False) -> list[FetchOutcome]:

@@ -16,16 +16,18 @@ is nothing at all, NoData is raised: a number is never made up.
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Max
 
 from carbon.intensity import StepSeries, Window, emissions_kg, energy_kwh, quality
 from carbon.models import CarbonReading, Zone
 from carbon.services.base import NoData, resolve_now, source_is_simulated
-from carbon.services.fetching import CURRENT, FORECAST, ensure_fresh
+from carbon.services.fetching import CURRENT, FORECAST, ensure_fresh_cached
+from carbon.services.store import cache_allowed, data_version
 
 ACTUAL = CarbonReading.Kind.ACTUAL.value
 
@@ -179,17 +181,28 @@ def intensity_series(
     now = resolve_now(now)
     start, end = resolve_now(start), resolve_now(end)
     if refresh and end > now - _stale_after():
-        ensure_fresh(zone, (CURRENT, FORECAST), now=now)
+        ensure_fresh_cached(zone, (CURRENT, FORECAST), now=now)
     actual_rows = _rows(zone, ACTUAL, start, end, start__lte=now)  # the step in progress counts
     return _series(zone, start, end, now, actual_rows)
 
 
 def _series(
-    zone: Zone, start: datetime, end: datetime, now: datetime, actual_rows: list[tuple]
+    zone: Zone,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    actual_rows: list[tuple],
+    *,
+    extend: timedelta = timedelta(0),
 ) -> SeriesInfo:
     """intensity_series from the actual rows (start, end, value, source, signal) overlapping
-    [start, end) with start <= now, already read; the forecast is read here."""
+    [start, end) with start <= now, already read; the forecast is read here.
+
+    `extend` carries the steps on to `end + extend` (the status cache slices later windows from
+    them); which forecast issue is used is still decided by [start, end) alone.
+    """
     s_epoch, e_epoch = start.timestamp(), end.timestamp()
+    r_epoch = (end + extend).timestamp()
     # The forecast only decides the signal when there is no actual at all: ask only then.
     if actual_rows or end <= now:
         signal = _choose_signal(zone, actual_rows)
@@ -201,7 +214,7 @@ def _series(
     layers: dict[str, list[_Step]] = {}
     for s, e, value, source, _ in actual_rows:
         layers.setdefault(source, []).append(
-            (max(s.timestamp(), s_epoch), min(e.timestamp(), e_epoch), value, source, ACTUAL)
+            (max(s.timestamp(), s_epoch), min(e.timestamp(), r_epoch), value, source, ACTUAL)
         )
     actual = _merge_layers([layers[src] for src in _priority(zone, set(layers))])
     last_actual_end = actual[-1][1] if actual else None
@@ -235,14 +248,14 @@ def _series(
                     source=source,
                     signal=signal,
                     issued_at=issues[source],
-                    start__lt=end,
+                    start__lt=end + extend,
                 )
                 .order_by()
                 .values_list("start", "end", "value")
             )
             f_layers.append(
                 [
-                    (max(s.timestamp(), boundary), min(e.timestamp(), e_epoch), v, source, FORECAST)
+                    (max(s.timestamp(), boundary), min(e.timestamp(), r_epoch), v, source, FORECAST)
                     for s, e, v in rows
                     if e > boundary_dt
                 ]
@@ -343,7 +356,7 @@ def current_intensity(zone: Zone, *, now: datetime | None = None, refresh: bool 
     """The zone's intensity now: fetched if stale by TTL, else the last known value flagged stale."""
     now = resolve_now(now)
     if refresh:
-        ensure_fresh(zone, (CURRENT,), now=now)
+        ensure_fresh_cached(zone, (CURRENT,), now=now)
     return _current_from(zone, _recent_actuals(zone, now), now)
 
 
@@ -396,6 +409,54 @@ def _status_reasoning(
     return text + stale
 
 
+@dataclass
+class _StatusBasis:
+    """What a status needs apart from the threshold, computed at `at` and valid for any `now` in
+    [at, until): the current reading, and the steps from `at` to STATUS_WINDOW plus the cache's
+    maximum age ahead, from which each request slices its own [now, now + 4 h)."""
+
+    current: CurrentIntensity
+    points: list[ForecastPoint]
+    at: datetime
+    until: datetime
+
+
+def _slice(points: list[ForecastPoint], start: datetime, end: datetime) -> list[ForecastPoint]:
+    """The steps overlapping [start, end), the first and last clipped to it (as _series clips)."""
+    out = []
+    for point in points:
+        if point.end <= start or point.start >= end:
+            continue
+        if point.start < start or point.end > end:
+            point = replace(point, start=max(point.start, start), end=min(point.end, end))
+        out.append(point)
+    return out
+
+
+def _status_basis(zone: Zone, now: datetime, max_age: timedelta) -> _StatusBasis:
+    fresh_until = ensure_fresh_cached(zone, (CURRENT, FORECAST), now=now)
+    recent = _recent_actuals(zone, now)
+    # What intensity_series would read for [now, end): actual steps in progress at `now`.
+    in_progress = [(r.start, r.end, r.value, r.source, r.signal) for r in recent if r.end > now]
+    points = _series(zone, now, now + STATUS_WINDOW, now, in_progress, extend=max_age).points
+    current = _current_from(zone, recent, now)
+    # The answer holds until the data could say otherwise: a step in progress ends, a recent step
+    # leaves the stale window (the current reading or its stale flag changes), the freshness
+    # decision lapses, a forecast-only current step ends or turns stale; at most max_age.
+    until = min(fresh_until, now + max_age)
+    for r in recent:
+        until = min(until, r.end if r.end > now else r.end + _stale_after())
+    if current.kind == FORECAST:
+        until = min(until, current.end)
+    return _StatusBasis(current=current, points=points, at=now, until=until)
+
+
+def _status_key(zone: Zone) -> str:
+    # The chain and the stale window change the answer from the same rows; settings are per test.
+    chain = ",".join(zone.provider_chain())
+    return f"carbon:status:{zone.pk}:{chain}:{settings.CARBON_STALE_MINUTES}:{data_version(zone.pk)}"
+
+
 def carbon_status(zone: Zone, threshold: float | None = None, *, now: datetime | None = None) -> CarbonStatus:
     """The zone's intensity now against `threshold` (None or 0: CARBON_DEFAULT_THRESHOLD), the
     steps of the next 4 hours and the first of them at or below the threshold.
@@ -403,16 +464,29 @@ def carbon_status(zone: Zone, threshold: float | None = None, *, now: datetime |
     Freshness is checked once (current and forecast, TTL permitting), and one bounded query of
     the recent actuals serves both the current reading and the actual part of the series, so the
     cost does not grow with the zone's stored history. Raises NoData when nothing is known.
+
+    The current reading and the steps ahead are cached per zone (Django's cache, under the zone's
+    data version, which every stored reading changes) for at most CARBON_STATUS_CACHE_SECONDS
+    and never past the end of the step in progress; each call still answers as of its own `now`:
+    its 4 hours are sliced from the cached steps, the threshold is applied per call. 0: no cache;
+    nor inside a transaction (store.cache_allowed).
     """
     now = resolve_now(now)
     threshold = threshold or settings.CARBON_DEFAULT_THRESHOLD
-    ensure_fresh(zone, (CURRENT, FORECAST), now=now)
-    recent = _recent_actuals(zone, now)
-    end = now + STATUS_WINDOW
-    # What intensity_series would read for [now, end): actual steps in progress at `now`.
-    in_progress = [(r.start, r.end, r.value, r.source, r.signal) for r in recent if r.end > now]
-    points = _series(zone, now, end, now, in_progress).points
-    current = _current_from(zone, recent, now)
+    max_age = timedelta(seconds=max(settings.CARBON_STATUS_CACHE_SECONDS, 0) if cache_allowed() else 0)
+    basis = None
+    if max_age:
+        key = _status_key(zone)
+        basis = cache.get(key)
+        if basis is not None and not basis.at <= now < basis.until:
+            basis = None
+    if basis is None:
+        basis = _status_basis(zone, now, max_age)
+        if max_age and basis.until > now:
+            # The key again: a fetch in _status_basis stored readings and changed the version.
+            cache.set(_status_key(zone), basis, timeout=max_age.total_seconds())
+    points = _slice(basis.points, now, now + STATUS_WINDOW)
+    current = basis.current
     optimal = current.value <= threshold
     upcoming = None if optimal else next_step_at_or_below(points, threshold, now)
     return CarbonStatus(

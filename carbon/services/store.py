@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_save
 from django.utils import timezone
 
-from carbon.models import CarbonReading, Zone
+from carbon.models import CarbonReading, FetchAttempt, Zone
 from carbon.providers.base import Reading
 
 log = logging.getLogger("carbon.fetch")
@@ -43,6 +46,51 @@ class StoreResult:
     @property
     def stored(self) -> int:
         return self.created + self.updated + self.unchanged
+
+
+def _version_key(zone_id: int) -> str:
+    return f"carbon:data-version:{zone_id}"
+
+
+def data_version(zone_id: int) -> str:
+    """A token that changes whenever the zone's readings or fetch record change.
+
+    Answers computed from the zone's data (the status cache in `series`, the freshness decision
+    in `fetching`) are cached under it, so a write makes them unreachable at once. With RedisCache
+    every process sees a bump; with the per-process LocMemCache only the writing process does,
+    which is why those answers also have a short maximum age (CARBON_STATUS_CACHE_SECONDS).
+    """
+    key = _version_key(zone_id)
+    token = cache.get(key)
+    if token is None:
+        token = uuid.uuid4().hex
+        # add(): of two processes minting a first token at once, both end up using the same one.
+        if not cache.add(key, token, timeout=None):
+            token = cache.get(key) or token
+    return token
+
+
+def cache_allowed() -> bool:
+    """Whether answers may be cached or served from the cache here: not inside a transaction,
+    whose reads may include rows that are yet to be committed or rolled back (and whose
+    rollback, as at the end of every database test, no version bump can follow)."""
+    return not connection.in_atomic_block
+
+
+def bump_data_version(zone_id: int) -> None:
+    """Make every cached answer about the zone unreachable (a new token, not incr: the key may
+    have been evicted, and a fresh random token can never equal one already used)."""
+    cache.set(_version_key(zone_id), uuid.uuid4().hex, timeout=None)
+
+
+def _bump_on_save(sender: type, instance: CarbonReading | FetchAttempt | Zone, **kwargs: object) -> None:
+    # Writers other than store_readings and the fetch record: the admin, factories in tests.
+    # (No post_delete receiver: one would make Django fetch every row the daily prune deletes.)
+    bump_data_version(instance.pk if sender is Zone else instance.zone_id)
+
+
+for _model in (CarbonReading, FetchAttempt, Zone):
+    post_save.connect(_bump_on_save, sender=_model, dispatch_uid=f"carbon-data-version-{_model.__name__}")
 
 
 def _usable(reading: Reading) -> bool:
@@ -123,6 +171,11 @@ def store_readings(zone: Zone, source: str, readings: Iterable[Reading]) -> Stor
             CarbonReading.objects.bulk_update(to_update, [*_COMPARED, "fetched_at"], batch_size=_BATCH)
         if to_create:
             _insert(zone, source, now, to_create)
+    if to_update or to_create:
+        # Now, so this process's next answer sees the rows; again at commit, in case another
+        # process cached an answer from the old rows under the new token in between.
+        bump_data_version(zone.pk)
+        transaction.on_commit(lambda: bump_data_version(zone.pk))
     result.created += len(to_create)
     result.updated += len(to_update)
     return result

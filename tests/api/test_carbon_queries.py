@@ -19,7 +19,9 @@ from tests.carbon.fakes import FakeProvider
 pytestmark = pytest.mark.django_db
 
 # 2 to authenticate (key with user, role groups), the zone, 2 freshness checks (current and
-# forecast), the recent actuals, the newest forecast issue per source, that issue's rows.
+# forecast), the recent actuals, the newest forecast issue per source, that issue's rows. This is
+# the uncached cost: these tests run inside a transaction, where the status cache is bypassed
+# (test_carbon_cache.py asserts the cached counts).
 STATUS_QUERIES = 8
 
 
