@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db.models import Max
 
 from carbon.intensity import StepSeries, Window, emissions_kg, energy_kwh, quality
-from carbon.models import CarbonReading, Zone
+from carbon.models import CarbonReading, ForecastIssue, Zone
 from carbon.services.base import NoData, resolve_now, source_is_simulated
 from carbon.services.fetching import CURRENT, FORECAST, ensure_fresh_cached
 from carbon.services.store import cache_allowed, data_version
@@ -224,40 +224,33 @@ def _series(
     boundary = max(last_actual_end or 0.0, now.timestamp(), s_epoch)
     if e_epoch > boundary:
         boundary_dt = datetime.fromtimestamp(boundary, tz=now.tzinfo)
-        candidates = CarbonReading.objects.filter(
-            zone=zone, kind=FORECAST, signal=signal, issued_at__lte=now, end__gt=boundary_dt, start__lt=end
-        )
-        # Newest issue per source, grouped in the database: every hourly issue overlaps the range.
-        issues = dict(
-            candidates.order_by()
-            .values("source")
-            .annotate(newest=Max("issued_at"))
-            .values_list("source", "newest")
-        )
+        issues = _newest_issues(zone, signal, now, boundary_dt, end)
         f_layers = []
         for source in _priority(zone, set(issues)):
-            # That issue's rows by equality up to issued_at, then start < end: the
-            # (zone, kind, source, signal, issued_at, start) index range holds only the steps
-            # wanted. The end bound is applied here: with it in SQL, SQLite's planner (no
-            # statistics) walked every retained issue on another index instead. order_by(): the
-            # default ordering would join the zone table only to sort by its code.
-            rows = (
-                CarbonReading.objects.filter(
-                    zone=zone,
-                    kind=FORECAST,
-                    source=source,
-                    signal=signal,
-                    issued_at=issues[source],
-                    start__lt=end + extend,
+            layer = _issue_steps(zone, source, signal, issues[source], boundary_dt, end + extend)
+            if not layer:
+                # The recorded newest issue has no step left there (pruned, deleted): group.
+                older = (
+                    CarbonReading.objects.filter(
+                        zone=zone,
+                        kind=FORECAST,
+                        source=source,
+                        signal=signal,
+                        issued_at__lte=now,
+                        end__gt=boundary_dt,
+                        start__lt=end,
+                    )
+                    .order_by()
+                    .aggregate(newest=Max("issued_at"))["newest"]
                 )
-                .order_by()
-                .values_list("start", "end", "value")
-            )
+                if older is None or older == issues[source]:
+                    continue
+                issues[source] = older
+                layer = _issue_steps(zone, source, signal, older, boundary_dt, end + extend)
             f_layers.append(
                 [
                     (max(s.timestamp(), boundary), min(e.timestamp(), r_epoch), v, source, FORECAST)
-                    for s, e, v in rows
-                    if e > boundary_dt
+                    for s, e, v in layer
                 ]
             )
             newest_issue = max(newest_issue, issues[source]) if newest_issue else issues[source]
@@ -293,6 +286,58 @@ def _series(
         signal=signal,
         points=points,
     )
+
+
+def _issue_steps(
+    zone: Zone, source: str, signal: str, issued_at: datetime, after: datetime, before: datetime
+) -> list[tuple[datetime, datetime, float]]:
+    """One forecast issue's steps (start, end, value) overlapping (after, before).
+
+    By equality up to issued_at, then start < before: the (zone, kind, source, signal,
+    issued_at, start) index range holds only the steps wanted. The `after` bound is applied here:
+    with it in SQL, SQLite's planner (no statistics) walked every retained issue on another index
+    instead. order_by(): the default ordering would join the zone table only to sort by its code.
+    """
+    rows = (
+        CarbonReading.objects.filter(
+            zone=zone, kind=FORECAST, source=source, signal=signal, issued_at=issued_at, start__lt=before
+        )
+        .order_by()
+        .values_list("start", "end", "value")
+    )
+    return [row for row in rows if row[1] > after]
+
+
+def _newest_issues(
+    zone: Zone, signal: str, now: datetime, boundary: datetime, end: datetime
+) -> dict[str, datetime]:
+    """Per source, the newest forecast issue (issued by `now`) with steps in (boundary, end).
+
+    One indexed equality query of the ForecastIssue rows store_readings keeps: a source whose
+    newest issue reaches the range needs nothing more, one none of whose issues does is passed
+    over. Only when the newest does not reach it but an older one may (or was issued after
+    `now`), or when nothing is recorded for the zone (rows written around store_readings), are
+    the stored forecast rows grouped: that reads every step of the last 72 h of hourly issues.
+    """
+    candidates = CarbonReading.objects.filter(
+        zone=zone, kind=FORECAST, signal=signal, issued_at__lte=now, end__gt=boundary, start__lt=end
+    ).order_by()
+    remembered = list(ForecastIssue.objects.filter(zone=zone, signal=signal))
+    if not remembered:
+        return dict(
+            candidates.values("source").annotate(newest=Max("issued_at")).values_list("source", "newest")
+        )
+    issues: dict[str, datetime] = {}
+    for issue in remembered:
+        if issue.ends_at <= boundary:
+            continue
+        if issue.issued_at <= now and issue.last_end > boundary and issue.first_start < end:
+            issues[issue.source] = issue.issued_at
+            continue
+        newest = candidates.filter(source=issue.source).aggregate(newest=Max("issued_at"))["newest"]
+        if newest is not None:
+            issues[issue.source] = newest
+    return issues
 
 
 def _recent_actuals(zone: Zone, now: datetime) -> list[CarbonReading]:

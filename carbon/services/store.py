@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from carbon.models import CarbonReading, FetchAttempt, Zone
+from carbon.models import CarbonReading, FetchAttempt, ForecastIssue, Zone
 from carbon.providers.base import Reading
 
 log = logging.getLogger("carbon.fetch")
@@ -87,6 +87,59 @@ def _bump_on_save(sender: type, instance: CarbonReading | FetchAttempt | Zone, *
     # Writers other than store_readings and the fetch record: the admin, factories in tests.
     # (No post_delete receiver: one would make Django fetch every row the daily prune deletes.)
     bump_data_version(instance.pk if sender is Zone else instance.zone_id)
+    if sender is CarbonReading and instance.kind == CarbonReading.Kind.FORECAST:
+        remember_issue(
+            instance.zone_id,
+            instance.source,
+            instance.signal,
+            instance.issued_at,
+            instance.start,
+            instance.end,
+        )
+
+
+def remember_issue(
+    zone_id: int,
+    source: str,
+    signal: str,
+    issued_at: datetime,
+    first_start: datetime,
+    last_end: datetime,
+    ends_at: datetime | None = None,
+) -> None:
+    """Record steps [first_start, last_end) of forecast issue `issued_at` in the zone's
+    ForecastIssue row for (source, signal): the newest issue's span, and the latest end of any
+    issue (`ends_at`, when older issues stored with this one reach further than `last_end`)."""
+    ends_at = max(ends_at or last_end, last_end)
+    with transaction.atomic():
+        row = (
+            ForecastIssue.objects.select_for_update()
+            .filter(zone_id=zone_id, source=source, signal=signal)
+            .first()
+        )
+        if row is None:
+            # get_or_create: a concurrent first writer wins the insert; then merge as below.
+            row, created = ForecastIssue.objects.get_or_create(
+                zone_id=zone_id,
+                source=source,
+                signal=signal,
+                defaults={
+                    "issued_at": issued_at,
+                    "first_start": first_start,
+                    "last_end": last_end,
+                    "ends_at": ends_at,
+                },
+            )
+            if created:
+                return
+        before = (row.issued_at, row.first_start, row.last_end, row.ends_at)
+        if issued_at > row.issued_at:
+            row.issued_at, row.first_start, row.last_end = issued_at, first_start, last_end
+        elif issued_at == row.issued_at:
+            row.first_start, row.last_end = min(row.first_start, first_start), max(row.last_end, last_end)
+        row.ends_at = max(row.ends_at, ends_at)
+        if (row.issued_at, row.first_start, row.last_end, row.ends_at) != before:
+            row.save(update_fields=["issued_at", "first_start", "last_end", "ends_at"])
 
 
 for _model in (CarbonReading, FetchAttempt, Zone):
@@ -171,6 +224,7 @@ def store_readings(zone: Zone, source: str, readings: Iterable[Reading]) -> Stor
             CarbonReading.objects.bulk_update(to_update, [*_COMPARED, "fetched_at"], batch_size=_BATCH)
         if to_create:
             _insert(zone, source, now, to_create)
+        _remember_issues(zone, source, incoming.values())
     if to_update or to_create:
         # Now, so this process's next answer sees the rows; again at commit, in case another
         # process cached an answer from the old rows under the new token in between.
@@ -179,6 +233,23 @@ def store_readings(zone: Zone, source: str, readings: Iterable[Reading]) -> Stor
     result.created += len(to_create)
     result.updated += len(to_update)
     return result
+
+
+def _remember_issues(zone: Zone, source: str, readings: Iterable[Reading]) -> None:
+    """Each signal's newest issue among the forecast readings given (stored or unchanged)."""
+    spans: dict[tuple[str, datetime], list[datetime]] = {}  # (signal, issued_at) -> [start, end]
+    for r in readings:
+        if r.kind == CarbonReading.Kind.FORECAST:
+            span = spans.setdefault((r.signal, r.issued_at), [r.start, r.end])
+            span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
+    newest: dict[str, datetime] = {}
+    ends: dict[str, datetime] = {}
+    for (signal, issued), (_, end) in spans.items():
+        newest[signal] = max(newest.get(signal, issued), issued)
+        ends[signal] = max(ends.get(signal, end), end)
+    for signal, issued in newest.items():
+        first_start, last_end = spans[(signal, issued)]
+        remember_issue(zone.pk, source, signal, issued, first_start, last_end, ends[signal])
 
 
 _COLUMNS = (

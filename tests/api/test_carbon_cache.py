@@ -55,19 +55,19 @@ def steady(settings) -> Iterator[FakeProvider]:
 def zone(steady) -> Zone:
     zone = ZoneFactory(code="CC", providers="steady")
     # An imported source under the provider, with its own older forecast issue (merged behind).
-    CarbonReading.objects.bulk_create(
+    services.store_readings(
+        zone,
+        "csv",
         [
-            CarbonReading(
-                zone=zone,
+            Reading(
                 kind="forecast",
-                source="csv",
                 issued_at=NOW - 6 * STEP,
                 start=NOW + i * STEP,
                 end=NOW + (i + 1) * STEP,
                 value=100.0 + i,
             )
             for i in range(40)
-        ]
+        ],
     )
     return zone
 

@@ -9,7 +9,7 @@ import pytest
 from django_q.models import Schedule
 
 from carbon import services
-from carbon.models import CarbonReading, FetchAttempt, Zone
+from carbon.models import CarbonReading, FetchAttempt, ForecastIssue, Zone
 from carbon.providers import register, unregister
 from carbon.providers.base import Reading
 from tests.carbon.factories import ZoneFactory
@@ -112,6 +112,87 @@ def test_it_merges_actuals_up_to_now_with_the_newest_forecast_after(quiet):
     assert [(p.kind, p.value) for p in info.points] == [("actual", 100)] * 3 + [("forecast", 300)] * 3
     assert info.series.mean(NOW - 3 * H, NOW + 3 * H) == pytest.approx(200)
     assert (info.sources, info.simulated, info.stale, info.forecast_only) == ({"quiet"}, False, False, False)
+
+
+def test_it_remembers_each_sources_newest_forecast_issue_when_storing():
+    zone = ZoneFactory()
+    services.store_readings(zone, "p", [forecast(h, 300, NOW - H) for h in range(0, 72)])  # to +72 h
+    services.store_readings(zone, "p", [forecast(h, 300, NOW) for h in range(1, 3)])  # newer, shorter
+    services.store_readings(zone, "p", [forecast(h, 300, NOW) for h in range(3, 5)])  # its next page
+    services.store_readings(zone, "p", [forecast(h, 300, NOW - 2 * H) for h in range(0, 3)])  # older
+    services.store_readings(zone, "p", [forecast(h, 900, NOW, signal="marginal") for h in range(0, 1)])
+    services.store_readings(zone, "q", [forecast(h, 300, NOW - 5 * H) for h in range(0, 1)])
+    rows = {
+        (i.source, i.signal): (i.issued_at, i.first_start, i.last_end, i.ends_at)
+        for i in ForecastIssue.objects.filter(zone=zone)
+    }
+    assert rows == {
+        ("p", "average"): (NOW, NOW + H, NOW + 5 * H, NOW + 72 * H),
+        ("p", "marginal"): (NOW, NOW, NOW + H, NOW + H),
+        ("q", "average"): (NOW - 5 * H, NOW, NOW + H, NOW + H),
+    }
+
+
+def grouped_series(zone: Zone, start: datetime, end: datetime, now: datetime) -> list[tuple]:
+    """The series as it was read before ForecastIssue: by grouping the stored forecast rows."""
+    remembered = list(ForecastIssue.objects.filter(zone=zone).values())
+    ForecastIssue.objects.filter(zone=zone).delete()
+    try:
+        return [vars(p) for p in services.intensity_series(zone, start, end, now=now).points]
+    finally:
+        ForecastIssue.objects.bulk_create(ForecastIssue(**row) for row in remembered)
+
+
+@pytest.mark.parametrize("hours_from_now", [-2, 0, 0.5, 3, 30, 80])
+def test_the_recorded_newest_issues_give_the_series_grouping_the_readings_gives(quiet, hours_from_now):
+    zone = quiet
+    day_ahead = NOW.replace(hour=0) + 24 * H
+    services.store_readings(zone, "quiet", [actual(h, 100) for h in range(-3, 0)])
+    # Hourly 72 h issues, then a newer short one, then a day-ahead one for tomorrow only: the
+    # newest issue does not always reach the range, an older one does.
+    for issue in range(-6, 0):
+        services.store_readings(
+            zone, "quiet", [forecast(h, 300 + issue, NOW + issue * H) for h in range(issue, 72)]
+        )
+    services.store_readings(zone, "quiet", [forecast(h, 200, NOW) for h in range(0, 2)])
+    services.store_readings(
+        zone, "quiet", [forecast(h, 700, NOW + 0.5 * H) for h in range(int((day_ahead - NOW) / H), 36)]
+    )
+    services.store_readings(zone, "csv", [forecast(h, 50, NOW - 400 * H) for h in range(-400, -300)])  # 2020
+    services.store_readings(
+        zone, "csv", [forecast(h, 60, NOW + 2 * H) for h in range(2, 9)]
+    )  # not yet issued
+    now = NOW + timedelta(hours=hours_from_now)
+    for start, end in ((now, now + 4 * H), (now - 2 * H, now + 24 * H), (now + 20 * H, now + 40 * H)):
+        recorded = [vars(p) for p in services.intensity_series(zone, start, end, now=now).points]
+        assert recorded == grouped_series(zone, start, end, now)
+
+
+def test_it_reads_the_newest_issues_by_one_lookup_without_grouping_the_readings(quiet):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    zone = quiet
+    for issue in range(-6, 1):
+        services.store_readings(zone, "quiet", [forecast(h, 300, NOW + issue * H) for h in range(issue, 72)])
+    services.store_readings(zone, "csv", [forecast(h, 50, NOW - 400 * H) for h in range(-400, -300)])
+    with CaptureQueriesContext(connection) as ctx:
+        points = services.intensity_series(zone, NOW, NOW + 4 * H, now=NOW).points
+    assert {p.source for p in points} == {"quiet"} and len(points) == 4
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert not any("MAX(" in q.upper() or "GROUP BY" in q.upper() for q in sql), sql
+    # The actuals, the forecast probe that picks the signal (no actual here), the recorded
+    # issues, the newest issue's rows; the 2020 csv issue is passed over unread.
+    assert len(sql) == 4, sql
+
+
+def test_it_falls_back_to_grouping_when_the_recorded_issue_has_no_rows_left(quiet):
+    zone = quiet
+    services.store_readings(zone, "quiet", [forecast(h, 300, NOW - H) for h in range(0, 4)])
+    services.store_readings(zone, "quiet", [forecast(h, 200, NOW) for h in range(0, 4)])
+    CarbonReading.objects.filter(zone=zone, issued_at=NOW).delete()  # e.g. removed by hand
+    points = services.intensity_series(zone, NOW, NOW + 4 * H, now=NOW).points
+    assert [p.value for p in points] == [300] * 4
 
 
 def test_it_starts_the_forecast_where_the_actuals_end(quiet):
