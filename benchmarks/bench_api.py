@@ -14,6 +14,10 @@ viewer's X-API-Key, after a warm-up, in interleaved rounds:
 - POST /carbon/status {"zone": "DE"}
 - GET /carbon/zones
 
+`--status-cache-seconds N` sets CARBON_STATUS_CACHE_SECONDS for the server (0: the status is
+computed on every call; default: the setting's default, 30, so nearly every measured status call
+is a cache hit and the printed in-process figures include one miss per 30 s at most).
+
 `--forecast-days N` also stores, for DE, one simulated 72 h forecast issue per hour over the last
 N days, as the hourly refresh leaves them (7 is the default retention): the forecast lookups
 then have the issue history a deployed instance has, not just the one issue of the demo data.
@@ -161,6 +165,9 @@ def main() -> None:
         "--forecast-days", type=int, default=0, help="hourly DE forecast issues to store, in days"
     )
     parser.add_argument("--service-requests", type=int, default=300, help="sequential in-process requests")
+    parser.add_argument(
+        "--status-cache-seconds", type=int, default=None, help="CARBON_STATUS_CACHE_SECONDS (0: off)"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
@@ -175,6 +182,9 @@ def main() -> None:
         "DEBUG": "0",
     }
     env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)  # the embedded default: each worker's own local-memory cache
+    if args.status_cache_seconds is not None:
+        env["CARBON_STATUS_CACHE_SECONDS"] = str(args.status_cache_seconds)
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     setup = subprocess.run(
         [PY, "-c", SETUP, "/nonexistent" if args.no_history else str(CSV), str(args.forecast_days)],
@@ -240,6 +250,8 @@ def main() -> None:
     history = ("without" if args.no_history else "with") + " the DE 2020 history"
     if args.forecast_days:
         history += f", with {args.forecast_days} days of hourly DE forecast issues"
+    if args.status_cache_seconds is not None:
+        history += f", CARBON_STATUS_CACHE_SECONDS={args.status_cache_seconds}"
     print(
         f"\nwrk -t2 -c{args.connections} -d{args.duration}s per endpoint, {args.rounds} interleaved rounds; "
         f"gunicorn 2 workers x 4 threads; {history}; "

@@ -1,10 +1,14 @@
 """Carbon operations shared by the API, the dashboard, the workers and the `carbon` command.
 
 - fetching: ask providers only when stale (per-provider TTL), walk the chain on failure, log and
-  record every outcome (`refresh_zone`, `refresh_all_zones`);
-- store: upsert readings (`store_readings`, `readings_between`);
+  record every outcome (`refresh_zone`, `refresh_all_zones`); readers keep the "nobody needs
+  asking until T" decision in Django's cache (`ensure_fresh_cached`);
+- store: upsert readings (`store_readings`, `readings_between`), bump the zone's data version
+  that cached answers are keyed by (`data_version`, `bump_data_version`), and record each
+  source's newest forecast issue (carbon.models.ForecastIssue);
 - series: read them back (`current_intensity`, `intensity_series`, `forecast_points`, `estimate`,
-  `carbon_status` with its rule `next_step_at_or_below`, `reading_range`);
+  `carbon_status` with its rule `next_step_at_or_below`, `reading_range`); the status is cached
+  per zone for at most CARBON_STATUS_CACHE_SECONDS, never past the step in progress;
 - data: CSV import, simulated demo data, the worker schedules (refresh, prune);
 - retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`);
 - modelled: the built-in forecaster's forecast from stored history, for zones whose providers
@@ -21,7 +25,14 @@ from carbon.services.data import (
     load_demo_data,
     register_schedules,
 )
-from carbon.services.fetching import FetchOutcome, ensure_fresh, provider_ttl, refresh_all_zones, refresh_zone
+from carbon.services.fetching import (
+    FetchOutcome,
+    ensure_fresh,
+    ensure_fresh_cached,
+    provider_ttl,
+    refresh_all_zones,
+    refresh_zone,
+)
 from carbon.services.modelled import store_model_forecast
 from carbon.services.retention import prune_forecasts
 from carbon.services.series import (
@@ -39,7 +50,13 @@ from carbon.services.series import (
     next_step_at_or_below,
     reading_range,
 )
-from carbon.services.store import StoreResult, readings_between, store_readings
+from carbon.services.store import (
+    StoreResult,
+    bump_data_version,
+    data_version,
+    readings_between,
+    store_readings,
+)
 
 __all__ = [
     "FORMATS",
@@ -56,9 +73,12 @@ __all__ = [
     "SeriesInfo",
     "StoreResult",
     "UnknownZone",
+    "bump_data_version",
     "carbon_status",
     "current_intensity",
+    "data_version",
     "ensure_fresh",
+    "ensure_fresh_cached",
     "estimate",
     "forecast_points",
     "get_zone",

@@ -4,6 +4,10 @@ An actual reading is identified by (zone, source, signal, start); a forecast poi
 issue time, so every forecast issue stays to measure forecast accuracy later. One query reads
 the rows already stored for the period, changed ones go back with one bulk_update, new ones with
 one bulk_create (ignore_conflicts, so a concurrent writer of the same rows is not an error).
+
+Every write for a zone changes its data version (`data_version`), under which the readers cache
+their answers (the status, the freshness decision), and every forecast stored updates the zone's
+ForecastIssue row for its source and signal, where the series finds the newest issue.
 """
 
 from __future__ import annotations
