@@ -3,7 +3,7 @@
 It composes the shared pieces rather than adding rules: the merged stored series
 (carbon.services.intensity_series), the run accounting the scheduler uses for its own jobs
 (scheduler.accounting.account_run: time-weighted mean over [start, end], counterfactual from the
-job's request time), and the energy model constants from settings.
+job's earliest allowed start), and the one energy model (scheduler.services.accounting).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from django.apps import apps
-from django.conf import settings
 
 from carbon import services
 from carbon.intensity import emissions_kg, equivalents
@@ -66,25 +65,26 @@ def find_job(job_id: str) -> Any | None:
 def carbon_report(
     *, zone: Zone, job: Any | None, job_id: str, start: datetime, end: datetime, data_gb: float, now: datetime
 ) -> Report:
-    from scheduler.accounting import EnergyModel, account_run
+    from scheduler.accounting import account_run
+    from scheduler.services.accounting import energy_model
 
     requested_at = getattr(job, "requested_at", None) or start
+    # The counterfactual starts when the job was allowed to: its earliest start if the caller
+    # imposed a later one (not_before, a policy window), else the request (scheduler/accounting.py).
+    earliest_start = getattr(job, "earliest_start", None)
     duration = end - start
+    counterfactual_start = max(requested_at, earliest_start or requested_at)
     info = services.intensity_series(
-        zone, min(start, requested_at), max(end, requested_at + duration), now=now
-    )
-    model = EnergyModel(
-        base_watts=settings.ENERGY_BASE_WATTS,
-        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
-        pue=settings.ENERGY_PUE,
+        zone, min(start, counterfactual_start), max(end, counterfactual_start + duration), now=now
     )
     run = account_run(
         info.series,
         requested_at=requested_at,
+        earliest_start=earliest_start,
         started_at=start,
         completed_at=end,
         data_gb=data_gb,
-        model=model,
+        model=energy_model(),
         simulated=info.simulated,
         stale=info.stale,
         forecast_only=info.forecast_only,

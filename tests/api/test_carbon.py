@@ -417,3 +417,26 @@ def test_it_stores_nothing_for_a_rejected_request(viewer_api, url, payload):
     before = (CarbonReading.objects.count(), FetchAttempt.objects.count())
     assert viewer_api.post(url, payload, format="json").status_code == 400
     assert (CarbonReading.objects.count(), FetchAttempt.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_it_measures_a_known_jobs_saving_from_its_earliest_allowed_start(viewer_api, de_history):
+    # Requested at 00:00 but told not to start before 01:00 (not_before): it ran 01:00-02:00 at
+    # 300 g. Against 00:00 it would seem to have lost 0.03 kg; the wait was the caller's, so the
+    # counterfactual starts at 01:00 too and nothing is credited or charged.
+    from tests.scheduler.factories import BackupJobFactory
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    job = BackupJobFactory(
+        requested_at=base, earliest_start=base + timedelta(hours=1), latest_start=base + timedelta(hours=2)
+    )
+    payload = {
+        "job_id": job.id,
+        "start_time": "2026-01-01T01:00:00Z",
+        "end_time": "2026-01-01T02:00:00Z",
+        "data_size_gb": 1000,
+        "zone": "DE",
+    }
+    body = viewer_api.post("/carbon/report", payload, format="json").json()
+    assert body["carbon_emissions_kg_co2"] == pytest.approx(0.045)  # 0.15 kWh at 300 g
+    assert body["savings_vs_requested_kg_co2"] == pytest.approx(0.0)
