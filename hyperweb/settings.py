@@ -142,7 +142,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-q2 logs every scheduled task at INFO (a dispatch pass every 30 s): quiet by default.
+        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
+    },
 }
 
 # --- Background workers (django-q2): ORM broker by default, Redis with REDIS_URL ---------------

@@ -30,6 +30,10 @@ trap stop INT TERM EXIT
 pids+=($!)
 $PY manage.py qcluster &
 pids+=($!)
-echo "hyperweb is running on http://$HOST:$PORT/ (Ctrl-C to stop)"
+echo
+echo "hyperweb is running on http://$HOST:$PORT/ with its workers (Ctrl-C stops both)."
+echo "Log in as ${DJANGO_SUPERUSER_USERNAME:-admin} with the password printed above when the account was created."
+echo "API: http://$HOST:$PORT/docs   Django admin: http://$HOST:$PORT/admin/"
+echo
 # Stop everything as soon as either process ends.
 wait -n "${pids[@]}"
