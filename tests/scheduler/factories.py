@@ -88,7 +88,8 @@ def sqlite_site(tmp_path: Path, **extra: str) -> dict[str, str]:
     removed, so this is the embedded mode (SQLite + django-q2's ORM broker) whatever CI sets.
     """
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(PYTHONUNBUFFERED="1", Q_WORKERS="2", BACKUP_HEARTBEAT_SECONDS="0.2")
+    # Q_LOG_LEVEL=INFO: the tests read the cluster's "running" line from its log.
+    env.update(PYTHONUNBUFFERED="1", Q_WORKERS="2", BACKUP_HEARTBEAT_SECONDS="0.2", Q_LOG_LEVEL="INFO")
     if "db" not in _TEMPLATE:
         template = Path(tempfile.mkdtemp(prefix="hw-sched-template-"))
         subprocess.run(
