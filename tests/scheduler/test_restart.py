@@ -49,8 +49,11 @@ def test_it_keeps_a_delayed_job_across_a_cluster_restart_and_runs_it_at_its_plan
     assert row(tmp_path, job_id)["status"] == "scheduled"
 
     first = start_cluster(env, tmp_path / "first.log")
-    assert wait_for(lambda: "running" in (tmp_path / "first.log").read_text(), 15)
-    stop_cluster(first)
+    try:
+        started = wait_for(lambda: "running" in (tmp_path / "first.log").read_text(), 15)
+    finally:
+        stop_cluster(first)  # never leave a cluster behind, even when the wait fails
+    assert started, (tmp_path / "first.log").read_text()[-3000:]
     assert row(tmp_path, job_id)["status"] == "scheduled"  # stopping lost nothing, ran nothing
     assert datetime.now(UTC) < planned, "the cluster took too long to stop for this test"
 
