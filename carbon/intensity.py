@@ -373,6 +373,21 @@ def energy_kwh(
     return watts * hours * pue / 1000.0
 
 
+@dataclass(frozen=True)
+class EnergyModel:
+    """The energy model's constants (settings ENERGY_BASE_WATTS, ENERGY_WATTS_PER_TB, ENERGY_PUE)."""
+
+    base_watts: float = 100.0
+    watts_per_tb: float = 50.0
+    pue: float = 1.0
+
+    def kwh(self, data_gb: float, hours: float) -> float:
+        """Energy of a backup of `data_gb` lasting `hours` (a negative size counts as none)."""
+        return energy_kwh(
+            max(0.0, data_gb), hours, base_watts=self.base_watts, watts_per_tb=self.watts_per_tb, pue=self.pue
+        )
+
+
 def emissions_kg(kwh: float, intensity_g_per_kwh: float) -> float:
     """kg CO2 for ``kwh`` at ``intensity_g_per_kwh`` (g -> kg: divide by 1000)."""
     return kwh * intensity_g_per_kwh / 1000.0

@@ -24,26 +24,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from carbon.intensity import emissions_kg, energy_kwh
+from carbon.intensity import EnergyModel, emissions_kg
 
 
 class SeriesLike(Protocol):
     def mean(self, start: datetime, end: datetime) -> float | None: ...
 
     def coverage(self, start: datetime, end: datetime) -> float: ...
-
-
-@dataclass(frozen=True)
-class EnergyModel:
-    base_watts: float = 100.0
-    watts_per_tb: float = 50.0
-    pue: float = 1.0
-
-    def kwh(self, data_gb: float, hours: float) -> float:
-        """Energy of a backup of `data_gb` lasting `hours` (carbon.intensity.energy_kwh)."""
-        return energy_kwh(
-            max(0.0, data_gb), hours, base_watts=self.base_watts, watts_per_tb=self.watts_per_tb, pue=self.pue
-        )
 
 
 DEFAULT_MODEL = EnergyModel()

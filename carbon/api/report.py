@@ -66,7 +66,6 @@ def carbon_report(
     *, zone: Zone, job: Any | None, job_id: str, start: datetime, end: datetime, data_gb: float, now: datetime
 ) -> Report:
     from scheduler.accounting import account_run
-    from scheduler.services.accounting import energy_model
 
     requested_at = getattr(job, "requested_at", None) or start
     # The counterfactual starts when the job was allowed to: its earliest start if the caller
@@ -84,7 +83,7 @@ def carbon_report(
         started_at=start,
         completed_at=end,
         data_gb=data_gb,
-        model=energy_model(),
+        model=services.energy_model(),
         simulated=info.simulated,
         stale=info.stale,
         forecast_only=info.forecast_only,

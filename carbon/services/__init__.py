@@ -15,7 +15,7 @@
   give none (`store_model_forecast`, called by `refresh_zone`).
 """
 
-from carbon.services.base import NoData, UnknownZone, get_zone, resolve_now
+from carbon.services.base import NoData, UnknownZone, energy_model, get_zone, resolve_now
 from carbon.services.data import (
     FORMATS,
     PRUNE_SCHEDULE,
@@ -77,6 +77,7 @@ __all__ = [
     "carbon_status",
     "current_intensity",
     "data_version",
+    "energy_model",
     "ensure_fresh",
     "ensure_fresh_cached",
     "estimate",

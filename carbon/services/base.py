@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.utils import timezone
 
+from carbon.intensity import EnergyModel
 from carbon.models import Zone
 
 
@@ -49,3 +51,12 @@ SIMULATED_SOURCES = frozenset({"simulated", MODEL_FROM_SIMULATED_SOURCE})
 def source_is_simulated(source: str) -> bool:
     """Numbers from the simulated provider, or a model forecast made from them."""
     return source in SIMULATED_SOURCES
+
+
+def energy_model() -> EnergyModel:
+    """The energy model from settings: the one every estimate, job accounting and report uses."""
+    return EnergyModel(
+        base_watts=settings.ENERGY_BASE_WATTS,
+        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
+        pue=settings.ENERGY_PUE,
+    )

@@ -23,9 +23,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
 
-from carbon.intensity import StepSeries, Window, emissions_kg, energy_kwh, quality
+from carbon.intensity import StepSeries, Window, emissions_kg, quality
 from carbon.models import CarbonReading, ForecastIssue, Zone
-from carbon.services.base import NoData, resolve_now, source_is_simulated
+from carbon.services.base import NoData, energy_model, resolve_now, source_is_simulated
 from carbon.services.fetching import CURRENT, FORECAST, ensure_fresh_cached
 from carbon.services.store import cache_allowed, data_version
 
@@ -597,13 +597,7 @@ def estimate(
     if best is None or best.mean >= now_mean:
         best = Window(start=now, end=now + duration, mean=now_mean)
 
-    kwh = energy_kwh(
-        data_gb,
-        duration_hours,
-        base_watts=settings.ENERGY_BASE_WATTS,
-        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
-        pue=settings.ENERGY_PUE,
-    )
+    kwh = energy_model().kwh(data_gb, duration_hours)
     current_kg = emissions_kg(kwh, now_mean)
     best_kg = emissions_kg(kwh, best.mean)
     savings = current_kg - best_kg

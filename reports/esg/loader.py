@@ -64,7 +64,7 @@ _FIELDS = (
 
 
 def config_from_settings() -> ReportConfig:
-    from scheduler.services.accounting import energy_model
+    from carbon.services import energy_model
 
     model = energy_model()  # the one the backups were accounted with
     return ReportConfig(

@@ -6,22 +6,13 @@ import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.utils import timezone
 
-from scheduler.accounting import EnergyModel, RunAccounting, account_run, counterfactual_start
+from carbon.services import energy_model
+from scheduler.accounting import RunAccounting, account_run, counterfactual_start
 from scheduler.models import BackupJob
 
 log = logging.getLogger(__name__)
-
-
-def energy_model() -> EnergyModel:
-    """The energy model from settings: the one every estimate and every job's accounting use."""
-    return EnergyModel(
-        base_watts=settings.ENERGY_BASE_WATTS,
-        watts_per_tb=settings.ENERGY_WATTS_PER_TB,
-        pue=settings.ENERGY_PUE,
-    )
 
 
 def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting | None:
