@@ -82,21 +82,32 @@ def dispatch_due(now: datetime | None = None, *, force: bool = False) -> list[st
 
 
 class ClaimRefused(Exception):
-    """Why a worker did not get a job (not an error: another worker or a later time will)."""
+    """Why a worker did not get a job (not an error: another worker or a later time will).
+
+    ``capacity``: refused because a zone or target limit is reached (the job waits for a run to
+    end, which dispatches it again).
+    """
+
+    def __init__(self, message: str, *, capacity: bool = False) -> None:
+        super().__init__(message)
+        self.capacity = capacity
 
 
 def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
     """Atomically move a due job to `running` for `worker`, or raise ClaimRefused.
 
-    Capacity (at most N running per zone) is checked inside the same transaction, with the zone
-    row locked on PostgreSQL; on SQLite the immediate transaction serialises writers.
+    Capacity (at most N running per zone, and per backup target with a Capacity row) is checked
+    inside the same transaction, with the zone row and the target's Capacity rows locked on
+    PostgreSQL; on SQLite the immediate transaction serialises writers.
     """
     from carbon.models import Zone
-    from scheduler.services.planning import capacity_for
+    from scheduler.services.capacity import capacity_for, running_on_target, target_limits
 
     now = now or timezone.now()
     with transaction.atomic():
-        row = BackupJob.objects.filter(pk=job_id).values("status", "planned_start", "zone_id").first()
+        row = (
+            BackupJob.objects.filter(pk=job_id).values("status", "planned_start", "zone_id", "target").first()
+        )
         if row is None:
             raise ClaimRefused("job does not exist")
         if row["status"] not in BackupJob.WAITING:
@@ -114,7 +125,13 @@ def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
                 zone_id=row["zone_id"], status=BackupJob.Status.RUNNING
             ).count()
             if zone is not None and running >= capacity_for(zone):
-                raise ClaimRefused(f"zone {zone} is at capacity ({running} running)")
+                raise ClaimRefused(f"zone {zone} is at capacity ({running} running)", capacity=True)
+        for key, limit in target_limits(row["target"], lock=True).items():
+            running = running_on_target(key)
+            if running >= limit:
+                raise ClaimRefused(
+                    f"target {key} is at capacity ({running} of {limit} running)", capacity=True
+                )
         changed = BackupJob.objects.filter(
             pk=job_id, status__in=BackupJob.WAITING, planned_start__lte=now
         ).update(

@@ -1,9 +1,10 @@
-"""Fleet planning: many jobs, a capacity per zone or backup target. Pure logic, no ORM.
+"""Fleet planning: many jobs, a capacity per zone and per backup target. Pure logic, no ORM.
 
 :func:`plan_fleet` assigns starts to many :class:`~scheduler.planner.PlanRequest` values and returns
 :class:`~scheduler.planner.Decision` values, like :func:`scheduler.planner.plan_job` does for one.
 
-Every group (a zone or a backup target) allows at most ``capacity`` runs at once. Time is cut
+Every group (a zone, or a backup target named in a request's ``limits``) allows at most
+``capacity`` runs at once; a run counts against its zone and each of its limits. Time is cut
 into slots (5 min by default). A run occupies every slot it touches, so "at most N per slot"
 implies "at most N at any instant": capacity is a hard guarantee. The emissions objective (sum over jobs of weight x mean intensity of its run) is
 minimised heuristically:
@@ -42,7 +43,16 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from carbon.intensity import StepSeries
-from scheduler.fleet_slots import SlotGroup, SlotJob, candidates, first_fit_after, occ_range, scan
+from scheduler.fleet_slots import (
+    SlotGroup,
+    SlotJob,
+    candidates,
+    first_fit_after,
+    occ_range,
+    occupy,
+    room,
+    scan,
+)
 from scheduler.planner import (
     Decision,
     PlanRequest,
@@ -98,23 +108,28 @@ def plan_fleet(
             raise ValueError(f"{r.key}: duration must be positive")
         lo = max(r.earliest.timestamp(), now_ts)
         hi = max(r.latest.timestamp(), lo)
-        sp = spans.setdefault(r.group, [math.inf, -math.inf, 0.0])
-        sp[0] = min(sp[0], lo)
-        sp[1] = max(sp[1], hi + r.duration.total_seconds())
-        sp[2] += r.duration.total_seconds()
+        for name in (r.group, *r.limits):
+            sp = spans.setdefault(name, [math.inf, -math.inf, 0.0])
+            sp[0] = min(sp[0], lo)
+            sp[1] = max(sp[1], hi + r.duration.total_seconds())
+            sp[2] += r.duration.total_seconds()
     for grp, a, b in busy:
         if grp in spans:
             spans[grp][0] = min(spans[grp][0], a.timestamp())
             spans[grp][1] = max(spans[grp][1], b.timestamp())
-    groups: dict[str, SlotGroup] = {}
-    for grp, (a, b, total) in spans.items():
-        t0 = math.floor(a / S) * S
+    # Every group shares one slot grid (same t0 and length), so a run's slot range is the same in
+    # its zone and in the targets it also counts against.
+    caps: dict[str, int] = {}
+    t0 = math.floor(min((a for a, _, _ in spans.values()), default=now_ts) / S) * S
+    n = 0
+    for grp, (_, b, total) in spans.items():
         cap = capacity if isinstance(capacity, int) else capacity.get(grp, 0)
         if cap <= 0:
             cap = len(reqs) + len(busy) + 1  # unlimited
+        caps[grp] = cap
         # Worst case every job overflows one after another: total work / capacity beyond the end.
-        n = math.ceil((b - t0) / S) + math.ceil(total / S / cap) + 2
-        groups[grp] = SlotGroup(series_by_group.get(grp), t0, n, S, cap)
+        n = max(n, math.ceil((b - t0) / S) + math.ceil(total / S / cap) + 2)
+    groups = {grp: SlotGroup(series_by_group.get(grp), t0, n, S, cap) for grp, cap in caps.items()}
     for grp, a, b in busy:
         g = groups.get(grp)
         if g is None:
@@ -146,6 +161,7 @@ def plan_fleet(
             off_grid or first > last,
             r.weight / dn,
             math.ceil(dn - 1e-9),
+            limits=tuple(groups[name] for name in r.limits if name != r.group),
         )
         job.flex = first - last
         job.overdue = r.latest.timestamp() < lo
@@ -174,7 +190,7 @@ def plan_fleet(
         a, b = occ_range(x, job.dn)
         if a < 0 or b > job.g.n + 1:
             return False
-        return job.g.nfull[a] >= b and (not need_cover or job.g.ngap[a] >= b)
+        return room(job, a, b) and (not need_cover or job.g.ngap[a] >= b)
 
     def place(job: SlotJob) -> None:
         r = job.req
@@ -211,7 +227,7 @@ def plan_fleet(
     def _put(job: SlotJob, x: float, c: float) -> None:
         job.x, job.cost = x, c
         job.occ = occ_range(x, job.dn)
-        job.g.add(job.occ[0], job.occ[1], 1)
+        occupy(job, job.occ[0], job.occ[1], 1)
 
     for job in order:
         place(job)
@@ -242,7 +258,7 @@ def plan_fleet(
             if not job.overflow and job.x == job.best_x:
                 continue  # already on its unconstrained optimum
             old = (job.x, job.cost, job.overflow)
-            job.g.add(job.occ[0], job.occ[1], -1)
+            occupy(job, job.occ[0], job.occ[1], -1)
             place(job)
             if old[2] and not job.overflow:
                 better = True  # back inside its window: always preferred to overflowing
@@ -252,11 +268,11 @@ def plan_fleet(
                 moved += 1
             elif job.x != old[0]:
                 # Not better (a tie, or "prefer" kept it): go back where it was, no churn.
-                job.g.add(job.occ[0], job.occ[1], -1)
+                occupy(job, job.occ[0], job.occ[1], -1)
                 job.x, job.cost, job.overflow = old
                 job.threshold_now = False
                 job.occ = occ_range(job.x, job.dn)
-                job.g.add(job.occ[0], job.occ[1], 1)
+                occupy(job, job.occ[0], job.occ[1], 1)
         if not moved:
             break
 
@@ -276,10 +292,10 @@ def _move(job: SlotJob, x: float, c: float, jobs: list[SlotJob], idx: dict[int, 
     for t in range(*job.occ):
         idx[t].discard(me)
     if job.occ[1] > job.occ[0]:
-        job.g.add(job.occ[0], job.occ[1], -1)
+        occupy(job, job.occ[0], job.occ[1], -1)
     job.x, job.cost = x, c
     job.occ = occ_range(x, job.dn)
-    job.g.add(job.occ[0], job.occ[1], 1)
+    occupy(job, job.occ[0], job.occ[1], 1)
     for t in range(*job.occ):
         idx.setdefault(t, set()).add(me)
 
@@ -298,7 +314,7 @@ def _repair(
     # Lift the job off its overflow spot first: that spot may overlap the candidates' slots.
     for t in range(*job.occ):
         idx[t].discard(me)
-    g.add(job.occ[0], job.occ[1], -1)
+    occupy(job, job.occ[0], job.occ[1], -1)
     # Candidate starts, fewest full slots first, then cleanest.
     scored = []
     for x in candidates(job):
@@ -322,9 +338,9 @@ def _repair(
                     other = jobs[i]
                     if other.threshold_now or not other.covered or other.overflow:
                         continue
-                    other.g.add(other.occ[0], other.occ[1], -1)
+                    occupy(other, other.occ[0], other.occ[1], -1)
                     c2, x2 = scan(other, capacity=True, skip=(a, b))
-                    other.g.add(other.occ[0], other.occ[1], 1)
+                    occupy(other, other.occ[0], other.occ[1], 1)
                     if x2 >= 0:
                         moves.append((i, other.x, other.cost))
                         _move(other, x2, c2, jobs, idx, i)
@@ -332,7 +348,7 @@ def _repair(
                         break
             if not ok:
                 break
-        if ok:
+        if ok and room(job, a, b):  # the zone has room now; its targets must have it too
             job.overflow = False
             job.occ = (0, 0)
             _move(job, x, c, jobs, idx, me)
@@ -362,11 +378,18 @@ def _fleet_decision(job: SlotJob, summary: dict, now: datetime) -> Decision:
     if expected is not None and (a_occ < 0 or g.ngap[a_occ] < b_occ):
         expected = None  # an overflowed run past the end of the forecast: unknown, not zero
     dur = fmt_duration(r.duration)
-    cap_txt = f"{g.cap} at once in {r.group or 'this group'}"
+    limit_caps = {
+        name: lim.cap for name, lim in zip([n for n in r.limits if n != r.group], job.limits, strict=True)
+    }
+    cap_txt = "; ".join(
+        [f"{g.cap} at once in {r.group or 'this group'}"]
+        + [f"{cap} at once to {name}" for name, cap in limit_caps.items()]
+    )
     inputs = {
         **summary,
         "group": r.group,
         "capacity": g.cap,
+        "limits": limit_caps,
         "slot_s": S,
         "earliest": iso(r.earliest),
         "latest": iso(r.latest),

@@ -15,7 +15,17 @@ from datetime import UTC, datetime
 from carbon.intensity import StepSeries
 from scheduler.planner import PlanRequest
 
-__all__ = ["SlotGroup", "SlotJob", "candidates", "first_fit_after", "occ_range", "scan", "tolerance"]
+__all__ = [
+    "SlotGroup",
+    "SlotJob",
+    "candidates",
+    "first_fit_after",
+    "occ_range",
+    "occupy",
+    "room",
+    "scan",
+    "tolerance",
+]
 
 
 class SlotGroup:
@@ -149,6 +159,26 @@ class SlotJob:
     overflow: bool = False
     threshold_now: bool = False
     covered: bool = True
+    # Further capacity groups the run counts against (backup targets), on the same slot grid as
+    # ``g`` (plan_fleet gives every group the same t0 and length).
+    limits: tuple[SlotGroup, ...] = ()
+
+
+def room(job: SlotJob, a: int, b: int) -> bool:
+    """Slots ``[a, b)`` have room for one more run in the job's group and in each of its limits."""
+    if job.g.nfull[a] < b:
+        return False
+    for lim in job.limits:
+        if lim.nfull[a] < b:
+            return False
+    return True
+
+
+def occupy(job: SlotJob, a: int, b: int, delta: int) -> None:
+    """Add (+1) or remove (-1) the job's run on slots ``[a, b)`` in its group and its limits."""
+    job.g.add(a, b, delta)
+    for lim in job.limits:
+        lim.add(a, b, delta)
 
 
 def occ_range(x: float, dn: float) -> tuple[int, int]:
@@ -184,7 +214,7 @@ def scan(job: SlotJob, *, capacity: bool, skip: tuple[int, int] | None = None) -
         a, b = occ_range(x, dn)
         if (
             g.ngap[a] >= b
-            and (not capacity or g.nfull[a] >= b)
+            and (not capacity or room(job, a, b))
             and (skip is None or b <= skip[0] or a >= skip[1])
         ):
             best, best_x = g.integral(x + dn) - g.integral(x), x
@@ -192,7 +222,12 @@ def scan(job: SlotJob, *, capacity: bool, skip: tuple[int, int] | None = None) -
     if first > last:
         return best, best_x
     C = g.costs(dn)
-    if capacity and skip is None and job.best_x >= first and g.nfull[int(job.best_x)] >= job.best_x + span:
+    if (
+        capacity
+        and skip is None
+        and job.best_x >= first
+        and room(job, int(job.best_x), int(job.best_x) + span)
+    ):
         # The unconstrained best grid start has room: nothing in the window can beat it.
         c, k = job.best, int(job.best_x)
         if c < tolerance(best):
@@ -205,7 +240,12 @@ def scan(job: SlotJob, *, capacity: bool, skip: tuple[int, int] | None = None) -
     for r0, r1 in ranges:
         if r0 > r1:
             continue
-        if capacity:
+        if capacity and job.limits:
+            c, k = min(
+                ((C[k], k) for k in range(r0, r1 + 1) if room(job, k, k + span)),
+                default=(math.inf, -1),
+            )
+        elif capacity:
             nfull = g.nfull
             c, k = min(
                 ((C[k], k) for k in range(r0, r1 + 1) if nfull[k] >= k + span),
@@ -227,7 +267,7 @@ def first_fit_after(job: SlotJob, start: int) -> float:
     span = math.ceil(dn - 1e-9)
     k = start
     while k + span <= g.n + 1:
-        if g.nfull[k] >= k + span:
+        if room(job, k, k + span):
             return float(k)
         k += 1
     return -1.0

@@ -11,6 +11,8 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -46,6 +48,9 @@ class BackupJob(models.Model):
     # that forwards the job (hypersdk) can still use them; never serialised to any client.
     secrets = models.JSONField(default=dict, blank=True, editable=False)
     executor = models.CharField(max_length=32, default="file")
+    # Where the backup goes (scheduler.services.capacity.job_target): the resolved output
+    # directory, or the HyperSDK daemon's URL; Capacity rows keyed by a target limit it.
+    target = models.CharField(max_length=1024, blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -213,13 +218,20 @@ class BackupPolicy(models.Model):
 
 
 class Capacity(models.Model):
-    """At most `max_concurrent` backups at once for a zone or target (key = zone code or target).
+    """At most `max_concurrent` backups at once for a zone or a backup target.
 
-    Keys without a row use settings.BACKUP_DEFAULT_CAPACITY.
+    `key` is a zone code, or a target: an absolute directory inside BACKUP_TARGET_ROOT (every
+    backup written to it or below it) or a HyperSDK daemon URL. A zone without a row uses
+    settings.BACKUP_DEFAULT_CAPACITY; a target without a row has no limit of its own
+    (scheduler.services.capacity).
     """
 
-    key = models.CharField(max_length=64, unique=True)
-    max_concurrent = models.PositiveIntegerField(default=2)
+    key = models.CharField(
+        max_length=512,
+        unique=True,
+        help_text="a zone code (DE), a target directory (/srv/backups/nas1) or a HyperSDK URL",
+    )
+    max_concurrent = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
 
     class Meta:
         ordering = ["key"]
@@ -227,3 +239,32 @@ class Capacity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.max_concurrent}"
+
+    def clean(self) -> None:
+        from carbon.models import Zone
+        from scheduler.executors.base import PathNotAllowed, resolve_inside
+        from scheduler.services.capacity import is_target_key, normalise_target_key
+
+        key = (self.key or "").strip()
+        if not is_target_key(key):
+            if not Zone.objects.filter(code=key).exists():
+                raise ValidationError(
+                    {
+                        "key": f"{key!r} is neither a zone code nor a target (an absolute directory or an http(s) URL)"
+                    }
+                )
+            self.key = key
+            return
+        key = normalise_target_key(key)
+        if key.startswith("/"):
+            try:
+                key = str(resolve_inside(key, [settings.BACKUP_TARGET_ROOT]))  # as job targets are
+            except (PathNotAllowed, ValueError, OSError) as exc:
+                raise ValidationError(
+                    {
+                        "key": f"{key} is outside the backup target root ({settings.BACKUP_TARGET_ROOT}): no backup writes there"
+                    }
+                ) from exc
+        elif not key.split("://", 1)[1]:
+            raise ValidationError({"key": "a HyperSDK URL needs a host"})
+        self.key = key

@@ -65,8 +65,10 @@ _GAIN_RTOL = 1e-9
 class PlanRequest:
     """One job to plan: it may start at any time in ``[earliest, latest]`` and runs ``duration``.
 
-    ``group`` is what capacity is counted against (a zone code or a backup target); ``weight``
-    scales the job's emissions in fleet planning (e.g. its energy in kWh; 1 if unknown).
+    ``group`` is what capacity is counted against and whose intensity the run sees (a zone
+    code); ``limits`` are further capacity groups the run also counts against (backup targets),
+    used by fleet planning only; ``weight`` scales the job's emissions in fleet planning (e.g.
+    its energy in kWh; 1 if unknown).
     """
 
     key: str
@@ -76,6 +78,7 @@ class PlanRequest:
     threshold: float | None = None
     group: str = ""
     weight: float = 1.0
+    limits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

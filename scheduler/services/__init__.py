@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from scheduler.services.accounting import account_job
+from scheduler.services.capacity import capacity_for
 from scheduler.services.definitions import InvalidDefinition, parse_definition
 from scheduler.services.jobs import (
     CancelOutcome,
@@ -21,7 +22,7 @@ from scheduler.services.jobs import (
     query_jobs,
     submit_jobs,
 )
-from scheduler.services.planning import capacity_for, preview_plan, replan_all, replan_zone
+from scheduler.services.planning import preview_plan, replan_all, replan_zone
 from scheduler.services.policies import (
     fire_due_policies,
     policy_to_json,

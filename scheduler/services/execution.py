@@ -22,7 +22,7 @@ from scheduler.executors import (
     TransientBackupError,
     get_executor,
 )
-from scheduler.models import BackupJob
+from scheduler.models import BackupJob, JobEvent
 from scheduler.services.definitions import restore_secrets
 from scheduler.services.jobs import format_ts, log_event
 
@@ -148,6 +148,8 @@ def execute_job(
     except ClaimRefused as exc:
         log.info("job %s not claimed by %s: %s", job_id, worker, exc)
         release_unclaimed(job_id)
+        if exc.capacity:
+            _note_waiting(job_id, f"waiting for capacity: {exc}")
         return f"not claimed: {exc}"
     job = BackupJob.objects.get(pk=job_id)
     log_event(job_id, f"started by {worker} (attempt {job.attempts} of {job.max_attempts})")
@@ -265,6 +267,15 @@ def _on_failed(job: BackupJob, worker: str, message: str) -> str:
     ):
         log_event(job.id, f"failed: {message}", level="error")
     return "failed"
+
+
+def _note_waiting(job_id: str, message: str) -> None:
+    """Say in the job's log why a due job has not started, once (not at every dispatch tick)."""
+    last = (
+        JobEvent.objects.filter(job_id=job_id).order_by("-timestamp", "-pk").values_list("message", flat=True)
+    )
+    if last.first() != message:
+        log_event(job_id, message)
 
 
 def _dispatch_freed_capacity() -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from hyperweb.api.timestamps import format_timestamp, go_duration
 from scheduler.models import BackupJob, JobDecision, JobEvent
+from scheduler.services.capacity import job_target
 from scheduler.services.definitions import InvalidDefinition, ParsedDefinition, parse_definition
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def build_job(
         definition=parsed.definition,
         secrets=parsed.secrets,
         executor=parsed.executor,
+        target=job_target(parsed.executor, parsed.definition),
         created_by=user if getattr(user, "is_authenticated", False) else None,
         policy=policy,
         zone=zone,

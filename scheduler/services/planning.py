@@ -1,8 +1,9 @@
 """Planning and re-planning stored jobs with the pure planner (scheduler/planner.py).
 
 A zone's waiting carbon-aware jobs are planned together (`plan_fleet`) against the zone's
-capacity, with the runs already under way occupying it, so new jobs do not pile onto the slot
-others already hold. A job with no forecast for its window starts at once, or, with
+capacity and the limits of the backup targets they write to (services.capacity), with the runs
+already under way occupying them (and, for a target, other zones' waiting jobs at their planned
+runs), so new jobs do not pile onto the slot others already hold. A job with no forecast for its window starts at once, or, with
 BACKUP_NO_FORECAST_FALLBACK set, at the first free slot from the next such time of day in its
 window (`fallback_start`; the fleet is asked with its earliest start moved there). Every
 decision that sets or moves a planned start is stored as a JobDecision; the latest is on the job and in its `definition.metadata` (CONTRACT.md).
@@ -20,8 +21,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from scheduler.fleet import plan_fleet
-from scheduler.models import BackupJob, Capacity, JobDecision
+from scheduler.models import BackupJob, JobDecision
 from scheduler.planner import Decision, PlanRequest, fmt_span, iso
+from scheduler.services.capacity import capacity_for, target_limits, target_query
 from scheduler.services.jobs import format_ts, log_event
 
 log = logging.getLogger(__name__)
@@ -29,12 +31,6 @@ log = logging.getLogger(__name__)
 # Keep a waiting job on its start unless a new one is this much cleaner (against churn).
 REPLAN_MIN_GAIN_PCT = 1.0
 PLAN_SLOT = timedelta(minutes=5)
-
-
-def capacity_for(key: str) -> int:
-    """At most this many backups at once for a zone (or target) key."""
-    row = Capacity.objects.filter(key=key).values_list("max_concurrent", flat=True).first()
-    return int(row) if row is not None else settings.BACKUP_DEFAULT_CAPACITY
 
 
 def zone_series(
@@ -63,7 +59,7 @@ def zone_series(
     return info.series, flags
 
 
-def _request(job: BackupJob, group: str) -> PlanRequest:
+def _request(job: BackupJob, group: str, limits: tuple[str, ...] = ()) -> PlanRequest:
     return PlanRequest(
         key=job.id,
         earliest=job.earliest_start,
@@ -71,7 +67,36 @@ def _request(job: BackupJob, group: str) -> PlanRequest:
         duration=job.expected_duration,
         threshold=job.threshold,
         group=group,
+        limits=limits,
     )
+
+
+def _target_limits(
+    jobs: list[BackupJob], *, now: datetime
+) -> tuple[dict[str, tuple[str, ...]], dict[str, int], list[tuple[str, datetime, datetime]]]:
+    """The target limits of ``jobs``: per job id its limit keys, the limits, and what already
+    occupies them: runs under way, and other waiting jobs (other zones too) at their planned runs.
+    """
+    by_target = {target: target_limits(target) for target in {job.target for job in jobs if job.target}}
+    limits = {job.id: tuple(by_target.get(job.target, {})) for job in jobs}
+    caps = {key: n for found in by_target.values() for key, n in found.items()}
+    busy: list[tuple[str, datetime, datetime]] = []
+    planned_here = [job.id for job in jobs]
+    for key in caps:
+        others = (
+            BackupJob.objects.filter(
+                target_query(key), status__in=(BackupJob.Status.RUNNING, *BackupJob.WAITING)
+            )
+            .exclude(pk__in=planned_here)
+            .values_list("status", "started_at", "planned_start", "expected_duration")
+        )
+        for status, started, planned, duration in others:
+            if status == BackupJob.Status.RUNNING and started is not None:
+                busy.append((key, started, max(started + duration, now + timedelta(minutes=1))))
+            elif status != BackupJob.Status.RUNNING and planned is not None:
+                begin = max(planned, now)
+                busy.append((key, begin, begin + duration))
+    return limits, caps, busy
 
 
 def _hhmm(text: str | None = None) -> str:
@@ -172,14 +197,17 @@ def _plan(
         now=now,
         refresh=settings.BACKUP_PLAN_REFRESH,
     )
-    requests, moved = _fallback_requests(series, [_request(job, group) for job in jobs], now=now)
+    limits, target_caps, target_busy = _target_limits(jobs, now=now)
+    requests, moved = _fallback_requests(
+        series, [_request(job, group, limits[job.id]) for job in jobs], now=now
+    )
     decisions = plan_fleet(
         {group: series} if series is not None and len(series) else {},
         requests,
-        {group: capacity_for(group)},
+        {group: capacity_for(group), **target_caps},
         now=now,
         slot=PLAN_SLOT,
-        busy=busy,
+        busy=busy + target_busy,
         prefer=prefer,
         prefer_gain_pct=REPLAN_MIN_GAIN_PCT,
         sources_by_group={group: flags.get("sources", [])},

@@ -166,3 +166,73 @@ def test_it_never_exceeds_capacity_and_stays_in_windows_unless_flagged(case):
             assert d.start <= max(r.latest, lo)
         if d.expected_intensity is not None:
             assert abs(d.expected_intensity - series.mean(d.start, d.end)) < 1e-6
+
+
+def per_limit_overlap(decisions: dict[str, Decision], requests: list[PlanRequest]) -> dict[str, int]:
+    """Most runs at once per target limit (the same independent sweep, keyed by limit)."""
+    as_groups = [
+        PlanRequest(f"{r.key}@{name}", r.earliest, r.latest, r.duration, group=name)
+        for r in requests
+        for name in r.limits
+    ]
+    renamed = {f"{r.key}@{name}": decisions[r.key] for r in requests for name in r.limits}
+    return max_overlap(renamed, as_groups)
+
+
+def test_a_target_limit_spreads_jobs_of_two_zones_that_write_to_it():
+    # Each zone has room for 2, but both zones back up to one NAS that takes 1 at a time.
+    series = hourly([400, 100, 150, 200, 400, 400])
+    reqs = [
+        PlanRequest(f"{z}{i}", T0, T0 + 4 * H, H, group=z, limits=("/srv/nas1",))
+        for z in "AB"
+        for i in range(2)
+    ]
+    plan = plan_fleet({"A": series, "B": series}, reqs, {"A": 2, "B": 2, "/srv/nas1": 1}, now=T0)
+    assert per_limit_overlap(plan, reqs)["/srv/nas1"] == 1
+    # one at a time on the NAS: the three clean hours, then a 400 g hour (the tie goes to 00:00)
+    assert sorted(d.start for d in plan.values()) == [T0 + i * H for i in range(4)]
+    squeezed = [d for d in plan.values() if d.strategy == "capacity"]
+    assert squeezed and all("1 at once to /srv/nas1" in d.reason for d in squeezed)
+    assert plan["A0"].inputs["limits"] == {"/srv/nas1": 1}
+
+
+def test_runs_under_way_on_a_target_occupy_it():
+    series = hourly([100, 300, 300, 300])
+    r = PlanRequest("a", T0, T0 + 2 * H, H, group="A", limits=("/srv/nas1",))
+    busy = [("/srv/nas1", T0 - H, T0 + H)]
+    plan = plan_fleet({"A": series}, [r], {"A": 5, "/srv/nas1": 1}, now=T0, busy=busy)
+    assert plan["a"].start == T0 + H
+
+
+@st.composite
+def fleets_with_targets(draw):
+    series, reqs, cap, now = draw(fleets())
+    targets = ["/t1", "/t2"]
+    with_limits = [
+        PlanRequest(
+            r.key,
+            r.earliest,
+            r.latest,
+            r.duration,
+            group=r.group,
+            limits=tuple(draw(st.sets(st.sampled_from(targets), max_size=2))),
+        )
+        for r in reqs
+    ]
+    caps = {"A": cap, "B": cap, **{t: draw(st.integers(min_value=1, max_value=2)) for t in targets}}
+    return series, with_limits, caps, now
+
+
+@settings(max_examples=120, deadline=None)
+@given(fleets_with_targets())
+def test_it_never_exceeds_a_zone_or_target_capacity(case):
+    series, reqs, caps, now = case
+    plan = plan_fleet({"A": series, "B": series}, reqs, caps, now=now)
+    for group, peak in {**max_overlap(plan, reqs), **per_limit_overlap(plan, reqs)}.items():
+        assert peak <= caps[group], group
+    for r in reqs:
+        d = plan[r.key]
+        lo = max(r.earliest, now)
+        assert d.start >= lo
+        if not d.inputs["overflow"]:
+            assert d.start <= max(r.latest, lo)

@@ -1,0 +1,134 @@
+"""Capacity per backup target: where a job writes, the limit rows, planning and claiming."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from scheduler.dispatch import ClaimRefused, claim_job
+from scheduler.models import BackupJob, Capacity, JobEvent
+from scheduler.services import submit_jobs
+from scheduler.services.capacity import job_target, target_limits
+from scheduler.services.execution import execute_job
+from tests.scheduler.factories import BackupJobFactory, add_readings, zone
+
+pytestmark = pytest.mark.django_db
+
+HOUR = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
+NOW = HOUR + timedelta(seconds=30)
+HOURS_NS = 3600 * 10**9
+
+
+@pytest.fixture(autouse=True)
+def roots(settings, tmp_path):
+    source, target = tmp_path / "vms", tmp_path / "backups"
+    source.mkdir()
+    target.mkdir()
+    settings.BACKUP_SOURCE_ROOTS = [source]
+    settings.BACKUP_TARGET_ROOT = target
+    settings.BACKUP_PLAN_REFRESH = False
+    return source, target
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch) -> None:
+    monkeypatch.setattr("scheduler.dispatch.enqueue_jobs", lambda ids, **kw: None)
+
+
+def nas_limit(target, n: int = 1) -> str:
+    row = Capacity(key=str(target / "nas1"), max_concurrent=n)
+    row.full_clean()
+    row.save()
+    return row.key
+
+
+def test_a_job_s_target_is_its_resolved_output_directory_or_the_daemon(roots, settings) -> None:
+    _, target = roots
+    assert job_target("file", {}) == str(target.resolve())
+    assert job_target("file", {"output_dir": "nas1/web"}) == str((target / "nas1/web").resolve())
+    assert job_target("file", {"output_dir": str(target / "nas1" / ".." / "nas2")}) == str(target / "nas2")
+    settings.HYPERSDK_URL = "https://admin:s3cret@HyperSDK.example:8443/"
+    assert job_target("hypersdk", {}) == "https://hypersdk.example:8443"  # no credentials kept
+
+
+def test_submission_stores_the_target(roots, no_enqueue) -> None:
+    _, target = roots
+    outcome = submit_jobs([{"vm_path": "a.img", "output_dir": "nas1"}])
+    assert BackupJob.objects.get(pk=outcome.job_ids[0]).target == str(target / "nas1")
+
+
+def test_a_limit_covers_its_directory_and_below_only(roots) -> None:
+    _, target = roots
+    key = nas_limit(target, 2)
+    assert target_limits(str(target / "nas1")) == {key: 2}
+    assert target_limits(str(target / "nas1" / "web")) == {key: 2}
+    assert target_limits(str(target / "nas10")) == {}
+    assert target_limits("") == {}
+
+
+def test_capacity_keys_are_checked_and_normalised(roots) -> None:
+    _, target = roots
+    for key, message in [
+        ("XX", "neither a zone code nor a target"),
+        ("/etc", "outside the backup target root"),
+        ("https://", "needs a host"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            Capacity(key=key, max_concurrent=1).full_clean()
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        Capacity(key="DE", max_concurrent=0).full_clean()
+    row = Capacity(key=f"{target}/nas1/../nas1/", max_concurrent=1)
+    row.full_clean()
+    assert row.key == str(target / "nas1")
+    url = Capacity(key="HTTPS://user:pw@Daemon.example:8443/", max_concurrent=1)
+    url.full_clean()
+    assert url.key == "https://daemon.example:8443"
+
+
+def test_a_worker_does_not_start_a_job_on_a_full_target_and_says_why_once(roots, no_enqueue) -> None:
+    _, target = roots
+    key = nas_limit(target)
+    BackupJobFactory(zone=zone("DE"), status="running", target=str(target / "nas1" / "a"))
+    job = BackupJobFactory(zone=zone("FR"), target=str(target / "nas1" / "b"))
+    with pytest.raises(ClaimRefused, match=f"target {key} is at capacity"):
+        claim_job(job.id, "w1")
+    assert execute_job(job.id).startswith("not claimed")
+    assert execute_job(job.id).startswith("not claimed")
+    events = list(JobEvent.objects.filter(job=job).values_list("message", flat=True))
+    assert events == [f"waiting for capacity: target {key} is at capacity (1 of 1 running)"]
+    job.refresh_from_db()
+    assert job.status == "pending"
+    # Another target is not limited by it.
+    other = BackupJobFactory(zone=zone("FR"), target=str(target / "nas2"))
+    claim_job(other.id, "w2")
+
+
+def test_planning_spreads_two_zones_jobs_over_their_shared_target(roots, no_enqueue) -> None:
+    _, target = roots
+    nas_limit(target)
+    for code in ("DE", "FR"):  # both grids are cleanest at 21:00
+        add_readings(
+            zone(code),
+            HOUR,
+            [500, 100, 120, 500, 500, 500, 500],
+            kind="forecast",
+            issued_at=HOUR - timedelta(minutes=5),
+        )
+
+    def job(code: str) -> dict:
+        metadata = {"carbon_aware": True, "carbon_zone": code, "carbon_max_delay": 4 * HOURS_NS}
+        return {
+            "vm_path": f"{code}.img",
+            "output_dir": "nas1",
+            "metadata": {**metadata, "expected_duration_hours": 1},
+        }
+
+    first = submit_jobs([job("DE")], now=NOW).job_ids[0]
+    second = submit_jobs([job("FR")], now=NOW).job_ids[0]
+    a, b = (BackupJob.objects.get(pk=pk) for pk in (first, second))
+    assert a.planned_start == HOUR + timedelta(hours=1)
+    assert b.planned_start == HOUR + timedelta(hours=2)  # 21:00 is taken on the NAS
+    assert b.decision["strategy"] == "capacity"
+    assert f"1 at once to {target / 'nas1'}" in b.decision["reason"]
