@@ -244,8 +244,9 @@ def _submitted(demo_data: None, now: Any) -> BackupJob:
 
 
 def test_it_explains_why_a_backup_was_planned_when(
-    viewer: Client, demo_data: None, now: Any, django_assert_max_num_queries: Any
+    viewer: Client, demo_data: None, now: Any, django_assert_max_num_queries: Any, settings: Any
 ) -> None:
+    settings.HYPERSDK_URL = "https://hypersdk.example:8443"
     job = _submitted(demo_data, now)
     with django_assert_max_num_queries(15):
         body = viewer.get(f"/backups/{job.pk}").content.decode()
@@ -254,6 +255,7 @@ def test_it_explains_why_a_backup_was_planned_when(
     assert "forecast at decision time" in body  # the chart's trace
     assert "submitted" in body  # an event
     assert "Cancel backup" not in body  # viewers cannot cancel
+    assert "<dt>Target</dt><dd><code>https://hypersdk.example:8443</code>" in body  # where it goes
 
 
 def test_it_refuses_a_viewers_cancel_and_lets_an_operator_cancel(
