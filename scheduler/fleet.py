@@ -190,7 +190,9 @@ def plan_fleet(
         a, b = occ_range(x, job.dn)
         if a < 0 or b > job.g.n + 1:
             return False
-        return room(job, a, b) and (not need_cover or job.g.ngap[a] >= b)
+        if job.g.nfull[a] < b or (job.limits and not room(job, a, b)):
+            return False
+        return not need_cover or job.g.ngap[a] >= b
 
     def place(job: SlotJob) -> None:
         r = job.req

@@ -214,7 +214,7 @@ def scan(job: SlotJob, *, capacity: bool, skip: tuple[int, int] | None = None) -
         a, b = occ_range(x, dn)
         if (
             g.ngap[a] >= b
-            and (not capacity or room(job, a, b))
+            and (not capacity or (g.nfull[a] >= b and (not job.limits or room(job, a, b))))
             and (skip is None or b <= skip[0] or a >= skip[1])
         ):
             best, best_x = g.integral(x + dn) - g.integral(x), x
@@ -226,7 +226,8 @@ def scan(job: SlotJob, *, capacity: bool, skip: tuple[int, int] | None = None) -
         capacity
         and skip is None
         and job.best_x >= first
-        and room(job, int(job.best_x), int(job.best_x) + span)
+        and g.nfull[int(job.best_x)] >= job.best_x + span
+        and (not job.limits or room(job, int(job.best_x), int(job.best_x) + span))
     ):
         # The unconstrained best grid start has room: nothing in the window can beat it.
         c, k = job.best, int(job.best_x)
