@@ -6,9 +6,11 @@
 - store: upsert readings (`store_readings`, `readings_between`), bump the zone's data version
   that cached answers are keyed by (`data_version`, `bump_data_version`), and record each
   source's newest forecast issue (carbon.models.ForecastIssue);
-- series: read them back (`current_intensity`, `intensity_series`, `forecast_points`, `estimate`,
-  `carbon_status` with its rule `next_step_at_or_below`, `reading_range`); the status is cached
-  per zone for at most CARBON_STATUS_CACHE_SECONDS, never past the step in progress;
+- series: read them back (`current_intensity`, `intensity_series`, `forecast_points`,
+  `reading_range`);
+- status: `carbon_status` with its rule `next_step_at_or_below`, cached per zone for at most
+  CARBON_STATUS_CACHE_SECONDS, never past the step in progress;
+- estimates: `estimate`, a backup's emissions now against the best window ahead;
 - data: CSV import, simulated demo data, the worker schedules (refresh, prune);
 - retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`);
 - modelled: the built-in forecaster's forecast from stored history, for zones whose providers
@@ -25,6 +27,7 @@ from carbon.services.data import (
     load_demo_data,
     register_schedules,
 )
+from carbon.services.estimates import Estimate, estimate
 from carbon.services.fetching import (
     FetchOutcome,
     ensure_fresh,
@@ -36,20 +39,15 @@ from carbon.services.fetching import (
 from carbon.services.modelled import store_model_forecast
 from carbon.services.retention import prune_forecasts
 from carbon.services.series import (
-    STATUS_WINDOW,
-    CarbonStatus,
     CurrentIntensity,
-    Estimate,
     ForecastPoint,
     SeriesInfo,
-    carbon_status,
     current_intensity,
-    estimate,
     forecast_points,
     intensity_series,
-    next_step_at_or_below,
     reading_range,
 )
+from carbon.services.status import STATUS_WINDOW, CarbonStatus, carbon_status, next_step_at_or_below
 from carbon.services.store import (
     StoreResult,
     bump_data_version,

@@ -1,4 +1,4 @@
-"""Reading stored data back: the current intensity, the merged series, forecasts and estimates.
+"""Reading stored data back: the current intensity, the merged series and the forecast points.
 
 A series for a zone is built from stored readings only (fetching is `fetching.py`):
 
@@ -16,18 +16,16 @@ is nothing at all, NoData is raised: a number is never made up.
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Max
 
-from carbon.intensity import StepSeries, Window, emissions_kg, quality
+from carbon.intensity import StepSeries, quality
 from carbon.models import CarbonReading, ForecastIssue, Zone
-from carbon.services.base import NoData, energy_model, resolve_now, source_is_simulated
+from carbon.services.base import NoData, resolve_now, source_is_simulated
 from carbon.services.fetching import CURRENT, FORECAST, ensure_fresh_cached
-from carbon.services.store import cache_allowed, data_version
 
 ACTUAL = CarbonReading.Kind.ACTUAL.value
 
@@ -68,35 +66,6 @@ class SeriesInfo:
     forecast_only: bool
     signal: str = "average"
     points: list[ForecastPoint] = field(default_factory=list)
-
-
-@dataclass
-class Estimate:
-    zone: str
-    data_gb: float
-    duration_hours: float
-    horizon_hours: float
-    energy_kwh: float
-    signal: str
-    current_intensity: float
-    current_emissions_kg: float
-    best_intensity: float
-    best_emissions_kg: float
-    best_start: datetime
-    best_end: datetime
-    savings_kg: float
-    savings_percent: float
-    delay_minutes: int
-    recommendation: str
-    sources: list[str]
-    simulated: bool
-    stale: bool
-    forecast: list[ForecastPoint]
-    now: datetime
-
-    @property
-    def source(self) -> str:
-        return ",".join(self.sources)
 
 
 def _stale_after() -> timedelta:
@@ -412,139 +381,6 @@ def forecast_points(zone: Zone, *, now: datetime | None = None, hours: float = 7
     return info.points
 
 
-STATUS_WINDOW = timedelta(hours=4)  # CONTRACT.md's forecast_next_4h
-
-
-@dataclass
-class CarbonStatus:
-    """Everything POST /carbon/status answers: now against a threshold, and the next 4 hours."""
-
-    current: CurrentIntensity
-    threshold: float
-    optimal: bool
-    next_optimal: ForecastPoint | None  # None when optimal now, or no upcoming step qualifies
-    reasoning: str
-    forecast: list[ForecastPoint]
-    now: datetime
-
-
-def next_step_at_or_below(
-    points: list[ForecastPoint], threshold: float, now: datetime
-) -> ForecastPoint | None:
-    """The first step starting after `now` whose intensity is at or below `threshold`."""
-    return next((p for p in points if p.start > now and p.value <= threshold), None)
-
-
-def _status_reasoning(
-    current: CurrentIntensity, threshold: float, optimal: bool, upcoming: ForecastPoint | None
-) -> str:
-    label = " (simulated data)" if current.simulated else ""
-    stale = " Data is stale: the providers could not be reached." if current.stale else ""
-    verdict = "at or below" if optimal else "above"
-    text = (
-        f"Grid intensity in {current.zone} is {current.value:.0f} gCO2/kWh ({current.quality}){label}, "
-        f"{verdict} the threshold of {threshold:.0f}."
-    )
-    if not optimal:
-        text += (
-            f" Next step at or below it starts {upcoming.start:%H:%M} UTC."
-            if upcoming
-            else f" No step in the next {STATUS_WINDOW.total_seconds() / 3600:g} h is at or below it."
-        )
-    return text + stale
-
-
-@dataclass
-class _StatusBasis:
-    """What a status needs apart from the threshold, computed at `at` and valid for any `now` in
-    [at, until): the current reading, and the steps from `at` to STATUS_WINDOW plus the cache's
-    maximum age ahead, from which each request slices its own [now, now + 4 h)."""
-
-    current: CurrentIntensity
-    points: list[ForecastPoint]
-    at: datetime
-    until: datetime
-
-
-def _slice(points: list[ForecastPoint], start: datetime, end: datetime) -> list[ForecastPoint]:
-    """The steps overlapping [start, end), the first and last clipped to it (as _series clips)."""
-    out = []
-    for point in points:
-        if point.end <= start or point.start >= end:
-            continue
-        if point.start < start or point.end > end:
-            point = replace(point, start=max(point.start, start), end=min(point.end, end))
-        out.append(point)
-    return out
-
-
-def _status_basis(zone: Zone, now: datetime, max_age: timedelta) -> _StatusBasis:
-    fresh_until = ensure_fresh_cached(zone, (CURRENT, FORECAST), now=now)
-    recent = _recent_actuals(zone, now)
-    # What intensity_series would read for [now, end): actual steps in progress at `now`.
-    in_progress = [(r.start, r.end, r.value, r.source, r.signal) for r in recent if r.end > now]
-    points = _series(zone, now, now + STATUS_WINDOW, now, in_progress, extend=max_age).points
-    current = _current_from(zone, recent, now)
-    # The answer holds until the data could say otherwise: a step in progress ends, a recent step
-    # leaves the stale window (the current reading or its stale flag changes), the freshness
-    # decision lapses, a forecast-only current step ends or turns stale; at most max_age.
-    until = min(fresh_until, now + max_age)
-    for r in recent:
-        until = min(until, r.end if r.end > now else r.end + _stale_after())
-    if current.kind == FORECAST:
-        until = min(until, current.end)
-    return _StatusBasis(current=current, points=points, at=now, until=until)
-
-
-def _status_key(zone: Zone) -> str:
-    # The chain and the stale window change the answer from the same rows; settings are per test.
-    chain = ",".join(zone.provider_chain())
-    return f"carbon:status:{zone.pk}:{chain}:{settings.CARBON_STALE_MINUTES}:{data_version(zone.pk)}"
-
-
-def carbon_status(zone: Zone, threshold: float | None = None, *, now: datetime | None = None) -> CarbonStatus:
-    """The zone's intensity now against `threshold` (None or 0: CARBON_DEFAULT_THRESHOLD), the
-    steps of the next 4 hours and the first of them at or below the threshold.
-
-    Freshness is checked once (current and forecast, TTL permitting), and one bounded query of
-    the recent actuals serves both the current reading and the actual part of the series, so the
-    cost does not grow with the zone's stored history. Raises NoData when nothing is known.
-
-    The current reading and the steps ahead are cached per zone (Django's cache, under the zone's
-    data version, which every stored reading changes) for at most CARBON_STATUS_CACHE_SECONDS
-    and never past the end of the step in progress; each call still answers as of its own `now`:
-    its 4 hours are sliced from the cached steps, the threshold is applied per call. 0: no cache;
-    nor inside a transaction (store.cache_allowed).
-    """
-    now = resolve_now(now)
-    threshold = threshold or settings.CARBON_DEFAULT_THRESHOLD
-    max_age = timedelta(seconds=max(settings.CARBON_STATUS_CACHE_SECONDS, 0) if cache_allowed() else 0)
-    basis = None
-    if max_age:
-        key = _status_key(zone)
-        basis = cache.get(key)
-        if basis is not None and not basis.at <= now < basis.until:
-            basis = None
-    if basis is None:
-        basis = _status_basis(zone, now, max_age)
-        if max_age and basis.until > now:
-            # The key again: a fetch in _status_basis stored readings and changed the version.
-            cache.set(_status_key(zone), basis, timeout=max_age.total_seconds())
-    points = _slice(basis.points, now, now + STATUS_WINDOW)
-    current = basis.current
-    optimal = current.value <= threshold
-    upcoming = None if optimal else next_step_at_or_below(points, threshold, now)
-    return CarbonStatus(
-        current=current,
-        threshold=threshold,
-        optimal=optimal,
-        next_optimal=upcoming,
-        reasoning=_status_reasoning(current, threshold, optimal, upcoming),
-        forecast=points,
-        now=now,
-    )
-
-
 def reading_range(
     kind: str, start: datetime | None, end: datetime | None, *, now: datetime | None = None
 ) -> tuple[datetime, datetime]:
@@ -559,85 +395,3 @@ def reading_range(
     if end is None:
         return start, start + day
     return start, end
-
-
-def _humanize_minutes(minutes: int) -> str:
-    hours, mins = divmod(minutes, 60)
-    if hours and mins:
-        return f"{hours} h {mins} min"
-    return f"{hours} h" if hours else f"{mins} min"
-
-
-def estimate(
-    zone: Zone,
-    data_gb: float,
-    duration_hours: float,
-    *,
-    now: datetime | None = None,
-    horizon_hours: float | None = None,
-) -> Estimate:
-    """Emissions of running a backup now versus in the best window within the horizon.
-
-    "Best" is the start with the lowest time-weighted mean over the whole run, not the lowest
-    single point. Raises NoData if nothing covers the run starting now, ValueError on bad input.
-    """
-    if not data_gb > 0 or not duration_hours > 0:
-        raise ValueError("data_gb and duration_hours must be positive")
-    now = resolve_now(now)
-    horizon = settings.CARBON_ESTIMATE_HORIZON_HOURS if horizon_hours is None else float(horizon_hours)
-    if horizon < 0:
-        raise ValueError("horizon_hours must not be negative")
-    duration = timedelta(hours=duration_hours)
-    latest = now + timedelta(hours=horizon)
-    info = intensity_series(zone, now, latest + duration, now=now, refresh=True)
-    now_mean = info.series.mean(now, now + duration)
-    if now_mean is None:
-        raise NoData(f"no carbon intensity data for {zone.code} covering the next {duration_hours:g} h")
-    best = info.series.best_window(duration, now, latest, min_coverage=1.0)
-    if best is None or best.mean >= now_mean:
-        best = Window(start=now, end=now + duration, mean=now_mean)
-
-    kwh = energy_model().kwh(data_gb, duration_hours)
-    current_kg = emissions_kg(kwh, now_mean)
-    best_kg = emissions_kg(kwh, best.mean)
-    savings = current_kg - best_kg
-    percent = 100.0 * savings / current_kg if current_kg > 0 else 0.0
-    delay = max(round((best.start - now).total_seconds() / 60), 0)
-    label = " (simulated data)" if info.simulated else ""
-    if delay == 0 or savings <= 0:
-        text = (
-            f"Start now: no {duration_hours:g} h window in the next {horizon:g} h is cleaner than "
-            f"{now_mean:.0f} gCO2/kWh{label}."
-        )
-    else:
-        text = (
-            f"Wait {_humanize_minutes(delay)} and start at {best.start:%Y-%m-%d %H:%M} UTC: "
-            f"{best.mean:.0f} instead of {now_mean:.0f} gCO2/kWh saves {savings:.3f} kg CO2 "
-            f"({percent:.1f} %){label}."
-        )
-    if info.stale:
-        text += " Data is stale: the providers could not be reached."
-    window_points = [p for p in info.points if p.start < latest + duration]
-    return Estimate(
-        zone=zone.code,
-        data_gb=float(data_gb),
-        duration_hours=float(duration_hours),
-        horizon_hours=horizon,
-        energy_kwh=kwh,
-        signal=info.signal,
-        current_intensity=now_mean,
-        current_emissions_kg=current_kg,
-        best_intensity=best.mean,
-        best_emissions_kg=best_kg,
-        best_start=best.start,
-        best_end=best.end,
-        savings_kg=savings,
-        savings_percent=percent,
-        delay_minutes=delay,
-        recommendation=text,
-        sources=_priority(zone, info.sources),
-        simulated=info.simulated,
-        stale=info.stale,
-        forecast=window_points,
-        now=now,
-    )
