@@ -3,7 +3,8 @@
 Readable coloured tables for people (no colour when the output is not a terminal, or with
 --no-color), `--json` for scripts. Times are ISO 8601 (naive means UTC) or relative: `now`,
 `2h ago`, `in 30m`, `+1d`. An unknown zone, a bad number or a bad time prints one line on stderr
-and exits with code 2.
+and exits with code 2. The argument grammar is in _carbon_args.py, the printed shapes (table rows,
+JSON) in _carbon_output.py.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
-import re
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -24,137 +23,21 @@ from django.utils import timezone
 
 from carbon import services
 from carbon.intensity import quality
+from carbon.management.commands._carbon_args import parse_duration, parse_number, parse_when
+from carbon.management.commands._carbon_output import (
+    buckets,
+    estimate_json,
+    forecast_json,
+    forecast_rows,
+    iso,
+    quality_style,
+    relative,
+    status_json,
+    zone_json,
+)
 from carbon.models import CarbonReading, Zone
 
 BAD_INPUT = 2
-_UNITS = {
-    "s": 1,
-    "sec": 1,
-    "second": 1,
-    "seconds": 1,
-    "m": 60,
-    "min": 60,
-    "mins": 60,
-    "minute": 60,
-    "minutes": 60,
-    "h": 3600,
-    "hr": 3600,
-    "hrs": 3600,
-    "hour": 3600,
-    "hours": 3600,
-    "d": 86400,
-    "day": 86400,
-    "days": 86400,
-    "w": 604800,
-    "week": 604800,
-    "weeks": 604800,
-}
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
-
-
-def parse_duration(text: str, *, default_unit: str = "h") -> timedelta:
-    """`90m`, `1.5h`, `1h30m`, `2 days`, or a bare number in `default_unit`."""
-    raw = (text or "").strip().lower()
-    try:
-        number = float(raw)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(number) or number < 0:
-            raise ValueError(f"bad duration {text!r}")
-        return timedelta(seconds=number * _UNITS[default_unit])
-    parts = _PART.findall(raw)
-    if not parts or _PART.sub("", raw).strip() or any(unit not in _UNITS for _, unit in parts):
-        raise ValueError(f"bad duration {text!r} (use e.g. 30m, 2h, 1h30m, 1d)")
-    return timedelta(seconds=sum(float(n) * _UNITS[unit] for n, unit in parts))
-
-
-def parse_when(text: str, now: datetime) -> datetime:
-    """`now`, `2h ago`, `in 30m`, `+1d`, `-15m`, or an ISO 8601 time (naive means UTC)."""
-    raw = (text or "").strip()
-    low = raw.lower()
-    try:
-        if low == "now":
-            return now
-        if low.endswith(" ago"):
-            return now - parse_duration(low[:-4])
-        if low.startswith("in "):
-            return now + parse_duration(low[3:])
-        if low[:1] in "+-" and low[1:2].isdigit():
-            delta = parse_duration(low[1:])
-            return now + delta if low[0] == "+" else now - delta
-    except ValueError:
-        raise ValueError(f"bad time {text!r} (use ISO 8601, now, '2h ago' or 'in 30m')") from None
-    try:
-        moment = datetime.fromisoformat(raw.replace(" ", "T", 1) if "T" not in raw else raw)
-    except ValueError:
-        raise ValueError(f"bad time {text!r} (use ISO 8601, now, '2h ago' or 'in 30m')") from None
-    return moment.replace(tzinfo=UTC) if timezone.is_naive(moment) else moment.astimezone(UTC)
-
-
-def parse_number(text: str, name: str, *, positive: bool = True) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"bad number for {name}: {text!r}") from None
-    if not math.isfinite(value) or (positive and value <= 0) or value < 0:
-        raise ValueError(
-            f"{name} must be a {'positive' if positive else 'non-negative'} number, not {text!r}"
-        )
-    return value
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def relative(moment: datetime, now: datetime) -> str:
-    seconds = (moment - now).total_seconds()
-    minutes = round(abs(seconds) / 60)
-    if minutes == 0:
-        return "now"
-    hours, mins = divmod(minutes, 60)
-    text = f"{hours} h {mins} min" if hours and mins else (f"{hours} h" if hours else f"{mins} min")
-    return f"in {text}" if seconds > 0 else f"{text} ago"
-
-
-def buckets(points: Sequence[services.ForecastPoint], every: timedelta) -> list[dict]:
-    """Points averaged per `every` (time-weighted), aligned to UTC multiples of it; raw if 0."""
-    if not points:
-        return []
-    if every.total_seconds() <= 0:
-        return [
-            {"start": p.start, "end": p.end, "value": p.value, "kind": p.kind, "sources": [p.source]}
-            for p in points
-        ]
-    size = every.total_seconds()
-    groups: dict[float, list[services.ForecastPoint]] = {}
-    for p in points:
-        t = p.start.timestamp()
-        while t < p.end.timestamp():
-            key = math.floor(t / size) * size
-            groups.setdefault(key, []).append(p)
-            t = key + size
-    out = []
-    for key, members in sorted(groups.items()):
-        lo, hi = key, key + size
-        weights = [(min(p.end.timestamp(), hi) - max(p.start.timestamp(), lo), p) for p in members]
-        total = sum(w for w, _ in weights)
-        start = max(min(p.start.timestamp() for p in members), lo)
-        end = min(max(p.end.timestamp() for p in members), hi)
-        kinds = {p.kind for p in members}
-        out.append(
-            {
-                "start": datetime.fromtimestamp(start, UTC),
-                "end": datetime.fromtimestamp(end, UTC),
-                "value": sum(w * p.value for w, p in weights) / total,
-                "kind": kinds.pop() if len(kinds) == 1 else "mixed",
-                "sources": sorted({p.source for p in members}),
-            }
-        )
-    return out
 
 
 class Command(BaseCommand):
@@ -246,9 +129,6 @@ class Command(BaseCommand):
             return text
         return getattr(self.style, style)(text)
 
-    def quality_style(self, level: str) -> str:
-        return {"excellent": "SUCCESS", "good": "SUCCESS", "moderate": "WARNING"}.get(level, "ERROR")
-
     def emit_json(self, data: object) -> None:
         self.stdout.write(
             json.dumps(data, indent=2, default=lambda o: iso(o) if isinstance(o, datetime) else str(o))
@@ -268,35 +148,6 @@ class Command(BaseCommand):
     def now(self, options: dict) -> datetime:
         return parse_when(str(options.get("at") or "now"), timezone.now())
 
-    def forecast_rows(self, entries: list[dict]) -> list[list[tuple[str, str | None]]]:
-        rows = []
-        for e in entries:
-            level = quality(e["value"])
-            rows.append(
-                [
-                    (f"{e['start']:%Y-%m-%d %H:%M}", None),
-                    (f"{e['value']:.0f}", self.quality_style(level)),
-                    (level, self.quality_style(level)),
-                    (e["kind"], None),
-                    (",".join(e["sources"]), "NOTICE" if "simulated" in e["sources"] else None),
-                ]
-            )
-        return rows
-
-    def forecast_json(self, entries: list[dict]) -> list[dict]:
-        return [
-            {
-                "time": e["start"],
-                "end": e["end"],
-                "intensity_gco2_kwh": round(e["value"], 3),
-                "quality": quality(e["value"]),
-                "kind": e["kind"],
-                "sources": e["sources"],
-                "simulated": "simulated" in e["sources"],
-            }
-            for e in entries
-        ]
-
     # -- subcommands ------------------------------------------------------------------------------
 
     def do_status(self, *, zone: str, json: bool, **options: object) -> None:
@@ -308,26 +159,7 @@ class Command(BaseCommand):
             buckets(services.forecast_points(z, now=now, hours=hours), timedelta(hours=1)) if hours else []
         )
         if json:
-            self.emit_json(
-                {
-                    "zone": z.code,
-                    "name": z.name,
-                    "intensity_gco2_kwh": round(current.value, 3),
-                    "quality": current.quality,
-                    "source": current.source,
-                    "signal": current.signal,
-                    "kind": current.kind,
-                    "timestamp": current.start,
-                    "start": current.start,
-                    "end": current.end,
-                    "simulated": current.simulated,
-                    "stale": current.stale,
-                    "estimated": current.estimated,
-                    "renewable_percent": current.renewable_percent,
-                    "as_of": now,
-                    "forecast": self.forecast_json(entries),
-                }
-            )
+            self.emit_json(status_json(z, current, now, entries))
             return
         badges = []
         if current.simulated:
@@ -340,8 +172,8 @@ class Command(BaseCommand):
             badges.append(self.paint("[forecast]", "WARNING"))
         self.stdout.write(
             f"{self.paint(z.code, 'MIGRATE_HEADING')}  {z.name}: "
-            f"{self.paint(f'{current.value:.0f} gCO2/kWh', self.quality_style(current.quality))} "
-            f"{self.paint(current.quality, self.quality_style(current.quality))}  {' '.join(badges)}".rstrip()
+            f"{self.paint(f'{current.value:.0f} gCO2/kWh', quality_style(current.quality))} "
+            f"{self.paint(current.quality, quality_style(current.quality))}  {' '.join(badges)}".rstrip()
         )
         self.stdout.write(
             f"  {current.start:%Y-%m-%d %H:%M}-{current.end:%H:%M} UTC ({relative(current.start, now)}), "
@@ -354,31 +186,12 @@ class Command(BaseCommand):
         )
         if entries:
             self.stdout.write("")
-            self.table(["time (UTC)", "gCO2/kWh", "quality", "kind", "source"], self.forecast_rows(entries))
+            self.table(["time (UTC)", "gCO2/kWh", "quality", "kind", "source"], forecast_rows(entries))
 
     def do_zones(self, *, json: bool, **options: object) -> None:
         zones = list(Zone.objects.order_by("code"))
         if json:
-            self.emit_json(
-                {
-                    "zones": [
-                        {
-                            "id": z.code,
-                            "code": z.code,
-                            "name": z.name,
-                            "region": z.region,
-                            "description": z.description,
-                            "typical_intensity": z.typical_intensity,
-                            "timezone": z.timezone,
-                            "providers": z.provider_chain(),
-                            "provider_codes": z.provider_codes,
-                            "active": z.active,
-                        }
-                        for z in zones
-                    ],
-                    "total": len(zones),
-                }
-            )
+            self.emit_json({"zones": [zone_json(z) for z in zones], "total": len(zones)})
             return
         latest = {}
         for z in zones:
@@ -415,9 +228,7 @@ class Command(BaseCommand):
         points = services.forecast_points(z, now=now, hours=hours)
         entries = buckets(points, every)
         if json:
-            self.emit_json(
-                {"zone": z.code, "as_of": now, "hours": hours, "forecast": self.forecast_json(entries)}
-            )
+            self.emit_json({"zone": z.code, "as_of": now, "hours": hours, "forecast": forecast_json(entries)})
             return
         if not entries:
             self.stdout.write(self.paint(f"{z.code}: no forecast stored for the next {hours:g} h", "WARNING"))
@@ -427,7 +238,7 @@ class Command(BaseCommand):
             f"{self.paint(z.code, 'MIGRATE_HEADING')}  {z.name}: next {hours:g} h"
             + (f"  {self.paint('[simulated]', 'NOTICE')}" if simulated else "")
         )
-        self.table(["time (UTC)", "gCO2/kWh", "quality", "kind", "source"], self.forecast_rows(entries))
+        self.table(["time (UTC)", "gCO2/kWh", "quality", "kind", "source"], forecast_rows(entries))
 
     def do_estimate(self, *, zone: str, json: bool, **options: object) -> None:
         now = self.now(options)
@@ -441,30 +252,7 @@ class Command(BaseCommand):
         z = services.get_zone(zone)
         est = services.estimate(z, data_gb, hours, now=now, horizon_hours=horizon)
         if json:
-            self.emit_json(
-                {
-                    "zone": est.zone,
-                    "data_size_gb": est.data_gb,
-                    "duration_hours": est.duration_hours,
-                    "max_delay_hours": est.horizon_hours,
-                    "energy_kwh": est.energy_kwh,
-                    "signal": est.signal,
-                    "current_intensity_gco2_kwh": est.current_intensity,
-                    "current_emissions_kg_co2": est.current_emissions_kg,
-                    "best_intensity_gco2_kwh": est.best_intensity,
-                    "best_emissions_kg_co2": est.best_emissions_kg,
-                    "best_time": est.best_start,
-                    "best_end": est.best_end,
-                    "savings_kg_co2": est.savings_kg,
-                    "savings_percent": est.savings_percent,
-                    "delay_minutes": est.delay_minutes,
-                    "recommendation": est.recommendation,
-                    "sources": est.sources,
-                    "simulated": est.simulated,
-                    "stale": est.stale,
-                    "as_of": est.now,
-                }
-            )
+            self.emit_json(estimate_json(est))
             return
         badge = f"  {self.paint('[simulated]', 'NOTICE')}" if est.simulated else ""
         badge += f"  {self.paint('[stale]', 'ERROR')}" if est.stale else ""
@@ -476,14 +264,14 @@ class Command(BaseCommand):
             [
                 ("now", None),
                 (f"{now:%Y-%m-%d %H:%M}", None),
-                (f"{est.current_intensity:.0f}", self.quality_style(quality(est.current_intensity))),
+                (f"{est.current_intensity:.0f}", quality_style(quality(est.current_intensity))),
                 (f"{est.current_emissions_kg:.3f}", None),
                 ("", None),
             ],
             [
                 ("best window", "SUCCESS"),
                 (f"{est.best_start:%Y-%m-%d %H:%M}", "SUCCESS"),
-                (f"{est.best_intensity:.0f}", self.quality_style(quality(est.best_intensity))),
+                (f"{est.best_intensity:.0f}", quality_style(quality(est.best_intensity))),
                 (f"{est.best_emissions_kg:.3f}", None),
                 (relative(est.best_start, now), None),
             ],
