@@ -1,6 +1,7 @@
 """Fleet planning benchmark: 100,000 backups over one day across the 12 default zones.
 
     .venv/bin/python benchmarks/bench_fleet.py [--jobs 100000] [--data ../shared/data] [--seed 1]
+        [--factor 2 3] [--targets 8]
 
 Curves: each zone gets two days of a real 2020 curve (DE for the fossil-heavy zones, FR for the
 low-carbon ones), taken from a different week per zone and scaled to the zone's typical
@@ -14,6 +15,11 @@ exact start/end instants; total expected emissions (weight x mean intensity from
 ``StepSeries.mean``) against the uncapacitated optimum (every job on its own best window from
 ``StepSeries.best_window``) -- that optimum is also the naive "everyone takes the best slot" plan,
 whose violations are shown beside.
+
+``--targets N`` also has every job write to one of N backup targets shared by all zones (chosen
+at random), each limited to ceil(target factor x its mean load) runs at once (--target-factor, 1.25): the plan is then made
+twice in the same process, zones only (the baseline) and zones + target limits, and the target
+violations are checked by the same independent sweep.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,6 +76,12 @@ def zone_curves(data: Path) -> dict[str, StepSeries]:
     return out
 
 
+def with_targets(jobs: list[PlanRequest], targets: int, seed: int) -> list[PlanRequest]:
+    """The same jobs, each also counting against one of ``targets`` shared backup targets."""
+    rng = random.Random(seed + 1)
+    return [replace(r, limits=(f"/backups/t{rng.randrange(targets)}",)) for r in jobs]
+
+
 def make_jobs(n: int, seed: int) -> list[PlanRequest]:
     rng = random.Random(seed)
     zones = list(ZONES)
@@ -93,9 +106,10 @@ def make_jobs(n: int, seed: int) -> list[PlanRequest]:
 
 
 def violations(
-    starts: dict[str, datetime], jobs: list[PlanRequest], capacity: dict[str, int]
+    starts: dict[str, datetime], jobs: list[PlanRequest], capacity: dict[str, int], *, targets: bool = False
 ) -> tuple[int, int]:
-    """(number of time intervals where some zone runs more than its capacity, worst excess).
+    """(number of run starts that push some zone, or with ``targets`` some target, over its
+    capacity, worst excess).
 
     An independent sweep over exact instants: +1 at each start, -1 at each end; ends sort before
     starts at the same instant (runs are half-open), so back-to-back runs never count as overlap.
@@ -103,8 +117,9 @@ def violations(
     events: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for r in jobs:
         s = starts[r.key].timestamp()
-        events[r.group].append((s, 1))
-        events[r.group].append((s + r.duration.total_seconds(), -1))
+        for key in r.limits if targets else (r.group,):
+            events[key].append((s, 1))
+            events[key].append((s + r.duration.total_seconds(), -1))
     count = worst = 0
     for zone, ev in events.items():
         ev.sort()
@@ -136,6 +151,8 @@ def main() -> None:
     )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--factor", type=float, nargs="*", default=[2.0, 3.0])
+    ap.add_argument("--targets", type=int, default=0, help="shared backup targets with limits (0: none)")
+    ap.add_argument("--target-factor", type=float, default=1.25, help="target capacity / its mean load")
     args = ap.parse_args()
 
     curves = zone_curves(args.data)
@@ -185,6 +202,47 @@ def main() -> None:
         print(
             f"| {cap_txt} | {plan_cpu:.1f} s / {plan_s:.1f} s | {v} | {'yes' if inside else 'NO'} | {flagged} | {total:,.0f} "
             f"| +{(total / optimum - 1) * 100:.2f}% | {(1 - total / run_now) * 100:.1f}% | {nv:,} ({nworst}) |"
+        )
+    if args.targets:
+        target_rows(args, curves, jobs, load, optimum, naive)
+
+
+def target_rows(args, curves, jobs, load, optimum, naive) -> None:
+    """Zones only, then zones + target limits, planned in the same process (ratio of times)."""
+    tjobs = with_targets(jobs, args.targets, args.seed)
+    tload: dict[str, float] = defaultdict(float)
+    for r in tjobs:
+        tload[r.limits[0]] += r.duration.total_seconds() / 86400
+    print()
+    print(
+        f"With {args.targets} backup targets shared by all zones, each job writing to one at random, "
+        f"target capacity {args.target_factor:g}x its mean load:"
+    )
+    print()
+    print(
+        "| capacity (zones; targets) | plan time zones only / with targets (CPU) | ratio | zone violations "
+        "| target violations | overflowed | emissions vs optimum | naive plan target violations |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for factor in args.factor:
+        capacity = {z: math.ceil(factor * load[z]) for z in ZONES}
+        tcap = {t: math.ceil(args.target_factor * v) for t, v in tload.items()}
+        c = time.process_time()
+        plan_fleet(curves, jobs, capacity, now=DAY)
+        base_cpu = time.process_time() - c
+        c = time.process_time()
+        plan = plan_fleet(curves, tjobs, {**capacity, **tcap}, now=DAY)
+        cpu = time.process_time() - c
+        starts = {k: d.start for k, d in plan.items()}
+        zv, _ = violations(starts, tjobs, capacity)
+        tv, _ = violations(starts, tjobs, tcap, targets=True)
+        nv, _ = violations(naive, tjobs, tcap, targets=True)
+        flagged = sum(1 for d in plan.values() if d.inputs.get("overflow"))
+        total = total_emissions(starts, tjobs, curves)
+        print(
+            f"| {factor:g}x mean load ({min(capacity.values())}-{max(capacity.values())}; "
+            f"{min(tcap.values())}-{max(tcap.values())}) | {base_cpu:.1f} s / {cpu:.1f} s | {cpu / base_cpu:.2f} "
+            f"| {zv} | {tv} | {flagged} | +{(total / optimum - 1) * 100:.2f}% | {nv:,} |"
         )
 
 

@@ -17,8 +17,9 @@ minimised heuristically:
    and a "next full slot" index that makes the feasibility test O(1) per candidate.
 3. Repair: a job left with no room anywhere in its window (greedy order can box a rigid job in)
    is usually blocked by jobs that could sit elsewhere. For its few most promising starts, the
-   blockers on each full slot (most flexible first) are moved to their cleanest start that does
-   not touch its run; if every slot gets room the job goes in, otherwise the moves are undone.
+   blockers on each full slot, in its zone or any of its targets (most flexible first), are moved
+   to their cleanest start that does not touch its run; if every slot gets room the job goes in,
+   otherwise the moves are undone.
 4. Improvement passes: each job not on its own optimum is lifted out and put back on its
    cleanest feasible start (which may be where it was). A move never raises the total, so the
    passes stop when nothing moves (or after ``passes``).
@@ -239,17 +240,13 @@ def plan_fleet(
     # touch the blocked job's run) and put the job in; undo if that fails.
     stuck = [j for j in order if j.overflow]
     if stuck:
-        by_slot: dict[int, dict[int, set[int]]] = {}
-        for gid in {id(j.g) for j in stuck}:
-            by_slot[gid] = {}
+        # Per group a stuck job counts against (its zone, its targets): slot -> jobs running there.
+        by_slot: dict[int, dict[int, set[int]]] = {id(grp): {} for j in stuck for grp in (j.g, *j.limits)}
         for i, j in enumerate(jobs):
-            idx = by_slot.get(id(j.g))
-            if idx is not None:
-                for t in range(*j.occ):
-                    idx.setdefault(t, set()).add(i)
+            _index(j, by_slot, i, add=True)
         flex = [j.flex for j in jobs]
         for job in stuck:
-            _repair(job, jobs, by_slot[id(job.g)], flex)
+            _repair(job, jobs, by_slot, flex)
 
     # -- 4. improvement passes: lift each job out and put it back on its best feasible start.
     for _ in range(passes):
@@ -288,34 +285,49 @@ def plan_fleet(
     return out
 
 
-def _move(job: SlotJob, x: float, c: float, jobs: list[SlotJob], idx: dict[int, set[int]], me: int) -> None:
-    """Move ``job`` (index ``me``) to ``x`` keeping occupancy and the slot index in step; a job
+def _index(job: SlotJob, by_slot: dict[int, dict[int, set[int]]], me: int, *, add: bool) -> None:
+    """Add or remove ``job`` (index ``me``) at its slots in the slot index of each of its groups
+    that is indexed."""
+    for grp in (job.g, *job.limits):
+        idx = by_slot.get(id(grp))
+        if idx is None:
+            continue
+        for t in range(*job.occ):
+            if add:
+                idx.setdefault(t, set()).add(me)
+            elif t in idx:
+                idx[t].discard(me)
+
+
+def _move(
+    job: SlotJob, x: float, c: float, jobs: list[SlotJob], by_slot: dict[int, dict[int, set[int]]], me: int
+) -> None:
+    """Move ``job`` (index ``me``) to ``x`` keeping occupancy and the slot indexes in step; a job
     with ``occ == (0, 0)`` is currently off the board."""
-    for t in range(*job.occ):
-        idx[t].discard(me)
+    _index(job, by_slot, me, add=False)
     if job.occ[1] > job.occ[0]:
         occupy(job, job.occ[0], job.occ[1], -1)
     job.x, job.cost = x, c
     job.occ = occ_range(x, job.dn)
     occupy(job, job.occ[0], job.occ[1], 1)
-    for t in range(*job.occ):
-        idx.setdefault(t, set()).add(me)
+    _index(job, by_slot, me, add=True)
 
 
 def _repair(
     job: SlotJob,
     jobs: list[SlotJob],
-    idx: dict[int, set[int]],
+    by_slot: dict[int, dict[int, set[int]]],
     flex: list[int],
     tries: int = 12,
     per_slot: int = 40,
 ) -> bool:
-    """Try to fit an overflowed job into its window by relocating blockers (see plan_fleet, 3b)."""
+    """Try to fit an overflowed job into its window by relocating blockers (see plan_fleet, 3b):
+    on each full slot of its run, in its zone or any of its targets, the jobs running there."""
     g = job.g
+    groups = (g, *job.limits)
     me = job.idx
     # Lift the job off its overflow spot first: that spot may overlap the candidates' slots.
-    for t in range(*job.occ):
-        idx[t].discard(me)
+    _index(job, by_slot, me, add=False)
     occupy(job, job.occ[0], job.occ[1], -1)
     # Candidate starts, fewest full slots first, then cleanest.
     scored = []
@@ -323,7 +335,7 @@ def _repair(
         a, b = occ_range(x, job.dn)
         if job.covered and g.ngap[a] < b:
             continue
-        blocked = sum(1 for t in range(a, b) if g.occ[t] >= g.cap)
+        blocked = sum(1 for t in range(a, b) if any(grp.occ[t] >= grp.cap for grp in groups))
         c = g.integral(x + job.dn) - g.integral(x) if job.covered else math.nan
         scored.append((blocked, c if job.covered else 0.0, x, c))
     scored.sort()
@@ -332,35 +344,39 @@ def _repair(
         moves: list[tuple[int, float, float]] = []
         ok = True
         for t in range(a, b):
-            while ok and g.occ[t] >= g.cap:
-                ok = False
-                # The most flexible blockers first: they are the likeliest to find room elsewhere.
-                blockers = sorted(idx.get(t, ()), key=flex.__getitem__)
-                for i in blockers[:per_slot]:
-                    other = jobs[i]
-                    if other.threshold_now or not other.covered or other.overflow:
-                        continue
-                    occupy(other, other.occ[0], other.occ[1], -1)
-                    c2, x2 = scan(other, capacity=True, skip=(a, b))
-                    occupy(other, other.occ[0], other.occ[1], 1)
-                    if x2 >= 0:
-                        moves.append((i, other.x, other.cost))
-                        _move(other, x2, c2, jobs, idx, i)
-                        ok = True
-                        break
+            for grp in groups:
+                idx = by_slot[id(grp)]
+                while ok and grp.occ[t] >= grp.cap:
+                    ok = False
+                    # The most flexible blockers first: the likeliest to find room elsewhere.
+                    blockers = sorted(idx.get(t, ()), key=flex.__getitem__)
+                    for i in blockers[:per_slot]:
+                        other = jobs[i]
+                        if other.threshold_now or not other.covered or other.overflow:
+                            continue
+                        occupy(other, other.occ[0], other.occ[1], -1)
+                        c2, x2 = scan(other, capacity=True, skip=(a, b))
+                        occupy(other, other.occ[0], other.occ[1], 1)
+                        if x2 >= 0:
+                            moves.append((i, other.x, other.cost))
+                            _move(other, x2, c2, jobs, by_slot, i)
+                            ok = True
+                            break
+                if not ok:
+                    break
             if not ok:
                 break
-        if ok and room(job, a, b):  # the zone has room now; its targets must have it too
+        if ok and room(job, a, b):
             job.overflow = False
             job.occ = (0, 0)
-            _move(job, x, c, jobs, idx, me)
+            _move(job, x, c, jobs, by_slot, me)
             return True
         for i, px, pc in reversed(moves):
-            _move(jobs[i], px, pc, jobs, idx, i)
+            _move(jobs[i], px, pc, jobs, by_slot, i)
     # Still stuck: back to the first free start after the window.
     job.occ = (0, 0)
     x = first_fit_after(job, job.last + 1)
-    _move(job, x, g.integral(x + job.dn) - g.integral(x) if job.covered else math.nan, jobs, idx, me)
+    _move(job, x, g.integral(x + job.dn) - g.integral(x) if job.covered else math.nan, jobs, by_slot, me)
     return False
 
 

@@ -236,3 +236,17 @@ def test_it_never_exceeds_a_zone_or_target_capacity(case):
         assert d.start >= lo
         if not d.inputs["overflow"]:
             assert d.start <= max(r.latest, lo)
+
+
+def test_it_moves_another_zones_job_out_of_the_way_on_a_shared_target():
+    # "flex" (zone A) is placed first and takes 01:00 on the NAS; "rigid" (zone B) can only start
+    # at 01:00. The zones have room, the NAS takes one run: repair moves flex aside on the NAS.
+    reqs = [
+        PlanRequest("flex", T0, T0 + 3 * H, H, group="A", limits=("/nas",)),
+        PlanRequest("rigid", T0 + H, T0 + H, H, group="B", limits=("/nas",)),
+    ]
+    series = {"A": hourly([300, 100, 300, 300, 300]), "B": hourly([300, 50, 300, 300, 300])}
+    plan = plan_fleet(series, reqs, {"A": 5, "B": 5, "/nas": 1}, now=T0)
+    assert plan["rigid"].start == T0 + H
+    assert plan["flex"].start != T0 + H
+    assert not any(d.inputs["overflow"] for d in plan.values())
