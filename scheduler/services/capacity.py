@@ -32,6 +32,7 @@ __all__ = [
     "running_on_target",
     "target_limits",
     "target_query",
+    "target_rows",
 ]
 
 _URL_PREFIXES = ("http://", "https://")
@@ -87,19 +88,26 @@ def target_query(key: str) -> Q:
     return Q(target=key)
 
 
-def target_limits(target: str, *, lock: bool = False) -> dict[str, int]:
+def target_rows() -> dict[int, tuple[str, int]]:
+    """Every target limit: Capacity pk -> (normalised key, at most this many at once)."""
+    rows = Capacity.objects.filter(
+        Q(key__startswith="/") | Q(key__istartswith="http://") | Q(key__istartswith="https://")
+    ).values_list("pk", "key", "max_concurrent")
+    return {pk: (normalise_target_key(key), int(n)) for pk, key, n in rows}
+
+
+def target_limits(
+    target: str, *, lock: bool = False, rows: dict[int, tuple[str, int]] | None = None
+) -> dict[str, int]:
     """The target rows covering ``target``: key -> at most this many at once.
 
-    ``lock`` (inside a transaction) locks those rows on PostgreSQL, so two workers checking the
+    ``rows``: :func:`target_rows`, read once by a caller asking for many targets. ``lock``
+    (inside a transaction) locks the covering rows on PostgreSQL, so two workers checking the
     same target's limit take turns.
     """
     if not target:
         return {}
-    rows = Capacity.objects.filter(
-        Q(key__startswith="/") | Q(key__istartswith="http://") | Q(key__istartswith="https://")
-    ).values_list("pk", "key", "max_concurrent")
-    found = {pk: (normalise_target_key(key), int(n)) for pk, key, n in rows}
-    found = {pk: kn for pk, kn in found.items() if _covers(kn[0], target)}
+    found = {pk: kn for pk, kn in (target_rows() if rows is None else rows).items() if _covers(kn[0], target)}
     if lock and found:
         list(Capacity.objects.select_for_update().filter(pk__in=list(found)).values_list("pk", flat=True))
     return {key: n for key, n in found.values()}

@@ -23,7 +23,7 @@ from django.utils import timezone
 from scheduler.fleet import plan_fleet
 from scheduler.models import BackupJob, JobDecision
 from scheduler.planner import Decision, PlanRequest, fmt_span, iso
-from scheduler.services.capacity import capacity_for, target_limits, target_query
+from scheduler.services.capacity import capacity_for, target_limits, target_query, target_rows
 from scheduler.services.jobs import format_ts, log_event
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,9 @@ def _target_limits(
     """The target limits of ``jobs``: per job id its limit keys, the limits, and what already
     occupies them: runs under way, and other waiting jobs (other zones too) at their planned runs.
     """
-    by_target = {target: target_limits(target) for target in {job.target for job in jobs if job.target}}
+    targets = {job.target for job in jobs if job.target}
+    rows = target_rows() if targets else {}
+    by_target = {target: target_limits(target, rows=rows) for target in targets}
     limits = {job.id: tuple(by_target.get(job.target, {})) for job in jobs}
     caps = {key: n for found in by_target.values() for key, n in found.items()}
     busy: list[tuple[str, datetime, datetime]] = []
