@@ -50,7 +50,8 @@ class BackupJob(models.Model):
     executor = models.CharField(max_length=32, default="file")
     # Where the backup goes (scheduler.services.capacity.job_target): the resolved output
     # directory, or the HyperSDK daemon's URL; Capacity rows keyed by a target limit it.
-    target = models.CharField(max_length=1024, blank=True, default="")
+    # db_default: workers of the previous release (a rolling upgrade) insert jobs without it.
+    target = models.CharField(max_length=1024, blank=True, default="", db_default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

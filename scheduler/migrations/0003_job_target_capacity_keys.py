@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='backupjob',
             name='target',
-            field=models.CharField(blank=True, default='', max_length=1024),
+            field=models.CharField(blank=True, db_default='', default='', max_length=1024),
         ),
         migrations.AlterField(
             model_name='capacity',
