@@ -113,7 +113,9 @@ def plan_fleet(
             sp = spans.setdefault(name, [math.inf, -math.inf, 0.0])
             sp[0] = min(sp[0], lo)
             sp[1] = max(sp[1], hi + r.duration.total_seconds())
-            sp[2] += r.duration.total_seconds()
+            sp[2] += math.ceil(r.duration.total_seconds() / S) + 1  # slots a run may occupy
+    # A run under way matters from now on: slots before now are never a candidate.
+    busy = [(grp, max(a, now), b) for grp, a, b in busy if b > now]
     for grp, a, b in busy:
         if grp in spans:
             spans[grp][0] = min(spans[grp][0], a.timestamp())
@@ -122,15 +124,21 @@ def plan_fleet(
     # its zone and in the targets it also counts against.
     caps: dict[str, int] = {}
     t0 = math.floor(min((a for a, _, _ in spans.values()), default=now_ts) / S) * S
-    n = 0
-    for grp, (_, b, total) in spans.items():
+    end = tails = 0
+    crossing = any(r.limits for r in reqs)
+    for grp, (_, b, slots) in spans.items():
         cap = capacity if isinstance(capacity, int) else capacity.get(grp, 0)
         if cap <= 0:
             cap = len(reqs) + len(busy) + 1  # unlimited
         caps[grp] = cap
-        # Worst case every job overflows one after another: total work / capacity beyond the end.
-        n = max(n, math.ceil((b - t0) / S) + math.ceil(total / S / cap) + 2)
+        end = max(end, math.ceil((b - t0) / S))
+        # Room for every job overflowing after the windows: a group's work / its capacity; with
+        # limits crossing zones, a job may have to wait for its zone and its target in turn.
+        tail = math.ceil(slots / cap)
+        tails = tails + tail if crossing else max(tails, tail)
+    n = end + tails + 2
     groups = {grp: SlotGroup(series_by_group.get(grp), t0, n, S, cap) for grp, cap in caps.items()}
+    family = list(groups.values())
     for grp, a, b in busy:
         g = groups.get(grp)
         if g is None:
@@ -223,7 +231,7 @@ def plan_fleet(
                     job.overflow = False
                     _put(job, x, math.nan)
                     return
-        x = first_fit_after(job, job.last + 1)
+        x = first_fit_after(job, job.last + 1, family)
         job.overflow = True
         _put(job, x, cost_at(job, x) if job.covered else math.nan)
 
@@ -246,7 +254,7 @@ def plan_fleet(
             _index(j, by_slot, i, add=True)
         flex = [j.flex for j in jobs]
         for job in stuck:
-            _repair(job, jobs, by_slot, flex)
+            _repair(job, jobs, by_slot, flex, family)
 
     # -- 4. improvement passes: lift each job out and put it back on its best feasible start.
     for _ in range(passes):
@@ -318,6 +326,7 @@ def _repair(
     jobs: list[SlotJob],
     by_slot: dict[int, dict[int, set[int]]],
     flex: list[int],
+    family: list[SlotGroup],
     tries: int = 12,
     per_slot: int = 40,
 ) -> bool:
@@ -375,7 +384,7 @@ def _repair(
             _move(jobs[i], px, pc, jobs, by_slot, i)
     # Still stuck: back to the first free start after the window.
     job.occ = (0, 0)
-    x = first_fit_after(job, job.last + 1)
+    x = first_fit_after(job, job.last + 1, family)
     _move(job, x, g.integral(x + job.dn) - g.integral(x) if job.covered else math.nan, jobs, by_slot, me)
     return False
 

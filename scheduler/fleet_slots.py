@@ -72,6 +72,25 @@ class SlotGroup:
         self.nfull = [n + 1] * (n + 2)
         self._costs: dict[float, list[float]] = {}
 
+    def grow(self, n: int) -> None:
+        """Lengthen the arrays to ``n`` slots (>= the current n). The new slots have no forecast
+        (gaps: means 0, ngap points at each) and no runs; ``nfull`` entries that said "no full
+        slot" (the old end) now point at the new end."""
+        old = self.n
+        if n <= old:
+            return
+        extra = n - old
+        self.means.extend([0.0] * extra)
+        total = self.prefix[-1]
+        self.prefix.extend([total] * extra)
+        # ngap[old + 1] already named slot old + 1 (the first new slot, a gap): keep it; the other
+        # new slots are gaps too, each its own first gap.
+        self.ngap.extend(range(old + 2, n + 2))
+        self.occ.extend([0] * extra)
+        self.nfull = [n + 1 if v == old + 1 else v for v in self.nfull] + [n + 1] * extra
+        self.n = n
+        self._costs.clear()
+
     def integral(self, x: float) -> float:
         """Integral of the slot means from slot 0 to position ``x`` (in slots, may be fractional)."""
         i = int(x)
@@ -260,15 +279,19 @@ def scan(job: SlotJob, *, capacity: bool, skip: tuple[int, int] | None = None) -
     return best, best_x
 
 
-def first_fit_after(job: SlotJob, start: int) -> float:
-    """First grid start at or after slot ``start`` that fits capacity (growing the arrays is not
-    needed: the horizon was sized so that a start after every job's window exists)."""
+def first_fit_after(job: SlotJob, start: int, family: list[SlotGroup]) -> float:
+    """First grid start at or after slot ``start`` that fits capacity. The horizon is sized so one
+    normally exists; if not (many limits crossing), every group of the plan (``family``, which
+    share one grid) grows until it does: a start is never made up or put before the window."""
     g = job.g
     dn = job.dn
     span = math.ceil(dn - 1e-9)
     k = start
-    while k + span <= g.n + 1:
-        if room(job, k, k + span):
-            return float(k)
-        k += 1
-    return -1.0
+    while True:
+        while k + span <= g.n + 1:
+            if room(job, k, k + span):
+                return float(k)
+            k += 1
+        n = max(2 * g.n, k + span + 1)
+        for grp in family:
+            grp.grow(n)

@@ -220,16 +220,36 @@ def fleets_with_targets(draw):
         for r in reqs
     ]
     caps = {"A": cap, "B": cap, **{t: draw(st.integers(min_value=1, max_value=2)) for t in targets}}
-    return series, with_limits, caps, now
+    busy = [
+        (
+            draw(st.sampled_from(["A", "B", *targets])),
+            now - draw(st.integers(min_value=0, max_value=120)) * M,
+            now + draw(st.integers(min_value=1, max_value=240)) * M,
+        )
+        for _ in range(draw(st.integers(min_value=0, max_value=3)))
+    ]
+    return series, with_limits, caps, now, busy
 
 
 @settings(max_examples=120, deadline=None)
 @given(fleets_with_targets())
 def test_it_never_exceeds_a_zone_or_target_capacity(case):
-    series, reqs, caps, now = case
-    plan = plan_fleet({"A": series, "B": series}, reqs, caps, now=now)
-    for group, peak in {**max_overlap(plan, reqs), **per_limit_overlap(plan, reqs)}.items():
-        assert peak <= caps[group], group
+    series, reqs, caps, now, busy = case
+    plan = plan_fleet({"A": series, "B": series}, reqs, caps, now=now, busy=busy)
+    # Independent sweep per group, runs under way included (from now on): whenever a planned run
+    # starts, the runs in its group at that instant, itself included, fit the capacity.
+    events: dict[str, list[tuple[datetime, int, int]]] = defaultdict(list)
+    for group, _, end in busy:  # (time, order, delta): ends first, then busy starts, then planned
+        events[group] += [(now, 1, 1), (end, 0, -1)]
+    for r in reqs:
+        d = plan[r.key]
+        for group in (r.group, *r.limits):
+            events[group] += [(d.start, 2, 1), (d.end, 0, -1)]
+    for group, ev in events.items():
+        load = 0
+        for _, order, delta in sorted(ev):
+            load += delta
+            assert order != 2 or load <= caps[group], group
     for r in reqs:
         d = plan[r.key]
         lo = max(r.earliest, now)
@@ -250,3 +270,33 @@ def test_it_moves_another_zones_job_out_of_the_way_on_a_shared_target():
     assert plan["rigid"].start == T0 + H
     assert plan["flex"].start != T0 + H
     assert not any(d.inputs["overflow"] for d in plan.values())
+
+
+def test_a_job_that_waits_for_its_zone_and_its_target_in_turn_still_gets_a_real_start():
+    # Zone DE takes 2 at once, the NAS 1; every job may start only at 00:00 and runs 1 h. Four
+    # zone-only jobs and three NAS jobs: the overflow queue is longer than either group's own
+    # work / capacity, so the grid has to reach further (it once handed out a start before now).
+    series = hourly([100] * 12)
+    reqs = [PlanRequest(f"z{i}", T0, T0, H, group="DE") for i in range(4)]
+    reqs += [PlanRequest(f"n{i}", T0, T0, H, group="DE", limits=("/nas",)) for i in range(3)]
+    plan = plan_fleet({"DE": series}, reqs, {"DE": 2, "/nas": 1}, now=T0)
+    assert all(d.start >= T0 for d in plan.values())
+    assert max_overlap(plan, reqs)["DE"] <= 2
+    assert per_limit_overlap(plan, reqs)["/nas"] == 1
+    overflowed = [d for d in plan.values() if d.inputs["overflow"]]
+    assert len(overflowed) == 5 and all(d.start > T0 for d in overflowed)
+
+
+def test_the_slot_grid_grows_when_a_plan_needs_more_room_than_it_was_sized_for():
+    from scheduler.fleet_slots import SlotGroup
+
+    series = hourly([100, 200])
+    g = SlotGroup(series, T0.timestamp(), 4, 1800.0, 1)
+    g.add(1, 3, 1)  # slots 1 and 2 full
+    g.grow(10)
+    assert g.n == 10 and len(g.means) == 11 and len(g.prefix) == 12 and len(g.ngap) == 12
+    assert g.nfull[0] == 1 and g.nfull[3] == 11  # "no full slot ahead" now means the new end
+    assert g.ngap[3] == 4 and g.ngap[7] == 7  # the new slots have no forecast
+    assert g.integral(9) == g.integral(4)  # and add nothing to the integral
+    g.add(8, 9, 1)
+    assert g.nfull[3] == 8
