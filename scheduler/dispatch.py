@@ -101,12 +101,14 @@ def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
     PostgreSQL; on SQLite the immediate transaction serialises writers.
     """
     from carbon.models import Zone
-    from scheduler.services.capacity import capacity_for, running_on_target, target_limits
+    from scheduler.services.capacity import capacity_for, ensure_target, running_on_target, target_limits
 
     now = now or timezone.now()
     with transaction.atomic():
         row = (
-            BackupJob.objects.filter(pk=job_id).values("status", "planned_start", "zone_id", "target").first()
+            BackupJob.objects.filter(pk=job_id)
+            .values("status", "planned_start", "zone_id", "target", "executor", "definition")
+            .first()
         )
         if row is None:
             raise ClaimRefused("job does not exist")
@@ -126,7 +128,10 @@ def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
             ).count()
             if zone is not None and running >= capacity_for(zone):
                 raise ClaimRefused(f"zone {zone} is at capacity ({running} running)", capacity=True)
-        for key, limit in target_limits(row["target"], lock=True).items():
+        target = row["target"] or ensure_target(
+            BackupJob(pk=job_id, target="", executor=row["executor"], definition=row["definition"])
+        )
+        for key, limit in target_limits(target, lock=True).items():
             running = running_on_target(key)
             if running >= limit:
                 raise ClaimRefused(

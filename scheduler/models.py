@@ -256,7 +256,10 @@ class Capacity(models.Model):
                 )
             self.key = key
             return
-        key = normalise_target_key(key)
+        try:
+            key = normalise_target_key(key)
+        except ValueError as exc:
+            raise ValidationError({"key": f"not a usable HyperSDK URL: {exc}"}) from None
         if key.startswith("/"):
             try:
                 key = str(resolve_inside(key, [settings.BACKUP_TARGET_ROOT]))  # as job targets are
@@ -266,6 +269,4 @@ class Capacity(models.Model):
                         "key": f"{key} is outside the backup target root ({settings.BACKUP_TARGET_ROOT}): no backup writes there"
                     }
                 ) from exc
-        elif not key.split("://", 1)[1]:
-            raise ValidationError({"key": "a HyperSDK URL needs a host"})
         self.key = key

@@ -5,15 +5,49 @@ from django.db import migrations, models
 
 
 def fill_targets(apps, schema_editor):
-    """Jobs not yet finished get their target, so target limits apply to them too."""
-    from scheduler.services.capacity import job_target
+    """Jobs not yet finished get their target, so target limits apply to them too.
+
+    A frozen copy of scheduler.services.capacity.job_target as it was when this migration was
+    written (migrations must not follow later changes of the app's code). Jobs it cannot place
+    keep "" and get their target when planned or claimed (capacity.ensure_target).
+    """
+    import os
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+
+    root = Path(settings.BACKUP_TARGET_ROOT).resolve()
+
+    def target(executor, definition):
+        if executor == "hypersdk":
+            try:
+                parts = urlsplit(settings.HYPERSDK_URL or "")
+                host, port = parts.hostname, parts.port
+            except ValueError:
+                return ""
+            if not host:
+                return ""
+            host = f"[{host}]" if ":" in host else host
+            if port is not None and port != {"http": 80, "https": 443}.get(parts.scheme.lower()):
+                host = f"{host}:{port}"
+            return f"{parts.scheme.lower()}://{host}{parts.path.rstrip('/')}"
+        value = (definition or {}).get("output_dir") or (definition or {}).get("output_path") or "."
+        if not isinstance(value, str) or "\x00" in value:
+            return ""
+        path = (Path(value) if os.path.isabs(value) else root / value).resolve()
+        return str(path) if path == root or root in path.parents else ""
 
     BackupJob = apps.get_model("scheduler", "BackupJob")
-    waiting = BackupJob.objects.filter(status__in=["pending", "scheduled", "running"], target="")
-    for job in waiting.iterator():
-        target = job_target(job.executor, job.definition or {})
-        if target:
-            BackupJob.objects.filter(pk=job.pk).update(target=target)
+    waiting = list(
+        BackupJob.objects.filter(status__in=["pending", "scheduled", "running"], target="").values_list(
+            "pk", "executor", "definition"
+        )
+    )
+    for pk, executor, definition in waiting:
+        found = target(executor, definition)
+        if found:
+            BackupJob.objects.filter(pk=pk).update(target=found)
 
 
 class Migration(migrations.Migration):

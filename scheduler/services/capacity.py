@@ -26,22 +26,26 @@ from scheduler.models import BackupJob, Capacity
 
 __all__ = [
     "capacity_for",
+    "covers",
+    "ensure_target",
     "is_target_key",
     "job_target",
+    "jobs_on_target",
     "normalise_target_key",
     "running_on_target",
     "target_limits",
-    "target_query",
     "target_rows",
 ]
 
 _URL_PREFIXES = ("http://", "https://")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def capacity_for(key: str) -> int:
-    """At most this many backups at once for a zone key (BACKUP_DEFAULT_CAPACITY without a row)."""
+    """At most this many backups at once for a zone key (BACKUP_DEFAULT_CAPACITY without a row;
+    never below 1, which the admin enforces and older rows may predate)."""
     row = Capacity.objects.filter(key=key).values_list("max_concurrent", flat=True).first()
-    return int(row) if row is not None else settings.BACKUP_DEFAULT_CAPACITY
+    return max(1, int(row)) if row is not None else settings.BACKUP_DEFAULT_CAPACITY
 
 
 def is_target_key(key: str) -> bool:
@@ -50,14 +54,28 @@ def is_target_key(key: str) -> bool:
 
 
 def normalise_target_key(key: str) -> str:
-    """One spelling per target: a normalised path, or a URL without credentials or trailing /."""
+    """One spelling per target: a normalised path, or a URL reduced to scheme, host, port (unless
+    the scheme's default) and path, without credentials, query or trailing /.
+
+    Raises ValueError for a URL without a host or with a bad port (the message never repeats
+    the URL: it may hold a password).
+    """
     if key.startswith("/"):
         return os.path.normpath(key)
     parts = urlsplit(key.strip())
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme.lower(), host.lower(), parts.path.rstrip("/"), "", ""))
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("the URL's port is not a number from 0 to 65535") from None
+    host = parts.hostname  # lower case, IPv6 brackets removed
+    if not host:
+        raise ValueError("the URL has no host")
+    if ":" in host:
+        host = f"[{host}]"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
+    return urlunsplit((scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 def job_target(executor: str, definition: dict[str, Any]) -> str:
@@ -67,7 +85,10 @@ def job_target(executor: str, definition: dict[str, Any]) -> str:
     target limit, only its zone's).
     """
     if executor == "hypersdk":
-        return normalise_target_key(settings.HYPERSDK_URL) if settings.HYPERSDK_URL else ""
+        try:
+            return normalise_target_key(settings.HYPERSDK_URL) if settings.HYPERSDK_URL else ""
+        except ValueError:
+            return ""
     value = definition.get("output_dir") or definition.get("output_path") or "."
     try:
         return str(resolve_inside(value, [settings.BACKUP_TARGET_ROOT]))
@@ -75,31 +96,60 @@ def job_target(executor: str, definition: dict[str, Any]) -> str:
         return ""
 
 
-def _covers(key: str, target: str) -> bool:
+def ensure_target(job: BackupJob) -> str:
+    """The job's target, worked out and stored now if it has none (a job stored by a worker of
+    the previous release, or before the target root existed)."""
+    if not job.target:
+        job.target = job_target(job.executor, job.definition or {})
+        if job.target:
+            BackupJob.objects.filter(pk=job.pk, target="").update(target=job.target)
+    return job.target
+
+
+def covers(key: str, target: str) -> bool:
+    """The (normalised) target key limits a job writing to ``target``: the same directory or one
+    below it (case matters, as on the disk), or the same daemon URL."""
     if key.startswith("/"):
         return target == key or target.startswith(key.rstrip("/") + "/")
     return target == key
 
 
-def target_query(key: str) -> Q:
-    """Jobs whose target the (normalised) target key covers."""
+def _maybe_covered(key: str) -> Q:
+    """A superset of the jobs ``key`` covers, for the database to narrow down (LIKE ignores case
+    on SQLite): callers keep only those :func:`covers` says."""
     if key.startswith("/"):
         return Q(target=key) | Q(target__startswith=key.rstrip("/") + "/")
     return Q(target=key)
 
 
+def jobs_on_target(key: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Jobs with one of ``statuses`` whose target ``key`` covers (id, status, times, duration)."""
+    rows = BackupJob.objects.filter(_maybe_covered(key), status__in=statuses).values(
+        "pk", "target", "status", "started_at", "planned_start", "expected_duration"
+    )
+    return [row for row in rows if covers(key, row["target"])]
+
+
 def target_rows() -> dict[int, tuple[str, int]]:
-    """Every target limit: Capacity pk -> (normalised key, at most this many at once)."""
+    """Every target limit: Capacity pk -> (normalised key, at most this many at once, >= 1).
+    Rows that fail to normalise (saved without the admin's checks) are skipped."""
     rows = Capacity.objects.filter(
         Q(key__startswith="/") | Q(key__istartswith="http://") | Q(key__istartswith="https://")
     ).values_list("pk", "key", "max_concurrent")
-    return {pk: (normalise_target_key(key), int(n)) for pk, key, n in rows}
+    out = {}
+    for pk, key, n in rows:
+        try:
+            out[pk] = (normalise_target_key(key), max(1, int(n)))
+        except ValueError:
+            continue
+    return out
 
 
 def target_limits(
     target: str, *, lock: bool = False, rows: dict[int, tuple[str, int]] | None = None
 ) -> dict[str, int]:
-    """The target rows covering ``target``: key -> at most this many at once.
+    """The target rows covering ``target``: key -> at most this many at once (the smallest, if
+    two rows spell the same target).
 
     ``rows``: :func:`target_rows`, read once by a caller asking for many targets. ``lock``
     (inside a transaction) locks the covering rows on PostgreSQL, so two workers checking the
@@ -107,11 +157,14 @@ def target_limits(
     """
     if not target:
         return {}
-    found = {pk: kn for pk, kn in (target_rows() if rows is None else rows).items() if _covers(kn[0], target)}
+    found = {pk: kn for pk, kn in (target_rows() if rows is None else rows).items() if covers(kn[0], target)}
     if lock and found:
         list(Capacity.objects.select_for_update().filter(pk__in=list(found)).values_list("pk", flat=True))
-    return {key: n for key, n in found.values()}
+    limits: dict[str, int] = {}
+    for key, n in found.values():
+        limits[key] = min(n, limits.get(key, n))
+    return limits
 
 
 def running_on_target(key: str) -> int:
-    return BackupJob.objects.filter(target_query(key), status=BackupJob.Status.RUNNING).count()
+    return len(jobs_on_target(key, (BackupJob.Status.RUNNING,)))

@@ -270,11 +270,12 @@ def _on_failed(job: BackupJob, worker: str, message: str) -> str:
 
 
 def _note_waiting(job_id: str, message: str) -> None:
-    """Say in the job's log why a due job has not started, once (not at every dispatch tick)."""
+    """Say in the job's log why a due job has not started, once per reason (not at every dispatch
+    tick, nor when only the count of runs in the way changes)."""
     last = (
         JobEvent.objects.filter(job_id=job_id).order_by("-timestamp", "-pk").values_list("message", flat=True)
     )
-    if last.first() != message:
+    if (last.first() or "").rpartition(" (")[0] != message.rpartition(" (")[0]:
         log_event(job_id, message)
 
 

@@ -23,7 +23,13 @@ from django.utils import timezone
 from scheduler.fleet import plan_fleet
 from scheduler.models import BackupJob, JobDecision
 from scheduler.planner import Decision, PlanRequest, fmt_span, iso
-from scheduler.services.capacity import capacity_for, target_limits, target_query, target_rows
+from scheduler.services.capacity import (
+    capacity_for,
+    ensure_target,
+    jobs_on_target,
+    target_limits,
+    target_rows,
+)
 from scheduler.services.jobs import format_ts, log_event
 
 log = logging.getLogger(__name__)
@@ -77,26 +83,23 @@ def _target_limits(
     """The target limits of ``jobs``: per job id its limit keys, the limits, and what already
     occupies them: runs under way, and other waiting jobs (other zones too) at their planned runs.
     """
-    targets = {job.target for job in jobs if job.target}
+    targets = {ensure_target(job) for job in jobs} - {""}
     rows = target_rows() if targets else {}
     by_target = {target: target_limits(target, rows=rows) for target in targets}
     limits = {job.id: tuple(by_target.get(job.target, {})) for job in jobs}
     caps = {key: n for found in by_target.values() for key, n in found.items()}
     busy: list[tuple[str, datetime, datetime]] = []
-    planned_here = [job.id for job in jobs]
+    planned_here = {job.id for job in jobs}
     for key in caps:
-        others = (
-            BackupJob.objects.filter(
-                target_query(key), status__in=(BackupJob.Status.RUNNING, *BackupJob.WAITING)
-            )
-            .exclude(pk__in=planned_here)
-            .values_list("status", "started_at", "planned_start", "expected_duration")
-        )
-        for status, started, planned, duration in others:
-            if status == BackupJob.Status.RUNNING and started is not None:
+        for other in jobs_on_target(key, (BackupJob.Status.RUNNING, *BackupJob.WAITING)):
+            if other["pk"] in planned_here:
+                continue
+            duration = other["expected_duration"]
+            if other["status"] == BackupJob.Status.RUNNING and other["started_at"] is not None:
+                started = other["started_at"]
                 busy.append((key, started, max(started + duration, now + timedelta(minutes=1))))
-            elif status != BackupJob.Status.RUNNING and planned is not None:
-                begin = max(planned, now)
+            elif other["status"] != BackupJob.Status.RUNNING and other["planned_start"] is not None:
+                begin = max(other["planned_start"], now)
                 busy.append((key, begin, begin + duration))
     return limits, caps, busy
 

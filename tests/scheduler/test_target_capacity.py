@@ -73,7 +73,7 @@ def test_capacity_keys_are_checked_and_normalised(roots) -> None:
     for key, message in [
         ("XX", "neither a zone code nor a target"),
         ("/etc", "outside the backup target root"),
-        ("https://", "needs a host"),
+        ("https://", "has no host"),
     ]:
         with pytest.raises(ValidationError, match=message):
             Capacity(key=key, max_concurrent=1).full_clean()
@@ -132,3 +132,95 @@ def test_planning_spreads_two_zones_jobs_over_their_shared_target(roots, no_enqu
     assert b.planned_start == HOUR + timedelta(hours=2)  # 21:00 is taken on the NAS
     assert b.decision["strategy"] == "capacity"
     assert f"1 at once to {target / 'nas1'}" in b.decision["reason"]
+
+
+def test_url_keys_are_normalised_and_bad_ones_refused_without_echoing_them(settings) -> None:
+    for raw, expected in [
+        ("https://HyperSDK.example:443/", "https://hypersdk.example"),  # the default port goes
+        ("http://[::1]:8080/api/", "http://[::1]:8080/api"),  # IPv6 keeps its brackets
+    ]:
+        row = Capacity(key=raw, max_concurrent=1)
+        row.full_clean()
+        assert row.key == expected
+    for raw in ("https://admin:s3cret@host:99999", "https://:8443", "http://admin:s3cret@host:abc"):
+        with pytest.raises(ValidationError) as refused:
+            Capacity(key=raw, max_concurrent=1).full_clean()
+        assert "s3cret" not in str(refused.value) and "not a usable HyperSDK URL" in str(refused.value)
+    settings.HYPERSDK_URL = "https://host:99999"
+    assert job_target("hypersdk", {}) == ""  # no target limit, and submission still works
+
+
+def test_the_smallest_of_two_rows_for_one_target_applies_and_nested_rows_both_apply(roots) -> None:
+    _, target = roots
+    Capacity.objects.create(key=str(target / "nas1"), max_concurrent=5)
+    Capacity.objects.create(key=str(target / "nas1") + "/", max_concurrent=2)  # saved without clean
+    Capacity.objects.create(key=str(target), max_concurrent=3)
+    assert target_limits(str(target / "nas1" / "web")) == {str(target / "nas1"): 2, str(target): 3}
+
+
+def test_path_limits_respect_case_as_the_disk_does(roots, no_enqueue) -> None:
+    _, target = roots
+    key = nas_limit(target)
+    BackupJobFactory(status="running", target=str(target / "nas1" / "a"))
+    other = BackupJobFactory(target=str(target / "NAS1" / "b"))
+    claim_job(other.id, "w1")  # not under /nas1: free to start
+    blocked = BackupJobFactory(target=str(target / "nas1" / "c"))
+    with pytest.raises(ClaimRefused, match=f"target {key} is at capacity"):
+        claim_job(blocked.id, "w2")
+
+
+def test_a_job_stored_without_a_target_gets_one_at_claim_and_is_limited(roots, no_enqueue) -> None:
+    _, target = roots
+    nas_limit(target)
+    BackupJobFactory(status="running", target=str(target / "nas1"))
+    # As a worker of the previous release would have stored it: no target.
+    job = BackupJobFactory(definition={"vm_path": "a.img", "output_dir": "nas1", "metadata": {}}, target="")
+    with pytest.raises(ClaimRefused, match="at capacity"):
+        claim_job(job.id, "w1")
+    BackupJob.objects.filter(status="running").update(status="completed")
+    claim_job(job.id, "w1")
+    job.refresh_from_db()
+    assert job.status == "running" and job.target == str(target / "nas1")
+
+
+def test_planning_counts_another_zones_run_under_way_on_the_target(roots, no_enqueue) -> None:
+    _, target = roots
+    nas_limit(target)
+    add_readings(
+        zone("DE"),
+        HOUR,
+        [100, 300, 400, 500, 500, 500],
+        kind="forecast",
+        issued_at=HOUR - timedelta(minutes=5),
+    )
+    BackupJobFactory(
+        zone=zone("FR"),
+        status="running",
+        started_at=NOW,
+        expected_duration=timedelta(hours=1),
+        target=str(target / "nas1"),
+    )
+    metadata = {
+        "carbon_aware": True,
+        "carbon_zone": "DE",
+        "carbon_max_delay": 4 * HOURS_NS,
+        "expected_duration_hours": 1,
+    }
+    job_id = submit_jobs([{"vm_path": "a.img", "output_dir": "nas1", "metadata": metadata}], now=NOW).job_ids[
+        0
+    ]
+    job = BackupJob.objects.get(pk=job_id)
+    # 20:00 is the cleanest, but the FR run holds the NAS until 21:00:30: the first free 5-min slot.
+    assert (
+        job.planned_start == HOUR + timedelta(hours=1, minutes=5) and job.decision["strategy"] == "capacity"
+    )
+
+
+def test_waiting_for_capacity_is_logged_once_per_reason(roots) -> None:
+    from scheduler.services.execution import _note_waiting
+
+    job = BackupJobFactory()
+    _note_waiting(job.id, "waiting for capacity: target /x is at capacity (2 of 2 running)")
+    _note_waiting(job.id, "waiting for capacity: target /x is at capacity (3 of 2 running)")
+    _note_waiting(job.id, "waiting for capacity: zone DE is at capacity (4 running)")
+    assert JobEvent.objects.filter(job=job).count() == 2
