@@ -224,3 +224,39 @@ def test_waiting_for_capacity_is_logged_once_per_reason(roots) -> None:
     _note_waiting(job.id, "waiting for capacity: target /x is at capacity (3 of 2 running)")
     _note_waiting(job.id, "waiting for capacity: zone DE is at capacity (4 running)")
     assert JobEvent.objects.filter(job=job).count() == 2
+
+
+@pytest.mark.scaleout
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_claiming_at_once_never_both_start_on_a_full_target(roots) -> None:
+    """PostgreSQL: the target's Capacity row is locked while a claim counts, so of two claims
+    racing for a target that takes one, exactly one wins, round after round."""
+    import threading
+
+    from django.db import connection
+
+    _, target = roots
+    nas_limit(target)
+    for _ in range(15):
+        BackupJob.objects.filter(status="running").update(status="completed")
+        jobs = [BackupJobFactory(target=str(target / "nas1" / name)) for name in ("a", "b")]
+        barrier = threading.Barrier(2)
+        won: list[str] = []
+
+        def claim(job_id: str, barrier: threading.Barrier = barrier, won: list[str] = won) -> None:
+            try:
+                barrier.wait(5)
+                claim_job(job_id, f"w-{job_id}")
+                won.append(job_id)
+            except ClaimRefused:
+                pass
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=claim, args=(job.id,)) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert len(won) == 1, won
+        assert BackupJob.objects.filter(status="running").count() == 1
