@@ -3,6 +3,7 @@ URL, X-API-Key, naive isoformat() timestamps out, fromisoformat(s.replace("Z", "
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
@@ -28,6 +29,14 @@ class HyperSDKLikeClient:
         if api_key:
             self.session.headers["X-API-Key"] = api_key
 
+    def __enter__(self) -> HyperSDKLikeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Hang up: the live server's thread for this keep-alive connection then ends and closes
+        # its database connection (left open, it kept a session on the test database to the end).
+        self.session.close()
+
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         return self.session.request(method, urljoin(self.base_url, path), timeout=30, **kwargs)
 
@@ -38,9 +47,10 @@ class HyperSDKLikeClient:
 
 
 @pytest.fixture
-def sdk(live_server, viewer_user, api_key_for) -> HyperSDKLikeClient:
+def sdk(live_server, viewer_user, api_key_for) -> Iterator[HyperSDKLikeClient]:
     # A base URL with a path: urljoin drops it for root paths, as the real client's calls do.
-    return HyperSDKLikeClient(live_server.url + "/api/v1/", api_key_for(viewer_user))
+    with HyperSDKLikeClient(live_server.url + "/api/v1/", api_key_for(viewer_user)) as client:
+        yield client
 
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,8 +117,8 @@ def test_the_python_client_gets_json_errors_it_can_show(sdk, live_server):
     assert response.status_code == 400 and "data_size_gb" in response.json()["error"]
     response = sdk._request("GET", "/jobs/nope/nothing/here")
     assert response.status_code == 404 and response.json()["error"]
-    anonymous = HyperSDKLikeClient(live_server.url)
-    response = anonymous._request("GET", "/status")
+    with HyperSDKLikeClient(live_server.url) as anonymous:
+        response = anonymous._request("GET", "/status")
     assert response.status_code == 401 and "error" in response.json()
 
 
@@ -117,10 +127,10 @@ def test_the_python_client_logs_in_with_a_bearer_token(live_server, django_user_
 
     user = django_user_model.objects.create_user("dora", password="dora-s3cret-pass")
     set_role(user, "viewer")
-    client = HyperSDKLikeClient(live_server.url)
-    login = client.call("POST", "/api/login", json={"username": "dora", "password": "dora-s3cret-pass"})
-    assert parse(login["expires_at"]) > datetime.now(UTC)
-    client.session.headers["Authorization"] = f"Bearer {login['token']}"
-    assert client.call("GET", "/status")["version"]
-    client.call("POST", "/api/logout")
-    assert client._request("GET", "/status").status_code == 401
+    with HyperSDKLikeClient(live_server.url) as client:
+        login = client.call("POST", "/api/login", json={"username": "dora", "password": "dora-s3cret-pass"})
+        assert parse(login["expires_at"]) > datetime.now(UTC)
+        client.session.headers["Authorization"] = f"Bearer {login['token']}"
+        assert client.call("GET", "/status")["version"]
+        client.call("POST", "/api/logout")
+        assert client._request("GET", "/status").status_code == 401

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connections
 
 from accounts.roles import ensure_roles
 from tests.dashboard.conftest import PASSWORD, completed_job
@@ -55,6 +56,9 @@ def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[st
         finally:
             context.close()
             browser.close()
+            # ORM calls made while Playwright's loop runs get their own database connection (the
+            # connection handler is context-local); close it here, or it stays open to the end.
+            connections.close_all()
 
 
 def _shot(page: Any, name: str) -> None:
