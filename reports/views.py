@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -91,30 +93,40 @@ class WhatIfForm(forms.Form):
 @require_GET
 def what_if(request: HttpRequest) -> HttpResponse:
     form = WhatIfForm(request.GET or None)
-    result = chart = replay = None
-    simulated = False
+    answer: dict[str, Any] = {"result": None, "chart": None, "simulated": False, "replay": None}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        now = timezone.now()
-        # Stored actual readings only (the series ends at now): what really happened.
-        info = carbon_services.intensity_series(
-            data["zone"], now - timedelta(days=data["days"]), now, now=now
+        zone = data["zone"]
+        # The replay takes up to a second or two: the answer is kept until the zone's data
+        # changes (its data version) or CARBON_REFRESH_MINUTES pass (the history moves on).
+        key = "whatif:{}:{}:{}:{}:{}".format(
+            zone.code,
+            carbon_services.data_version(zone.pk),
+            data["duration_hours"],
+            data["flexibility_hours"],
+            data["days"],
         )
-        simulated = info.simulated
-        result = charts.whatif_distribution(
-            info.series,
-            duration=timedelta(hours=data["duration_hours"]),
-            flexibility=timedelta(hours=data["flexibility_hours"]),
-            every=timedelta(minutes=30),
-        )
-        chart = charts.whatif_histogram(result.percents, median=result.median) if result.starts else ""
-        replay = _backtest(
-            info.series,
-            duration=timedelta(hours=data["duration_hours"]),
-            flexibility=timedelta(hours=data["flexibility_hours"]),
-        )
-    return render(
-        request,
-        "reports/what_if.html",
-        {"form": form, "result": result, "chart": chart, "simulated": simulated, "replay": replay},
+        cached = cache.get(key)
+        if cached is None:
+            cached = _what_if(zone, data)
+            cache.set(key, cached, timeout=settings.CARBON_REFRESH_MINUTES * 60)
+        answer = cached
+    return render(request, "reports/what_if.html", {"form": form, **answer})
+
+
+def _what_if(zone: Zone, data: dict[str, Any]) -> dict[str, Any]:
+    """The distribution of best-window savings over the history, its chart, and the replay."""
+    now = timezone.now()
+    # Stored actual readings only (the series ends at now): what really happened.
+    info = carbon_services.intensity_series(zone, now - timedelta(days=data["days"]), now, now=now)
+    duration = timedelta(hours=data["duration_hours"])
+    flexibility = timedelta(hours=data["flexibility_hours"])
+    result = charts.whatif_distribution(
+        info.series, duration=duration, flexibility=flexibility, every=timedelta(minutes=30)
     )
+    return {
+        "result": result,
+        "chart": charts.whatif_histogram(result.percents, median=result.median) if result.starts else "",
+        "simulated": info.simulated,
+        "replay": _backtest(info.series, duration=duration, flexibility=flexibility),
+    }

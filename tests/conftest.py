@@ -17,6 +17,15 @@ SCALEOUT = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: answers cached under a zone's data version (status,
+    what-if) must not carry over from another test's data."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
     """Put back what the data migrations loaded, for transactional tests.
 

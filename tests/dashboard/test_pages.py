@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -535,3 +536,26 @@ def test_it_keeps_marginal_signal_figures_apart_on_the_overview(viewer: Client, 
     figures, marginal = body.split("accounted on a marginal signal (WattTime MOER)")
     assert "2.00 kg" in figures and "7.00 kg" not in figures
     assert "7.00 kg marginal CO2" in marginal and "4.00 kg avoided" in marginal
+
+
+def test_it_keeps_a_what_if_answer_until_the_zone_s_data_changes(
+    viewer: Client, demo_data: None, monkeypatch: Any
+) -> None:
+    from carbon.models import Zone
+    from carbon.services import bump_data_version
+    from reports import views
+
+    calls: list[str] = []
+    real = views._what_if
+    monkeypatch.setattr(views, "_what_if", lambda zone, data: calls.append(zone.code) or real(zone, data))
+    url = "/what-if?zone=DE&duration_hours=1&flexibility_hours=6&days=30"
+    first = viewer.get(url).content.decode()
+    second = viewer.get(url).content.decode()
+    assert calls == ["DE"]  # the second answer was kept, not computed again
+    chart_id = re.search(r'<div id="([0-9a-f-]{36})" class="plotly-graph-div', first).group(1)
+    assert chart_id in second  # the very same chart
+    viewer.get(url.replace("flexibility_hours=6", "flexibility_hours=4"))
+    assert calls == ["DE", "DE"]  # other inputs: computed
+    bump_data_version(Zone.objects.get(code="DE").pk)  # new readings stored for DE
+    viewer.get(url)
+    assert calls == ["DE", "DE", "DE"]
