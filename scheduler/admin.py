@@ -77,5 +77,13 @@ class BackupPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(Capacity)
 class CapacityAdmin(admin.ModelAdmin):
-    list_display = ("key", "max_concurrent")
+    list_display = ("key", "kind", "max_concurrent")
     search_fields = ("key",)
+
+    @admin.display(description="limits")
+    def kind(self, row: Capacity) -> str:
+        from scheduler.services.capacity import is_target_key
+
+        if not is_target_key(row.key):
+            return "a zone's backups"
+        return "backups written there or below" if row.key.startswith("/") else "jobs sent to that daemon"

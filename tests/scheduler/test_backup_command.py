@@ -40,7 +40,9 @@ def test_it_submits_lists_shows_and_cancels() -> None:
     job_id = out.split()[0]
     assert BackupJob.objects.get(pk=job_id).status == "scheduled"
     assert job_id in run("list")
-    assert "planned_start" in run("show", job_id)
+    shown = run("show", job_id)
+    assert "planned_start" in shown
+    assert f"target: {BackupJob.objects.get(pk=job_id).target}" in shown  # where it will write
     assert json.loads(run("show", job_id, "--json"))["definition"]["vm_path"] == "web.img"
     assert f"{job_id} cancelled" in run("cancel", job_id)
     assert BackupJob.objects.get(pk=job_id).status == "cancelled"

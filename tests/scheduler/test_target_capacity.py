@@ -260,3 +260,17 @@ def test_two_workers_claiming_at_once_never_both_start_on_a_full_target(roots) -
             thread.join(10)
         assert len(won) == 1, won
         assert BackupJob.objects.filter(status="running").count() == 1
+
+
+def test_the_admin_refuses_a_bad_key_with_a_form_error_and_lists_what_each_row_limits(
+    roots, admin_client
+) -> None:
+    _, target = roots
+    page = admin_client.post("/admin/scheduler/capacity/add/", {"key": "/etc", "max_concurrent": 1})
+    assert page.status_code == 200 and "outside the backup target root" in page.content.decode()
+    assert not Capacity.objects.exists()
+    for key in (str(target / "nas1"), "https://daemon.example", "DE"):
+        admin_client.post("/admin/scheduler/capacity/add/", {"key": key, "max_concurrent": 2})
+    listing = admin_client.get("/admin/scheduler/capacity/").content.decode()
+    for text in ("backups written there or below", "jobs sent to that daemon", "a zone&#x27;s backups"):
+        assert text in listing

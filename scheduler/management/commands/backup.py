@@ -162,6 +162,8 @@ class Command(BaseCommand):
             "completed_at",
         ):
             self.stdout.write(f"{key:>14}: {data.get(key)}")
+        if job.target:
+            self.stdout.write(f"{'target':>14}: {job.target}")
         if job.decision:
             self.stdout.write(f"{'reason':>14}: {job.decision.get('reason')}")
         if job.error:
