@@ -60,8 +60,14 @@ def history_grid(history: StepSeries, end: float, step: float, count: int) -> li
 def _infer_step(history: StepSeries, now: datetime) -> float:
     """The most common step length among the last readings before ``now`` (15 min if unknown)."""
     lengths: dict[float, int] = {}
-    for s, e, _ in [st for st in history.steps() if st[0] < now][-50:]:
+    seen = 0
+    for s, e, _ in reversed(history.steps()):
+        if s >= now:
+            continue
         lengths[(e - s).total_seconds()] = lengths.get((e - s).total_seconds(), 0) + 1
+        seen += 1
+        if seen == 50:
+            break
     if not lengths:
         return 900.0
     return max(lengths, key=lambda k: (lengths[k], -k))

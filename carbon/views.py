@@ -95,9 +95,6 @@ class SecondsBetween(Func):
 
     output_field = FloatField()
 
-    def __init__(self, end: Any, start: Any) -> None:
-        super().__init__(end, start)
-
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return self.as_sql(
             compiler,

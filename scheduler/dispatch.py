@@ -101,7 +101,7 @@ def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
     PostgreSQL; on SQLite the immediate transaction serialises writers.
     """
     from carbon.models import Zone
-    from scheduler.services.capacity import capacity_for, ensure_target, running_on_target, target_limits
+    from scheduler.services.capacity import capacity_for, running_on_target, stored_target, target_limits
 
     now = now or timezone.now()
     with transaction.atomic():
@@ -128,9 +128,7 @@ def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
             ).count()
             if zone is not None and running >= capacity_for(zone):
                 raise ClaimRefused(f"zone {zone} is at capacity ({running} running)", capacity=True)
-        target = row["target"] or ensure_target(
-            BackupJob(pk=job_id, target="", executor=row["executor"], definition=row["definition"])
-        )
+        target = row["target"] or stored_target(job_id, row["executor"], row["definition"])
         for key, limit in target_limits(target, lock=True).items():
             running = running_on_target(key)
             if running >= limit:

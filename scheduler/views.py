@@ -34,7 +34,6 @@ from scheduler.forms import (
     next_runs,
 )
 from scheduler.models import BackupJob, BackupPolicy
-from scheduler.services import accounting
 
 PAGE_SIZE = 25
 EVENT_LIMIT = 200
@@ -87,7 +86,7 @@ def _decision_view(job: BackupJob) -> dict[str, Any] | None:
         job.zone, earliest - timedelta(hours=3), latest + duration + timedelta(hours=3), now=decided_at
     )
     # The energy model the accounting uses, so the page's estimate and the job's figures agree.
-    kwh = accounting.energy_model().kwh(job.data_size_gb or 0.0, duration.total_seconds() / 3600)
+    kwh = carbon_services.energy_model().kwh(job.data_size_gb or 0.0, duration.total_seconds() / 3600)
     now_value, chosen_value = decision.get("now_intensity"), decision.get("expected_intensity")
     return {
         "decision": decision,

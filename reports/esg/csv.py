@@ -241,20 +241,19 @@ def summary_csv(report: ESGReport) -> Iterator[str]:
         ("total per TB", sci.total_g_per_tb, "gCO2e per TB read"),
     ):
         yield writer.writerow(["sci", "", metric, _number(value), unit])
-    for key, figures in report.by_zone:
-        for line in _figures_lines("zone_totals", key, figures):
-            yield writer.writerow(line)
-    for key, figures in report.by_month:
-        for line in _figures_lines("month_totals", key, figures):
-            yield writer.writerow(line)
+    for line in _breakdown_lines("", report.by_zone, report.by_month):
+        yield writer.writerow(line)
     if not report.has_marginal:
         return
     marginal = report.marginal
     for line in _figures_lines("marginal_totals", "", marginal.totals):
         yield writer.writerow(line)
-    for key, figures in marginal.by_zone:
-        for line in _figures_lines("marginal_zone_totals", key, figures):
-            yield writer.writerow(line)
-    for key, figures in marginal.by_month:
-        for line in _figures_lines("marginal_month_totals", key, figures):
-            yield writer.writerow(line)
+    for line in _breakdown_lines("marginal_", marginal.by_zone, marginal.by_month):
+        yield writer.writerow(line)
+
+
+def _breakdown_lines(prefix: str, by_zone: Any, by_month: Any) -> Iterator[list[Any]]:
+    """The per-zone then per-month figure lines of one signal (``prefix`` names the marginal)."""
+    for section, rows in ((f"{prefix}zone_totals", by_zone), (f"{prefix}month_totals", by_month)):
+        for key, figures in rows:
+            yield from _figures_lines(section, key, figures)

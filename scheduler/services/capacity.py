@@ -33,6 +33,7 @@ __all__ = [
     "jobs_on_target",
     "normalise_target_key",
     "running_on_target",
+    "stored_target",
     "target_limits",
     "target_rows",
 ]
@@ -100,10 +101,16 @@ def ensure_target(job: BackupJob) -> str:
     """The job's target, worked out and stored now if it has none (a job stored by a worker of
     the previous release, or before the target root existed)."""
     if not job.target:
-        job.target = job_target(job.executor, job.definition or {})
-        if job.target:
-            BackupJob.objects.filter(pk=job.pk, target="").update(target=job.target)
+        job.target = stored_target(job.pk, job.executor, job.definition)
     return job.target
+
+
+def stored_target(job_id: str, executor: str, definition: dict[str, Any] | None) -> str:
+    """Work out the target of a job stored without one, and store it ("" if it has none)."""
+    target = job_target(executor, definition or {})
+    if target:
+        BackupJob.objects.filter(pk=job_id, target="").update(target=target)
+    return target
 
 
 def covers(key: str, target: str) -> bool:

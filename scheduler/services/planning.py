@@ -104,9 +104,9 @@ def _target_limits(
     return limits, caps, busy
 
 
-def _hhmm(text: str | None = None) -> str:
-    """The fallback time as zero-padded HH:MM ("2:00" -> "02:00")."""
-    hour, minute = (text or settings.BACKUP_NO_FORECAST_FALLBACK).split(":")
+def _hhmm() -> str:
+    """BACKUP_NO_FORECAST_FALLBACK as zero-padded HH:MM ("2:00" -> "02:00")."""
+    hour, minute = settings.BACKUP_NO_FORECAST_FALLBACK.split(":")
     return f"{int(hour):02d}:{int(minute):02d}"
 
 

@@ -1,4 +1,5 @@
-"""The backup page's "why this start" estimate uses the accounting's energy model function."""
+"""The backup page's "why this start" estimate uses the one energy model (carbon.services), as the
+accounting does."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def test_it_estimates_the_decisions_energy_with_the_accounting_energy_model(
 ) -> None:
     # A model no setting could produce: if the page built its own from settings, the figures differ.
     model = EnergyModel(base_watts=1000.0, watts_per_tb=0.0, pue=2.0)
-    monkeypatch.setattr("scheduler.services.accounting.energy_model", lambda: model)
+    monkeypatch.setattr("carbon.services.energy_model", lambda: model)
     job = make_job(
         Zone.objects.get(code="DE"),
         now=now,
