@@ -60,8 +60,10 @@ from scheduler.planner import (
     fmt_duration,
     fmt_span,
     iso,
+    overdue_reason,
     saving_pct,
     series_summary,
+    threshold_reason,
 )
 
 __all__ = ["plan_fleet"]
@@ -429,7 +431,7 @@ def _fleet_decision(job: SlotJob, summary: dict, now: datetime) -> Decision:
     span = fmt_span(start, end, now)
     if job.overdue and not job.overflow:
         strategy = "overdue"
-        reason = f"The latest start {iso(r.latest)} has passed: starting at once."
+        reason = overdue_reason(r.latest)
     elif job.overflow:
         strategy = "capacity"
         reason = (
@@ -441,10 +443,7 @@ def _fleet_decision(job: SlotJob, summary: dict, now: datetime) -> Decision:
         reason = f"No forecast covers this job's window: starting at the first free slot {iso(start)}."
     elif job.threshold_now:
         strategy = "threshold_now"
-        reason = (
-            f"Starting now: the {dur} run starting now averages {expected:.0f} g/kWh, "
-            f"at or below the {r.threshold:.0f} g/kWh threshold."
-        )
+        reason = threshold_reason(dur, expected, r.threshold)
     else:
         versus = f" vs {now_value:.0f} starting now" if now_value is not None else ""
         if job.cost > job.best + 1e-9 * abs(job.best):

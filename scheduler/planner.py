@@ -48,10 +48,12 @@ __all__ = [
     "fmt_duration",
     "fmt_span",
     "iso",
+    "overdue_reason",
     "plan_job",
     "replan",
     "saving_pct",
     "series_summary",
+    "threshold_reason",
 ]
 
 STRATEGIES = ("best_window", "threshold_now", "no_forecast", "fallback_time", "capacity", "overdue")
@@ -182,6 +184,20 @@ def _request_inputs(req: PlanRequest, now: datetime) -> dict:
 # -- one job ------------------------------------------------------------------------------------
 
 
+def overdue_reason(latest: datetime, now_value: float | None = None) -> str:
+    """Why a job whose latest start has passed starts at once (plan_job and plan_fleet say it alike)."""
+    at = f" (averages {now_value:.0f} g/kWh)" if now_value is not None else ""
+    return f"The latest start {iso(latest)} has passed: starting at once{at}."
+
+
+def threshold_reason(dur: str, value: float, threshold: float) -> str:
+    """Why a job starts now under its threshold (plan_job and plan_fleet say it alike)."""
+    return (
+        f"Starting now: the {dur} run starting now averages {value:.0f} g/kWh, "
+        f"at or below the {threshold:.0f} g/kWh threshold."
+    )
+
+
 def plan_job(
     series: StepSeries | None,
     req: PlanRequest,
@@ -225,19 +241,10 @@ def plan_job(
         )
 
     if lo > hi:
-        at = f" (averages {now_value:.0f} g/kWh)" if now_value is not None else ""
-        return decide(
-            lo, now_value, f"The latest start {iso(hi)} has passed: starting at once{at}.", "overdue"
-        )
+        return decide(lo, now_value, overdue_reason(hi, now_value), "overdue")
 
     if req.threshold is not None and now_value is not None and now_value <= req.threshold:
-        return decide(
-            lo,
-            now_value,
-            f"Starting now: the {dur} run starting now averages {now_value:.0f} g/kWh, "
-            f"at or below the {req.threshold:.0f} g/kWh threshold.",
-            "threshold_now",
-        )
+        return decide(lo, now_value, threshold_reason(dur, now_value, req.threshold), "threshold_now")
 
     best = series.best_window(d, lo, hi, min_coverage=min_coverage) if has_data else None
     if best is None:
