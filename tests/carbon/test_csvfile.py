@@ -183,6 +183,47 @@ def test_the_registry_stub_only_imports() -> None:
     assert provider.zones() == []
 
 
+def spans(text: str) -> list[tuple[datetime, datetime, float]]:
+    return [(r.start, r.end, r.value) for _, r in parse_csv(io.StringIO(text))]
+
+
+def test_it_leaves_a_hole_in_the_data_a_hole() -> None:
+    rows = spans(
+        "time,value\n"
+        "2024-03-01T00:00Z,1\n2024-03-01T00:30Z,2\n"
+        "2024-03-01T01:00Z,3\n"  # then nothing for 6 hours
+        "2024-03-01T07:00Z,4\n2024-03-01T07:30Z,5\n"
+    )
+
+    assert rows == [
+        (utc(2024, 3, 1, 0, 0), utc(2024, 3, 1, 0, 30), 1.0),
+        (utc(2024, 3, 1, 0, 30), utc(2024, 3, 1, 1, 0), 2.0),
+        (utc(2024, 3, 1, 1, 0), utc(2024, 3, 1, 1, 30), 3.0),  # its own step, not until 07:00
+        (utc(2024, 3, 1, 7, 0), utc(2024, 3, 1, 7, 30), 4.0),
+        (utc(2024, 3, 1, 7, 30), utc(2024, 3, 1, 8, 0), 5.0),
+    ]
+
+
+def test_it_tells_a_coarser_resolution_from_a_hole() -> None:
+    rows = spans(
+        "time,value\n"
+        "2024-03-01T00:00Z,1\n2024-03-01T00:15Z,2\n2024-03-01T00:30Z,3\n"  # 15 min, then 30 min
+        "2024-03-01T01:00Z,4\n2024-03-01T01:30Z,5\n2024-03-01T01:45Z,6\n"  # and 15 min again
+    )
+
+    assert [(e - s) for s, e, _ in rows] == [timedelta(minutes=m) for m in (15, 15, 30, 30, 15, 15)]
+
+
+def test_it_does_not_fill_a_hole_before_the_last_row() -> None:
+    rows = spans("time,value\n2024-03-01T00:00Z,1\n2024-03-01T00:30Z,2\n2024-03-01T03:00Z,3\n")
+
+    assert [(s.hour, s.minute, e.hour, e.minute) for s, e, _ in rows] == [
+        (0, 0, 0, 30),
+        (0, 30, 1, 0),
+        (3, 0, 3, 30),
+    ]
+
+
 # -- gzip ---------------------------------------------------------------------------------------
 
 
