@@ -109,6 +109,10 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30, minimum=1),
             },
+            # The test database is a file (WAL, like production), one per test process: threads of
+            # a test (live server, cancel from another thread) share it as the product's processes
+            # share theirs. An in-memory database shared between threads locks whole tables.
+            "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"hyperweb-test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
