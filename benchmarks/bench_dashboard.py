@@ -6,7 +6,7 @@ Everything happens in a fresh temporary data folder (SQLite in WAL mode, the emb
 so nothing of the developer's data is touched. Data:
 
 - 12 zones x `--days` of 15-minute actual readings (365 days: 420,480 rows), the real 2020
-  curves of shared/data (DE for the fossil-heavy zones, FR for the low-carbon ones) shifted to
+  curves of data/grid (DE for the fossil-heavy zones, FR for the low-carbon ones) shifted to
   end now and scaled to each zone's typical intensity;
 - `--issues` hourly forecast issues per zone (72 h ahead at 15 minutes, 288 points each), as a
   deployment refreshing every hour accumulates them (72 issues: 248,832 rows);
@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "data" / "grid"
 sys.path.insert(0, str(ROOT))
 
 PAGES = ["/", "/zones/DE", "/zones/DE?days=30", "/backups", "/savings"]
@@ -58,9 +58,7 @@ STEP = timedelta(minutes=15)
 def _curve(name: str) -> list[float]:
     from carbon.providers.csvfile import parse_csv
 
-    path = DATA / f"{name}_2020_ci.csv"
-    if not path.exists():  # no shared data: a plain daily shape
-        return [1.0 + 0.25 * ((i % 96) - 48) / 48 for i in range(96 * 366)]
+    path = DATA / f"{name}_2020_ci.csv.gz"
     values = [reading.value for _, reading in parse_csv(path)]
     mean = sum(values) / len(values)
     return [v / mean for v in values]

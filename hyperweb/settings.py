@@ -71,7 +71,7 @@ MIDDLEWARE = [
     # Pages and API answers are gzipped (static files come pre-compressed from WhiteNoise). BREACH:
     # the only secret on a page is the CSRF token, which Django masks afresh for every response,
     # and GZipMiddleware pads each answer by a random length (Django 4.2+, "Heal the Breach");
-    # API keys are shown only by the `apikey` command, never on a page.
+    # a new API key is shown once (admin), a fresh secret each time, so it cannot be probed repeatedly.
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -116,6 +116,10 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30, minimum=1),
             },
+            # The test database is a file (WAL, like production), one per test process: threads of
+            # a test (live server, cancel from another thread) share it as the product's processes
+            # share theirs. An in-memory database shared between threads locks whole tables.
+            "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"hyperweb-test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -124,6 +128,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Messages live in the session (server side), never in Django's default messages cookie, which is
+# signed but readable by anyone holding it: no message may ever carry something secret to a browser.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login"

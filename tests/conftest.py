@@ -30,6 +30,14 @@ def _plain_static_names() -> Any:
         yield
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests log personas in with passwords; PBKDF2's deliberate slowness (~0.3 s a hash) buys the
+    # suite nothing. Subprocesses started by tests (qcluster, run.sh) keep the product's hasher.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Each test starts with an empty cache: answers cached under a zone's data version (status,
