@@ -8,13 +8,13 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.roles import VIEWER, has_role
 from carbon import services
 from carbon.api import serializers as s
 from carbon.api.report import NoReadings, carbon_report, find_job
 from carbon.models import Zone
 from hyperweb.api.errors import api_error, field_error
 from hyperweb.api.pagination import check_cap
-from accounts.roles import VIEWER, has_role
 from hyperweb.api.permissions import CarbonPublicRead
 from hyperweb.api.timestamps import now_iso, utcnow
 from hyperweb.api.views import APIView
