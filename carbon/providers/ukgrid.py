@@ -1,6 +1,6 @@
 """UK NESO Carbon Intensity API: national Great Britain intensity, no key (CC BY 4.0).
 
-Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used (shared/PROVIDERS.md):
+Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used (PROVIDERS.md):
 `/intensity` (the current half-hour), `/intensity/{from}/fw48h` (forecast), `/intensity/{from}/{to}`
 (history) and `/generation` (the fuel mix, for the renewable share).
 
