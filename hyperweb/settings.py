@@ -405,6 +405,9 @@ CARBON_BACKFILL_HOURS = env_int("CARBON_BACKFILL_HOURS", 24, minimum=1)
 CARBON_ESTIMATE_HORIZON_HOURS = env_float("CARBON_ESTIMATE_HORIZON_HOURS", 24.0, minimum=0)
 CARBON_DEMO_DAYS = env_int("CARBON_DEMO_DAYS", 30, minimum=0)
 CARBON_IMPORT_BATCH = env_int("CARBON_IMPORT_BATCH", 5000, minimum=100)
+# No web request waits on a remote provider: reads answer from stored data and queue a refresh
+# for the workers (carbon/middleware.py, carbon.services.fetching.web_request).
+MIDDLEWARE.append("carbon.middleware.ProviderWaitMiddleware")
 
 # --- ESG reports (owner: reports) ------------------------------------------------------------------
 # Printed in every report's header and methodology (docs/REPORTS.md explains each).
