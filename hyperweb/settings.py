@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "csp",
     "hyperweb",
     "accounts",
     "carbon",
@@ -66,6 +67,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "hyperweb.middleware.PrivateNoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,10 +91,37 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
 ]
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------------
+# Scripts come from this server only: plotly.js, the pages' scripts and the API docs' assets are
+# all served here (no CDN). Charts are JSON data blocks drawn by static/js/charts.js, and Swagger
+# UI loads its init script from /docs?script, so no inline script runs. An inline script that is
+# ever needed carries the request's nonce: <script nonce="{{ CSP_NONCE }}"> (the nonce is added to
+# the header only on responses that used it). Styles may be inline: plotly.js, Swagger UI and
+# Redoc set style attributes and <style> elements at run time (a nonce would turn that off).
+# Redoc searches in a web worker started from a blob: URL.
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Database: SQLite in the data folder by default, PostgreSQL with DATABASE_URL -------------
 DATABASE_URL = env_str("DATABASE_URL")
