@@ -211,6 +211,7 @@ class CsvProvider:
 
     name = "csv"
     simulated = False
+    remote = False  # reads a local file
 
     def _refuse(self) -> ProviderError:
         return ProviderError("csv provides history only by import")

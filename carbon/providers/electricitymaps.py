@@ -40,6 +40,7 @@ class ElectricityMapsProvider:
 
     name = "electricitymaps"
     simulated = False
+    remote = True  # asked over the network: never from a web request (services.fetching)
 
     def __init__(
         self,

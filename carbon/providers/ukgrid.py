@@ -36,6 +36,7 @@ class UkGridProvider:
 
     name = "ukgrid"
     simulated = False
+    remote = True  # asked over the network: never from a web request (services.fetching)
 
     def __init__(
         self,

@@ -74,7 +74,7 @@ def test_it_shows_a_tile_per_zone_with_quality_and_simulated_badge(
     assert 'data-zone="DE"' in body and "gCO2/kWh" in body
     assert 'class="badge simulated"' in body
     assert "plotly-graph-div" in body  # sparklines
-    assert "/static/js/plotly.min.js" in body
+    assert "/static/vendor/plotly/plotly-cartesian.min.js" in body
 
 
 def test_it_says_no_data_yet_on_an_empty_overview(viewer: Client) -> None:
@@ -174,7 +174,7 @@ def test_it_measures_forecast_accuracy_against_actuals(viewer: Client, now: Any)
 def test_it_streams_every_reading_as_csv(viewer: Client, demo_data: None) -> None:
     response = viewer.get("/zones/DE/readings.csv?days=1")
     lines = b"".join(response.streaming_content).decode().strip().splitlines()
-    assert lines[0].startswith("start,end,gco2_per_kwh")
+    assert lines[0] == "time,value,zone"
     assert len(lines) - 1 >= 90  # a day of 15-minute readings
 
 
