@@ -37,6 +37,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("hyperweb.pages_urls")),
     path("", include("reports.urls")),
     path("", include("reports.esg_urls")),
+    path("", include("alerts.urls")),
+    path("", include("metrics.urls")),
 ]
 if settings.BENCH_ENDPOINT:
     urlpatterns.append(path("bench/constant", BenchConstantView.as_view(), name="bench-constant"))
