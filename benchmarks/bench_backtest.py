@@ -1,6 +1,6 @@
 """Backtest benchmark: the 12 combinations of the issue's targets, with HyperSDK beside.
 
-    .venv/bin/python benchmarks/bench_backtest.py [--data ../shared/data] [--naive] [--oracle]
+    .venv/bin/python benchmarks/bench_backtest.py [--data data/grid] [--naive] [--oracle]
         [--workers 2] [--json]
 
 (DE, FR) x (2 h job / 4 h delay, 2 h / 8 h, 1 h / 24 h) x (perfect, model forecast), jobs every
@@ -31,7 +31,7 @@ from carbon.providers.csvfile import parse_csv  # noqa: E402
 from scheduler.backtest import BacktestConfig, run_backtest  # noqa: E402
 
 COMBOS = ((2, 4), (2, 8), (1, 24))
-REFERENCE = {  # shared/data/README.md, best possible saving
+REFERENCE = {  # data/grid/README.md, best possible saving
     ("DE", 2, 4): 6.5,
     ("DE", 2, 8): 11.2,
     ("DE", 1, 24): 22.3,
@@ -71,7 +71,7 @@ def oracle(series: StepSeries, config: BacktestConfig, hours: float) -> Callable
 
 def run_one(data: Path, zone: str, d: int, m: int, forecast: str, params: dict | None, replan: bool) -> dict:
     """One replay (in a worker process: the series is parsed there, not pickled)."""
-    path = data / f"{zone.lower()}_2020_ci.csv"
+    path = data / f"{zone.lower()}_2020_ci.csv.gz"
     series = StepSeries.from_steps((r.start, r.end, r.value) for _, r in parse_csv(path))
     config = BacktestConfig(
         duration=timedelta(hours=d),
@@ -114,7 +114,7 @@ def run_one(data: Path, zone: str, d: int, m: int, forecast: str, params: dict |
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared/data"
+        "--data", type=Path, default=Path(__file__).resolve().parent.parent / "data" / "grid"
     )
     ap.add_argument("--naive", action="store_true", help="also run the seasonal-naive forecast")
     ap.add_argument(

@@ -11,12 +11,13 @@ over its run times its energy. Policies:
   intensity is the actual reading (a provider reports it); only the look-ahead is forecast;
 - ``hyperweb``: what the product does. At submission, :func:`scheduler.planner.plan_job` on the
   forecast issued then. Then, while the job has not started, it is RE-PLANNED at every later
-  re-plan time (``replan_every``, by default every forecast issue, i.e. every ``refresh`` = 1 h)
+  re-plan time (``replan_every``: the product's ``CARBON_REFRESH_MINUTES``, 15 min by default)
   with :func:`scheduler.planner.replan` on the newest forecast, within its ORIGINAL window
   ``[submission, submission + max_delay]`` and with the product's hysteresis
   (``replan_min_gain_pct``, 1 % like ``scheduler.services.planning.REPLAN_MIN_GAIN_PCT``). The
   job starts when its planned start arrives: a planned start at or before the next re-plan time
-  is final (never moved into the past; a start equal to the re-plan time starts then).
+  is final (never moved into the past; a start equal to the re-plan time starts then), as in the
+  product, where a job due before the next refresh is dispatched at its start.
   One job at a time and no capacity limit, so ``replan`` re-plans it with ``plan_job``; the
   product's ``plan_fleet`` applies the same rule and hysteresis on a 5-minute slot grid.
   ``replan=False`` (``--no-replan``) decides once at submission, for comparison;
@@ -27,16 +28,23 @@ Forecasts (what ``hyperweb`` and ``hypersdk`` see at decision time):
 
 - ``perfect``: the actual data;
 - ``model``: :mod:`carbon.forecaster` fed only the data before the forecast's issue time. A
-  forecast is issued every ``refresh`` (1 h) and reused by the decisions until the next one, as
-  a deployment refreshing hourly would. The product re-plans waiting jobs every
-  ``CARBON_REFRESH_MINUTES`` (15 min), but between two hourly issues the forecast of every
-  future start is the same, so re-planning at each issue is what the product does;
+  forecast is issued every ``refresh`` (1 h: the product's model forecast is issued on the hour,
+  ``carbon.services.modelled.model_issue_time``) and reused by the decisions until the next one;
+  the actual data is put on the model's regular grid by time-weighted means (a file whose
+  resolution changes is averaged, a hole stays a gap);
 - ``noisy:PCT``: the actual data times ``(1 + e)``, where ``e`` is a seeded random walk over lead
   time whose standard deviation reaches PCT % at 24 h (errors grow with lead time and are
   correlated over time, as real forecast errors are), reissued every ``refresh``.
 
 With ``perfect`` there is nothing to re-plan: the best start in the original window is still the
 best in what is left of it, so re-planning cannot move it (and is skipped).
+
+Submissions start ``HISTORY`` (15 days) after the data by default, so the model has the history
+it reads. A submission one of whose possible runs falls in a hole of the data is not replayed
+and is counted as "no data" (``BacktestResult.no_data``): its optimum is not knowable.
+
+Regret (every policy): the share of jobs whose run emitted more than starting at submission,
+the emissions lost on them (% of run_now's total) and the worst single job (see PolicyResult).
 
 Energy: every job moves ``data_gb`` (100 GB) with the default energy model (100 W + 50 W/TB,
 PUE 1.0, so 0.105 kW); the saving percentages do not depend on it, only the kg do.
@@ -70,6 +78,9 @@ __all__ = [
 POLICIES = ("run_now", "hypersdk", "hyperweb", "optimum")
 HYPERSDK_THRESHOLD = 200.0  # g/kWh, the original default
 HYPERSDK_LOOKAHEAD = timedelta(hours=4)  # the original looked at the next 4 h of forecast
+# What the model reads before its first forecast (its daily profile days, at least a week, + 1):
+# the default first submission leaves it that much history (carbon.services.modelled.LOOKBACK).
+HISTORY = timedelta(days=max(int(DEFAULT_PARAMS["days"]), 7) + 1)
 
 _DURATION_RE = re.compile(
     r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$"
@@ -107,7 +118,7 @@ class BacktestConfig:
     duration: timedelta
     max_delay: timedelta
     every: timedelta = timedelta(minutes=30)
-    start: datetime | None = None  # first submission (default: 7 days after the data starts)
+    start: datetime | None = None  # first submission (default: HISTORY after the data starts)
     end: datetime | None = None  # submissions before this (default: as late as the data allows)
     forecast: str = "perfect"
     seed: int = 0
@@ -116,20 +127,28 @@ class BacktestConfig:
     forecast_params: dict | None = None  # overrides of carbon.forecaster.DEFAULT_PARAMS (model)
     # Re-plan waiting jobs on newer forecasts (the product does); False: decide once at submission.
     replan: bool = True
-    # How often a waiting job is re-planned; None: at every forecast issue (every ``refresh``),
-    # which is what the product's 15-min re-plan amounts to with hourly forecast issues.
-    replan_every: timedelta | None = None
+    # How often a waiting job is re-planned: the product re-plans every CARBON_REFRESH_MINUTES
+    # (15 min by default; `manage.py backtest` passes the setting). None: at every forecast issue.
+    replan_every: timedelta | None = timedelta(minutes=15)
     replan_min_gain_pct: float = 1.0  # the product's hysteresis (services.planning)
 
 
 @dataclass(frozen=True)
 class PolicyResult:
+    """One policy's figures. Regret: a job is "made worse" when its run's mean actual intensity
+    is above the run starting at submission (run_now's); ``lost_pct`` is the emissions those jobs
+    lost, summed, as % of run_now's total; ``worst_pct`` the worst single job, % above its own
+    run-now emissions (0 if no job was made worse)."""
+
     name: str
     emissions_kg: float
     mean_intensity: float  # g/kWh, mean over all jobs' runs
     saving_pct: float  # against run_now
     mean_delay_min: float
     share_of_optimum: float | None = None
+    worse_share_pct: float = 0.0  # % of jobs made worse than starting at submission
+    lost_pct: float = 0.0  # emissions lost on them, % of run_now's emissions
+    worst_pct: float = 0.0  # the worst job, % above its run-now emissions
 
     def to_dict(self) -> dict:
         out = {
@@ -137,6 +156,9 @@ class PolicyResult:
             "saving_pct": round(self.saving_pct, 3),
             "mean_intensity": round(self.mean_intensity, 3),
             "mean_delay_min": round(self.mean_delay_min, 1),
+            "jobs_made_worse_pct": round(self.worse_share_pct, 3),
+            "emissions_lost_pct": round(self.lost_pct, 3),
+            "worst_job_pct": round(self.worst_pct, 2),
         }
         if self.share_of_optimum is not None:
             out["share_of_optimum"] = round(self.share_of_optimum, 4)
@@ -151,6 +173,9 @@ class BacktestResult:
     last_submit: datetime
     energy_kwh_per_job: float
     policies: dict[str, PolicyResult] = field(default_factory=dict)
+    # Submissions in [start, end) left out because the data does not cover a run they might
+    # choose (a hole in the file): counted, not replayed ("no data").
+    no_data: int = 0
 
     def to_dict(self) -> dict:
         c = self.config
@@ -163,6 +188,7 @@ class BacktestResult:
             "replan_every_min": _replan_every(c).total_seconds() / 60 if c.replan else None,
             "seed": c.seed,
             "jobs": self.jobs,
+            "no_data_jobs": self.no_data,
             "first_submit": _iso(self.first_submit),
             "last_submit": _iso(self.last_submit),
             "data_gb": c.data_gb,
@@ -187,13 +213,23 @@ class _Grid:
         self.step = max(lengths, key=lambda k: (lengths[k], -k))
         self.t0 = math.floor(steps[0][0].timestamp() / self.step) * self.step
         n = math.ceil((steps[-1][1].timestamp() - self.t0) / self.step)
-        values: list[float | None] = [None] * n
+        # Each cell is the time-weighted mean of the readings overlapping it (finer readings are
+        # averaged, a coarser one fills every cell it spans); a cell less than half covered is a
+        # gap (None), as in carbon.forecaster.history_grid.
+        total = [0.0] * n
+        covered = [0.0] * n
         for s, e, v in steps:
-            a = round((s.timestamp() - self.t0) / self.step)
-            b = round((e.timestamp() - self.t0) / self.step)
-            for i in range(max(a, 0), min(b, n)):
-                values[i] = v
-        self.values = values
+            a, b = s.timestamp() - self.t0, e.timestamp() - self.t0
+            i = max(0, math.floor(a / self.step))
+            while i < n and i * self.step < b:
+                part = min(b, (i + 1) * self.step) - max(a, i * self.step)
+                if part > 0:
+                    total[i] += v * part
+                    covered[i] += part
+                i += 1
+        self.values: list[float | None] = [
+            total[i] / covered[i] if covered[i] >= self.step / 2 else None for i in range(n)
+        ]
         self.per_day = round(86400 / self.step)
 
     def index(self, t: float) -> int:
@@ -219,17 +255,20 @@ def run_backtest(
     if d <= timedelta(0) or maxd < timedelta(0) or every <= timedelta(0):
         raise ValueError("duration and every must be positive, max delay not negative")
     first, last = actual.first_start, actual.last_end
-    start = config.start or first + timedelta(days=7)
+    start = config.start or first + HISTORY
     end = config.end or last - maxd - d + timedelta(seconds=1)
     e_s = every.total_seconds()
     t = math.ceil(max(start, first).timestamp() / e_s) * e_s
     horizon = maxd + d
     submits: list[datetime] = []
+    no_data = 0
     while t < end.timestamp():
         when = datetime.fromtimestamp(t, tz=UTC)
         # Only jobs whose every possible run is fully in the data: the optimum must be knowable.
         if actual.coverage(when, when + horizon) >= 1 - 1e-9:
             submits.append(when)
+        else:
+            no_data += 1
         t += e_s
     if not submits:
         raise ValueError("no job fits between --start/--end in the data (check the period and the data)")
@@ -239,6 +278,9 @@ def run_backtest(
     lookahead = min(HYPERSDK_LOOKAHEAD, maxd)
     sums = {p: 0.0 for p in POLICIES}
     delays = {p: 0.0 for p in POLICIES}
+    worse = {p: 0 for p in POLICIES}
+    lost = {p: 0.0 for p in POLICIES}
+    worst = {p: 0.0 for p in POLICIES}
     # Forecasts by issue time: a job is re-planned on the issues of its whole window, and the
     # next jobs need the same issues, so each is computed once (older ones are dropped).
     issued: dict[float, tuple[StepSeries, list[tuple[datetime, float]]]] = {}
@@ -308,6 +350,11 @@ def run_backtest(
             m = now_mean if s == t else actual.mean(s, s + d)
             sums[p] += m
             delays[p] += (s - t).total_seconds() / 60
+            if m > now_mean * (1 + 1e-9):
+                worse[p] += 1
+                lost[p] += m - now_mean
+                if now_mean > 0:
+                    worst[p] = max(worst[p], (m / now_mean - 1) * 100)
     if progress is not None:
         progress(len(submits), len(submits))
 
@@ -327,8 +374,11 @@ def run_backtest(
             saving_pct=saving,
             mean_delay_min=delays[p] / n,
             share_of_optimum=share,
+            worse_share_pct=worse[p] / n * 100,
+            lost_pct=lost[p] / base * 100 if base else 0.0,
+            worst_pct=worst[p],
         )
-    return BacktestResult(config, n, submits[0], submits[-1], kwh, policies)
+    return BacktestResult(config, n, submits[0], submits[-1], kwh, policies, no_data)
 
 
 def _replan_every(config: BacktestConfig) -> timedelta:
@@ -389,13 +439,25 @@ def format_table(result: BacktestResult) -> str:
             else "decided once at submission (--no-replan)."
         ),
         "",
-        f"{'policy':<10} {'emissions kg':>13} {'mean g/kWh':>11} {'saving':>8} {'of optimum':>11} {'mean delay':>11}",
+        f"{'policy':<10} {'emissions kg':>13} {'mean g/kWh':>11} {'saving':>8} {'of optimum':>11} "
+        f"{'mean delay':>11} {'made worse':>11} {'lost':>7} {'worst job':>10}",
     ]
     for p in result.policies.values():
         share = f"{p.share_of_optimum:.2f}" if p.share_of_optimum is not None else ""
         lines.append(
             f"{p.name:<10} {p.emissions_kg:>13.2f} {p.mean_intensity:>11.1f} {p.saving_pct:>7.2f}% "
-            f"{share:>11} {p.mean_delay_min:>8.0f} min"
+            f"{share:>11} {p.mean_delay_min:>8.0f} min {p.worse_share_pct:>10.1f}% {p.lost_pct:>6.2f}% "
+            f"{p.worst_pct:>+9.0f}%"
+        )
+    lines += [
+        "",
+        "made worse: jobs whose run emitted more than starting at submission would have; lost: the "
+        "emissions lost on them, % of run_now's; worst job: % above its own run-now emissions.",
+    ]
+    if result.no_data:
+        lines.append(
+            f"{result.no_data} submissions not replayed (no data): a run they might choose falls in a "
+            "hole of the data."
         )
     return "\n".join(lines)
 

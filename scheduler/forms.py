@@ -34,6 +34,14 @@ class ZoneChoice(forms.ModelChoiceField):
         return f"{obj.code} – {obj.name}"
 
 
+class PolicyChoice(forms.ModelChoiceField):
+    """Labelled by name alone: the label must not read a field the choices query did not load
+    (a deferred field costs one query per policy, and fails if the policy was deleted meanwhile)."""
+
+    def label_from_instance(self, obj: BackupPolicy) -> str:
+        return obj.name
+
+
 def _zones() -> Any:
     return Zone.objects.filter(active=True).only("code", "name")
 
@@ -46,7 +54,7 @@ class BackupFilterForm(forms.Form):
         to_field_name="code",
         empty_label="any zone",
     )
-    policy = forms.ModelChoiceField(
+    policy = PolicyChoice(
         required=False, queryset=BackupPolicy.objects.only("id", "name"), empty_label="any policy"
     )
     since = forms.DateField(

@@ -2,7 +2,7 @@
 
 Two formats are accepted, told apart by the header (required, first line, case-insensitive):
 
-1. The shared/data format (ENTSO-E derived, "Let's Wait Awhile" data set)::
+1. The "Let's Wait Awhile" format (ENTSO-E derived; the files in data/grid/ are in it)::
 
        Time,Carbon Intensity
        2019-12-20 00:00:00,218.29003068829462
@@ -17,23 +17,31 @@ Rules for both:
 
 - `time` is ISO 8601 (`YYYY-MM-DD HH:MM:SS` or with a `T`); `Z` or an offset is honoured, a time
   without one is UTC. Values are gCO2eq/kWh, finite and not negative.
-- A row covers [time, next time of the same zone): the step is the gap to that zone's next row, and
-  the zone's last row reuses the step before it. Times must strictly increase within a zone. A zone
-  with a single row has no step to infer and is an error (never a guessed duration).
+- A row covers its own step, never a hole: normally [time, next time of the same zone). When the
+  gap to the next row is longer than the step before it, the row after tells which it is: a gap
+  as long as the next one is a coarser resolution (the row covers it); a longer one is a hole,
+  and the row keeps the step before it (the hole stays a hole: no reading covers it). The zone's
+  first row lasts until the next; its last row reuses the step before it. Times must strictly
+  increase within a zone. A zone with a single row has no step to infer and is an error (never a
+  guessed duration).
 - The zone of a row is its `zone` cell; the `zone=` argument is the default for rows that name
-  none (the shared format, or an empty cell). With neither, the zone is None.
+  none (the Let's Wait Awhile format, or an empty cell). With neither, the zone is None.
 - Blank lines are skipped. Any bad row raises ValueError naming its line number.
+- A gzip-compressed file (`.csv.gz`, told by its first bytes, not its name) is read as the CSV
+  inside it; damaged gzip data raises ValueError too.
 
-The parser streams: it holds one pending row per zone, never the whole file. Every reading is
+The parser streams: it holds one or two pending rows per zone, never the whole file. Every reading is
 kind "actual" with the average signal; `carbon.services` stores it with source "csv".
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import math
 import os
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -42,13 +50,25 @@ from carbon.providers.base import ProviderError, Reading, ZoneRef
 from hyperweb.api.timestamps import parse_timestamp
 
 SHARED_HEADER = ("time", "carbon intensity")
+GZIP_MAGIC = b"\x1f\x8b"
+# What a damaged gzip stream raises while it is read (BadGzipFile is an OSError).
+GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def open_text(path: str | os.PathLike[str]) -> IO[str]:
+    """The file at `path` as text, decompressed on the fly when it is gzip (by content, not name)."""
+    with open(path, "rb") as probe:
+        compressed = probe.read(2) == GZIP_MAGIC
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+    if compressed:
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _open(source: str | os.PathLike[str] | IO[Any]) -> tuple[IO[str], str]:
     """A text stream for `source` and how to let go of it: "close", "detach" or "keep"."""
     if isinstance(source, str | os.PathLike):
-        # utf-8-sig: spreadsheet exports often start with a byte-order mark.
-        return open(source, encoding="utf-8-sig", newline=""), "close"
+        return open_text(source), "close"
     if isinstance(source, io.TextIOBase):
         return source, "keep"
     # A binary stream (an uploaded file, a BytesIO): decode it without reading it all, and detach
@@ -104,9 +124,26 @@ def parse_csv(
         width = len(header)
         default_zone = zone.strip() if zone and zone.strip() else None
 
-        # Per zone: the row waiting for its successor (start, value, line) and the last step seen.
-        pending: dict[str | None, tuple[datetime, float, int]] = {}
+        # Per zone: the rows whose step is not decided yet (start, value, line; one or two) and the
+        # step of the zone's last yielded row (its resolution so far).
+        pending: dict[str | None, list[tuple[datetime, float, int]]] = {}
         last_step: dict[str | None, timedelta] = {}
+
+        def ready(row_zone: str | None, final: bool) -> Iterator[tuple[str | None, Reading]]:
+            rows = pending[row_zone]
+            while len(rows) >= 2:
+                (s0, v0, _), (s1, _, _) = rows[0], rows[1]
+                step = _own_step(
+                    s1 - s0,
+                    last_step.get(row_zone),
+                    rows[2][0] - s1 if len(rows) >= 3 else None,
+                    final,
+                )
+                if step is None:
+                    return  # wait for the next row to tell a hole from a coarser resolution
+                last_step[row_zone] = step
+                rows.pop(0)
+                yield row_zone, Reading(start=s0, end=s0 + step, value=v0)
 
         for row in reader:
             line = reader.line_num
@@ -120,20 +157,20 @@ def parse_csv(
             if zone_col is not None and row[zone_col].strip():
                 row_zone = row[zone_col].strip()
 
-            previous = pending.get(row_zone)
-            if previous is not None:
-                prev_start, prev_value, prev_line = previous
+            rows = pending.setdefault(row_zone, [])
+            if rows:
+                prev_start, _, prev_line = rows[-1]
                 if start <= prev_start:
                     raise ValueError(
                         f"line {line}: time {row[time_col].strip()} is not after line {prev_line}'s"
                         + (f" for zone {row_zone}" if row_zone else "")
                     )
-                step = start - prev_start
-                last_step[row_zone] = step
-                yield row_zone, Reading(start=prev_start, end=start, value=prev_value)
-            pending[row_zone] = (start, value, line)
+            rows.append((start, value, line))
+            yield from ready(row_zone, final=False)
 
-        for row_zone, (start, value, line) in pending.items():
+        for row_zone, rows in pending.items():
+            yield from ready(row_zone, final=True)
+            start, value, line = rows[0]
             step = last_step.get(row_zone)
             if step is None:
                 raise ValueError(
@@ -142,6 +179,8 @@ def parse_csv(
                     + ", so its duration cannot be inferred"
                 )
             yield row_zone, Reading(start=start, end=start + step, value=value)
+    except GZIP_ERRORS as exc:
+        raise ValueError(f"the gzip data is damaged or cut short ({exc})") from None
     finally:
         if release == "close":
             stream.close()
@@ -149,11 +188,30 @@ def parse_csv(
             stream.detach()  # type: ignore[attr-defined]
 
 
+def _own_step(
+    gap: timedelta, before: timedelta | None, after: timedelta | None, final: bool
+) -> timedelta | None:
+    """How long a row lasts, from the gap to the next row, the step of the row before it and the
+    gap after the next row (None: not known yet); None means "wait for one more row".
+
+    A gap no longer than the step before is the row's step (a finer resolution starts, or the
+    same). A longer gap is either a coarser resolution (the gap after it is as long) or a hole
+    (the gap after it is shorter, or the file ends): a hole is not filled, the row keeps the step
+    before it. The zone's first row has no step before it and lasts until the next row.
+    """
+    if before is None or gap <= before:
+        return gap
+    if after is None:
+        return before if final else None
+    return gap if gap <= after else before
+
+
 class CsvProvider:
     """Sits in the provider registry so "csv" is a known name; its data arrives by import only."""
 
     name = "csv"
     simulated = False
+    remote = False  # reads a local file
 
     def _refuse(self) -> ProviderError:
         return ProviderError("csv provides history only by import")

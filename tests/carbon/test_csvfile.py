@@ -1,7 +1,8 @@
-"""The CSV parser: the shared/data format, the general time,value[,zone] format, bad rows."""
+"""The CSV parser: the Let's Wait Awhile format (data/grid), the general time,value[,zone] format, bad rows."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import itertools
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,9 @@ from carbon.providers import csvfile
 from carbon.providers.base import ProviderError, ZoneRef
 from carbon.providers.csvfile import parse_csv
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-DE_FILE = DATA / "de_2020_ci.csv"
-FR_FILE = DATA / "fr_2020_ci.csv"
+DATA = Path(__file__).resolve().parents[2] / "data" / "grid"
+DE_FILE = DATA / "de_2020_ci.csv.gz"
+FR_FILE = DATA / "fr_2020_ci.csv.gz"
 
 
 def utc(*args: int) -> datetime:
@@ -180,3 +181,76 @@ def test_the_registry_stub_only_imports() -> None:
         with pytest.raises(ProviderError, match="csv provides history only by import"):
             call()
     assert provider.zones() == []
+
+
+def spans(text: str) -> list[tuple[datetime, datetime, float]]:
+    return [(r.start, r.end, r.value) for _, r in parse_csv(io.StringIO(text))]
+
+
+def test_it_leaves_a_hole_in_the_data_a_hole() -> None:
+    rows = spans(
+        "time,value\n"
+        "2024-03-01T00:00Z,1\n2024-03-01T00:30Z,2\n"
+        "2024-03-01T01:00Z,3\n"  # then nothing for 6 hours
+        "2024-03-01T07:00Z,4\n2024-03-01T07:30Z,5\n"
+    )
+
+    assert rows == [
+        (utc(2024, 3, 1, 0, 0), utc(2024, 3, 1, 0, 30), 1.0),
+        (utc(2024, 3, 1, 0, 30), utc(2024, 3, 1, 1, 0), 2.0),
+        (utc(2024, 3, 1, 1, 0), utc(2024, 3, 1, 1, 30), 3.0),  # its own step, not until 07:00
+        (utc(2024, 3, 1, 7, 0), utc(2024, 3, 1, 7, 30), 4.0),
+        (utc(2024, 3, 1, 7, 30), utc(2024, 3, 1, 8, 0), 5.0),
+    ]
+
+
+def test_it_tells_a_coarser_resolution_from_a_hole() -> None:
+    rows = spans(
+        "time,value\n"
+        "2024-03-01T00:00Z,1\n2024-03-01T00:15Z,2\n2024-03-01T00:30Z,3\n"  # 15 min, then 30 min
+        "2024-03-01T01:00Z,4\n2024-03-01T01:30Z,5\n2024-03-01T01:45Z,6\n"  # and 15 min again
+    )
+
+    assert [(e - s) for s, e, _ in rows] == [timedelta(minutes=m) for m in (15, 15, 30, 30, 15, 15)]
+
+
+def test_it_does_not_fill_a_hole_before_the_last_row() -> None:
+    rows = spans("time,value\n2024-03-01T00:00Z,1\n2024-03-01T00:30Z,2\n2024-03-01T03:00Z,3\n")
+
+    assert [(s.hour, s.minute, e.hour, e.minute) for s, e, _ in rows] == [
+        (0, 0, 0, 30),
+        (0, 30, 1, 0),
+        (3, 0, 3, 30),
+    ]
+
+
+# -- gzip ---------------------------------------------------------------------------------------
+
+
+def test_it_reads_a_gzip_file_as_the_csv_inside_it_whatever_its_name(tmp_path) -> None:
+    text = "time,value,zone\n2024-03-01T00:00:00Z,312.5,DE\n2024-03-01T01:00:00Z,298.0,DE\n"
+    plain = tmp_path / "ci.csv"
+    plain.write_text(text)
+    packed = tmp_path / "ci.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    misnamed = tmp_path / "gzip-without-suffix.csv"
+    misnamed.write_bytes(gzip.compress(text.encode()))
+
+    expected = list(parse_csv(plain))
+    assert [r.value for _, r in expected] == [312.5, 298.0]
+    assert list(parse_csv(packed)) == expected
+    assert list(parse_csv(misnamed)) == expected
+
+
+def test_it_says_when_gzip_data_is_cut_short_or_damaged(tmp_path) -> None:
+    body = "".join(f"2024-03-01T{h:02d}:00:00Z,{h}\n" for h in range(24)) * 1
+    packed = gzip.compress(("time,value\n" + body).encode())
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(ValueError, match="gzip data is damaged or cut short"):
+        list(parse_csv(cut, zone="DE"))
+
+    damaged = tmp_path / "damaged.csv.gz"
+    damaged.write_bytes(packed[:2] + b"\x00" * 40)  # gzip's magic bytes, then nothing valid
+    with pytest.raises(ValueError, match="gzip data is damaged or cut short"):
+        list(parse_csv(damaged, zone="DE"))

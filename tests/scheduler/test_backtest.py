@@ -16,7 +16,7 @@ from scheduler.backtest import BacktestConfig, parse_duration, parse_forecast, r
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 H = timedelta(hours=1)
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data" / "grid"
 
 
 def three_hour_cycle(days: int = 20) -> StepSeries:
@@ -159,7 +159,7 @@ def test_it_matches_the_reference_optimum_for_de_2020():
     call_command(
         "backtest",
         "--csv",
-        str(DATA / "de_2020_ci.csv"),
+        str(DATA / "de_2020_ci.csv.gz"),
         "--duration",
         "2h",
         "--max-delay",
@@ -174,14 +174,14 @@ def test_it_matches_the_reference_optimum_for_de_2020():
     )
     data = json.loads(out.getvalue())
     assert data["jobs"] == 366 * 48
-    assert data["policies"]["optimum"]["saving_pct"] == pytest.approx(6.5, abs=0.1)  # shared/data/README.md
+    assert data["policies"]["optimum"]["saving_pct"] == pytest.approx(6.5, abs=0.1)  # data/grid/README.md
     assert data["policies"]["hyperweb"]["share_of_optimum"] >= 0.99
     assert set(data["policies"]) == {"run_now", "hypersdk", "hyperweb", "optimum"}
 
 
 def test_it_prints_a_table(tmp_path):
     path = tmp_path / "ci.csv"
-    series = three_hour_cycle(days=10)
+    series = three_hour_cycle(days=20)
     rows = "".join(f"{s:%Y-%m-%d %H:%M:%S},{v}\n" for s, _, v in series.steps())
     path.write_text("Time,Carbon Intensity\n" + rows)
     out = StringIO()
@@ -189,15 +189,18 @@ def test_it_prints_a_table(tmp_path):
         "backtest", "--csv", str(path), "--duration", "1h", "--max-delay", "2h", "--every", "1h", stdout=out
     )
     text = out.getvalue()
-    assert text.startswith("70 jobs of 1 h, start up to 2 h later, one every 1 h")
+    # The default start leaves the model 15 days of history: days 15-20, less the last 3 h.
+    assert text.startswith("118 jobs of 1 h, start up to 2 h later, one every 1 h, 2024-03-16T00:00:00Z")
     hyperweb = next(line for line in text.splitlines() if line.startswith("hyperweb"))
     assert "1.00" in hyperweb  # share of optimum
-    assert "re-planned every 1 h on the newest forecast" in text
+    assert hyperweb.split()[-3:] == ["0.0%", "0.00%", "+0%"]  # made worse, lost, worst job
+    # The product's re-plan cadence: CARBON_REFRESH_MINUTES (15 by default).
+    assert "re-planned every 15 min on the newest forecast" in text
 
 
 def test_it_decides_once_with_no_replan(tmp_path):
     path = tmp_path / "ci.csv"
-    rows = "".join(f"{s:%Y-%m-%d %H:%M:%S},{v}\n" for s, _, v in three_hour_cycle(days=10).steps())
+    rows = "".join(f"{s:%Y-%m-%d %H:%M:%S},{v}\n" for s, _, v in three_hour_cycle(days=20).steps())
     path.write_text("Time,Carbon Intensity\n" + rows)
     out = StringIO()
     args = ["--csv", str(path), "--duration", "1h", "--max-delay", "2h", "--forecast", "model", "--json"]
@@ -209,6 +212,15 @@ def test_it_decides_once_with_no_replan(tmp_path):
     data = json.loads(out.getvalue())
     assert data["replan"] is True and data["replan_every_min"] == 30
     assert data["policies"]["hyperweb"]["share_of_optimum"] == pytest.approx(1.0)
+
+
+def test_it_rejects_a_cut_short_gzip_file_with_exit_status_2(tmp_path):
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes((DATA / "fr_2020_ci.csv.gz").read_bytes()[:5000])
+    with pytest.raises(CommandError) as err:
+        call_command("backtest", "--csv", str(cut), "--duration", "1h", "--max-delay", "2h", stdout=StringIO())
+    assert err.value.returncode == 2
+    assert "gzip data is damaged or cut short" in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -228,3 +240,73 @@ def test_it_rejects_bad_input_with_exit_status_2(tmp_path, args, message):
         call_command("backtest", *full, stdout=StringIO())
     assert err.value.returncode == 2
     assert message in str(err.value)
+
+
+def test_it_follows_the_products_refresh_setting_by_default(tmp_path, settings):
+    settings.CARBON_REFRESH_MINUTES = 45
+    path = tmp_path / "ci.csv"
+    rows = "".join(f"{s:%Y-%m-%d %H:%M:%S},{v}\n" for s, _, v in three_hour_cycle(days=20).steps())
+    path.write_text("Time,Carbon Intensity\n" + rows)
+    out = StringIO()
+    call_command("backtest", "--csv", str(path), "--forecast", "model", "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["replan_every_min"] == 45
+    hyperweb = data["policies"]["hyperweb"]
+    assert {"jobs_made_worse_pct", "emissions_lost_pct", "worst_job_pct"} <= hyperweb.keys()
+
+
+def test_it_counts_a_job_over_a_hole_as_no_data(tmp_path):
+    # 20 days of hourly data with a 6-hour hole on day 17: the file's row before the hole covers
+    # its own hour, not the hole, so runs over the hole are not covered.
+    series = three_hour_cycle(days=20)
+    hole = (T0 + timedelta(days=17, hours=6), T0 + timedelta(days=17, hours=12))
+    kept = [(s, e, v) for s, e, v in series.steps() if not hole[0] <= s < hole[1]]
+    path = tmp_path / "ci.csv"
+    path.write_text("Time,Carbon Intensity\n" + "".join(f"{s:%Y-%m-%d %H:%M:%S},{v}\n" for s, _, v in kept))
+    out = StringIO()
+    call_command(
+        "backtest",
+        "--csv",
+        str(path),
+        "--duration",
+        "1h",
+        "--max-delay",
+        "2h",
+        "--every",
+        "1h",
+        "--json",
+        stdout=out,
+    )
+    data = json.loads(out.getvalue())
+    # A run may start up to 2 h after submission and lasts 1 h: the submissions from 04:00 to
+    # 11:00 might choose a run in the hole (06:00-12:00): 8 jobs left out.
+    assert data["no_data_jobs"] == 8
+    assert data["jobs"] == 118 - 8
+
+
+def test_it_averages_a_finer_resolution_onto_the_models_grid():
+    # 30-min data, then 15-min data: the grid (30 min, the most common step) holds the mean of
+    # both quarter-hours, not one of them.
+    half, quarter = timedelta(minutes=30), timedelta(minutes=15)
+    steps = [(T0 + i * half, T0 + (i + 1) * half, 100.0) for i in range(100)]
+    t = T0 + 100 * half
+    steps += [(t + i * quarter, t + (i + 1) * quarter, 100.0 if i % 2 else 300.0) for i in range(40)]
+    from scheduler.backtest import _Grid
+
+    grid = _Grid(StepSeries.from_steps(steps))
+    assert grid.step == 1800
+    assert grid.values[:100] == [100.0] * 100
+    assert grid.values[100:120] == [200.0] * 20
+
+
+def test_it_reports_jobs_made_worse_by_waiting():
+    # The forecast promises 50 at 02:00 every time; actually 02:00 is 400. Jobs submitted at
+    # 00:00 wait for it (worse: 400 vs 300, +33 %); the run-now and optimum never are.
+    actual = hourly([300, 300, 400, 100, 300, 300])
+    wrong = hourly([300, 300, 50, 300, 300, 300])
+    cfg = one_job(duration=H, max_delay=2 * H, replan=False)
+    p = run_backtest(actual, cfg, forecasts=lambda issue: wrong).policies
+    assert p["hyperweb"].worse_share_pct == pytest.approx(100.0)
+    assert p["hyperweb"].lost_pct == pytest.approx(100 / 300 * 100)
+    assert p["hyperweb"].worst_pct == pytest.approx(100 / 3)
+    assert p["run_now"].worse_share_pct == 0 and p["optimum"].worse_share_pct == 0

@@ -2,7 +2,7 @@
 
     manage.py backtest --csv PATH --duration 2h --max-delay 4h [--every 30m]
         [--start 2020-01-01 --end 2020-12-31] [--forecast perfect|model|noisy:PCT] [--seed N]
-        [--no-replan] [--replan-every 1h] [--json]
+        [--no-replan] [--replan-every 15m] [--json]
 
 hyperweb's jobs are re-planned on every newer forecast while they wait, as the product does
 (scheduler.backtest); --no-replan decides once at submission, for comparison.
@@ -17,6 +17,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from carbon.intensity import StepSeries
@@ -50,7 +51,9 @@ class Command(BaseCommand):
         parser.add_argument("--max-delay", default="4h", help="latest start after submission (default 4h)")
         parser.add_argument("--every", default="30m", help="a job is submitted every ... (default 30m)")
         parser.add_argument(
-            "--start", default=None, help="first submission date (default: data start + 7 days)"
+            "--start",
+            default=None,
+            help="first submission date (default: data start + 15 days, the model's history)",
         )
         parser.add_argument("--end", default=None, help="last submission date, inclusive (default: data end)")
         parser.add_argument(
@@ -68,7 +71,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replan-every",
             default=None,
-            help="re-plan waiting jobs every ... (default: at every hourly forecast issue, as the product)",
+            help="re-plan waiting jobs every ... (default: CARBON_REFRESH_MINUTES, as the product)",
         )
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -79,7 +82,11 @@ class Command(BaseCommand):
                 parse_duration(opts["max_delay"]) if opts["max_delay"] not in ("0", "0h") else timedelta(0)
             )
             every = parse_duration(opts["every"])
-            replan_every = parse_duration(opts["replan_every"]) if opts["replan_every"] else None
+            replan_every = (
+                parse_duration(opts["replan_every"])
+                if opts["replan_every"]
+                else timedelta(minutes=settings.CARBON_REFRESH_MINUTES)
+            )
             parse_forecast(opts["forecast"])
         except ValueError as exc:
             raise CommandError(str(exc), returncode=BAD_INPUT) from None
