@@ -9,7 +9,16 @@ from pathlib import Path
 
 from whitenoise.compress import Compressor
 
-from hyperweb.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
+from hyperweb.env import (
+    database_from_url,
+    env_bool,
+    env_count,
+    env_float,
+    env_int,
+    env_list,
+    env_seconds,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HYPERWEB_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -353,6 +362,22 @@ HYPERSDK_HTTP_TIMEOUT = env_float("HYPERSDK_HTTP_TIMEOUT", 30.0, minimum=0.1)
 # gzip level for the file executor's archives (1 fastest .. 9 smallest; 6 is gzip's default).
 BACKUP_GZIP_LEVEL = env_int("BACKUP_GZIP_LEVEL", 6, minimum=1)
 
+# --- Restore, verification, retention (owner: scheduler.services.lifecycle) -----------------------
+# Restores write only inside this folder (traversal and symlink escapes are refused).
+BACKUP_RESTORE_ROOT = Path(env_str("BACKUP_RESTORE_ROOT", str(DATA_DIR / "restores"))).resolve()
+# Each completed archive is re-verified this long after its last verification (or its creation),
+# planned into a clean window like a backup; 0 turns scheduled verification off.
+BACKUP_VERIFY_EVERY = env_seconds("BACKUP_VERIFY_EVERY", "7d")
+# How long a scheduled verification may wait for a cleaner window.
+BACKUP_VERIFY_MAX_DELAY_HOURS = env_float("BACKUP_VERIFY_MAX_DELAY_HOURS", 12.0, minimum=0)
+# Default retention (a policy's own counts win); all empty keeps every backup.
+BACKUP_KEEP_LAST = env_count("BACKUP_KEEP_LAST")
+BACKUP_KEEP_DAILY = env_count("BACKUP_KEEP_DAILY")
+BACKUP_KEEP_WEEKLY = env_count("BACKUP_KEEP_WEEKLY")
+BACKUP_KEEP_MONTHLY = env_count("BACKUP_KEEP_MONTHLY")
+# How often the workers prune by retention and plan due verifications.
+BACKUP_LIFECYCLE_MINUTES = env_int("BACKUP_LIFECYCLE_MINUTES", 60, minimum=1)
+
 
 # --- Carbon fetching, estimates, import (owner: carbon.services) ----------------------------------
 def _carbon_ttl(name: str, default: str) -> dict[str, int]:
@@ -393,9 +418,13 @@ REPORT_ORGANISATION = env_str("REPORT_ORGANISATION", "hyperweb operator")
 # cloud) Scope 3; e.g. "DE=own,FR=hosted". Zones not named are "own". Checked at startup.
 REPORT_SITE_SCOPE = env_str("REPORT_SITE_SCOPE", "")
 # A supplier's market-based emission factor in gCO2e/kWh; when set, reports add market-based kg.
-REPORT_SUPPLIER_FACTOR = env_float("REPORT_SUPPLIER_FACTOR", 0.0, minimum=0) if env_str("REPORT_SUPPLIER_FACTOR") else None
+REPORT_SUPPLIER_FACTOR = (
+    env_float("REPORT_SUPPLIER_FACTOR", 0.0, minimum=0) if env_str("REPORT_SUPPLIER_FACTOR") else None
+)
 # Embodied emissions of backup storage, kg CO2e per TB written; when set, SCI figures include them.
-REPORT_EMBODIED_KG_PER_TB = env_float("REPORT_EMBODIED_KG_PER_TB", 0.0, minimum=0) if env_str("REPORT_EMBODIED_KG_PER_TB") else None
+REPORT_EMBODIED_KG_PER_TB = (
+    env_float("REPORT_EMBODIED_KG_PER_TB", 0.0, minimum=0) if env_str("REPORT_EMBODIED_KG_PER_TB") else None
+)
 # The longest period one report may cover (days).
 REPORT_MAX_DAYS = env_int("REPORT_MAX_DAYS", 366, minimum=1)
 

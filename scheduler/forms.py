@@ -390,3 +390,23 @@ def describe_window(window_start: time | None, window_hours: float, fired_at: da
         f"(the window opens {opens} and stays open {window_hours:g} h); "
         "hyperweb picks the cleanest start inside."
     )
+
+
+class RestoreForm(forms.Form):
+    """Where to restore a backup; scheduler.services.lifecycle decides whether it may."""
+
+    target = forms.CharField(
+        label="Restore into folder",
+        max_length=1024,
+        required=False,
+        help_text="inside the restore root; relative to it, or absolute inside it",
+    )
+    overwrite = forms.BooleanField(
+        label="Overwrite files that already exist there",
+        required=False,
+        help_text="without it, a restore never replaces a file",
+    )
+    defer = forms.BooleanField(
+        label="Wait for a clean window instead of restoring now",
+        required=False,
+    )

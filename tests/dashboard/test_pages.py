@@ -174,7 +174,7 @@ def test_it_measures_forecast_accuracy_against_actuals(viewer: Client, now: Any)
 def test_it_streams_every_reading_as_csv(viewer: Client, demo_data: None) -> None:
     response = viewer.get("/zones/DE/readings.csv?days=1")
     lines = b"".join(response.streaming_content).decode().strip().splitlines()
-    assert lines[0].startswith("start,end,gco2_per_kwh")
+    assert lines[0] == "time,value,zone"
     assert len(lines) - 1 >= 90  # a day of 15-minute readings
 
 
