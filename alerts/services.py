@@ -140,6 +140,10 @@ def job_payload(job: Any) -> dict[str, Any]:
         "latest_start": ts(job.latest_start),
         "started_at": ts(job.started_at),
         "completed_at": ts(job.completed_at),
+        "operation": getattr(job, "operation", "backup") or "backup",
+        "subject_id": getattr(job, "subject_id", None),
+        "integrity": getattr(job, "integrity", "") or None,
+        "integrity_detail": getattr(job, "integrity_detail", "") or None,
     }
 
 
@@ -147,6 +151,9 @@ def job_alert(kind: str, job: Any, *, now: datetime | None = None, detail: str =
     """An alert about one backup, once per job and kind."""
     payload = job_payload(job)
     subject = _JOB_SUBJECTS[Kind(kind)].format(name=payload["name"])
+    operation = getattr(job, "operation", "backup") or "backup"
+    if operation != "backup":  # a restore or verification run (scheduler.services.lifecycle)
+        subject = subject.replace("Backup", operation.capitalize(), 1)
     lines = [
         subject,
         "",
@@ -157,8 +164,12 @@ def job_alert(kind: str, job: Any, *, now: datetime | None = None, detail: str =
         f"Latest allowed start: {payload['latest_start']}",
         f"Started: {payload['started_at'] or 'not yet'}",
     ]
+    if payload["subject_id"]:
+        lines.append(f"It reads backup {payload['subject_id']} ({operation} run).")
     if job.error:
         lines.append(f"Error: {job.error}")
+    if payload["integrity_detail"]:
+        lines.append(f"Integrity: {payload['integrity']}: {payload['integrity_detail']}")
     if detail:
         lines.append(detail)
     link = job_link(job.id)

@@ -73,42 +73,67 @@ class HyperwebCollector:
         from scheduler.models import BackupJob
 
         rows = (
-            BackupJob.objects.values("status", "zone__code")
+            BackupJob.objects.values("status", "zone__code", "operation", "integrity")
             .order_by()
             .annotate(
                 n=Count("pk"), runs=Coalesce(Sum("attempts"), 0), written=Coalesce(Sum("bytes_written"), 0)
             )
         )
-        jobs = GaugeMetricFamily("hyperweb_jobs", "Backup jobs by state and zone", labels=["state", "zone"])
+        # operation: backup, or a restore / verification run of a backup (scheduler.services.lifecycle)
+        jobs = GaugeMetricFamily(
+            "hyperweb_jobs", "Jobs by state, zone and operation", labels=["state", "zone", "operation"]
+        )
         runs = CounterMetricFamily(
             "hyperweb_backup_runs",
-            "Backup runs started (attempts, retries included), by zone",
-            labels=["zone"],
+            "Runs started (attempts, retries included), by zone and operation",
+            labels=["zone", "operation"],
         )
         finished = CounterMetricFamily(
             "hyperweb_backups_finished",
-            "Backups that ended, by zone and outcome (failed = failed after its last attempt)",
-            labels=["zone", "outcome"],
+            "Jobs that ended, by zone, operation and outcome (failed = failed after its last attempt)",
+            labels=["zone", "operation", "outcome"],
         )
         written = CounterMetricFamily(
             "hyperweb_backup_written_bytes",
-            "Bytes of archive written by completed backups, by zone",
-            labels=["zone"],
+            "Bytes written by completed runs (archives; restored files for restores), by zone and operation",
+            labels=["zone", "operation"],
         )
-        per_zone_runs: dict[str, int] = {}
-        per_zone_bytes: dict[str, int] = {}
+        integrity = GaugeMetricFamily(
+            "hyperweb_backups_integrity",
+            "Completed backups by what their last verification found (unverified, verified, damaged)",
+            labels=["zone", "integrity"],
+        )
+        sums: dict[str, dict[tuple, int]] = {
+            "jobs": {},
+            "runs": {},
+            "finished": {},
+            "written": {},
+            "integrity": {},
+        }
+
+        def add(name: str, key: tuple, value: int) -> None:
+            sums[name][key] = sums[name].get(key, 0) + value
+
         for row in rows:
-            zone = row["zone__code"] or NO_ZONE
-            jobs.add_metric([row["status"], zone], row["n"])
-            per_zone_runs[zone] = per_zone_runs.get(zone, 0) + row["runs"]
-            per_zone_bytes[zone] = per_zone_bytes.get(zone, 0) + row["written"]
+            zone, operation = row["zone__code"] or NO_ZONE, row["operation"] or "backup"
+            add("jobs", (row["status"], zone, operation), row["n"])
+            add("runs", (zone, operation), row["runs"])
+            add("written", (zone, operation), row["written"])
             if row["status"] in BackupJob.FINISHED:
-                finished.add_metric([zone, row["status"]], row["n"])
-        for zone, value in sorted(per_zone_runs.items()):
-            runs.add_metric([zone], value)
-        for zone, value in sorted(per_zone_bytes.items()):
-            written.add_metric([zone], value)
-        yield from (jobs, runs, finished, written)
+                add("finished", (zone, operation, row["status"]), row["n"])
+            if operation == "backup" and row["status"] == BackupJob.Status.COMPLETED:
+                add("integrity", (zone, row["integrity"] or "unverified"), row["n"])
+        families = {
+            "jobs": jobs,
+            "runs": runs,
+            "finished": finished,
+            "written": written,
+            "integrity": integrity,
+        }
+        for name, family in families.items():
+            for key, value in sorted(sums[name].items()):
+                family.add_metric(list(key), value)
+        yield from families.values()
 
     # --- Emissions and avoided emissions (the stored accounting) ---------------------------------
 

@@ -97,18 +97,26 @@ def test_it_reports_jobs_runs_bytes_and_emissions_from_the_stored_rows(client) -
         counterfactual_kg=0.04,
         saving_kg=-0.01,
         accounting={"signal": "marginal"},
+        integrity="damaged",
     )
     BackupJobFactory(zone=de, status="failed", attempts=3)
     BackupJobFactory(status="scheduled", planned_start=now + timedelta(hours=1))
+    BackupJobFactory(zone=de, status="completed", operation="verify", attempts=1, bytes_written=0)
 
     m = scrape(client)
 
-    assert m[("hyperweb_jobs", (("state", "completed"), ("zone", "DE")))] == 2
-    assert m[("hyperweb_jobs", (("state", "failed"), ("zone", "DE")))] == 1
-    assert m[("hyperweb_jobs", (("state", "scheduled"), ("zone", "none")))] == 1
-    assert m[("hyperweb_backup_runs_total", (("zone", "DE"),))] == 6
-    assert m[("hyperweb_backups_finished_total", (("outcome", "failed"), ("zone", "DE")))] == 1
-    assert m[("hyperweb_backup_written_bytes_total", (("zone", "DE"),))] == 1500
+    backup = ("operation", "backup")
+    assert m[("hyperweb_jobs", (backup, ("state", "completed"), ("zone", "DE")))] == 2
+    assert m[("hyperweb_jobs", (backup, ("state", "failed"), ("zone", "DE")))] == 1
+    assert m[("hyperweb_jobs", (backup, ("state", "scheduled"), ("zone", "none")))] == 1
+    assert m[("hyperweb_backup_runs_total", (backup, ("zone", "DE")))] == 6
+    assert m[("hyperweb_backups_finished_total", (backup, ("outcome", "failed"), ("zone", "DE")))] == 1
+    assert m[("hyperweb_backup_written_bytes_total", (backup, ("zone", "DE")))] == 1500
+    assert m[("hyperweb_backups_integrity", (("integrity", "damaged"), ("zone", "DE")))] == 1
+    assert m[("hyperweb_backups_integrity", (("integrity", "unverified"), ("zone", "DE")))] == 1
+    verify = ("operation", "verify")
+    assert m[("hyperweb_jobs", (verify, ("state", "completed"), ("zone", "DE")))] == 1
+    assert m[("hyperweb_backup_runs_total", (verify, ("zone", "DE")))] == 1
     avg = (("signal", "average"), ("zone", "DE"))
     assert m[("hyperweb_backup_emissions_kg_total", avg)] == pytest.approx(0.045)
     assert m[("hyperweb_backup_avoided_emissions_kg_total", avg)] == pytest.approx(0.015)
