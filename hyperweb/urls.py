@@ -41,6 +41,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("hyperweb.pages_urls")),
     path("", include("reports.urls")),
     path("", include("reports.esg_urls")),
+    path("", include("alerts.urls")),
+    path("", include("metrics.urls")),
 ]
 admin.site.login_form = views.ThrottledAdminAuthenticationForm
 
