@@ -27,6 +27,7 @@ from scheduler.services.policies import (
     fire_due_policies,
     policy_to_json,
     run_policy,
+    upcoming_firings,
     save_policy,
     set_enabled,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "replan_all",
     "replan_zone",
     "run_policy",
+    "upcoming_firings",
     "save_policy",
     "set_enabled",
     "submit_jobs",
