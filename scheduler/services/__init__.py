@@ -27,9 +27,9 @@ from scheduler.services.policies import (
     fire_due_policies,
     policy_to_json,
     run_policy,
-    upcoming_firings,
     save_policy,
     set_enabled,
+    upcoming_firings,
 )
 
 __all__ = [
