@@ -521,7 +521,8 @@ def test_it_says_no_data_yet_for_a_what_if_without_history(viewer: Client) -> No
 def test_it_replays_the_planner_without_foresight(viewer: Client, now: Any) -> None:
     from carbon.services import load_demo_data
 
-    load_demo_data(days=10, now=now)
+    # The replay leaves the model its 15 days of history before the first job (as `backtest` does).
+    load_demo_data(days=20, now=now)
     body = viewer.get("/what-if?zone=FR&duration_hours=1&flexibility_hours=6&days=30").content.decode()
     assert "Without foresight" in body
     assert "with perfect foresight. HyperSDK" in body
