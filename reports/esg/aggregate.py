@@ -113,6 +113,9 @@ class _Bucket:
         counts["stale"] += row.stale
         counts["forecast_only"] += row.forecast_only
         counts["flagged"] += row.simulated or row.stale or row.forecast_only
+        if "estimated" in row.flags:
+            counts["estimated"] += 1
+            sums["estimated_kwh"].add(row.energy_kwh)
 
     def absorb(self, other: _Bucket) -> None:
         self.backups += other.backups
@@ -160,6 +163,7 @@ _SUMS = (
     "counterfactual_kg",
     "avoided_kg",
     "simulated_kg",
+    "estimated_kwh",
     "kwh_with_intensity",
     "kwh_with_counterfactual",
     "delay_minutes",
@@ -173,6 +177,7 @@ _COUNTS = (
     "stale",
     "forecast_only",
     "flagged",
+    "estimated",
 )
 
 
