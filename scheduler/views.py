@@ -23,17 +23,20 @@ from accounts.roles import OPERATOR, VIEWER, has_role
 from carbon import charts
 from carbon import services as carbon_services
 from carbon.intensity import emissions_kg
+from hyperweb.api.timestamps import now_iso
 from hyperweb.views import role_required
 from scheduler import services
 from scheduler.forms import (
     BackupFilterForm,
     BackupForm,
     PolicyForm,
+    RestoreForm,
     describe_cron,
     describe_window,
     next_runs,
 )
 from scheduler.models import BackupJob, BackupPolicy
+from scheduler.services import lifecycle
 
 PAGE_SIZE = 25
 EVENT_LIMIT = 200
@@ -133,8 +136,58 @@ def backup_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         "can_cancel": has_role(request.user, OPERATOR)
         and job.status in (*BackupJob.WAITING, BackupJob.Status.RUNNING),
         "zone_tz": job.zone.timezone if job.zone else "UTC",
+        "can_operate": has_role(request.user, OPERATOR),
+        "lifecycle_runs": list(job.lifecycle_runs.order_by("-requested_at", "-pk")[:20]),
     }
     return render(request, "scheduler/backup_detail.html", context)
+
+
+@role_required(OPERATOR)
+def backup_restore(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Two steps, no script needed: the form, then a confirmation saying what will be written
+    (and overwritten); only the confirmed POST starts the restore."""
+    backup = get_object_or_404(BackupJob.objects.select_related("zone"), pk=job_id)
+    form = RestoreForm(
+        request.POST or None, initial={"target": f"{backup.name or 'backup'}-{backup.pk}"[:200]}
+    )
+    plan, refused = None, None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = lifecycle.plan_restore(backup, data["target"])
+            if plan.conflicts and not data["overwrite"]:
+                raise lifecycle.LifecycleRefused(
+                    f"{len(plan.conflicts)} file(s) already exist in {plan.dest}: restore elsewhere, "
+                    "or tick “overwrite” to replace them",
+                    field="overwrite",
+                )
+            if request.POST.get("confirm") == "yes":
+                run = lifecycle.request_restore(backup, **data, user=request.user)
+                messages.success(request, f"Restore into {plan.dest} started.")
+                return redirect("backup", job_id=run.pk)
+        except lifecycle.LifecycleRefused as exc:
+            plan = None
+            if exc.field:
+                form.add_error(exc.field, str(exc))
+            else:
+                refused = str(exc)
+    context = {"backup": backup, "form": form, "plan": plan, "refused": refused}
+    return render(request, "scheduler/backup_restore.html", context)
+
+
+@role_required(OPERATOR)
+@require_POST
+def backup_verify(request: HttpRequest, job_id: str) -> HttpResponse:
+    backup = get_object_or_404(BackupJob.objects.select_related("zone"), pk=job_id)
+    try:
+        run, created = lifecycle.request_verification(
+            backup, defer=request.POST.get("defer") == "1", user=request.user
+        )
+    except lifecycle.LifecycleRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("backup", job_id=backup.pk)
+    messages.success(request, "Verification started." if created else "A verification is already on its way.")
+    return redirect("backup", job_id=run.pk)
 
 
 @role_required(OPERATOR)
@@ -258,6 +311,10 @@ def policy_action(request: HttpRequest, policy_id: str, action: str) -> HttpResp
     return redirect("policies")
 
 
+def error_text(fields: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {message}" for name, messages in fields.items() for message in messages)
+
+
 @role_required(VIEWER)
 @require_GET
 def policy_describe(request: HttpRequest) -> JsonResponse:
@@ -280,10 +337,18 @@ def policy_describe(request: HttpRequest) -> JsonResponse:
     window = describe_window(
         data.get("window_start"), float(data.get("window_hours") or 0), runs[0] if runs else None
     )
-    return JsonResponse(
-        {
-            "schedule_text": describe_cron(schedule),
-            "window_text": window,
-            "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
-        }
-    )
+    body: dict[str, Any] = {
+        "schedule_text": describe_cron(schedule),
+        "window_text": window,
+        "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
+    }
+    # What the form would refuse is a 400 naming the field (the words above still say why).
+    fields = {
+        name: [str(message) for message in form.errors[name]]
+        for name in ("schedule", "window_start", "window_hours")
+        if name in form.errors
+    }
+    if fields:
+        body.update(error=error_text(fields), fields=fields, timestamp=now_iso())
+        return JsonResponse(body, status=400)
+    return JsonResponse(body)

@@ -11,6 +11,8 @@ urlpatterns = [
     path("jobs/progress/<str:job_id>", views.ProgressView.as_view(), name="jobs-progress"),
     path("jobs/logs/<str:job_id>", views.LogsView.as_view(), name="jobs-logs"),
     path("jobs/eta/<str:job_id>", views.EtaView.as_view(), name="jobs-eta"),
+    path("jobs/<str:job_id>/restore", views.RestoreView.as_view(), name="jobs-restore"),
+    path("jobs/<str:job_id>/verify", views.VerifyView.as_view(), name="jobs-verify"),
     path("jobs/<str:job_id>", views.JobDetailView.as_view(), name="jobs-detail"),
     path("schedules", views.ScheduleListView.as_view(), name="schedules"),
     # HyperSDK's advanced-scheduling calls, before /schedules/{id} (those ids are reserved).

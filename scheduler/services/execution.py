@@ -25,6 +25,7 @@ from scheduler.executors import (
 from scheduler.models import BackupJob, JobEvent
 from scheduler.services.definitions import restore_secrets
 from scheduler.services.jobs import format_ts, log_event
+from scheduler.signals import backup_failed, send_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -156,15 +157,21 @@ def execute_job(
     monitor = RunMonitor(
         job, worker, timeout=settings.BACKUP_JOB_TIMEOUT_SECONDS, interval=settings.BACKUP_HEARTBEAT_SECONDS
     )
+    done = None
     try:
-        executor = executor or get_executor(job.executor)
-        result = executor.run(
-            build_spec(job),
-            report=monitor.report,
-            should_cancel=monitor.should_cancel,
-            source_roots=list(settings.BACKUP_SOURCE_ROOTS),
-            target_root=settings.BACKUP_TARGET_ROOT,
-        )
+        if job.operation != BackupJob.Operation.BACKUP:
+            from scheduler.services.lifecycle import run_lifecycle
+
+            done = run_lifecycle(job, report=monitor.report, should_cancel=monitor.should_cancel)
+        else:
+            executor = executor or get_executor(job.executor)
+            result = executor.run(
+                build_spec(job),
+                report=monitor.report,
+                should_cancel=monitor.should_cancel,
+                source_roots=list(settings.BACKUP_SOURCE_ROOTS),
+                target_root=settings.BACKUP_TARGET_ROOT,
+            )
     except Cancelled:
         outcome = _on_cancelled(job, worker, monitor)
     except TransientBackupError as exc:
@@ -175,7 +182,7 @@ def execute_job(
         log.exception("job %s crashed", job_id)
         outcome = _on_failed(job, worker, f"internal error: {type(exc).__name__}: {exc}")
     else:
-        outcome = _on_completed(job, worker, result)
+        outcome = _on_completed(job, worker, result) if done is None else _on_run_completed(job, worker, done)
     _dispatch_freed_capacity()
     return outcome
 
@@ -211,6 +218,35 @@ def _on_completed(job: BackupJob, worker: str, result: BackupResult) -> str:
     return "completed"
 
 
+def _on_run_completed(job: BackupJob, worker: str, done: Any) -> str:
+    """A restore or verification finished (scheduler.services.lifecycle.RunDone)."""
+    now = timezone.now()
+    if not _finish(
+        job.id,
+        worker,
+        status=BackupJob.Status.COMPLETED,
+        completed_at=now,
+        result=done.result,
+        bytes_written=done.bytes_written,
+        claimed_by="",
+    ):
+        log_event(job.id, f"{done.message}, but the run was no longer ours", level="warning")
+        return "lost"
+    log_event(job.id, done.message, level=done.level)
+    if done.after is not None:
+        try:
+            done.after()
+        except Exception:
+            log.exception("recording the outcome of %s %s failed", job.operation, job.id)
+    from scheduler.services.accounting import account_job
+
+    try:
+        account_job(BackupJob.objects.select_related("zone").get(pk=job.id), now=now)
+    except Exception:
+        log.exception("accounting failed for job %s", job.id)
+    return "completed"
+
+
 def _on_cancelled(job: BackupJob, worker: str, monitor: RunMonitor) -> str:
     now = timezone.now()
     if monitor.timed_out:
@@ -219,6 +255,7 @@ def _on_cancelled(job: BackupJob, worker: str, monitor: RunMonitor) -> str:
             job.id, worker, status=BackupJob.Status.FAILED, completed_at=now, error=reason, claimed_by=""
         ):
             log_event(job.id, reason, level="error")
+            send_on_commit(backup_failed, job.id)
         return "timed out"
     status = BackupJob.objects.filter(pk=job.id).values_list("status", flat=True).first()
     if status == BackupJob.Status.CANCELLED:
@@ -229,6 +266,7 @@ def _on_cancelled(job: BackupJob, worker: str, monitor: RunMonitor) -> str:
         job.id, worker, status=BackupJob.Status.FAILED, completed_at=now, error="stopped", claimed_by=""
     ):
         log_event(job.id, "stopped unexpectedly", level="error")
+        send_on_commit(backup_failed, job.id)
         return "failed"
     log_event(job.id, f"{worker} stopped: the job is no longer claimed by it", level="warning")
     return "lost"
@@ -266,6 +304,7 @@ def _on_failed(job: BackupJob, worker: str, message: str) -> str:
         job.id, worker, status=BackupJob.Status.FAILED, completed_at=now, error=message, claimed_by=""
     ):
         log_event(job.id, f"failed: {message}", level="error")
+        send_on_commit(backup_failed, job.id)
     return "failed"
 
 
