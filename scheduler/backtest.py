@@ -248,11 +248,16 @@ def run_backtest(
     *,
     progress: Callable[[int, int], None] | None = None,
     forecasts: Callable[[datetime], StepSeries] | None = None,
+    issue_cache: dict[float, list[float | None]] | None = None,
 ) -> BacktestResult:
     """Replay ``actual`` with ``config``; ``progress(done, total)`` is called now and then.
 
     ``forecasts``, if given, replaces ``config.forecast``: called with an issue time (a multiple
     of ``config.refresh``), it returns the forecast issued then (for tests and experiments).
+    ``issue_cache``: model/noisy forecast issues by issue time, shared between replays of the SAME
+    data, forecast and parameters (e.g. the risk settings of one case; a benchmark's speed-up:
+    the forecasts are most of a replay's time and do not depend on the job or the risk); it is
+    filled and never pruned, so its owner bounds it.
     """
     if len(actual) == 0:
         raise ValueError("no data")
@@ -327,7 +332,8 @@ def run_backtest(
 
     # The forecast error profile (model and noisy forecasts, a risk other than greedy): learned
     # from the issues of the last ``error_days`` whose whole span is observed, once a day.
-    learned: dict[float, list[float | None]] = {}
+    shared = issue_cache is not None
+    learned: dict[float, list[float | None]] = issue_cache if issue_cache is not None else {}
     errors: dict[float, list[float | None] | None] = {}  # D by lead per past issue (issue_errors)
     profile: ErrorProfile | None = None
     profile_day = -1
@@ -337,15 +343,16 @@ def run_backtest(
     def issue_values(issue: float) -> list[float | None]:
         """An issue's forecast on the grid (shared by the decisions and the error learning)."""
         got = learned.get(issue)
-        if got is None:
+        if got is None or len(got) < steps_ahead:
             learned[issue] = got = _issue_values(kind, pct, grid, issue, span, config)
-        return got
+        return got[:steps_ahead] if len(got) > steps_ahead else got
 
     def learn(now: float) -> ErrorProfile:
         last = math.floor((now - steps_ahead * grid.step) / refresh_s) * refresh_s
         first = last - config.error_days * 86400
-        for old in [k for k in learned if k < first]:
-            del learned[old]  # never needed again: the decisions are past it too
+        if not shared:
+            for old in [k for k in learned if k < first]:
+                del learned[old]  # never needed again: the decisions are past it too
         vectors = []
         issue = math.ceil(first / refresh_s) * refresh_s
         while issue <= last:
@@ -382,7 +389,7 @@ def run_backtest(
         for old in [k for k in pessimistic if k < t.timestamp()]:
             del pessimistic[old]
         keep_from = t.timestamp() - config.error_days * 86400 - span.total_seconds() - 2 * refresh_s
-        for old in [k for k in learned if k < keep_from]:
+        for old in [k for k in learned if k < keep_from] if not shared else ():
             del learned[old]
         if q is not None and grid is not None and int(t.timestamp() // 86400) != profile_day:
             profile_day = int(t.timestamp() // 86400)
