@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from accounts.models import APIKey, APIToken, digest
 
@@ -28,14 +30,29 @@ class APIKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        # Generate the secret here so it is shown exactly once, in the confirmation message.
+        # Generate the secret here; response_add shows it exactly once, in its own response.
         key, plain = APIKey.create_for(obj.user, obj.name)
         obj.pk, obj.prefix, obj.hashed_key, obj.created = key.pk, key.prefix, digest(plain), key.created
         obj._state.adding = False
-        messages.warning(
-            request,
-            f"API key for {obj.user}: {plain}  -- copy it now, it is not stored and will not be shown again.",
-        )
+        obj._plain_key = plain  # type: ignore[attr-defined]  # lives for this request only
+
+    def response_add(self, request: HttpRequest, obj: APIKey, post_url_continue: str | None = None) -> HttpResponse:
+        """The new key, rendered into this response only: never into a message (the messages cookie
+        is signed but readable, and a stored message outlives the page), never cached."""
+        plain = getattr(obj, "_plain_key", None)
+        if plain is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "API key created",
+            "subtitle": None,
+            "opts": self.opts,
+            "key": obj,
+            "plain": plain,
+        }
+        response = TemplateResponse(request, "admin/accounts/apikey/created.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke the selected API keys")
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[APIKey]) -> None:

@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
-CSV = ROOT.parent / "shared" / "data" / "de_2020_ci.csv"
+CSV = ROOT / "data" / "grid" / "de_2020_ci.csv.gz"
 
 ENDPOINTS = [
     ("GET /bench/constant (baseline)", "GET", "/bench/constant", None),

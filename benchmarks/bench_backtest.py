@@ -1,6 +1,6 @@
 """Backtest benchmark: the issue's 6 cases, each risk setting's trade-off, HyperSDK beside.
 
-    .venv/bin/python benchmarks/bench_backtest.py [--data ../shared/data] [--curve] [--once]
+    .venv/bin/python benchmarks/bench_backtest.py [--data data/grid] [--curve] [--once]
         [--naive] [--oracle] [--workers 2] [--json]
 
 (DE, FR) x (2 h job / 4 h delay, 2 h / 8 h, 1 h / 24 h), jobs every 30 min from 2020-01-01 to
@@ -35,7 +35,7 @@ from scheduler import uncertainty  # noqa: E402
 from scheduler.backtest import BacktestConfig, run_backtest  # noqa: E402
 
 COMBOS = ((2, 4), (2, 8), (1, 24))
-REFERENCE = {  # shared/data/README.md, best possible saving
+REFERENCE = {  # data/grid/README.md, best possible saving
     ("DE", 2, 4): 6.5,
     ("DE", 2, 8): 11.2,
     ("DE", 1, 24): 22.3,
@@ -75,12 +75,12 @@ def oracle(series: StepSeries, config: BacktestConfig, hours: float) -> Callable
 
 _SERIES: dict[Path, StepSeries] = {}
 _ISSUES: dict[tuple, dict] = {}
-CURVE = (0.6, 0.8, 0.85)
+CURVE = (0.6, 0.8, 0.85)  # extra quantiles for --curve (balanced is 0.75, cautious 0.9)
 
 
 def run_group(runs: list[tuple]) -> list[dict]:
     """Replays one after the other in one worker, sharing the parsed data and forecast issues."""
-    return [run_one(*r) for r in runs]  # extra quantiles for --curve (balanced is 0.75, cautious 0.9)
+    return [run_one(*r) for r in runs]
 
 
 def run_one(
@@ -90,7 +90,7 @@ def run_one(
     if risk.startswith("q"):
         # A curve point between the named settings: the same rule planning against quantile q.
         uncertainty.RISK_QUANTILE[risk] = float(risk[1:])
-    path = data / f"{zone.lower()}_2020_ci.csv"
+    path = data / f"{zone.lower()}_2020_ci.csv.gz"
     if path not in _SERIES:
         _SERIES[path] = StepSeries.from_steps((r.start, r.end, r.value) for _, r in parse_csv(path))
     series = _SERIES[path]
@@ -161,7 +161,7 @@ RISKS = ("greedy", "balanced", "cautious")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared/data"
+        "--data", type=Path, default=Path(__file__).resolve().parent.parent / "data" / "grid"
     )
     ap.add_argument("--curve", action="store_true", help="more points of the risk trade-off curve")
     ap.add_argument("--once", action="store_true", help="also the model decided once at submission")

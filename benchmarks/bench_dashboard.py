@@ -6,7 +6,7 @@ Everything happens in a fresh temporary data folder (SQLite in WAL mode, the emb
 so nothing of the developer's data is touched. Data:
 
 - 12 zones x `--days` of 15-minute actual readings (365 days: 420,480 rows), the real 2020
-  curves of shared/data (DE for the fossil-heavy zones, FR for the low-carbon ones) shifted to
+  curves of data/grid (DE for the fossil-heavy zones, FR for the low-carbon ones) shifted to
   end now and scaled to each zone's typical intensity;
 - `--issues` hourly forecast issues per zone (72 h ahead at 15 minutes, 288 points each), as a
   deployment refreshing every hour accumulates them (72 issues: 248,832 rows);
@@ -19,6 +19,14 @@ times; reported: median server time, body size (what is transferred; plotly.min.
 file fetched once and cached, reported apart) and the number of SQL queries. The query count is
 measured again on a small database (1 day of readings, 10 backups) to show it does not grow with
 the data.
+
+`--browser` then measures what a browser downloads: it runs `collectstatic` (hashed, compressed
+static files), starts gunicorn on 127.0.0.1:`--port` over the same data folder, logs in with
+Debian's chromium (Playwright, executable_path=/usr/bin/chromium) and loads the overview, the DE
+zone page and the savings page `--runs` times each, cold (new browser context: empty cache) and
+warm (the same context again). Reported per page: bytes transferred (CDP Network.loadingFinished
+encodedDataLength: compressed bodies plus headers) and milliseconds from navigation start until
+every chart on the page is drawn (medians).
 """
 
 from __future__ import annotations
@@ -37,10 +45,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "data" / "grid"
 sys.path.insert(0, str(ROOT))
 
 PAGES = ["/", "/zones/DE", "/zones/DE?days=30", "/backups", "/savings"]
+BROWSER_PAGES = ["/", "/zones/DE", "/savings"]
+CHARTS_DRAWN = """() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d._fullLayout && d.querySelector('.main-svg'))"""
 LOW_CARBON = {"SE", "FR"}
 STEP = timedelta(minutes=15)
 
@@ -48,9 +58,7 @@ STEP = timedelta(minutes=15)
 def _curve(name: str) -> list[float]:
     from carbon.providers.csvfile import parse_csv
 
-    path = DATA / f"{name}_2020_ci.csv"
-    if not path.exists():  # no shared data: a plain daily shape
-        return [1.0 + 0.25 * ((i % 96) - 48) / 48 for i in range(96 * 366)]
+    path = DATA / f"{name}_2020_ci.csv.gz"
     values = [reading.value for _, reading in parse_csv(path)]
     mean = sum(values) / len(values)
     return [v / mean for v in values]
@@ -193,12 +201,84 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
     return results
 
 
+def _load_in_browser(context: object, url: str) -> tuple[int, float]:
+    """Bytes transferred and ms from navigation start to the charts drawn, for one page load."""
+    page = context.new_page()  # type: ignore[attr-defined]
+    cdp = context.new_cdp_session(page)  # type: ignore[attr-defined]
+    cdp.send("Network.enable")
+    sizes: list[int] = []
+    cdp.on("Network.loadingFinished", lambda event: sizes.append(int(event["encodedDataLength"])))
+    page.goto(url, wait_until="load")
+    page.wait_for_function(CHARTS_DRAWN)
+    drawn_ms = page.evaluate("performance.now()")
+    page.wait_for_load_state("networkidle")
+    page.close()
+    return sum(sizes), drawn_ms
+
+
+def browser(folder: Path, port: int, runs: int) -> dict[str, dict[str, float]]:
+    import subprocess
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    env = dict(os.environ, HYPERWEB_DATA_DIR=str(folder), DEBUG="0")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "hyperweb.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--threads", "4", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        results: dict[str, dict[str, float]] = {}
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
+            login = chromium.new_context()
+            page = login.new_page()
+            page.goto(f"{base}/login")
+            page.fill("#id_username", "bench")
+            page.fill("#id_password", "bench-password-1")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/")
+            state = login.storage_state()
+            login.close()
+            for url in BROWSER_PAGES:
+                cold, warm = [], []
+                for _ in range(runs):
+                    context = chromium.new_context(storage_state=state)
+                    cold.append(_load_in_browser(context, base + url))
+                    warm.append(_load_in_browser(context, base + url))
+                    context.close()
+                results[url] = {
+                    "cold_bytes": statistics.median(b for b, _ in cold),
+                    "cold_ms": statistics.median(ms for _, ms in cold),
+                    "warm_bytes": statistics.median(b for b, _ in warm),
+                    "warm_ms": statistics.median(ms for _, ms in warm),
+                }
+            chromium.close()
+        return results
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--issues", type=int, default=72, help="hourly forecast issues stored per zone")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--browser", action="store_true", help="also measure cold/warm loads in chromium")
+    parser.add_argument("--port", type=int, default=8106, help="gunicorn port for --browser")
     parser.add_argument("--keep", type=Path, help="data folder to keep (and reuse when it is already loaded)")
     args = parser.parse_args()
 
@@ -213,6 +293,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
 
     settings.ALLOWED_HOSTS = ["testserver"]
     try:
@@ -231,7 +312,7 @@ def main() -> None:
             (folder / "loaded").touch()
         small = json.loads((folder / "small.json").read_text())
         big = measure(args.runs)
-        plotly = ROOT / "static" / "js" / "plotly.min.js"
+        plotly = ROOT / "static" / "vendor" / "plotly" / "plotly-cartesian.min.js"
         print(
             f"\n{'page':<22}{'median ms':>10}{'max ms':>9}{'KB':>8}{'KB gz':>8}{'queries':>9}{'small db':>10}"
         )
@@ -243,8 +324,18 @@ def main() -> None:
             )
         raw = plotly.read_bytes()
         print(
-            f"\nplotly.min.js (static, cached): {len(raw) / 1e6:.2f} MB, {len(gzip.compress(raw)) / 1e6:.2f} MB gzipped"
+            f"\nplotly-cartesian.min.js (static, cached): {len(raw) / 1e6:.2f} MB, "
+            f"{len(gzip.compress(raw)) / 1e6:.2f} MB gzipped"
         )
+        if args.browser:
+            connection.close()
+            measured = browser(folder, args.port, args.runs)
+            print(f"\n{'in chromium':<22}{'cold KB':>9}{'cold ms':>9}{'warm KB':>9}{'warm ms':>9}")
+            for url, r in measured.items():
+                print(
+                    f"{url:<22}{r['cold_bytes'] / 1000:>9.0f}{r['cold_ms']:>9.0f}"
+                    f"{r['warm_bytes'] / 1000:>9.1f}{r['warm_ms']:>9.0f}"
+                )
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

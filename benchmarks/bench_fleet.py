@@ -1,6 +1,6 @@
 """Fleet planning benchmark: 100,000 backups over one day across the 12 default zones.
 
-    .venv/bin/python benchmarks/bench_fleet.py [--jobs 100000] [--data ../shared/data] [--seed 1]
+    .venv/bin/python benchmarks/bench_fleet.py [--jobs 100000] [--data data/grid] [--seed 1]
         [--factor 2 3] [--targets 8]
 
 Curves: each zone gets two days of a real 2020 curve (DE for the fossil-heavy zones, FR for the
@@ -62,7 +62,7 @@ DAY = datetime(2021, 3, 1, tzinfo=UTC)
 def zone_curves(data: Path) -> dict[str, StepSeries]:
     raw = {}
     for name in ("de", "fr"):
-        raw[name] = [r for _, r in parse_csv(data / f"{name}_2020_ci.csv")]
+        raw[name] = [r for _, r in parse_csv(data / f"{name}_2020_ci.csv.gz")]
     out = {}
     for i, (zone, (typical, name)) in enumerate(ZONES.items()):
         readings = raw[name]
@@ -147,7 +147,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=100_000)
     ap.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parent.parent.parent / "shared/data"
+        "--data", type=Path, default=Path(__file__).resolve().parent.parent / "data" / "grid"
     )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--factor", type=float, nargs="*", default=[2.0, 3.0])

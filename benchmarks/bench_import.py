@@ -1,6 +1,6 @@
 """CSV import benchmark: the DE 2020 file (37k rows) into a fresh SQLite database.
 
-    .venv/bin/python benchmarks/bench_import.py [--file ../shared/data/de_2020_ci.csv] [--runs 3]
+    .venv/bin/python benchmarks/bench_import.py [--file data/grid/de_2020_ci.csv.gz] [--runs 3]
 
 Each timed run imports into an empty readings table (the database is created fresh in a temporary
 data folder, so nothing of the developer's data is touched); the median of the runs is reported,
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, default=ROOT.parent / "shared" / "data" / "de_2020_ci.csv")
+    parser.add_argument("--file", type=Path, default=ROOT / "data" / "grid" / "de_2020_ci.csv.gz")
     parser.add_argument("--zone", default="DE")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()

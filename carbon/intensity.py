@@ -28,6 +28,7 @@ __all__ = [
     "Window",
     "emissions_kg",
     "energy_kwh",
+    "equivalent_text",
     "equivalents",
     "quality",
 ]
@@ -427,3 +428,26 @@ def equivalents(kg_co2: float) -> dict:
             "a mature tree takes up ~22 kg CO2 a year (commonly quoted figure)."
         ),
     }
+
+
+# HyperSDK's clients show `equivalent` as a sentence: under 1 km it says so, up to 100 km the
+# distance alone, beyond that the distance and the tree-years too (its Go daemon's wording).
+TREES_FROM_KM = 100.0
+
+
+def _few_digits(x: float) -> str:
+    """One decimal below 10, a whole number from 10 on (as HyperSDK prints these figures)."""
+    text = f"{x:.1f}"
+    return text if float(text) < 10 else f"{x:.0f}"
+
+
+def equivalent_text(kg_co2: float) -> str:
+    """``kg_co2`` as HyperSDK's clients print it: "Less than 1 km of driving", "12 km of driving"
+    or "398 km of driving, or 4.6 tree-years to offset" (hyperweb's constants above)."""
+    eq = equivalents(kg_co2)
+    km = eq["km_driving"]
+    if km < 1:
+        return "Less than 1 km of driving"
+    if km < TREES_FROM_KM:
+        return f"{_few_digits(km)} km of driving"
+    return f"{_few_digits(km)} km of driving, or {_few_digits(eq['tree_years'])} tree-years to offset"

@@ -60,6 +60,42 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     return number
 
 
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def env_seconds(name: str, default: str) -> int:
+    """A duration such as `7d`, `12h`, `90m`, `3600s` or a bare number of seconds; `0` or empty = 0."""
+    value = _raw(name)
+    text = (default if value is None else value).strip().lower()
+    if text in ("", "0", "off"):
+        return 0
+    unit = text[-1] if text[-1] in _SECONDS else "s"
+    number = text[:-1] if text[-1] in _SECONDS else text
+    try:
+        amount = float(number)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a duration (use e.g. 7d, 12h, 90m, or 0 for off)"
+        ) from None
+    if amount < 0 or amount != amount or amount == float("inf"):
+        raise ImproperlyConfigured(f"{name}={value!r} must be a positive duration (or 0 for off)")
+    return int(amount * _SECONDS[unit])
+
+
+def env_count(name: str) -> int | None:
+    """A retention count: empty = no rule (None), else an integer >= 0."""
+    value = _raw(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number (or empty for no rule)") from None
+    if number < 0:
+        raise ImproperlyConfigured(f"{name}={number} must be at least 0")
+    return number
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     value = _raw(name)
     if value is None or value == "":

@@ -7,7 +7,18 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from hyperweb.env import database_from_url, env_bool, env_float, env_int, env_list, env_str
+from whitenoise.compress import Compressor
+
+from hyperweb.env import (
+    database_from_url,
+    env_bool,
+    env_count,
+    env_float,
+    env_int,
+    env_list,
+    env_seconds,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("HYPERWEB_DATA_DIR", str(BASE_DIR / "var"))).resolve()
@@ -66,6 +77,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and API answers are gzipped (static files come pre-compressed from WhiteNoise). BREACH:
+    # the only secret on a page is the CSRF token, which Django masks afresh for every response,
+    # and GZipMiddleware pads each answer by a random length (Django 4.2+, "Heal the Breach");
+    # a new API key is shown once (admin), a fresh secret each time, so it cannot be probed repeatedly.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -109,6 +125,10 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30, minimum=1),
             },
+            # The test database is a file (WAL, like production), one per test process: threads of
+            # a test (live server, cancel from another thread) share it as the product's processes
+            # share theirs. An in-memory database shared between threads locks whole tables.
+            "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"hyperweb-test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -117,6 +137,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Messages live in the session (server side), never in Django's default messages cookie, which is
+# signed but readable by anyone holding it: no message may ever carry something secret to a browser.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login"
@@ -130,9 +153,30 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# whitenoise serves straight from the app folders (no collectstatic step at start-up); a
-# deployment may still run collectstatic into STATIC_ROOT.
+# Static files (owner: dashboard). `collectstatic` (run by `make run`) copies every file into
+# STATIC_ROOT under a content-hashed name (css/hyperweb.3f2a....css) with .gz and .br copies;
+# WhiteNoise serves those with `Cache-Control: max-age=315360000, public, immutable` and the
+# smallest encoding the browser accepts. Without a collectstatic (DEBUG, `runserver`, tests) the
+# storage falls back to the plain names served from the app folders (WHITENOISE_USE_FINDERS),
+# cached 60 s. STATIC_MANIFEST=false turns the hashed names off.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "hyperweb.staticstorage.HashedCompressedStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
 WHITENOISE_USE_FINDERS = True
+# collectstatic keeps only the hashed copies and does not compress source maps (developer tools
+# only): it takes about a third of the time.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map", "ico")
+# /favicon.ico (and nothing else) is served from the site root.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("API_MAX_BODY_BYTES", 1_048_576, minimum=1024)
 
@@ -316,6 +360,22 @@ HYPERSDK_HTTP_TIMEOUT = env_float("HYPERSDK_HTTP_TIMEOUT", 30.0, minimum=0.1)
 # gzip level for the file executor's archives (1 fastest .. 9 smallest; 6 is gzip's default).
 BACKUP_GZIP_LEVEL = env_int("BACKUP_GZIP_LEVEL", 6, minimum=1)
 
+# --- Restore, verification, retention (owner: scheduler.services.lifecycle) -----------------------
+# Restores write only inside this folder (traversal and symlink escapes are refused).
+BACKUP_RESTORE_ROOT = Path(env_str("BACKUP_RESTORE_ROOT", str(DATA_DIR / "restores"))).resolve()
+# Each completed archive is re-verified this long after its last verification (or its creation),
+# planned into a clean window like a backup; 0 turns scheduled verification off.
+BACKUP_VERIFY_EVERY = env_seconds("BACKUP_VERIFY_EVERY", "7d")
+# How long a scheduled verification may wait for a cleaner window.
+BACKUP_VERIFY_MAX_DELAY_HOURS = env_float("BACKUP_VERIFY_MAX_DELAY_HOURS", 12.0, minimum=0)
+# Default retention (a policy's own counts win); all empty keeps every backup.
+BACKUP_KEEP_LAST = env_count("BACKUP_KEEP_LAST")
+BACKUP_KEEP_DAILY = env_count("BACKUP_KEEP_DAILY")
+BACKUP_KEEP_WEEKLY = env_count("BACKUP_KEEP_WEEKLY")
+BACKUP_KEEP_MONTHLY = env_count("BACKUP_KEEP_MONTHLY")
+# How often the workers prune by retention and plan due verifications.
+BACKUP_LIFECYCLE_MINUTES = env_int("BACKUP_LIFECYCLE_MINUTES", 60, minimum=1)
+
 
 # --- Carbon fetching, estimates, import (owner: carbon.services) ----------------------------------
 def _carbon_ttl(name: str, default: str) -> dict[str, int]:
@@ -345,6 +405,9 @@ CARBON_BACKFILL_HOURS = env_int("CARBON_BACKFILL_HOURS", 24, minimum=1)
 CARBON_ESTIMATE_HORIZON_HOURS = env_float("CARBON_ESTIMATE_HORIZON_HOURS", 24.0, minimum=0)
 CARBON_DEMO_DAYS = env_int("CARBON_DEMO_DAYS", 30, minimum=0)
 CARBON_IMPORT_BATCH = env_int("CARBON_IMPORT_BATCH", 5000, minimum=100)
+# No web request waits on a remote provider: reads answer from stored data and queue a refresh
+# for the workers (carbon/middleware.py, carbon.services.fetching.web_request).
+MIDDLEWARE.append("carbon.middleware.ProviderWaitMiddleware")
 
 # --- ESG reports (owner: reports) ------------------------------------------------------------------
 # Printed in every report's header and methodology (docs/REPORTS.md explains each).
@@ -353,9 +416,13 @@ REPORT_ORGANISATION = env_str("REPORT_ORGANISATION", "hyperweb operator")
 # cloud) Scope 3; e.g. "DE=own,FR=hosted". Zones not named are "own". Checked at startup.
 REPORT_SITE_SCOPE = env_str("REPORT_SITE_SCOPE", "")
 # A supplier's market-based emission factor in gCO2e/kWh; when set, reports add market-based kg.
-REPORT_SUPPLIER_FACTOR = env_float("REPORT_SUPPLIER_FACTOR", 0.0, minimum=0) if env_str("REPORT_SUPPLIER_FACTOR") else None
+REPORT_SUPPLIER_FACTOR = (
+    env_float("REPORT_SUPPLIER_FACTOR", 0.0, minimum=0) if env_str("REPORT_SUPPLIER_FACTOR") else None
+)
 # Embodied emissions of backup storage, kg CO2e per TB written; when set, SCI figures include them.
-REPORT_EMBODIED_KG_PER_TB = env_float("REPORT_EMBODIED_KG_PER_TB", 0.0, minimum=0) if env_str("REPORT_EMBODIED_KG_PER_TB") else None
+REPORT_EMBODIED_KG_PER_TB = (
+    env_float("REPORT_EMBODIED_KG_PER_TB", 0.0, minimum=0) if env_str("REPORT_EMBODIED_KG_PER_TB") else None
+)
 # The longest period one report may cover (days).
 REPORT_MAX_DAYS = env_int("REPORT_MAX_DAYS", 366, minimum=1)
 

@@ -16,6 +16,7 @@ from drf_spectacular.views import (
 )
 
 from accounts.api.views import LoginView, LogoutView
+from hyperweb import views
 from hyperweb.api.docs import LocalRedocView
 from hyperweb.api.service_views import BenchConstantView, CapabilitiesView, HealthView, StatusView
 
@@ -29,6 +30,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-json"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-yaml"), name="api-docs"),
     path("redoc", LocalRedocView.as_view(url_name="openapi-yaml"), name="api-redoc"),
+    # Every login form goes through accounts.services.check_password's throttle, the admin's too.
+    path("admin/login/", views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("", include("carbon.api.urls")),
     path("", include("scheduler.api.urls")),
@@ -38,6 +41,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("reports.urls")),
     path("", include("reports.esg_urls")),
 ]
+admin.site.login_form = views.ThrottledAdminAuthenticationForm
+
 if settings.BENCH_ENDPOINT:
     urlpatterns.append(path("bench/constant", BenchConstantView.as_view(), name="bench-constant"))
 

@@ -11,6 +11,8 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
@@ -40,10 +42,10 @@ def role_required(role: str) -> Callable[[View], View]:
     return decorator
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's login form, checking the password through accounts.services.check_password so the
-    dashboard shares /api/login's failure counters (per address and per username): guessing
-    passwords on one form is no way around the other's limit."""
+class ThrottledLoginMixin:
+    """Checks the password of a Django login form through accounts.services.check_password, so
+    every login form (dashboard, Django admin) shares /api/login's failure counters (per address
+    and per username): guessing passwords on one form is no way around another's limit."""
 
     throttled: accounts.LoginThrottled | None = None
 
@@ -67,6 +69,30 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         return self.cleaned_data
 
 
+class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    """The dashboard's login form."""
+
+
+class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The Django admin's login form (staff accounts only), through the same throttle."""
+
+
+def _throttled_status(response: HttpResponse) -> HttpResponse:
+    """A login page whose form was refused by the throttle answers 429 with Retry-After."""
+    form = (getattr(response, "context_data", None) or {}).get("form")
+    throttled = getattr(form, "throttled", None)
+    if throttled is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(throttled.retry_after)
+    return response
+
+
+def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    """/admin/login/ (routed before the admin's own URLs): Django's admin login, whose form
+    hyperweb/urls.py sets to ThrottledAdminAuthenticationForm, answering 429 when throttled."""
+    return _throttled_status(admin.site.login(request, extra_context))
+
+
 class LoginView(auth_views.LoginView):
     """The dashboard's login; a throttled attempt answers 429 with Retry-After, like /api/login."""
 
@@ -75,11 +101,7 @@ class LoginView(auth_views.LoginView):
     authentication_form = ThrottledAuthenticationForm
 
     def form_invalid(self, form: ThrottledAuthenticationForm) -> HttpResponse:  # type: ignore[override]
-        response = super().form_invalid(form)
-        if form.throttled is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(form.throttled.retry_after)
-        return response
+        return _throttled_status(super().form_invalid(form))
 
 
 class LogoutView(auth_views.LogoutView):

@@ -34,6 +34,14 @@ class ZoneChoice(forms.ModelChoiceField):
         return f"{obj.code} – {obj.name}"
 
 
+class PolicyChoice(forms.ModelChoiceField):
+    """Labelled by name alone: the label must not read a field the choices query did not load
+    (a deferred field costs one query per policy, and fails if the policy was deleted meanwhile)."""
+
+    def label_from_instance(self, obj: BackupPolicy) -> str:
+        return obj.name
+
+
 def _zones() -> Any:
     return Zone.objects.filter(active=True).only("code", "name")
 
@@ -46,7 +54,7 @@ class BackupFilterForm(forms.Form):
         to_field_name="code",
         empty_label="any zone",
     )
-    policy = forms.ModelChoiceField(
+    policy = PolicyChoice(
         required=False, queryset=BackupPolicy.objects.only("id", "name"), empty_label="any policy"
     )
     since = forms.DateField(
@@ -381,4 +389,24 @@ def describe_window(window_start: time | None, window_hours: float, fired_at: da
         f"Each run may start from {earliest:%Y-%m-%d %H:%M} to {latest:%Y-%m-%d %H:%M} UTC "
         f"(the window opens {opens} and stays open {window_hours:g} h); "
         "hyperweb picks the cleanest start inside."
+    )
+
+
+class RestoreForm(forms.Form):
+    """Where to restore a backup; scheduler.services.lifecycle decides whether it may."""
+
+    target = forms.CharField(
+        label="Restore into folder",
+        max_length=1024,
+        required=False,
+        help_text="inside the restore root; relative to it, or absolute inside it",
+    )
+    overwrite = forms.BooleanField(
+        label="Overwrite files that already exist there",
+        required=False,
+        help_text="without it, a restore never replaces a file",
+    )
+    defer = forms.BooleanField(
+        label="Wait for a clean window instead of restoring now",
+        required=False,
     )

@@ -37,6 +37,16 @@ class BackupJob(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
+    class Operation(models.TextChoices):
+        BACKUP = "backup"
+        RESTORE = "restore"  # extract `subject`'s archive into a folder inside BACKUP_RESTORE_ROOT
+        VERIFY = "verify"  # re-read `subject`'s archive against its manifest
+
+    class Integrity(models.TextChoices):
+        UNVERIFIED = "", "not verified"
+        VERIFIED = "verified"
+        DAMAGED = "damaged"
+
     WAITING = (Status.PENDING, Status.SCHEDULED)
     FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 
@@ -90,6 +100,24 @@ class BackupJob(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # A restore or a verification is a run of the same machinery (claim, progress, events,
+    # retries, accounting) whose `subject` is the backup it reads (scheduler.services.lifecycle).
+    # db_default: workers of the previous release insert jobs without these columns.
+    operation = models.CharField(
+        max_length=10, choices=Operation.choices, default=Operation.BACKUP, db_default=Operation.BACKUP
+    )
+    subject = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="lifecycle_runs"
+    )
+    # Of a completed backup: what its last verification (or restore) found, and when its archive
+    # was pruned by retention (the row stays, with its events and accounting).
+    integrity = models.CharField(
+        max_length=10, choices=Integrity.choices, blank=True, default="", db_default=""
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="last verification, either verdict")
+    integrity_detail = models.TextField(blank=True, default="", db_default="")
+    pruned_at = models.DateTimeField(null=True, blank=True, help_text="archive deleted by retention")
+
     # Accounting (after the run)
     bytes_written = models.BigIntegerField(null=True, blank=True)
     energy_kwh = models.FloatField(null=True, blank=True)
@@ -110,6 +138,7 @@ class BackupJob(models.Model):
             models.Index(fields=["-requested_at"], name="job_listing"),
             models.Index(fields=["zone", "status"], name="job_zone_status"),
             models.Index(fields=["status", "heartbeat_at"], name="job_heartbeat"),
+            models.Index(fields=["operation", "status", "completed_at"], name="job_operation"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -128,6 +157,22 @@ class BackupJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def is_damaged(self) -> bool:
+        return self.integrity == self.Integrity.DAMAGED
+
+    @property
+    def has_archive(self) -> bool:
+        """A completed file backup whose archive and manifest were written and not pruned."""
+        result = self.result or {}
+        return (
+            self.operation == self.Operation.BACKUP
+            and self.status == self.Status.COMPLETED
+            and self.pruned_at is None
+            and bool(result.get("archive_path"))
+            and bool(result.get("manifest_path"))
+        )
 
 
 class JobDecision(models.Model):
@@ -208,6 +253,14 @@ class BackupPolicy(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Retention of the backups this policy made (scheduler.retention); empty = the BACKUP_KEEP_*
+    # default. All empty (here and in the settings) keeps everything.
+    keep_last = models.PositiveIntegerField(null=True, blank=True, help_text="keep the newest N")
+    keep_daily = models.PositiveIntegerField(
+        null=True, blank=True, help_text="keep the newest of each of the last N days"
+    )
+    keep_weekly = models.PositiveIntegerField(null=True, blank=True, help_text="... of the last N ISO weeks")
+    keep_monthly = models.PositiveIntegerField(null=True, blank=True, help_text="... of the last N months")
 
     class Meta:
         ordering = ["name", "pk"]

@@ -43,6 +43,14 @@ def replan_waiting() -> dict:
     return {zone: len(ids) for zone, ids in moved.items()}
 
 
+def lifecycle_tick() -> dict:
+    """The periodic lifecycle work: plan due verifications (deferrable, into clean windows) and
+    prune archives by retention."""
+    from scheduler.services.lifecycle import plan_due_verifications
+
+    return {"verifications_planned": len(plan_due_verifications())}
+
+
 def on_worker_start(sender: object = None, proc_name: str = "", **kwargs: object) -> None:
     """django-q2 post_spawn: clean up after dead runs, re-dispatch due jobs, start the timer."""
     from django.conf import settings

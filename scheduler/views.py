@@ -29,11 +29,13 @@ from scheduler.forms import (
     BackupFilterForm,
     BackupForm,
     PolicyForm,
+    RestoreForm,
     describe_cron,
     describe_window,
     next_runs,
 )
 from scheduler.models import BackupJob, BackupPolicy
+from scheduler.services import lifecycle
 
 PAGE_SIZE = 25
 EVENT_LIMIT = 200
@@ -133,8 +135,58 @@ def backup_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         "can_cancel": has_role(request.user, OPERATOR)
         and job.status in (*BackupJob.WAITING, BackupJob.Status.RUNNING),
         "zone_tz": job.zone.timezone if job.zone else "UTC",
+        "can_operate": has_role(request.user, OPERATOR),
+        "lifecycle_runs": list(job.lifecycle_runs.order_by("-requested_at", "-pk")[:20]),
     }
     return render(request, "scheduler/backup_detail.html", context)
+
+
+@role_required(OPERATOR)
+def backup_restore(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Two steps, no script needed: the form, then a confirmation saying what will be written
+    (and overwritten); only the confirmed POST starts the restore."""
+    backup = get_object_or_404(BackupJob.objects.select_related("zone"), pk=job_id)
+    form = RestoreForm(
+        request.POST or None, initial={"target": f"{backup.name or 'backup'}-{backup.pk}"[:200]}
+    )
+    plan, refused = None, None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = lifecycle.plan_restore(backup, data["target"])
+            if plan.conflicts and not data["overwrite"]:
+                raise lifecycle.LifecycleRefused(
+                    f"{len(plan.conflicts)} file(s) already exist in {plan.dest}: restore elsewhere, "
+                    "or tick “overwrite” to replace them",
+                    field="overwrite",
+                )
+            if request.POST.get("confirm") == "yes":
+                run = lifecycle.request_restore(backup, **data, user=request.user)
+                messages.success(request, f"Restore into {plan.dest} started.")
+                return redirect("backup", job_id=run.pk)
+        except lifecycle.LifecycleRefused as exc:
+            plan = None
+            if exc.field:
+                form.add_error(exc.field, str(exc))
+            else:
+                refused = str(exc)
+    context = {"backup": backup, "form": form, "plan": plan, "refused": refused}
+    return render(request, "scheduler/backup_restore.html", context)
+
+
+@role_required(OPERATOR)
+@require_POST
+def backup_verify(request: HttpRequest, job_id: str) -> HttpResponse:
+    backup = get_object_or_404(BackupJob.objects.select_related("zone"), pk=job_id)
+    try:
+        run, created = lifecycle.request_verification(
+            backup, defer=request.POST.get("defer") == "1", user=request.user
+        )
+    except lifecycle.LifecycleRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("backup", job_id=backup.pk)
+    messages.success(request, "Verification started." if created else "A verification is already on its way.")
+    return redirect("backup", job_id=run.pk)
 
 
 @role_required(OPERATOR)

@@ -9,6 +9,9 @@ PORT=${HYPERWEB_PORT:-8080}
 
 $PY manage.py migrate --noinput
 $PY manage.py bootstrap
+# Static files under content-hashed names with .gz/.br copies (served with a year's caching).
+echo "collecting static files..."
+$PY manage.py collectstatic --noinput -v0
 
 pids=()
 stop() {

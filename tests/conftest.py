@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -14,6 +15,27 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 SCALEOUT = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plain_static_names() -> Any:
+    """Tests render `{% static %}` with plain names served from the app folders, whatever an
+    earlier `make run` left in var/static (a manifest there would point at hashed copies the test
+    server does not serve). tests/hyperweb/test_static_files.py runs the hashed, compressed path."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    plain = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=plain):
+        yield
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests log personas in with passwords; PBKDF2's deliberate slowness (~0.3 s a hash) buys the
+    # suite nothing. Subprocesses started by tests (qcluster, run.sh) keep the product's hasher.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
 """Research, not product: can a forecaster LEARNED from a grid's history beat the built-in model?
 
     pip install -r benchmarks/research/requirements.txt   # numpy, pandas, scikit-learn
-    .venv/bin/python benchmarks/research/learned_forecasters.py [--data ../shared/data]
+    .venv/bin/python benchmarks/research/learned_forecasters.py [--data data/grid]
         [--zone FR] [--models ridge,gbm,residual,residual+de] [--json]
 
 Issue 4 asks for `share_of_optimum` >= 0.70 with the `model` forecast; the built-in forecaster
@@ -143,16 +143,16 @@ def learned_forecasts(kind, x, t0, step, horizon, first_issue, last_issue, neigh
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="../shared/data")
+    parser.add_argument("--data", default="data/grid")
     parser.add_argument("--zone", default="FR")
     parser.add_argument("--models", default="ridge,gbm,residual,residual+de")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     data = Path(args.data)
-    series, x, t0, step = load(data / f"{args.zone.lower()}_2020_ci.csv")
+    series, x, t0, step = load(data / f"{args.zone.lower()}_2020_ci.csv.gz")
     neighbour_series = None
     if any(m.endswith("+de") for m in args.models.split(",")):
-        de, xde, t0de, stepde = load(data / "de_2020_ci.csv")
+        de, xde, t0de, stepde = load(data / "de_2020_ci.csv.gz")
         idx = pd.date_range(datetime.fromtimestamp(t0, tz=UTC), periods=len(x), freq=f"{int(step)}s")
         raw = pd.Series(
             xde,

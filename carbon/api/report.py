@@ -16,7 +16,7 @@ from typing import Any
 from django.apps import apps
 
 from carbon import services
-from carbon.intensity import emissions_kg, equivalents
+from carbon.intensity import emissions_kg, equivalent_text, equivalents
 from carbon.models import Zone
 
 WORST_CASE_G_PER_KWH = 1000.0  # the original HyperSDK's "worst case", kept for its clients
@@ -38,9 +38,10 @@ class Report:
     carbon_intensity_gco2_kwh: float
     carbon_emissions_kg_co2: float
     savings_vs_worst_kg_co2: float
-    renewable_percent: float | None
+    renewable_percent: float | None  # None: no stored reading over the run carries a share
     coverage: float
-    equivalent: dict[str, Any]
+    equivalent: str  # HyperSDK's sentence
+    equivalent_detail: dict[str, Any]  # the numbers behind it, with their constants
     source: str
     simulated: bool
     stale: bool
@@ -103,9 +104,10 @@ def carbon_report(
         carbon_intensity_gco2_kwh=run.intensity_experienced,
         carbon_emissions_kg_co2=run.emissions_kg,
         savings_vs_worst_kg_co2=emissions_kg(run.energy_kwh, WORST_CASE_G_PER_KWH) - run.emissions_kg,
-        renewable_percent=None,
+        renewable_percent=services.renewable_share(zone, start, end),
         coverage=run.coverage,
-        equivalent=equivalents(run.emissions_kg),
+        equivalent=equivalent_text(run.emissions_kg),
+        equivalent_detail=equivalents(run.emissions_kg),
         source=",".join(sorted(info.sources)),
         simulated=info.simulated,
         stale=info.stale,

@@ -39,6 +39,33 @@ class ForecastPointSerializer(serializers.Serializer):
     simulated = serializers.BooleanField()
 
 
+class RenewableSerializer(serializers.Serializer):
+    """`renewable_percent` is always a number on the wire (HyperSDK's clients format it as one):
+    0.0 with `renewable_percent_known: false` when no stored reading carries the share."""
+
+    renewable_percent = serializers.SerializerMethodField(
+        help_text="share of generation from renewables, 0-100; 0.0 when unknown (see renewable_percent_known)"
+    )
+    renewable_percent_known = serializers.SerializerMethodField(
+        help_text="false when no provider reported the share: renewable_percent is then 0.0, not a measurement"
+    )
+
+    @staticmethod
+    def _renewable(instance: Any) -> float | None:
+        if isinstance(instance, dict):
+            return instance.get("renewable_percent")
+        return getattr(instance, "renewable_percent", None)
+
+    @extend_schema_field(OpenApiTypes.DOUBLE)
+    def get_renewable_percent(self, instance: Any) -> float:
+        value = self._renewable(instance)
+        return 0.0 if value is None else float(value)
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_renewable_percent_known(self, instance: Any) -> bool:
+        return self._renewable(instance) is not None
+
+
 class ZoneSerializer(serializers.Serializer):
     # A plain Serializer, not a ModelSerializer: it is built for every zone of every /carbon/zones
     # call, and ModelSerializer's per-instance model introspection costs more than the rest.
@@ -181,12 +208,9 @@ class CarbonStatusRequestSerializer(serializers.Serializer):
     )
 
 
-class CarbonStatusSerializer(ProvenanceSerializer):
+class CarbonStatusSerializer(RenewableSerializer, ProvenanceSerializer):
     zone = serializers.CharField()
     current_intensity = serializers.FloatField(help_text="gCO2/kWh of the step in progress")
-    renewable_percent = serializers.FloatField(
-        allow_null=True, help_text="null when the provider does not say"
-    )
     optimal_for_backup = serializers.BooleanField(help_text="current_intensity <= threshold")
     quality = serializers.CharField()
     reasoning = serializers.CharField()
@@ -296,7 +320,7 @@ class ReportRequestSerializer(serializers.Serializer):
         return attrs
 
 
-class ReportSerializer(ProvenanceSerializer):
+class ReportSerializer(RenewableSerializer, ProvenanceSerializer):
     operation_id = serializers.CharField()
     zone = serializers.CharField()
     start_time = TimestampField()
@@ -316,11 +340,15 @@ class ReportSerializer(ProvenanceSerializer):
         help_text="against starting when the job was requested; null unless job_id is a known job",
     )
     requested_at = TimestampField(allow_null=True, help_text="the known job's request time; null otherwise")
-    renewable_percent = serializers.FloatField(
-        allow_null=True, help_text="null: not derived from stored readings"
-    )
     coverage = serializers.FloatField(help_text="fraction of the run covered by readings, 0..1")
     forecast_only = serializers.BooleanField()
     flags = serializers.ListField(child=serializers.CharField())
-    equivalent = serializers.DictField(help_text="km driven and tree-years with the same CO2")
+    equivalent = serializers.CharField(
+        help_text="the emissions in everyday terms, worded as HyperSDK's clients show it, e.g. "
+        "'12 km of driving' or '398 km of driving, or 4.6 tree-years to offset'"
+    )
+    equivalent_detail = serializers.DictField(
+        help_text="the same as numbers: km_driving, tree_years, and the constants used (car_g_co2_per_km, "
+        "tree_kg_co2_per_year, note)"
+    )
     timestamp = TimestampField()

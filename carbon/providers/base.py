@@ -47,6 +47,9 @@ class ProviderError(Exception):
 class Provider(Protocol):
     name: str
     simulated: bool
+    # Asked over the network: web requests never wait on it, they queue a refresh for the workers
+    # (carbon.services.fetching.web_request). A provider without the attribute counts as remote.
+    remote: bool
 
     def current(self, zone: ZoneRef) -> Reading: ...
 

@@ -2,7 +2,7 @@
 
 Two formats are accepted, told apart by the header (required, first line, case-insensitive):
 
-1. The shared/data format (ENTSO-E derived, "Let's Wait Awhile" data set)::
+1. The "Let's Wait Awhile" format (ENTSO-E derived; the files in data/grid/ are in it)::
 
        Time,Carbon Intensity
        2019-12-20 00:00:00,218.29003068829462
@@ -25,8 +25,10 @@ Rules for both:
   increase within a zone. A zone with a single row has no step to infer and is an error (never a
   guessed duration).
 - The zone of a row is its `zone` cell; the `zone=` argument is the default for rows that name
-  none (the shared format, or an empty cell). With neither, the zone is None.
+  none (the Let's Wait Awhile format, or an empty cell). With neither, the zone is None.
 - Blank lines are skipped. Any bad row raises ValueError naming its line number.
+- A gzip-compressed file (`.csv.gz`, told by its first bytes, not its name) is read as the CSV
+  inside it; damaged gzip data raises ValueError too.
 
 The parser streams: it holds one or two pending rows per zone, never the whole file. Every reading is
 kind "actual" with the average signal; `carbon.services` stores it with source "csv".
@@ -35,9 +37,11 @@ kind "actual" with the average signal; `carbon.services` stores it with source "
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import math
 import os
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -46,13 +50,25 @@ from carbon.providers.base import ProviderError, Reading, ZoneRef
 from hyperweb.api.timestamps import parse_timestamp
 
 SHARED_HEADER = ("time", "carbon intensity")
+GZIP_MAGIC = b"\x1f\x8b"
+# What a damaged gzip stream raises while it is read (BadGzipFile is an OSError).
+GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def open_text(path: str | os.PathLike[str]) -> IO[str]:
+    """The file at `path` as text, decompressed on the fly when it is gzip (by content, not name)."""
+    with open(path, "rb") as probe:
+        compressed = probe.read(2) == GZIP_MAGIC
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+    if compressed:
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def _open(source: str | os.PathLike[str] | IO[Any]) -> tuple[IO[str], str]:
     """A text stream for `source` and how to let go of it: "close", "detach" or "keep"."""
     if isinstance(source, str | os.PathLike):
-        # utf-8-sig: spreadsheet exports often start with a byte-order mark.
-        return open(source, encoding="utf-8-sig", newline=""), "close"
+        return open_text(source), "close"
     if isinstance(source, io.TextIOBase):
         return source, "keep"
     # A binary stream (an uploaded file, a BytesIO): decode it without reading it all, and detach
@@ -163,6 +179,8 @@ def parse_csv(
                     + ", so its duration cannot be inferred"
                 )
             yield row_zone, Reading(start=start, end=start + step, value=value)
+    except GZIP_ERRORS as exc:
+        raise ValueError(f"the gzip data is damaged or cut short ({exc})") from None
     finally:
         if release == "close":
             stream.close()
@@ -193,6 +211,7 @@ class CsvProvider:
 
     name = "csv"
     simulated = False
+    remote = False  # reads a local file
 
     def _refuse(self) -> ProviderError:
         return ProviderError("csv provides history only by import")

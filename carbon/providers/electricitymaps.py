@@ -1,6 +1,6 @@
 """Electricity Maps v3: average (consumption-based, life-cycle) intensity for most grids.
 
-Endpoints used (see shared/PROVIDERS.md): `carbon-intensity/latest`, `/forecast`, `/history`
+Endpoints used (see PROVIDERS.md): `carbon-intensity/latest`, `/forecast`, `/history`
 (last 24 h), `/past-range` (older ranges), `power-breakdown/latest` (the only source of the
 renewable percentage), and `zones`. Auth is the `auth-token` header; the token never appears in a
 URL, a log line or an exception message.
@@ -40,6 +40,7 @@ class ElectricityMapsProvider:
 
     name = "electricitymaps"
     simulated = False
+    remote = True  # asked over the network: never from a web request (services.fetching)
 
     def __init__(
         self,

@@ -110,6 +110,7 @@ class SimulatedProvider:
 
     name = "simulated"
     simulated = True
+    remote = False
 
     def _now(self, now: datetime | None) -> datetime:
         return now if now is not None else datetime.now(UTC)

@@ -1,6 +1,6 @@
 """UK NESO Carbon Intensity API: national Great Britain intensity, no key (CC BY 4.0).
 
-Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used (shared/PROVIDERS.md):
+Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used (PROVIDERS.md):
 `/intensity` (the current half-hour), `/intensity/{from}/fw48h` (forecast), `/intensity/{from}/{to}`
 (history) and `/generation` (the fuel mix, for the renewable share).
 
@@ -36,6 +36,7 @@ class UkGridProvider:
 
     name = "ukgrid"
     simulated = False
+    remote = True  # asked over the network: never from a web request (services.fetching)
 
     def __init__(
         self,

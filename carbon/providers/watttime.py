@@ -34,6 +34,7 @@ class WattTimeProvider:
 
     name = "watttime"
     simulated = False
+    remote = True  # asked over the network: never from a web request (services.fetching)
 
     def __init__(
         self,

@@ -10,6 +10,9 @@
   `reading_range`);
 - status: `carbon_status` with its rule `next_step_at_or_below`, cached per zone for at most
   CARBON_STATUS_CACHE_SECONDS, never past the step in progress;
+- renewables: `renewable_share`, a run's time-weighted mean of the providers' renewable share as
+  stored with readings; None when not known (the current reading falls back to the newest recent
+  reading that has one: series.current_intensity);
 - estimates: `estimate`, a backup's emissions now against the best window ahead;
 - data: CSV import, simulated demo data, the worker schedules (refresh, prune);
 - retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`);
@@ -37,6 +40,7 @@ from carbon.services.fetching import (
     refresh_zone,
 )
 from carbon.services.modelled import store_model_forecast
+from carbon.services.renewables import renewable_share
 from carbon.services.retention import prune_forecasts
 from carbon.services.series import (
     CurrentIntensity,
@@ -91,6 +95,7 @@ __all__ = [
     "readings_between",
     "refresh_all_zones",
     "refresh_zone",
+    "renewable_share",
     "register_schedules",
     "resolve_now",
     "store_model_forecast",

@@ -38,7 +38,9 @@ class ImportResult:
 
 def _sniff_format(path: str | os.PathLike[str]) -> str:
     # Only tells the two headers apart for --format; parsing (and its errors) is csvfile's job.
-    with open(path, encoding="utf-8-sig") as handle:
+    from carbon.providers.csvfile import open_text
+
+    with open_text(path) as handle:
         for line in handle:
             if line.strip():
                 cells = [c.strip().lower() for c in line.strip().split(",")]

@@ -12,6 +12,12 @@ For each kind of data (history, current, forecast) the chain is walked in order:
 Every outcome is logged (logger "carbon.fetch") and recorded as a FetchAttempt row, which is also
 the TTL clock. Reading the stored data, with stale flags when every provider failed, is
 `carbon.services.series`.
+
+A web request never waits on a remote provider (`web_request()`, entered by
+carbon.middleware.ProviderWaitMiddleware for every request): where a remote provider would be
+asked, the walk stops with a "deferred" outcome, a refresh of the zone is queued for the workers
+(`request_refresh`, at most once a minute per zone) and the reader answers from what is stored,
+flagged stale when it is old. Local providers (simulated, CSV: no network) are still asked.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -40,6 +48,43 @@ HISTORY = FetchAttempt.What.HISTORY.value
 FORECAST = FetchAttempt.What.FORECAST.value
 # History first: it fills the gap since the last stored actual, which `current` would close over.
 ALL_WHATS = (HISTORY, CURRENT, FORECAST)
+# A zone's refresh is queued for the workers at most this often from web requests.
+REFRESH_REQUEST_SECONDS = 60
+
+_in_web_request: ContextVar[bool] = ContextVar("carbon_in_web_request", default=False)
+
+
+@contextmanager
+def web_request() -> Iterator[None]:
+    """Inside: remote providers are not asked but queued for the workers (module docstring)."""
+    token = _in_web_request.set(True)
+    try:
+        yield
+    finally:
+        _in_web_request.reset(token)
+
+
+def is_remote(provider: Provider) -> bool:
+    """Whether asking `provider` can wait on the network (unknown plug-ins: assume it can)."""
+    return bool(getattr(provider, "remote", True))
+
+
+def request_refresh(zone: Zone) -> bool:
+    """Queue `carbon.tasks.refresh_zone` for the workers, unless it was queued within
+    REFRESH_REQUEST_SECONDS; True if queued now. Queueing trouble is logged, never raised: the
+    scheduled refresh of every zone still comes."""
+    key = f"carbon:refresh-requested:{zone.pk}"
+    if not cache.add(key, 1, timeout=REFRESH_REQUEST_SECONDS):
+        return False
+    try:
+        from django_q.tasks import async_task
+
+        async_task("carbon.tasks.refresh_zone", zone.pk, task_name=f"carbon refresh {zone.code}")
+    except Exception:
+        log.exception("%s: could not queue a refresh for the workers", zone.code)
+        return False
+    log.info("%s: refresh queued for the workers (a web request does not wait on providers)", zone.code)
+    return True
 
 
 @dataclass
@@ -47,7 +92,9 @@ class FetchOutcome:
     zone: str
     provider: str
     what: str
-    status: str  # "ok" (asked), "cached" (fresh within TTL), "failed", "cooldown" (failed recently)
+    # "ok" (asked), "cached" (fresh within TTL), "failed", "cooldown" (failed recently),
+    # "deferred" (a web request: queued for the workers instead of asked)
+    status: str
     readings: int = 0
     created: int = 0
     updated: int = 0
@@ -119,6 +166,11 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
     started = time.perf_counter()
     try:
         provider = get_provider(name)
+        if _in_web_request.get() and is_remote(provider):
+            request_refresh(zone)
+            return FetchOutcome(zone.code, name, what, "deferred"), now + timedelta(
+                seconds=REFRESH_REQUEST_SECONDS
+            )
         readings = _ask(provider, zone, name, what, now)
         stored = store_readings(zone, name, readings)
     except (ProviderError, UnknownProvider) as exc:
@@ -182,6 +234,8 @@ def _walk(
             outcome, decided_until = _fetch_one(zone, name, what, now, force)
             outcomes.append(outcome)
             until = min(until, decided_until)
+            if outcome.status == "deferred":
+                break  # what is stored stands until the workers have asked
             if outcome.ok and (outcome.readings > 0 or what != FORECAST):
                 break
         else:

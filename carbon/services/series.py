@@ -350,6 +350,11 @@ def _current_from(zone: Zone, recent: list[CarbonReading], now: datetime) -> Cur
                 f"no carbon intensity data for {zone.code}: every provider failed and none is stored"
             )
         stale = reading.issued_at < now - timedelta(hours=24)
+    renewable = reading.renewable_percent
+    if renewable is None:
+        # The current step's provider gave no renewable share: the newest recent reading that did.
+        known = [r for r in recent if r.renewable_percent is not None]
+        renewable = max(known, key=lambda r: r.start).renewable_percent if known else None
     return CurrentIntensity(
         zone=zone.code,
         value=reading.value,
@@ -361,7 +366,7 @@ def _current_from(zone: Zone, recent: list[CarbonReading], now: datetime) -> Cur
         simulated=source_is_simulated(reading.source),
         stale=stale,
         estimated=reading.estimated,
-        renewable_percent=reading.renewable_percent,
+        renewable_percent=renewable,
         kind=reading.kind,
     )
 

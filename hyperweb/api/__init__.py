@@ -1,4 +1,4 @@
-"""hyperweb's REST API platform: the conventions of shared/CONTRACT.md, implemented once.
+"""hyperweb's REST API platform: the conventions of CONTRACT.md, implemented once.
 
 How to write an endpoint (the /jobs/* and /schedules views follow this too)
 -------------------------------------------------------------------------

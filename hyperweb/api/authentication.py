@@ -1,5 +1,6 @@
-"""API authentication: `X-API-Key`, `Authorization: Bearer <token from POST /api/login>`, and the
-browser session (CSRF enforced on unsafe methods by DRF's SessionAuthentication).
+"""API authentication: `X-API-Key`, `Authorization: Bearer <token from POST /api/login>` or
+`Authorization: Bearer <API key>` (HyperSDK's clients send keys that way), and the browser session
+(CSRF enforced on unsafe methods by DRF's SessionAuthentication).
 
 A header that is present but wrong is a 401, even where anonymous access is allowed: a caller who
 meant to authenticate should hear that it failed, not silently get the anonymous view.
@@ -14,6 +15,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts import services
+from accounts.models import KEY_PREFIX
 
 
 class APIKeyAuthentication(authentication.BaseAuthentication):
@@ -34,6 +36,9 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """A login token, or an API key: keys always start with KEY_PREFIX, so a value with that prefix
+    is looked up as a key first, then (a token may happen to start so too) as a login token."""
+
     keyword = "bearer"
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
@@ -41,11 +46,18 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not parts or parts[0].lower() != self.keyword:
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'")
-        token = services.token_for_bearer(parts[1])
+            raise exceptions.AuthenticationFailed(
+                "Authorization header must be 'Bearer <token or API key>'"
+            )
+        plain = parts[1]
+        if plain.startswith(KEY_PREFIX):
+            key = services.user_for_api_key(plain)
+            if key is not None:
+                return key.user, key
+        token = services.token_for_bearer(plain)
         if token is None:
             raise exceptions.AuthenticationFailed(
-                "invalid, expired or revoked token; POST /api/login for a new one"
+                "invalid, expired or revoked token or API key; POST /api/login for a new token"
             )
         return token.user, token
 
@@ -78,7 +90,10 @@ class BearerScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A token from POST /api/login; expires after API_TOKEN_HOURS, revoked by POST /api/logout.",
+            "description": (
+                "A token from POST /api/login (expires after API_TOKEN_HOURS, revoked by POST /api/logout), "
+                "or an API key (hwk_...) sent the way HyperSDK's clients send it."
+            ),
         }
 
 

@@ -8,8 +8,9 @@ from django.template import engines
 from drf_spectacular.views import SpectacularRedocView
 from rest_framework.renderers import TemplateHTMLRenderer
 
-# drf-spectacular's redoc.html minus its fonts.googleapis.com links (Redoc falls back to system fonts).
-REDOC_HTML = """<!DOCTYPE html>
+# drf-spectacular's redoc.html minus its fonts.googleapis.com links (Redoc falls back to system fonts),
+# plus redoc_logo.js, which points Redoc's CDN logo at a local copy.
+REDOC_HTML = """{% load static %}<!DOCTYPE html>
 <html>
   <head>
     <title>{{ title|default:"Redoc" }}</title>
@@ -19,6 +20,7 @@ REDOC_HTML = """<!DOCTYPE html>
   </head>
   <body>
     <redoc spec-url="{{ schema_url }}"></redoc>
+    <script src="{% static 'js/redoc_logo.js' %}" data-logo="{% static 'img/redoc-logo.svg' %}"></script>
     <script src="{{ redoc_standalone }}"></script>
   </body>
 </html>

@@ -22,6 +22,7 @@ _DESCRIPTIONS = {
     "403": "Authenticated, but the role does not allow this (or the CSRF token is missing)",
     "404": "No such resource",
     "413": "Request body larger than the limit",
+    "409": "Conflict with the current state: the message says what (e.g. files exist, the backup is damaged)",
     "429": "Too many failed logins; retry after the Retry-After header's seconds",
     "500": "Server fault (details are logged, never returned)",
     "503": "No data: the providers failed and nothing usable is stored",

@@ -76,6 +76,45 @@ class JobCarbonSerializer(serializers.Serializer):
     flags = serializers.ListField(child=serializers.CharField())
 
 
+class IntegritySerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["unverified", "verified", "damaged"],
+        help_text="damaged: the archive no longer matches its manifest (it cannot be restored)",
+    )
+    verified_at = serializers.DateTimeField(allow_null=True, help_text="last verification, either verdict")
+    detail = serializers.CharField(help_text="what did not match, for a damaged backup")
+    pruned_at = serializers.DateTimeField(
+        allow_null=True, help_text="when retention deleted the archive and manifest"
+    )
+    restorable = serializers.BooleanField(help_text="a file-executor archive with its manifest, not damaged")
+
+
+class RestoreRequestSerializer(serializers.Serializer):
+    target = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=1024,
+        help_text="folder inside BACKUP_RESTORE_ROOT (relative to it, or absolute inside it); "
+        "default: a folder named after the backup",
+    )
+    overwrite = serializers.BooleanField(
+        required=False, default=False, help_text="replace files that already exist there (else 409)"
+    )
+    defer = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="wait for a clean window in the backup's zone instead of running at once",
+    )
+
+
+class VerifyRequestSerializer(serializers.Serializer):
+    defer = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="plan it into a clean window in the backup's zone instead of running at once",
+    )
+
+
 class JobSerializer(serializers.Serializer):
     """A Job as HyperSDK clients parse it, plus hyperweb's own fields (clients ignore them)."""
 
@@ -105,6 +144,16 @@ class JobSerializer(serializers.Serializer):
     decision = serializers.DictField(allow_null=True, help_text="the latest planning decision and its reason")
     carbon = JobCarbonSerializer(
         required=False, help_text="after the run: accounting against starting when requested"
+    )
+    operation = serializers.ChoiceField(
+        choices=["backup", "restore", "verify"],
+        help_text="what the run does: a backup, or a restore or verification of the backup `subject`",
+    )
+    subject = serializers.CharField(
+        allow_null=True, help_text="for a restore or verification: the id of the backup it reads"
+    )
+    integrity = IntegritySerializer(
+        required=False, help_text="of a completed backup: what its last verification found"
     )
 
 

@@ -11,13 +11,14 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from hyperweb.api.errors import api_error
+from hyperweb.api.errors import api_error, field_error
 from hyperweb.api.permissions import IsOperator, IsViewer, ReadViewerWriteOperator
 from hyperweb.api.timestamps import now_iso
 from hyperweb.api.views import APIView, json_type
 from scheduler import services
 from scheduler.api import serializers as s
 from scheduler.models import BackupJob, BackupPolicy
+from scheduler.services import lifecycle
 from scheduler.services.jobs import job_eta
 
 JOBS = ["jobs"]
@@ -207,6 +208,67 @@ class EtaView(APIView):
                 "estimated_remaining": remaining,
             }
         )
+
+
+def _refused(exc: Exception) -> exceptions.APIException:
+    """A LifecycleRefused as the API answers it: 400 naming the field, or 409/404 with the reason."""
+    if exc.field and exc.status == 400:
+        return field_error(exc.field, str(exc))
+    return api_error(exc.status, f"{exc.field}: {exc}" if exc.field else str(exc))
+
+
+class RestoreView(APIView):
+    permission_classes = [IsOperator]
+    extra_error_codes = ("409",)
+
+    @extend_schema(
+        operation_id="jobs_restore",
+        request=s.RestoreRequestSerializer,
+        responses={202: s.JobSerializer},
+        summary="Restore a completed backup into a folder inside BACKUP_RESTORE_ROOT",
+        tags=JOBS,
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        """Creates a restore run (`operation: restore`, `subject`: this backup), dispatched at once
+        unless `defer`. The run verifies the archive against its manifest before writing anything;
+        follow it with /jobs/progress/{id} and /jobs/logs/{id}. 400 names the field (a folder
+        outside the root); 409 when the backup cannot be restored (not completed, damaged,
+        pruned, no local archive) or files exist there and `overwrite` is false."""
+        data = self.body(s.RestoreRequestSerializer)
+        try:
+            run = lifecycle.request_restore(
+                get_job(job_id),
+                target=data.get("target"),
+                overwrite=data["overwrite"],
+                defer=data["defer"],
+                user=request.user,
+            )
+        except lifecycle.LifecycleRefused as exc:
+            raise _refused(exc) from None
+        return Response(services.job_to_hypersdk_json(get_job(run.pk)), status=202)
+
+
+class VerifyView(APIView):
+    permission_classes = [IsOperator]
+    extra_error_codes = ("409",)
+
+    @extend_schema(
+        operation_id="jobs_verify",
+        request=s.VerifyRequestSerializer,
+        responses={202: s.JobSerializer},
+        summary="Verify a completed backup's archive against its manifest",
+        tags=JOBS,
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        """Creates a verification run (`operation: verify`), at once unless `defer`; a backup
+        already waiting for one gets that run back. Its verdict lands on the backup's
+        `integrity` (`verified` or `damaged`)."""
+        data = self.body(s.VerifyRequestSerializer)
+        try:
+            run, _ = lifecycle.request_verification(get_job(job_id), defer=data["defer"], user=request.user)
+        except lifecycle.LifecycleRefused as exc:
+            raise _refused(exc) from None
+        return Response(services.job_to_hypersdk_json(get_job(run.pk)), status=202)
 
 
 # -- schedules ----------------------------------------------------------------------------------

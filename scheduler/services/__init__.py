@@ -58,6 +58,7 @@ __all__ = [
 
 DISPATCH_SCHEDULE = "scheduler.dispatch_due"
 REPLAN_SCHEDULE = "scheduler.replan_waiting"
+LIFECYCLE_SCHEDULE = "scheduler.lifecycle"
 
 
 def _dispatch_cron(seconds: int) -> str:
@@ -88,6 +89,15 @@ def register_schedules() -> None:
             "func": "scheduler.tasks.replan_waiting",
             "schedule_type": Schedule.MINUTES,
             "minutes": settings.CARBON_REFRESH_MINUTES,
+            "repeats": -1,
+        },
+    )
+    Schedule.objects.update_or_create(
+        name=LIFECYCLE_SCHEDULE,
+        defaults={
+            "func": "scheduler.tasks.lifecycle_tick",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.BACKUP_LIFECYCLE_MINUTES,
             "repeats": -1,
         },
     )

@@ -156,15 +156,21 @@ def execute_job(
     monitor = RunMonitor(
         job, worker, timeout=settings.BACKUP_JOB_TIMEOUT_SECONDS, interval=settings.BACKUP_HEARTBEAT_SECONDS
     )
+    done = None
     try:
-        executor = executor or get_executor(job.executor)
-        result = executor.run(
-            build_spec(job),
-            report=monitor.report,
-            should_cancel=monitor.should_cancel,
-            source_roots=list(settings.BACKUP_SOURCE_ROOTS),
-            target_root=settings.BACKUP_TARGET_ROOT,
-        )
+        if job.operation != BackupJob.Operation.BACKUP:
+            from scheduler.services.lifecycle import run_lifecycle
+
+            done = run_lifecycle(job, report=monitor.report, should_cancel=monitor.should_cancel)
+        else:
+            executor = executor or get_executor(job.executor)
+            result = executor.run(
+                build_spec(job),
+                report=monitor.report,
+                should_cancel=monitor.should_cancel,
+                source_roots=list(settings.BACKUP_SOURCE_ROOTS),
+                target_root=settings.BACKUP_TARGET_ROOT,
+            )
     except Cancelled:
         outcome = _on_cancelled(job, worker, monitor)
     except TransientBackupError as exc:
@@ -175,7 +181,7 @@ def execute_job(
         log.exception("job %s crashed", job_id)
         outcome = _on_failed(job, worker, f"internal error: {type(exc).__name__}: {exc}")
     else:
-        outcome = _on_completed(job, worker, result)
+        outcome = _on_completed(job, worker, result) if done is None else _on_run_completed(job, worker, done)
     _dispatch_freed_capacity()
     return outcome
 
@@ -207,6 +213,35 @@ def _on_completed(job: BackupJob, worker: str, result: BackupResult) -> str:
     try:
         account_job(BackupJob.objects.select_related("zone").get(pk=job.id), now=now)
     except Exception:  # accounting must never turn a good backup into a failed one
+        log.exception("accounting failed for job %s", job.id)
+    return "completed"
+
+
+def _on_run_completed(job: BackupJob, worker: str, done: Any) -> str:
+    """A restore or verification finished (scheduler.services.lifecycle.RunDone)."""
+    now = timezone.now()
+    if not _finish(
+        job.id,
+        worker,
+        status=BackupJob.Status.COMPLETED,
+        completed_at=now,
+        result=done.result,
+        bytes_written=done.bytes_written,
+        claimed_by="",
+    ):
+        log_event(job.id, f"{done.message}, but the run was no longer ours", level="warning")
+        return "lost"
+    log_event(job.id, done.message, level=done.level)
+    if done.after is not None:
+        try:
+            done.after()
+        except Exception:
+            log.exception("recording the outcome of %s %s failed", job.operation, job.id)
+    from scheduler.services.accounting import account_job
+
+    try:
+        account_job(BackupJob.objects.select_related("zone").get(pk=job.id), now=now)
+    except Exception:
         log.exception("accounting failed for job %s", job.id)
     return "completed"
 

@@ -349,6 +349,10 @@ def job_to_hypersdk_json(job: BackupJob) -> dict[str, Any]:
     data["expected_duration_seconds"] = job.expected_duration.total_seconds()
     data["attempts"] = job.attempts
     data["decision"] = job.decision
+    data["operation"] = job.operation
+    data["subject"] = job.subject_id
+    if job.operation == BackupJob.Operation.BACKUP and job.status == BackupJob.Status.COMPLETED:
+        data["integrity"] = job_integrity(job)
     if job.emissions_kg is not None or job.accounting:
         data["carbon"] = {
             "energy_kwh": job.energy_kwh,
@@ -364,6 +368,17 @@ def job_to_hypersdk_json(job: BackupJob) -> dict[str, Any]:
             "flags": (job.accounting or {}).get("flags", []),
         }
     return data
+
+
+def job_integrity(job: BackupJob) -> dict[str, Any]:
+    """A completed backup's verification state, as the API, the command and the pages show it."""
+    return {
+        "state": job.integrity or "unverified",
+        "verified_at": format_ts(job.verified_at),
+        "detail": job.integrity_detail,
+        "pruned_at": format_ts(job.pruned_at),
+        "restorable": job.has_archive and not job.is_damaged,
+    }
 
 
 def job_eta(job: BackupJob, *, now: datetime | None = None) -> tuple[dict[str, Any], str]:

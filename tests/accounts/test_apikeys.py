@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
+import re
+import zlib
+from urllib.parse import unquote
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
@@ -54,16 +60,62 @@ def test_the_command_refuses_unknown_users_and_keys():
 @pytest.mark.django_db
 def test_the_admin_creates_a_key_and_shows_it_once(admin_client, viewer_user):
     response = admin_client.post(
-        "/admin/accounts/apikey/add/", {"name": "dashboard export", "user": viewer_user.pk}, follow=True
+        "/admin/accounts/apikey/add/", {"name": "dashboard export", "user": viewer_user.pk}
     )
+    # Shown in this response (not after a redirect), and the page is not kept by any cache.
     assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
     key = APIKey.objects.get(name="dashboard export")
-    shown = [str(m) for m in response.context["messages"] if "copy it now" in str(m)]
-    assert len(shown) == 1
-    plain = next(word for word in shown[0].split() if word.startswith("hwk_"))
+    page = response.content.decode()
+    assert "copy it now" in page
+    plain = re.search(r'value="(hwk_[^"]+)"', page).group(1)
     assert digest(plain) == key.hashed_key
-    page = admin_client.get(f"/admin/accounts/apikey/{key.pk}/change/").content.decode()
-    assert plain not in page and key.hashed_key not in page
+    assert str(viewer_user) in page
+    later = admin_client.get(f"/admin/accounts/apikey/{key.pk}/change/").content.decode()
+    assert plain not in later and key.hashed_key not in later
+    assert plain not in admin_client.get("/admin/accounts/apikey/").content.decode()
+
+
+def _readable(value: str) -> str:
+    """A cookie's value as anyone holding it can read it: a signed value is base64 of (possibly
+    zlib-compressed) JSON followed by its signature, which protects it from change, not reading."""
+    value = unquote(value).strip('"')
+    payload = value.split(":", 1)[0]
+    compressed = payload.startswith(".")
+    try:
+        data = base64.urlsafe_b64decode(payload.lstrip(".") + "=" * (-len(payload.lstrip(".")) % 4))
+        decoded = (zlib.decompress(data) if compressed else data).decode("utf-8", "replace")
+    except (ValueError, zlib.error):
+        decoded = ""
+    return value + "\n" + decoded
+
+
+@pytest.mark.django_db
+def test_the_admin_never_stores_a_new_key_client_side_or_in_the_session(admin_client, viewer_user):
+    response = admin_client.post(
+        "/admin/accounts/apikey/add/", {"name": "cookie check", "user": viewer_user.pk}
+    )
+    if response.status_code == 302:  # (how it was: the key in a message shown after a redirect)
+        shown = admin_client.get(response["Location"]).content.decode()
+    else:
+        shown = response.content.decode()
+    plain = re.search(r"hwk_[A-Za-z0-9_\-]{20,}", shown).group(0)
+    secret = plain[len("hwk_") :]
+    # No cookie the browser received carries the key (Django's messages cookie is signed, not
+    # encrypted: anything in it is readable).
+    for cookie in response.cookies.values():
+        readable = _readable(cookie.value)
+        assert secret not in readable, cookie.key
+        assert "API key" not in readable, cookie.key
+    # Nor does the server-side session keep it (it would outlive the page).
+    for session in Session.objects.all():
+        assert secret not in json.dumps(session.get_decoded())
+
+
+def test_messages_never_travel_in_a_cookie():
+    from django.conf import settings
+
+    assert settings.MESSAGE_STORAGE == "django.contrib.messages.storage.session.SessionStorage"
 
 
 @pytest.mark.django_db

@@ -22,6 +22,8 @@ STATUS_KEYS = {
     "reasoning": str,
     "timestamp": str,
     "forecast_next_4h": list,
+    "renewable_percent": float,
+    "renewable_percent_known": bool,
     "source": str,
     "simulated": bool,
     "stale": bool,
@@ -53,8 +55,10 @@ REPORT_KEYS = {
     "carbon_intensity_gco2_kwh": NUMBER,
     "carbon_emissions_kg_co2": NUMBER,
     "savings_vs_worst_kg_co2": NUMBER,
-    "renewable_percent": (float, type(None)),
-    "equivalent": dict,
+    "renewable_percent": float,
+    "renewable_percent_known": bool,
+    "equivalent": str,
+    "equivalent_detail": dict,
     "source": str,
     "simulated": bool,
     "stale": bool,
@@ -391,10 +395,33 @@ def test_it_opens_the_read_only_carbon_endpoints_when_public_read_is_on(
 
 
 @pytest.mark.django_db
-def test_it_keeps_the_report_closed_even_with_public_read(anon_api, settings):
+def test_it_opens_the_report_with_public_read_but_not_a_jobs_details(anon_api, viewer_api, settings, de_history):
+    # The report stores nothing, so public read opens it (HyperSDK's CLI sends no credentials);
+    # a known job's request time and honest saving are only for callers with the viewer role.
+    from tests.scheduler.factories import BackupJobFactory
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    job = BackupJobFactory(requested_at=base, earliest_start=base, latest_start=base + timedelta(hours=2))
+    payload = {
+        "job_id": job.id,
+        "start_time": "2026-01-01T01:00:00Z",
+        "end_time": "2026-01-01T02:00:00Z",
+        "data_size_gb": 1000,
+        "zone": "DE",
+    }
+    settings.CARBON_PUBLIC_READ = False
+    assert_error(anon_api.post("/carbon/report", payload, format="json"), 401)
+
     settings.CARBON_PUBLIC_READ = True
-    method, url, payload = CARBON_CALLS[5]
-    assert_error(anon_api.post(url, payload, format="json"), 401)
+    anonymous = anon_api.post("/carbon/report", payload, format="json")
+    assert anonymous.status_code == 200, anonymous.content
+    body = anonymous.json()
+    assert_shape(body, REPORT_KEYS)
+    assert body["operation_id"] == job.id
+    assert body["requested_at"] is None and body["savings_vs_requested_kg_co2"] is None
+    viewer = viewer_api.post("/carbon/report", payload, format="json").json()
+    assert viewer["requested_at"] == "2026-01-01T00:00:00Z"
+    assert viewer["savings_vs_requested_kg_co2"] == pytest.approx(-0.03)  # ran at 300 g, not 100 g at 00:00
 
 
 @pytest.mark.django_db

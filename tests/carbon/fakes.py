@@ -15,6 +15,7 @@ class FakeProvider:
     """Answers with a constant value (or raises) and counts every question it is asked."""
 
     simulated = False
+    remote = False  # answers in-process, so web requests may ask it
 
     def __init__(
         self,

@@ -177,7 +177,7 @@ def test_it_imports_a_file_once(tmp_path):
 
 
 def test_it_imports_the_de_2020_file():
-    path = Path(settings.BASE_DIR).parent / "shared" / "data" / "de_2020_ci.csv"
+    path = Path(settings.BASE_DIR) / "data" / "grid" / "de_2020_ci.csv.gz"
     data = carbon_json("import", str(path), "--zone", "DE")
     assert data["rows"] == data["created"] == 37147
 
@@ -192,6 +192,13 @@ def test_it_refuses_a_bad_import(tmp_path):
         "import", str(path), "--zone", "DE", "--format", "lets-wait-awhile"
     )
     assert "unknown zone" in fails_with("import", str(path), "--zone", "NOPE")
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes((Path(settings.BASE_DIR) / "data" / "grid" / "fr_2020_ci.csv.gz").read_bytes()[:5000])
+    assert "gzip data is damaged or cut short" in fails_with("import", str(cut), "--zone", "FR")
+    assert "is not in the 'general' format" in fails_with(
+        "import", str(Path(settings.BASE_DIR) / "data" / "grid" / "fr_2020_ci.csv.gz"), "--zone", "FR",
+        "--format", "general",
+    )
 
 
 # -- refresh ------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""The CSV parser: the shared/data format, the general time,value[,zone] format, bad rows."""
+"""The CSV parser: the Let's Wait Awhile format (data/grid), the general time,value[,zone] format, bad rows."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import itertools
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,9 @@ from carbon.providers import csvfile
 from carbon.providers.base import ProviderError, ZoneRef
 from carbon.providers.csvfile import parse_csv
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-DE_FILE = DATA / "de_2020_ci.csv"
-FR_FILE = DATA / "fr_2020_ci.csv"
+DATA = Path(__file__).resolve().parents[2] / "data" / "grid"
+DE_FILE = DATA / "de_2020_ci.csv.gz"
+FR_FILE = DATA / "fr_2020_ci.csv.gz"
 
 
 def utc(*args: int) -> datetime:
@@ -221,3 +222,35 @@ def test_it_does_not_fill_a_hole_before_the_last_row() -> None:
         (0, 30, 1, 0),
         (3, 0, 3, 30),
     ]
+
+
+# -- gzip ---------------------------------------------------------------------------------------
+
+
+def test_it_reads_a_gzip_file_as_the_csv_inside_it_whatever_its_name(tmp_path) -> None:
+    text = "time,value,zone\n2024-03-01T00:00:00Z,312.5,DE\n2024-03-01T01:00:00Z,298.0,DE\n"
+    plain = tmp_path / "ci.csv"
+    plain.write_text(text)
+    packed = tmp_path / "ci.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    misnamed = tmp_path / "gzip-without-suffix.csv"
+    misnamed.write_bytes(gzip.compress(text.encode()))
+
+    expected = list(parse_csv(plain))
+    assert [r.value for _, r in expected] == [312.5, 298.0]
+    assert list(parse_csv(packed)) == expected
+    assert list(parse_csv(misnamed)) == expected
+
+
+def test_it_says_when_gzip_data_is_cut_short_or_damaged(tmp_path) -> None:
+    body = "".join(f"2024-03-01T{h:02d}:00:00Z,{h}\n" for h in range(24)) * 1
+    packed = gzip.compress(("time,value\n" + body).encode())
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(ValueError, match="gzip data is damaged or cut short"):
+        list(parse_csv(cut, zone="DE"))
+
+    damaged = tmp_path / "damaged.csv.gz"
+    damaged.write_bytes(packed[:2] + b"\x00" * 40)  # gzip's magic bytes, then nothing valid
+    with pytest.raises(ValueError, match="gzip data is damaged or cut short"):
+        list(parse_csv(damaged, zone="DE"))

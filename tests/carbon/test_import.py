@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,12 +14,12 @@ from carbon.models import CarbonReading, Zone
 
 pytestmark = pytest.mark.django_db
 
-DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
-DE_FILE = DATA / "de_2020_ci.csv"
+DATA = Path(settings.BASE_DIR) / "data" / "grid"
+DE_FILE = DATA / "de_2020_ci.csv.gz"
 
 
 def data_rows(path: Path) -> int:
-    with path.open() as handle:
+    with gzip.open(path, "rt") as handle:
         return sum(1 for line in handle if line.strip()) - 1  # minus the header
 
 
@@ -38,7 +39,7 @@ def test_it_stores_every_row_of_the_de_file_once_and_a_second_import_changes_not
 
 
 def test_it_makes_imported_history_usable_as_a_series():
-    services.import_readings(DATA / "fr_2020_ci.csv", "FR")
+    services.import_readings(DATA / "fr_2020_ci.csv.gz", "FR")
     fr = Zone.objects.get(code="FR")
     day = datetime(2020, 6, 1, tzinfo=UTC)
     info = services.intensity_series(fr, day, day + timedelta(days=1), now=datetime(2026, 1, 1, tzinfo=UTC))

@@ -74,7 +74,7 @@ def test_it_shows_a_tile_per_zone_with_quality_and_simulated_badge(
     assert 'data-zone="DE"' in body and "gCO2/kWh" in body
     assert 'class="badge simulated"' in body
     assert "plotly-graph-div" in body  # sparklines
-    assert "/static/js/plotly.min.js" in body
+    assert "/static/vendor/plotly/plotly-cartesian.min.js" in body
 
 
 def test_it_says_no_data_yet_on_an_empty_overview(viewer: Client) -> None:

@@ -16,7 +16,7 @@ from scheduler.backtest import BacktestConfig, parse_duration, parse_forecast, r
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 H = timedelta(hours=1)
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data" / "grid"
 
 
 def three_hour_cycle(days: int = 20) -> StepSeries:
@@ -159,7 +159,7 @@ def test_it_matches_the_reference_optimum_for_de_2020():
     call_command(
         "backtest",
         "--csv",
-        str(DATA / "de_2020_ci.csv"),
+        str(DATA / "de_2020_ci.csv.gz"),
         "--duration",
         "2h",
         "--max-delay",
@@ -174,7 +174,7 @@ def test_it_matches_the_reference_optimum_for_de_2020():
     )
     data = json.loads(out.getvalue())
     assert data["jobs"] == 366 * 48
-    assert data["policies"]["optimum"]["saving_pct"] == pytest.approx(6.5, abs=0.1)  # shared/data/README.md
+    assert data["policies"]["optimum"]["saving_pct"] == pytest.approx(6.5, abs=0.1)  # data/grid/README.md
     assert data["policies"]["hyperweb"]["share_of_optimum"] >= 0.99
     assert set(data["policies"]) == {"run_now", "hypersdk", "hyperweb", "optimum"}
 
@@ -212,6 +212,15 @@ def test_it_decides_once_with_no_replan(tmp_path):
     data = json.loads(out.getvalue())
     assert data["replan"] is True and data["replan_every_min"] == 30
     assert data["policies"]["hyperweb"]["share_of_optimum"] == pytest.approx(1.0)
+
+
+def test_it_rejects_a_cut_short_gzip_file_with_exit_status_2(tmp_path):
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes((DATA / "fr_2020_ci.csv.gz").read_bytes()[:5000])
+    with pytest.raises(CommandError) as err:
+        call_command("backtest", "--csv", str(cut), "--duration", "1h", "--max-delay", "2h", stdout=StringIO())
+    assert err.value.returncode == 2
+    assert "gzip data is damaged or cut short" in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""`manage.py backup submit|list|show|cancel|plan`: backups from a terminal.
+"""`manage.py backup submit|list|show|cancel|plan|restore|verify|prune`: backups from a terminal.
 
 Errors are one line on stderr and exit status 2. `plan` shows what would happen, storing nothing.
 """
@@ -57,6 +57,16 @@ class Command(BaseCommand):
         p.add_argument("--json", action="store_true")
         p = sub.add_parser("cancel", help="cancel waiting or running jobs")
         p.add_argument("job_ids", nargs="+")
+        p = sub.add_parser("restore", help="restore a completed backup into BACKUP_RESTORE_ROOT")
+        p.add_argument("job_id", help="the backup to restore")
+        p.add_argument("--to", dest="target", default=None, help="folder inside BACKUP_RESTORE_ROOT")
+        p.add_argument("--overwrite", action="store_true", help="replace files that already exist there")
+        p.add_argument("--defer", action="store_true", help="wait for a clean window instead of now")
+        p.add_argument("--wait", action="store_true", help="run it in this process and wait for the end")
+        p = sub.add_parser("verify", help="verify a completed backup's archive against its manifest")
+        p.add_argument("job_id")
+        p.add_argument("--defer", action="store_true", help="plan it into a clean window instead of now")
+        p.add_argument("--wait", action="store_true", help="run it in this process and wait for the end")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         getattr(self, f"_{action}")(**options)
@@ -168,8 +178,19 @@ class Command(BaseCommand):
             self.stdout.write(f"{'reason':>14}: {job.decision.get('reason')}")
         if job.error:
             self.stdout.write(f"{'error':>14}: {job.error}")
+        if job.operation != BackupJob.Operation.BACKUP:
+            self.stdout.write(f"{'operation':>14}: {job.operation} of backup {job.subject_id}")
         if job.result:
             self.stdout.write(f"{'archive':>14}: {job.result.get('archive_path')}")
+        if "integrity" in data:
+            integrity = data["integrity"]
+            state = integrity["state"].upper() if integrity["state"] == "damaged" else integrity["state"]
+            checked = f" (checked {integrity['verified_at']})" if integrity["verified_at"] else ""
+            self.stdout.write(f"{'integrity':>14}: {state}{checked}")
+            if integrity["detail"]:
+                self.stdout.write(f"{'damage':>14}: {integrity['detail']}")
+            if integrity["pruned_at"]:
+                self.stdout.write(f"{'pruned':>14}: {integrity['pruned_at']} (archive deleted by retention)")
         if job.emissions_kg is not None:
             self.stdout.write(
                 f"{'emissions':>14}: {job.emissions_kg:.6f} kg CO2 "
@@ -186,6 +207,58 @@ class Command(BaseCommand):
             raise CommandError(
                 "; ".join(f"{job_id}: {outcome.errors[job_id]}" for job_id in outcome.failed), returncode=2
             )
+
+    def _restore(
+        self, *, job_id: str, target: str | None, overwrite: bool, defer: bool, wait: bool, **_: Any
+    ) -> None:
+        from scheduler.services.lifecycle import LifecycleRefused, request_restore
+
+        backup = self._backup(job_id)
+        try:
+            run = request_restore(backup, target=target, overwrite=overwrite, defer=defer)
+        except LifecycleRefused as exc:
+            raise CommandError(f"{exc.field}: {exc}" if exc.field else str(exc), returncode=2) from None
+        self.stdout.write(
+            f"restore {run.pk} of {backup.pk} into {run.definition['restore_to']}: {run.status}"
+        )
+        self._follow(run.pk, wait)
+
+    def _verify(self, *, job_id: str, defer: bool, wait: bool, **_: Any) -> None:
+        from scheduler.services.lifecycle import LifecycleRefused, request_verification
+
+        backup = self._backup(job_id)
+        try:
+            run, created = request_verification(backup, defer=defer)
+        except LifecycleRefused as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        self.stdout.write(
+            f"verification {run.pk} of {backup.pk}: {run.status}" + ("" if created else " (already asked)")
+        )
+        self._follow(run.pk, wait)
+        if wait:
+            backup.refresh_from_db()
+            self.stdout.write(f"integrity: {backup.integrity or 'unverified'}")
+            if backup.is_damaged:
+                raise CommandError(f"{backup.pk} is damaged: {backup.integrity_detail}", returncode=1)
+
+    def _backup(self, job_id: str) -> BackupJob:
+        backup = BackupJob.objects.select_related("zone").filter(pk=job_id).first()
+        if backup is None:
+            raise CommandError(f"no job {job_id!r}", returncode=2)
+        return backup
+
+    def _follow(self, run_id: str, wait: bool) -> None:
+        """With --wait, run it here (the claim makes a worker's copy of the same run a no-op)."""
+        if not wait:
+            return
+        from scheduler.services.execution import execute_job
+
+        outcome = execute_job(run_id)
+        run = BackupJob.objects.get(pk=run_id)
+        for event in run.events.order_by("timestamp", "pk"):
+            self.stdout.write(f"  {_ts(event.timestamp)} {event.level:<7} {event.message}")
+        if run.status != BackupJob.Status.COMPLETED:
+            raise CommandError(f"{run.operation} {run_id} {outcome}: {run.error}", returncode=1)
 
 
 def _ts(value: Any) -> str:
