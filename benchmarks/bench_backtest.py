@@ -160,9 +160,7 @@ RISKS = ("greedy", "balanced", "cautious")
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--data", type=Path, default=Path(__file__).resolve().parent.parent / "data" / "grid"
-    )
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parent.parent / "data" / "grid")
     ap.add_argument("--curve", action="store_true", help="more points of the risk trade-off curve")
     ap.add_argument("--once", action="store_true", help="also the model decided once at submission")
     ap.add_argument("--naive", action="store_true", help="also run the seasonal-naive forecast")
