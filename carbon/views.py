@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 from accounts.roles import ADMIN, VIEWER, has_role
 from carbon import charts, services
 from carbon.models import CarbonReading, Zone
-from hyperweb.views import role_required
+from hyperweb.views import download_role_required, role_required
 from reports.charts import accounted_jobs, month_start, totals
 from scheduler.models import BackupJob
 
@@ -228,32 +228,54 @@ class _Echo:
         return value
 
 
-@role_required(VIEWER)
+@download_role_required(VIEWER)
 @require_GET
 def zone_readings_csv(request: HttpRequest, code: str) -> StreamingHttpResponse:
-    """Every stored actual reading of the chosen range, unreduced, as CSV (streamed)."""
+    """Every stored actual reading of the chosen range, unreduced, as CSV (streamed, UTC).
+
+    The default format is the import format (`time,value,zone`), which `manage.py carbon import`
+    and `manage.py backtest --csv` read back; `?format=detailed` adds each reading's end, source,
+    signal and renewable share (`start,end,gco2_per_kwh,...`). Values are rounded to 3 decimals.
+    Scripts may authenticate with X-API-Key or a Bearer token."""
     zone = _zone_or_404(code)
     now = timezone.now()
     days = _days(request)
+    detailed = request.GET.get("format") == "detailed"
     rows = services.readings_between(zone, now - timedelta(days=days), now, CarbonReading.Kind.ACTUAL)
     writer = csv.writer(_Echo())
 
     def lines() -> Any:
+        if not detailed:
+            yield writer.writerow(["time", "value", "zone"])
+            for start, value in rows.values_list("start", "value").iterator(chunk_size=2000):
+                yield writer.writerow([_utc_text(start), _reading_value(value), zone.code])
+            return
         yield writer.writerow(["start", "end", "gco2_per_kwh", "source", "signal", "renewable_percent"])
         for start, end, value, source, signal, renewable in rows.values_list(
             "start", "end", "value", "source", "signal", "renewable_percent"
         ).iterator(chunk_size=2000):
             yield writer.writerow(
                 [
-                    start.isoformat(),
-                    end.isoformat(),
-                    value,
+                    _utc_text(start),
+                    _utc_text(end),
+                    _reading_value(value),
                     source,
                     signal,
-                    "" if renewable is None else renewable,
+                    "" if renewable is None else _reading_value(renewable),
                 ]
             )
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{zone.code}-{days}d.csv"'
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8; header=present")
+    suffix = "-detailed" if detailed else ""
+    response["Content-Disposition"] = f'attachment; filename="{zone.code}-{days}d{suffix}.csv"'
     return response
+
+
+def _utc_text(moment: Any) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _reading_value(value: float) -> str:
+    """Three decimals at most, no float noise, no exponent (312.5, not 312.50000000000006)."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

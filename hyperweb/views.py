@@ -42,6 +42,55 @@ def role_required(role: str) -> Callable[[View], View]:
     return decorator
 
 
+def download_role_required(role: str) -> Callable[[View], View]:
+    """role_required for file downloads (CSV, PDF) that scripts fetch too: an `X-API-Key` or an
+    `Authorization: Bearer <token>` header authenticates the request instead of the session, and a
+    bad one gets a JSON 401 (never a redirect to the login page, which a script would save as the
+    file). Without either header it is role_required: a browser goes to the login page."""
+
+    def decorator(view: View) -> View:
+        page_view = role_required(role)(view)
+
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            key = request.headers.get("X-API-Key")
+            authorization = request.headers.get("Authorization")
+            if key is None and authorization is None:
+                return page_view(request, *args, **kwargs)
+            if key is not None:
+                found = accounts.user_for_api_key(key.strip())
+                problem = "invalid or revoked API key"
+            else:
+                parts = authorization.split()
+                found = (
+                    accounts.token_for_bearer(parts[1])
+                    if len(parts) == 2 and parts[0].lower() == "bearer"
+                    else None
+                )
+                problem = "Authorization must be 'Bearer <token>' with a valid token; POST /api/login for one"
+            if found is None or not found.user.is_active:
+                return _json_error(401, problem, www_authenticate='ApiKey realm="hyperweb", header="X-API-Key"')
+            if not has_role(found.user, role):
+                return _json_error(403, f"this download needs the {role} role")
+            request.user = found.user
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _json_error(status: int, message: str, *, www_authenticate: str = "") -> HttpResponse:
+    from django.http import JsonResponse
+
+    from hyperweb.api.errors import error_body
+
+    response = JsonResponse(error_body(message), status=status)
+    if www_authenticate:
+        response["WWW-Authenticate"] = www_authenticate
+    return response
+
+
 class ThrottledLoginMixin:
     """Checks the password of a Django login form through accounts.services.check_password, so
     every login form (dashboard, Django admin) shares /api/login's failure counters (per address

@@ -18,22 +18,17 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from hyperweb.views import role_required
-from reports.esg import loader, pdf
+from reports.esg import loader, pdf, periods
 from reports.esg.params import period_from_inputs
-from reports.esg.periods import Period, ReportInputError, previous_period
+from reports.esg.periods import Period, ReportInputError
 from reports.esg.value import Scope
 
 PREVIEW_ROWS = 50
-PRESETS = (
-    ("last-quarter", "Last quarter"),
-    ("last-month", "Last month"),
-    ("last-year", "Last year"),
-    ("custom", "Custom range"),
-)
+PRESETS = (*periods.PRESETS, ("custom", "Custom range"))
 
 
 class ReportForm(forms.Form):
-    preset = forms.ChoiceField(label="Period", choices=PRESETS, initial="last-quarter", required=False)
+    preset = forms.ChoiceField(label="Period", choices=PRESETS, required=False)
     start = forms.DateField(
         label="From (UTC, included)", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -59,7 +54,7 @@ class ReportForm(forms.Form):
         if not self.is_valid():
             return None
         data = self.cleaned_data
-        preset = data.get("preset") or "last-quarter"
+        preset = data.get("preset") or default_preset(today)
         try:
             if preset == "custom":
                 period = period_from_inputs(
@@ -68,7 +63,7 @@ class ReportForm(forms.Form):
                     max_days=settings.REPORT_MAX_DAYS,
                 )
             else:
-                period = previous_period(preset.removeprefix("last-"), today)
+                period = periods.preset_period(preset, today)
             scope = loader.resolve_scope(data.get("zone"), data.get("policy"))
         except ReportInputError as exc:
             name = exc.field if exc.field in self.fields else None
@@ -77,6 +72,11 @@ class ReportForm(forms.Form):
             self.add_error(name, str(exc))
             return None
         return period, scope
+
+
+def default_preset(today: Any) -> str:
+    """The most recent preset that holds a completed, accounted backup (any scope)."""
+    return periods.latest_preset_with(loader.latest_completion(), today)
 
 
 def _downloads(period: Period, scope: Scope) -> dict[str, str]:
@@ -99,8 +99,9 @@ def _downloads(period: Period, scope: Scope) -> dict[str, str]:
 @role_required("viewer")
 @require_GET
 def esg_report(request: HttpRequest) -> HttpResponse:
-    form = ReportForm(request.GET or {"preset": "last-quarter"})
-    resolved = form.resolve(today=timezone.now().date())
+    today = timezone.now().date()
+    form = ReportForm(request.GET or {"preset": default_preset(today)})
+    resolved = form.resolve(today=today)
     context: dict[str, Any] = {"form": form}
     if resolved is not None:
         period, scope = resolved

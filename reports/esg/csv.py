@@ -1,8 +1,9 @@
 """CSV renderers of the ESG report: one row per backup (streamed), and a summary.
 
 UTF-8 without a byte-order mark, comma-separated, a header row first, RFC 4180 quoting. Numbers
-are written at full precision (Python's shortest round-trip form), so the per-backup column sums
-equal the report's totals exactly; times are ISO 8601 UTC with a Z. Text cells a spreadsheet
+are rounded to 9 decimal places (DECIMALS) and written in their shortest form: float noise such
+as -4.2e-22 kg or 0.30000000000000004 never shows, and per-backup column sums equal the report's
+totals to within 1e-9 per row (the totals are exact sums, rounded alike); times are ISO 8601 UTC with a Z. Text cells a spreadsheet
 would run as a formula (starting with = + - @, a tab or a carriage return) get a leading
 apostrophe; numeric cells are written by us and never neutralised, so negative avoided kg stay
 numbers. Columns are documented in docs/REPORTS.md (generated from CSV_COLUMNS below).
@@ -82,8 +83,16 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+DECIMALS = 9
+
+
 def _number(value: float | int | None) -> str:
-    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+    if value is None:
+        return ""
+    if not isinstance(value, float):
+        return str(value)
+    text = f"{value:.{DECIMALS}f}".rstrip("0").rstrip(".")  # plain digits, never an exponent
+    return "0" if text in ("-0", "") else text
 
 
 def _time(value: datetime | None) -> str:

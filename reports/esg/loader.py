@@ -121,6 +121,16 @@ def accounted_jobs(period: Period, scope: Scope) -> QuerySet:
     return _scoped(jobs, scope)
 
 
+def latest_completion() -> datetime | None:
+    """When the latest completed, accounted backup finished (None when there is none)."""
+    from scheduler.models import BackupJob
+
+    jobs = BackupJob.objects.filter(
+        status=BackupJob.Status.COMPLETED, energy_kwh__isnull=False, started_at__isnull=False
+    )
+    return jobs.aggregate(latest=Max("completed_at"))["latest"]
+
+
 def unaccounted_runs(period: Period, scope: Scope) -> int:
     """Runs that ended in the period without accounting (failed, cancelled, or not accounted)."""
     from scheduler.models import BackupJob

@@ -19,7 +19,8 @@ class ReportInputError(ValueError):
 
 @dataclass(frozen=True)
 class Period:
-    """[start, end) in UTC. `kind` is custom, month, quarter or year (for the label only)."""
+    """[start, end) in UTC. `kind` is custom, month, quarter, year, month-, quarter- or
+    year-to-date or last-12-months (for the label only)."""
 
     start: datetime
     end: datetime
@@ -38,6 +39,13 @@ class Period:
         if self.kind == "month":
             return f"{self.start:%Y-%m}"
         last = self.end - timedelta(microseconds=1)
+        if self.kind.endswith("-to-date"):
+            named = {"month": f"{self.start:%Y-%m}", "year": f"{self.start.year}"}.get(
+                self.kind.removesuffix("-to-date"), f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+            )
+            return f"{named} to date ({self.start:%Y-%m-%d} to {last:%Y-%m-%d})"
+        if self.kind == "last-12-months":
+            return f"last 12 months ({self.start:%Y-%m-%d} to {last:%Y-%m-%d})"
         if _midnight(self.start) and _midnight(self.end):
             return f"{self.start:%Y-%m-%d} to {last:%Y-%m-%d}"
         return f"{self.start:%Y-%m-%d %H:%M}Z to {self.end:%Y-%m-%d %H:%M}Z (end excluded)"
@@ -87,6 +95,50 @@ def previous_period(kind: str, today: date) -> Period:
     if kind == "year":
         return year_period(today.year - 1)
     raise ReportInputError(f"unknown preset {kind!r} (month, quarter, year)", field="period")
+
+
+# The reports page's presets, most recent first; "custom" takes the From and To dates.
+PRESETS: tuple[tuple[str, str], ...] = (
+    ("month-to-date", "Month to date"),
+    ("last-month", "Last month"),
+    ("quarter-to-date", "Quarter to date"),
+    ("last-quarter", "Last quarter"),
+    ("year-to-date", "Year to date"),
+    ("last-12-months", "Last 12 months"),
+    ("last-year", "Last year"),
+)
+
+
+def preset_period(preset: str, today: date) -> Period:
+    """The period a preset names on `today` (UTC). "To date" periods and the last 12 months end at
+    the end of today: today is included."""
+    tomorrow = _utc(today.year, today.month, today.day) + timedelta(days=1)
+    if preset == "month-to-date":
+        return Period(_utc(today.year, today.month), tomorrow, "month-to-date")
+    if preset == "quarter-to-date":
+        return Period(_utc(today.year, 3 * ((today.month - 1) // 3) + 1), tomorrow, "quarter-to-date")
+    if preset == "year-to-date":
+        return Period(_utc(today.year, 1), tomorrow, "year-to-date")
+    if preset == "last-12-months":
+        # From the same day a year ago, excluded (29 February falls back to the 28th): 365 or 366 days.
+        day = min(today.day, 28) if today.month == 2 else today.day
+        year_ago = _utc(today.year - 1, today.month, day) + timedelta(days=1)
+        return Period(year_ago, tomorrow, "last-12-months")
+    if preset.startswith("last-") and preset != "last-12-months":
+        return previous_period(preset.removeprefix("last-"), today)
+    names = ", ".join(name for name, _ in PRESETS)
+    raise ReportInputError(f"unknown preset {preset!r} ({names} or custom)", field="preset")
+
+
+def latest_preset_with(moment: datetime | None, today: date) -> str:
+    """The most recent preset whose period holds `moment` (the latest completed backup): the
+    reports page opens on data, not on an empty quarter. Month to date when there is none."""
+    if moment is not None:
+        for preset, _ in PRESETS:
+            period = preset_period(preset, today)
+            if period.start <= moment < period.end:
+                return preset
+    return "month-to-date"
 
 
 def parse_period(text: str) -> Period:

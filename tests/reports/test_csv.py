@@ -106,4 +106,25 @@ def test_it_writes_a_summary_that_parses_back(esg_fixture, settings) -> None:
     )
     assert float(values[("zone_totals", "DE", "energy")]) == pytest.approx(0.4)
     assert values[("zone", "DE", "providers")] == "csv"
-    assert values[("header", "", "energy_base_watts")] == "100.0"
+    assert values[("header", "", "energy_base_watts")] == "100"
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (-4.235164736271502e-22, "0"),  # an avoided kg that is zero up to float noise
+        (-7.37e-17, "0"),
+        (0.1 + 0.2, "0.3"),
+        (0.045, "0.045"),
+        (9.9e-05, "0.000099"),  # never an exponent
+        (-0.015, "-0.015"),
+        (3000.0, "3000"),
+        (1.23456789012, "1.23456789"),
+        (7, "7"),
+        (None, ""),
+    ],
+)
+def test_it_writes_numbers_without_float_noise(value, cell) -> None:
+    from reports.esg.csv import _number
+
+    assert _number(value) == cell

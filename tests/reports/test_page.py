@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 from django.test import Client
 
-from reports.esg.periods import quarter_period
+from reports.esg.periods import PRESETS, Period, latest_preset_with, preset_period, quarter_period
 from reports.esg_views import ReportForm
 
 
@@ -46,10 +48,64 @@ def test_it_previews_a_custom_range_with_charts_and_downloads(viewer_browser, es
     assert "/reports/esg.csv?" in html and "/reports/esg-summary.csv?" in html
 
 
-def test_it_defaults_to_last_quarter(viewer_browser, db) -> None:
+def test_it_opens_on_month_to_date_without_any_backup(viewer_browser, db) -> None:
     html = viewer_browser.get("/reports").content.decode()
     assert "Backup emissions report" in html
     assert "This period is empty" in html
+    assert '<option value="month-to-date" selected>Month to date</option>' in html
+
+
+def test_it_opens_on_the_most_recent_period_that_has_data(viewer_browser, esg_fixture) -> None:
+    from django.utils import timezone
+
+    from scheduler.models import BackupJob
+
+    # The fixture's backups are in 2026-Q3/Q4; move vm-a to a second ago: this month has data now.
+    BackupJob.objects.filter(pk=esg_fixture.a).update(completed_at=timezone.now() - timedelta(seconds=1))
+    html = viewer_browser.get("/reports").content.decode()
+    assert '<option value="month-to-date" selected>Month to date</option>' in html
+    assert "This period is empty" not in html
+    assert "to date (" in html  # the period's label spells its days
+
+
+@pytest.mark.parametrize(
+    ("latest", "preset"),
+    [
+        (datetime(2026, 12, 2, 0, 30, tzinfo=UTC), "month-to-date"),
+        (datetime(2026, 11, 30, 23, 59, tzinfo=UTC), "last-month"),
+        (datetime(2026, 10, 1, 0, 0, tzinfo=UTC), "quarter-to-date"),
+        (datetime(2026, 9, 30, 23, 59, tzinfo=UTC), "last-quarter"),
+        (datetime(2026, 1, 1, 0, 0, tzinfo=UTC), "year-to-date"),
+        (datetime(2025, 12, 3, 0, 0, tzinfo=UTC), "last-12-months"),
+        (datetime(2025, 12, 2, 23, 59, tzinfo=UTC), "last-year"),
+        (datetime(2024, 6, 1, tzinfo=UTC), "month-to-date"),  # no preset reaches it: the empty month
+        (None, "month-to-date"),
+    ],
+)
+def test_it_picks_the_most_recent_preset_that_holds_the_latest_backup(latest, preset) -> None:
+    assert latest_preset_with(latest, date(2026, 12, 2)) == preset
+
+
+def test_it_spells_every_preset_period() -> None:
+    today = date(2026, 2, 29 - 1)  # 2026-02-28
+    got = {name: preset_period(name, today) for name, _ in PRESETS}
+    end = datetime(2026, 3, 1, tzinfo=UTC)
+    assert got["month-to-date"] == Period(datetime(2026, 2, 1, tzinfo=UTC), end, "month-to-date")
+    assert got["quarter-to-date"].start == datetime(2026, 1, 1, tzinfo=UTC) and got["quarter-to-date"].end == end
+    assert got["year-to-date"].start == datetime(2026, 1, 1, tzinfo=UTC)
+    assert got["last-month"] == Period(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC), "month")
+    assert got["last-quarter"].label == "2025-Q4" and got["last-year"].label == "2025"
+    assert got["last-12-months"] == Period(datetime(2025, 3, 1, tzinfo=UTC), end, "last-12-months")
+    assert got["last-12-months"].days == 365
+    assert got["month-to-date"].label == "2026-02 to date (2026-02-01 to 2026-02-28)"
+    assert got["quarter-to-date"].label == "2026-Q1 to date (2026-01-01 to 2026-02-28)"
+    assert preset_period("last-12-months", date(2028, 2, 29)).days == 366
+
+
+def test_it_refuses_an_unknown_preset(viewer_browser, db) -> None:
+    response = viewer_browser.get("/reports?preset=last-decade")
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
 
 
 @pytest.mark.parametrize(
