@@ -67,11 +67,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "csp",
     "hyperweb",
     "accounts",
     "carbon",
     "scheduler",
     "reports",
+    "alerts",
+    "metrics",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +85,8 @@ MIDDLEWARE = [
     # and GZipMiddleware pads each answer by a random length (Django 4.2+, "Heal the Breach");
     # a new API key is shown once (admin), a fresh secret each time, so it cannot be probed repeatedly.
     "django.middleware.gzip.GZipMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "hyperweb.middleware.PrivateNoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -104,10 +109,37 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
 ]
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------------
+# Scripts come from this server only: plotly.js, the pages' scripts and the API docs' assets are
+# all served here (no CDN). Charts are JSON data blocks drawn by static/js/charts.js, and Swagger
+# UI loads its init script from /docs?script, so no inline script runs. An inline script that is
+# ever needed carries the request's nonce: <script nonce="{{ CSP_NONCE }}"> (the nonce is added to
+# the header only on responses that used it). Styles may be inline: plotly.js, Swagger UI and
+# Redoc set style attributes and <style> elements at run time (a nonce would turn that off).
+# Redoc searches in a web worker started from a blob: URL.
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Database: SQLite in the data folder by default, PostgreSQL with DATABASE_URL -------------
 DATABASE_URL = env_str("DATABASE_URL")
@@ -502,3 +534,56 @@ if HTTPS and env_bool("TRUST_X_FORWARDED_PROTO", False):
 # never past the end of the current step. Without Redis each process caches on its own and only
 # sees its own writes, so this is also the longest a worker's new readings can go unseen. 0: off.
 CARBON_STATUS_CACHE_SECONDS = env_int("CARBON_STATUS_CACHE_SECONDS", 30, minimum=0)
+
+# --- Alerts: email (SMTP) and signed webhooks (owner: alerts) -------------------------------------
+# Email alerts go through Django's SMTP backend when SMTP_HOST is set; without it only webhooks
+# are sent. The password is read here and never logged or shown (docs/OPERATIONS.md, "Alerts").
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = env_str("SMTP_HOST")
+EMAIL_PORT = env_int("SMTP_PORT", 587 if env_bool("SMTP_STARTTLS", False) else 25, minimum=1)
+EMAIL_HOST_USER = env_str("SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("SMTP_SSL", False)
+EMAIL_TIMEOUT = env_float("SMTP_TIMEOUT", 10.0, minimum=0.1)
+DEFAULT_FROM_EMAIL = env_str("ALERT_FROM_EMAIL", "hyperweb@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("SMTP_STARTTLS and SMTP_SSL are exclusive: set one of them")
+# Links in alert emails point here (e.g. https://hyperweb.example); empty: no links.
+ALERT_BASE_URL = env_str("ALERT_BASE_URL")
+ALERT_WEBHOOK_TIMEOUT = env_float("ALERT_WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
+# Tries per delivery, and the first retry delay (doubling, at most an hour).
+ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 6, minimum=1)
+ALERT_RETRY_BACKOFF_SECONDS = env_int("ALERT_RETRY_BACKOFF_SECONDS", 30, minimum=0)
+# The periodic checks (target space, stale carbon data, backups waiting past their deadline).
+ALERT_CHECK_MINUTES = env_int("ALERT_CHECK_MINUTES", 5, minimum=1)
+ALERT_TARGET_MIN_FREE_PERCENT = env_float("ALERT_TARGET_MIN_FREE_PERCENT", 10.0, minimum=0)
+ALERT_PROVIDER_STALE_MINUTES = env_int("ALERT_PROVIDER_STALE_MINUTES", 120, minimum=0)
+# A lasting condition (full disk, stale data) alerts again at most once per this many hours.
+ALERT_REPEAT_HOURS = env_int("ALERT_REPEAT_HOURS", 24, minimum=1)
+# When the weekly digest goes out (cron, UTC); empty: no digest.
+ALERT_DIGEST_CRON = env_str("ALERT_DIGEST_CRON", "0 7 * * 1")
+
+# --- Metrics: GET /metrics for Prometheus (owner: alerts) -----------------------------------------
+# Open to `Authorization: Bearer <METRICS_TOKEN>` (compared in constant time) or to the addresses
+# and networks in METRICS_ALLOW_IPS (the connecting address, REMOTE_ADDR); refused otherwise.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOW_IPS = env_list("METRICS_ALLOW_IPS", [])
+
+
+def _check_networks(items: list[str]) -> None:
+    import ipaddress
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"METRICS_ALLOW_IPS: {item!r} is not an address or network") from None
+
+
+_check_networks(METRICS_ALLOW_IPS)

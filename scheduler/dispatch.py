@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from scheduler.models import BackupJob
+from scheduler.signals import DEADLINE_GRACE, backup_failed, deadline_missed, send_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
     with transaction.atomic():
         row = (
             BackupJob.objects.filter(pk=job_id)
-            .values("status", "planned_start", "zone_id", "target", "executor", "definition")
+            .values("status", "planned_start", "zone_id", "target", "executor", "definition", "latest_start", "attempts")
             .first()
         )
         if row is None:
@@ -150,6 +151,9 @@ def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
         )
     if changed != 1:
         raise ClaimRefused("another worker claimed it first")
+    if row["attempts"] == 0 and now > row["latest_start"] + DEADLINE_GRACE:
+        # Its first start came too late (a retry's later start is not a new miss).
+        send_on_commit(deadline_missed, job_id)
 
 
 def release_unclaimed(job_id: str) -> None:
@@ -214,6 +218,8 @@ def reap_stale_claims(now: datetime | None = None) -> list[str]:
         if changed:
             reaped.append(pk)
             log_event(pk, message, level="error", now=now)
+            if attempts >= max_attempts:
+                send_on_commit(backup_failed, pk)
     return reaped
 
 

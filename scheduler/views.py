@@ -23,6 +23,7 @@ from accounts.roles import OPERATOR, VIEWER, has_role
 from carbon import charts
 from carbon import services as carbon_services
 from carbon.intensity import emissions_kg
+from hyperweb.api.timestamps import now_iso
 from hyperweb.views import role_required
 from scheduler import services
 from scheduler.forms import (
@@ -344,6 +345,10 @@ def policy_action(request: HttpRequest, policy_id: str, action: str) -> HttpResp
     return redirect("policies")
 
 
+def error_text(fields: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {message}" for name, messages in fields.items() for message in messages)
+
+
 @role_required(VIEWER)
 @require_GET
 def policy_describe(request: HttpRequest) -> JsonResponse:
@@ -366,10 +371,18 @@ def policy_describe(request: HttpRequest) -> JsonResponse:
     window = describe_window(
         data.get("window_start"), float(data.get("window_hours") or 0), runs[0] if runs else None
     )
-    return JsonResponse(
-        {
-            "schedule_text": describe_cron(schedule),
-            "window_text": window,
-            "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
-        }
-    )
+    body: dict[str, Any] = {
+        "schedule_text": describe_cron(schedule),
+        "window_text": window,
+        "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
+    }
+    # What the form would refuse is a 400 naming the field (the words above still say why).
+    fields = {
+        name: [str(message) for message in form.errors[name]]
+        for name in ("schedule", "window_start", "window_hours")
+        if name in form.errors
+    }
+    if fields:
+        body.update(error=error_text(fields), fields=fields, timestamp=now_iso())
+        return JsonResponse(body, status=400)
+    return JsonResponse(body)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from scheduler.signals import DEADLINE_GRACE
+
 if TYPE_CHECKING:
     from reports.esg.value import ReportConfig, Scope
 
-# A worker starts a backup a few seconds after its planned start; that is not a missed deadline.
-DEADLINE_GRACE = timedelta(minutes=1)
+# DEADLINE_GRACE: a worker starts a backup a few seconds after its planned start; that is not a
+# missed deadline. One constant for reports and alerts (scheduler.signals).
+
 # A backup counts as "shifted" when its plan moved the start later than this after the request.
 SHIFT_THRESHOLD = timedelta(minutes=1)
 AVOIDED_LABEL = "avoided emissions, not an inventory reduction"

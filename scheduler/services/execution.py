@@ -25,6 +25,7 @@ from scheduler.executors import (
 from scheduler.models import BackupJob, JobEvent
 from scheduler.services.definitions import restore_secrets
 from scheduler.services.jobs import format_ts, log_event
+from scheduler.signals import backup_failed, send_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +255,7 @@ def _on_cancelled(job: BackupJob, worker: str, monitor: RunMonitor) -> str:
             job.id, worker, status=BackupJob.Status.FAILED, completed_at=now, error=reason, claimed_by=""
         ):
             log_event(job.id, reason, level="error")
+            send_on_commit(backup_failed, job.id)
         return "timed out"
     status = BackupJob.objects.filter(pk=job.id).values_list("status", flat=True).first()
     if status == BackupJob.Status.CANCELLED:
@@ -264,6 +266,7 @@ def _on_cancelled(job: BackupJob, worker: str, monitor: RunMonitor) -> str:
         job.id, worker, status=BackupJob.Status.FAILED, completed_at=now, error="stopped", claimed_by=""
     ):
         log_event(job.id, "stopped unexpectedly", level="error")
+        send_on_commit(backup_failed, job.id)
         return "failed"
     log_event(job.id, f"{worker} stopped: the job is no longer claimed by it", level="warning")
     return "lost"
@@ -301,6 +304,7 @@ def _on_failed(job: BackupJob, worker: str, message: str) -> str:
         job.id, worker, status=BackupJob.Status.FAILED, completed_at=now, error=message, claimed_by=""
     ):
         log_event(job.id, f"failed: {message}", level="error")
+        send_on_commit(backup_failed, job.id)
     return "failed"
 
 

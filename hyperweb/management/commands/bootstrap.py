@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from accounts.roles import ensure_roles
+from alerts import services as alert_services
 from carbon import services as carbon_services
 from scheduler import services as scheduler_services
 from scheduler.executors.demo import create_demo_vms
@@ -42,7 +43,8 @@ class Command(BaseCommand):
             self._demo_data()
         carbon_services.register_schedules()
         scheduler_services.register_schedules()
-        self.stdout.write("Worker schedules registered (zone refresh, backup dispatch, re-planning).")
+        alert_services.register_schedules()
+        self.stdout.write("Worker schedules registered (zone refresh, backup dispatch, re-planning, alerts).")
         self._ensure_admin(username)
 
     def _demo_data(self) -> None:
