@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.retention import Candidate, Rule, select
@@ -72,6 +72,7 @@ candidates = st.lists(
 )
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example time limit
 @given(candidates, rules)
 def test_it_splits_every_backup_into_kept_or_deleted_exactly_once(backups, rule) -> None:
     chosen = select(backups, rule)
@@ -80,6 +81,7 @@ def test_it_splits_every_backup_into_kept_or_deleted_exactly_once(backups, rule)
     assert all(chosen.keep[i] for i in chosen.keep), "every kept backup says why"
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example time limit
 @given(candidates, rules)
 def test_it_never_deletes_a_busy_backup_nor_the_last_verified_one(backups, rule) -> None:
     chosen = select(backups, rule)
@@ -89,6 +91,7 @@ def test_it_never_deletes_a_busy_backup_nor_the_last_verified_one(backups, rule)
         assert any(c.verified for c in backups if c.id in chosen.keep)
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example time limit
 @given(candidates, rules)
 def test_it_keeps_the_n_newest_and_the_newest_of_each_counted_period(backups, rule) -> None:
     chosen = select(backups, rule)
@@ -107,6 +110,7 @@ def test_it_keeps_the_n_newest_and_the_newest_of_each_counted_period(backups, ru
         assert all(i in chosen.keep for _, i in days[: rule.daily])
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example time limit
 @given(candidates, rules)
 def test_it_keeps_no_more_than_the_counts_allow_besides_the_guards(backups, rule) -> None:
     chosen = select(backups, rule)
@@ -121,6 +125,7 @@ def test_it_keeps_no_more_than_the_counts_allow_besides_the_guards(backups, rule
 COUNTED = {"last", "daily", "weekly", "monthly"}
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example time limit
 @given(candidates, rules, st.sampled_from(sorted(COUNTED)))
 def test_it_keeps_at_least_as_much_by_the_counts_when_a_count_grows(backups, rule, which) -> None:
     more = Rule(**{**rule.__dict__, which: (getattr(rule, which) or 0) + 1})
@@ -131,6 +136,7 @@ def test_it_keeps_at_least_as_much_by_the_counts_when_a_count_grows(backups, rul
     assert by_counts(rule) <= by_counts(more)
 
 
+@settings(deadline=None)  # a shared, busy machine: no per-example time limit
 @given(candidates, rules)
 def test_it_deletes_nothing_more_when_run_again_on_what_it_kept(backups, rule) -> None:
     kept = {i for i in select(backups, rule).keep}
