@@ -22,4 +22,5 @@ urlpatterns = [
         "policies/<str:policy_id>/disable", views.policy_action, {"action": "disable"}, name="policy-disable"
     ),
     path("policies/<str:policy_id>/run", views.policy_action, {"action": "run"}, name="policy-run"),
+    path("policies/<str:policy_id>/plan", views.policy_action, {"action": "plan"}, name="policy-plan"),
 ]

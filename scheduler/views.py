@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import OPERATOR, VIEWER, has_role
 from carbon import charts
@@ -192,9 +192,14 @@ def backup_verify(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @role_required(OPERATOR)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def backup_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
-    job = get_object_or_404(BackupJob.objects.only("pk"), pk=job_id)
+    """Two steps, no script needed: a confirmation page saying what stops, then the confirmed POST
+    (`confirm=yes`) cancels. A POST without it shows the confirmation too."""
+    job = get_object_or_404(BackupJob.objects.select_related("zone"), pk=job_id)
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        cancellable = job.status in (*BackupJob.WAITING, BackupJob.Status.RUNNING)
+        return render(request, "scheduler/backup_cancel.html", {"job": job, "cancellable": cancellable})
     outcome = services.cancel_jobs([job.pk], request.user)
     if outcome.cancelled:
         messages.success(request, "Backup cancelled.")
@@ -334,9 +339,14 @@ def policy_retention(request: HttpRequest, policy_id: str) -> HttpResponse:
 @require_POST
 def policy_action(request: HttpRequest, policy_id: str, action: str) -> HttpResponse:
     policy = get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=policy_id)
-    if action == "run":
-        job = services.run_policy(policy, user=request.user)
-        messages.success(request, f"“{policy.name}” run now: a backup was created and planned.")
+    if action in ("run", "plan"):
+        job = services.run_policy(policy, user=request.user, at_once=action == "run")
+        if action == "run":
+            messages.success(request, f"“{policy.name}” runs now: its backup starts at once.")
+        else:
+            messages.success(
+                request, f"“{policy.name}” planned now: its backup waits for the cleanest start in its window."
+            )
         return redirect("backup", job_id=job.pk)
     services.set_enabled(policy, action == "enable")
     messages.success(request, f"“{policy.name}” {'enabled' if policy.enabled else 'disabled'}.")
