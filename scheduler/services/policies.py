@@ -74,6 +74,18 @@ def policy_to_json(policy: BackupPolicy) -> dict[str, Any]:
         "next_run": format_ts(policy.next_run_at) if policy.enabled else None,
         "created_at": format_ts(policy.created_at),
         "updated_at": format_ts(policy.updated_at),
+        "retention": _retention_json(policy),
+    }
+
+
+def _retention_json(policy: BackupPolicy) -> dict[str, Any]:
+    from scheduler.services.retention import KEEP_FIELDS, policy_rule
+
+    rule, source = policy_rule(policy)
+    return {
+        **{name: getattr(policy, name) for name in KEEP_FIELDS},
+        "rule": rule.describe(),
+        "source": source,
     }
 
 
@@ -158,6 +170,10 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     )
     policy.carbon_aware = _bool(wanted, "carbon_aware") and policy.zone is not None
     policy.next_run_at = next_run(policy.schedule, now) if policy.enabled else None
+    if "retention" in data:
+        from scheduler.services.retention import apply_retention_data
+
+        apply_retention_data(policy, data["retention"])
     return policy
 
 
@@ -200,13 +216,17 @@ def set_enabled(policy: BackupPolicy, enabled: bool, *, now: datetime | None = N
     return policy
 
 
-def run_policy(policy: BackupPolicy, *, now: datetime | None = None, user: Any = None) -> BackupJob:
-    """Create the policy's job for this firing: carbon-aware within the flexible window."""
+def run_policy(
+    policy: BackupPolicy, *, now: datetime | None = None, user: Any = None, at_once: bool = False
+) -> BackupJob:
+    """Create the policy's job for this firing: carbon-aware within the flexible window, or, with
+    `at_once` (the dashboard's "Run now"), a job that starts now, whatever the grid."""
     now = now or timezone.now()
     template = restore_secrets(policy.job_template or {}, policy.secrets or {})
     template.pop("id", None)
     metadata = dict(template.get("metadata") or {})
-    metadata.update(carbon_aware=policy.carbon_aware, policy_id=policy.id)
+    carbon_aware = policy.carbon_aware and not at_once
+    metadata.update(carbon_aware=carbon_aware, policy_id=policy.id)
     if policy.zone is not None:
         metadata["carbon_zone"] = policy.zone.code
     if policy.threshold is not None:
@@ -218,13 +238,28 @@ def run_policy(policy: BackupPolicy, *, now: datetime | None = None, user: Any =
     template.setdefault("name", policy.name)
     parsed = parse_definition(template, now=now)
     job = build_job(parsed, user, now=now, zone=policy.zone, policy=policy)
-    if policy.carbon_aware:
+    if carbon_aware:
         job.earliest_start, job.latest_start = flexible_window(policy, now)
     with transaction.atomic():
         create_and_plan([job], now=now)
         BackupPolicy.objects.filter(pk=policy.pk).update(run_count=F("run_count") + 1, last_run_at=now)
     policy.refresh_from_db(fields=["run_count", "last_run_at"])
     return job
+
+
+def upcoming_firings(now: datetime, until: datetime, *, per_policy: int = 10) -> list[tuple[BackupPolicy, datetime]]:
+    """Enabled policies' firings in [now, until), soonest first (at most `per_policy` each): the
+    backups they will create, before any job exists. One query."""
+    firings = []
+    policies = BackupPolicy.objects.select_related("zone").filter(enabled=True, next_run_at__lt=until)
+    for policy in policies:
+        at = max(policy.next_run_at, now) if policy.next_run_at else now
+        for _ in range(per_policy):
+            if at >= until:
+                break
+            firings.append((policy, at))
+            at = next_run(policy.schedule, at)
+    return sorted(firings, key=lambda firing: (firing[1], firing[0].name))
 
 
 def fire_due_policies(now: datetime | None = None) -> list[str]:
