@@ -268,6 +268,8 @@ def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
         "accuracy": forecast_accuracy(zone, now=now),
         "api_url": f"/carbon/zones/{zone.code}/intensity?start={api_start}&end={now:%Y-%m-%dT%H:%M:%SZ}",
         "is_admin": has_role(request.user, ADMIN),
+        # Providers whose current credentials may not read the zone (skipped until they change).
+        "denials": services.denials(zone),
     }
     return render(request, "carbon/zone.html", context)
 
