@@ -438,3 +438,16 @@ class RestoreForm(forms.Form):
         label="Wait for a clean window instead of restoring now",
         required=False,
     )
+
+
+class RetentionForm(forms.Form):
+    """A policy's own retention counts; all empty = the BACKUP_KEEP_* defaults."""
+
+    keep_last = forms.IntegerField(label="Keep the last", required=False, min_value=0, max_value=10000)
+    keep_daily = forms.IntegerField(label="Daily (days)", required=False, min_value=0, max_value=10000)
+    keep_weekly = forms.IntegerField(label="Weekly (weeks)", required=False, min_value=0, max_value=10000)
+    keep_monthly = forms.IntegerField(label="Monthly (months)", required=False, min_value=0, max_value=10000)
+
+    @classmethod
+    def initial_for(cls, policy: BackupPolicy) -> dict[str, Any]:
+        return {name: getattr(policy, name) for name in cls.base_fields}

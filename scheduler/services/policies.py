@@ -74,6 +74,18 @@ def policy_to_json(policy: BackupPolicy) -> dict[str, Any]:
         "next_run": format_ts(policy.next_run_at) if policy.enabled else None,
         "created_at": format_ts(policy.created_at),
         "updated_at": format_ts(policy.updated_at),
+        "retention": _retention_json(policy),
+    }
+
+
+def _retention_json(policy: BackupPolicy) -> dict[str, Any]:
+    from scheduler.services.retention import KEEP_FIELDS, policy_rule
+
+    rule, source = policy_rule(policy)
+    return {
+        **{name: getattr(policy, name) for name in KEEP_FIELDS},
+        "rule": rule.describe(),
+        "source": source,
     }
 
 
@@ -158,6 +170,10 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     )
     policy.carbon_aware = _bool(wanted, "carbon_aware") and policy.zone is not None
     policy.next_run_at = next_run(policy.schedule, now) if policy.enabled else None
+    if "retention" in data:
+        from scheduler.services.retention import apply_retention_data
+
+        apply_retention_data(policy, data["retention"])
     return policy
 
 
