@@ -32,7 +32,9 @@ def backup_of(tmp_path: Path, size: int = 200_000) -> tuple[Path, Path, Path]:
     return vm, Path(result.archive_path), Path(result.manifest_path)
 
 
-def hostile_archive(tmp_path: Path, members: list[tarfile.TarInfo], data: bytes = b"evil") -> tuple[Path, Path]:
+def hostile_archive(
+    tmp_path: Path, members: list[tarfile.TarInfo], data: bytes = b"evil"
+) -> tuple[Path, Path]:
     """An archive whose manifest matches it exactly: only the member names/types are hostile."""
     archive = tmp_path / "evil.tar"
     with tarfile.open(archive, "w") as tar:
