@@ -1,7 +1,7 @@
 """Intensity charts for the dashboard: one chart, one function, one shared layout.
 
-Figures are plotly figure dicts built on the server and rendered to a <div> by plotly.py
-(plotly.js comes once from static/). They are plain dicts rendered without plotly.py's
+Figures are plotly figure dicts built on the server and rendered to a <div> and a JSON data
+block (render; static/js/charts.js draws them, plotly.js comes once from static/). They are plain dicts rendered without plotly.py's
 validation: building graph objects re-validates every shape on each add (quadratic in the
 number of backups drawn) and cost seconds on a busy zone page; the dicts are the same JSON. Long series are reduced to at most `max_points` buckets of time-weighted means
 before they are drawn (StepSeries.mean, so the reduced curve is honest, not a sample); the full
@@ -10,7 +10,9 @@ data stays one click away (API and CSV links on the pages).
 
 from __future__ import annotations
 
+import json
 import math
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,10 +54,27 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
 Figure = dict[str, Any]
 
 
+# JSON inside <script type="application/json"> must not be able to close the element (as
+# django.utils.html.json_script escapes): <, > and & become \u escapes, which JSON reads back.
+_JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
 def render(fig: Figure, *, static: bool = False) -> str:
-    """The figure as an HTML <div> plus its small init script; plotly.js is loaded by the page."""
+    """The figure as an HTML <div> plus its data in a JSON data block; no inline script.
+
+    static/js/charts.js (loaded with plotly.js by templates/plotly_head.html) draws every such
+    <div>, so the Content-Security-Policy allows scripts from this server only: a data block is
+    never executed, and the figure's text (zone and backup names) is escaped as JSON.
+    """
     config = dict(PLOT_CONFIG, staticPlot=True) if static else PLOT_CONFIG
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False, config=config, validate=False)
+    chart_id = f"chart-{uuid.uuid4().hex}"
+    figure = pio.to_json(fig, validate=False, remove_uids=False)
+    payload = f'{{"figure": {figure}, "config": {json.dumps(config)}}}'.translate(_JSON_SCRIPT_ESCAPES)
+    return (
+        f'<div id="{chart_id}" class="plotly-graph-div hw-chart" style="height:100%; width:100%;" '
+        f'data-figure="{chart_id}-figure"></div>'
+        f'<script type="application/json" id="{chart_id}-figure">{payload}</script>'
+    )
 
 
 def vband(x0: datetime, x1: datetime, colour: str, *, layer: str = "below") -> dict[str, Any]:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "csp",
     "hyperweb",
     "accounts",
     "carbon",
@@ -84,6 +85,8 @@ MIDDLEWARE = [
     # and GZipMiddleware pads each answer by a random length (Django 4.2+, "Heal the Breach");
     # a new API key is shown once (admin), a fresh secret each time, so it cannot be probed repeatedly.
     "django.middleware.gzip.GZipMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "hyperweb.middleware.PrivateNoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,10 +109,37 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
 ]
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------------
+# Scripts come from this server only: plotly.js, the pages' scripts and the API docs' assets are
+# all served here (no CDN). Charts are JSON data blocks drawn by static/js/charts.js, and Swagger
+# UI loads its init script from /docs?script, so no inline script runs. An inline script that is
+# ever needed carries the request's nonce: <script nonce="{{ CSP_NONCE }}"> (the nonce is added to
+# the header only on responses that used it). Styles may be inline: plotly.js, Swagger UI and
+# Redoc set style attributes and <style> elements at run time (a nonce would turn that off).
+# Redoc searches in a web worker started from a blob: URL.
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Database: SQLite in the data folder by default, PostgreSQL with DATABASE_URL -------------
 DATABASE_URL = env_str("DATABASE_URL")
@@ -404,6 +434,9 @@ CARBON_FAILURE_COOLDOWN = env_int("CARBON_FAILURE_COOLDOWN", 60, minimum=0)
 CARBON_STALE_MINUTES = env_int("CARBON_STALE_MINUTES", 90, minimum=1)
 # How far back a refresh fills a gap in the history (hours).
 CARBON_BACKFILL_HOURS = env_int("CARBON_BACKFILL_HOURS", 24, minimum=1)
+# Every history refresh re-reads this many trailing hours (at most CARBON_BACKFILL_HOURS), so
+# providers' measurements replace the estimates stored earlier and their revisions are kept.
+CARBON_REFETCH_HOURS = env_int("CARBON_REFETCH_HOURS", 24, minimum=0)
 CARBON_ESTIMATE_HORIZON_HOURS = env_float("CARBON_ESTIMATE_HORIZON_HOURS", 24.0, minimum=0)
 CARBON_DEMO_DAYS = env_int("CARBON_DEMO_DAYS", 30, minimum=0)
 CARBON_IMPORT_BATCH = env_int("CARBON_IMPORT_BATCH", 5000, minimum=100)

@@ -44,6 +44,16 @@ class ProviderError(Exception):
     """The provider could not answer (outage, auth failure, unusable payload)."""
 
 
+class ZoneNotPermitted(ProviderError):
+    """The provider's credentials may not read this zone (e.g. HTTP 403 for a zone outside an
+    Electricity Maps free token's one zone). The fetch service records it once and skips the
+    provider for the zone until the credentials change (carbon.models.ZoneDenial)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class Provider(Protocol):
     name: str
     simulated: bool

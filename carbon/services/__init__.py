@@ -33,6 +33,7 @@ from carbon.services.data import (
 from carbon.services.estimates import Estimate, estimate
 from carbon.services.fetching import (
     FetchOutcome,
+    denials,
     ensure_fresh,
     ensure_fresh_cached,
     provider_ttl,
@@ -79,6 +80,7 @@ __all__ = [
     "carbon_status",
     "current_intensity",
     "data_version",
+    "denials",
     "energy_model",
     "ensure_fresh",
     "ensure_fresh_cached",

@@ -99,6 +99,9 @@ class _Bucket:
         else:
             sums["counterfactual_kg"].add(row.counterfactual_kg)
             sums["avoided_kg"].add(row.avoided_kg)
+            if row.avoided_kg < 0:
+                counts["made_worse"] += 1
+                sums["lost_kg"].add(-row.avoided_kg)
             sums["kwh_with_counterfactual"].add(row.energy_kwh)
         delay = row.delay_minutes
         sums["delay_minutes"].add(delay)
@@ -159,6 +162,7 @@ _SUMS = (
     "market_kg",
     "counterfactual_kg",
     "avoided_kg",
+    "lost_kg",
     "simulated_kg",
     "kwh_with_intensity",
     "kwh_with_counterfactual",
@@ -168,6 +172,7 @@ _COUNTS = (
     "without_readings",
     "without_counterfactual",
     "shifted",
+    "made_worse",
     "deadline_misses",
     "simulated",
     "stale",

@@ -170,6 +170,8 @@ _FIGURES: tuple[tuple[str, str, str], ...] = (
     ("counterfactual_kg", "counterfactual emissions (started at the earliest allowed start)", "kg CO2e"),
     ("avoided_kg", AVOIDED_LABEL, "kg CO2e"),
     ("avoided_percent", "avoided against counterfactual", "%"),
+    ("made_worse", "backups that ran dirtier than their counterfactual", "count"),
+    ("lost_kg", "emissions those backups added over their counterfactual", "kg CO2e"),
     ("mean_intensity", "mean intensity during runs (energy-weighted)", "gCO2e/kWh"),
     ("mean_counterfactual_intensity", "mean counterfactual intensity (energy-weighted)", "gCO2e/kWh"),
     ("shifted", "backups shifted", "count"),

@@ -25,6 +25,10 @@ class Figures:
     avoided_kg: float = 0.0
     without_readings: int = 0  # energy known, intensity not: no kg counted for them
     without_counterfactual: int = 0  # no avoided figure counted for them
+    # Backups that ran dirtier than their counterfactual (avoided_kg < 0), and the kg they lost
+    # in total (the sum of those negative avoided figures, as a positive number).
+    made_worse: int = 0
+    lost_kg: float = 0.0
     shifted: int = 0
     mean_delay_minutes: float | None = None
     max_delay_minutes: float | None = None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -60,3 +63,39 @@ def test_it_lists_backups_when_a_policy_is_deleted_while_the_page_renders(viewer
         response = viewer.get("/backups")
     assert response.status_code == 200
     assert "policy-004" in response.content.decode()
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_every_get_while_another_thread_creates_and_deletes_policies(
+    viewer_user: Any,
+) -> None:
+    """Two threads, real connections: one churns policies, the other lists backups."""
+    _policies(3)
+    viewer = Client()
+    viewer.force_login(viewer_user)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def churn() -> None:
+        from django.db import connection as thread_connection
+
+        de = Zone.objects.get(code="DE")
+        try:
+            i = 0
+            while not stop.is_set():
+                policy = BackupPolicy.objects.create(name=f"churn-{i}", schedule="0 1 * * *", zone=de)
+                make_job(de, name=f"churn-job-{i}", policy=policy, now=datetime.now(UTC) - timedelta(days=1))
+                BackupPolicy.objects.filter(pk=policy.pk).delete()
+                i += 1
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        statuses = [viewer.get("/backups").status_code for _ in range(30)]
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not errors, errors
+    assert statuses == [200] * 30
