@@ -162,3 +162,17 @@ def test_staleness_says_since_when_a_zones_data_is_stale(settings):
     assert old.stale_for == timedelta(minutes=30) and old.newest == end
     fresh = services.staleness(zone, now=end + timedelta(minutes=10))
     assert not fresh.stale and fresh.stale_for == timedelta(0) and fresh.stale_since is None
+
+
+def test_a_silent_provider_costs_the_workers_one_timeout_per_cooldown_not_one_per_zone(silent, settings):
+    settings.CARBON_HTTP_TIMEOUT = 0.2
+    settings.CARBON_HTTP_RETRIES = 0
+    Zone.objects.update(active=False, providers="")
+    Zone.objects.filter(code__in=["DE", "FR", "SE"]).update(active=True)
+
+    outcomes = services.refresh_all_zones()
+
+    assert silent.accepted == 1, "asked once, then passed over for every zone and kind of data"
+    failed = [o for o in outcomes if o.provider == "electricitymaps" and o.status == "failed"]
+    passed_over = [o for o in outcomes if o.provider == "electricitymaps" and o.status == "cooldown"]
+    assert len(failed) == 1 and len(passed_over) == 3 * 3 - 1
