@@ -120,10 +120,14 @@ def test_it_previews_keep_and_delete_on_the_policy_page_and_saves_the_rule(
     page = viewer.get(f"/policies/{policy.pk}").content.decode()
     assert "keep everything (no rule)" in page and 'id="retention-preview"' in page
     assert page.count('data-verdict="keep"') == 4
-    what_if = viewer.post(f"/policies/{policy.pk}/retention", {"keep_last": "1", "preview": "1"}).content.decode()
+    what_if = viewer.post(
+        f"/policies/{policy.pk}/retention", {"keep_last": "1", "preview": "1"}
+    ).content.decode()
     assert "what if: not saved" in what_if and what_if.count('data-verdict="delete"') == 3
     assert viewer.post(f"/policies/{policy.pk}/retention", {"keep_last": "1"}).status_code == 403
-    bad = viewer.post(f"/policies/{policy.pk}/retention", {"keep_last": "-1", "preview": "1"}).content.decode()
+    bad = viewer.post(
+        f"/policies/{policy.pk}/retention", {"keep_last": "-1", "preview": "1"}
+    ).content.decode()
     assert "greater than or equal to 0" in bad
     operator = Client()
     operator.force_login(operator_user)
