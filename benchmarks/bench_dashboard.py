@@ -269,7 +269,7 @@ def browser(folder: Path, port: int, runs: int) -> dict[str, dict[str, float]]:
                     cold.append(_load_in_browser(context, base + url))
                     warm.append(_load_in_browser(context, base + url))
                     context.close()
-                results[label] = {
+                results[url] = {
                     "cold_bytes": statistics.median(b for b, _ in cold),
                     "cold_ms": statistics.median(ms for _, ms in cold),
                     "warm_bytes": statistics.median(b for b, _ in warm),
