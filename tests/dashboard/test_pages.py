@@ -608,3 +608,27 @@ def test_it_reads_the_upcoming_list_in_two_queries(viewer: Client, operator: Cli
     assert len(queries) == 2
     assert [row.planned_start for row in rows] == sorted(row.planned_start for row in rows)
     assert {row.status for row in rows} >= {"recurring"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_zones(
+    viewer_user: Any, now: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carbon.services import load_demo_data
+    from carbon.tiles import warm_overview
+
+    load_demo_data(days=1, now=now)
+    client = Client()
+    client.force_login(viewer_user)
+    assert warm_overview() == Zone.objects.filter(active=True).count() == 12
+    with CaptureQueriesContext(connection) as twelve:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 12 and body.count("hw-chart") >= 12
+    Zone.objects.filter(code__in=["DE", "FR", "GB", "SE", "JP", "AU"]).update(active=False)
+    with CaptureQueriesContext(connection) as six:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 6
+    assert len(six) == len(twelve) <= 12, [q["sql"][:80] for q in twelve]
