@@ -78,6 +78,11 @@ class CarbonReading(models.Model):
     estimated = models.BooleanField(default=False, help_text="the provider marked it estimated")
     renewable_percent = models.FloatField(null=True, blank=True)
     fetched_at = models.DateTimeField(auto_now=True)
+    revised_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when a re-fetch last changed the value or made an estimate a measurement",
+    )
 
     class Meta:
         ordering = ["zone", "start"]
@@ -171,3 +176,23 @@ class ForecastIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.zone_id} {self.source}/{self.signal} issued {self.issued_at:%Y-%m-%d %H:%M}"
+
+
+class ZoneDenial(models.Model):
+    """A zone a provider's credentials may not read (an Electricity Maps free token covers one
+    zone): recorded at the first 401/403 for the zone, and the provider is then skipped for it,
+    silently, until the credentials change (`credential` is a fingerprint, never the secret)."""
+
+    zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="denials")
+    provider = models.CharField(max_length=32)
+    credential = models.CharField(max_length=64, help_text="fingerprint of the token that was refused")
+    status = models.PositiveSmallIntegerField(help_text="the HTTP status of the refusal")
+    detail = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["zone", "provider"]
+        constraints = [models.UniqueConstraint(fields=["zone", "provider"], name="unique_zone_denial")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} may not read {self.zone_id} (HTTP {self.status})"

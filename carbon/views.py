@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from accounts.roles import ADMIN, VIEWER, has_role
 from carbon import charts, services
 from carbon.models import CarbonReading, Zone
+from carbon.tiles import overview_tiles
 from hyperweb.views import download_role_required, role_required
 from reports.charts import accounted_jobs, month_start, totals
 from scheduler.models import BackupJob
@@ -32,48 +33,13 @@ TIMELINE_LIMIT = 60
 SPAN_LIMIT = 200
 
 
-@dataclass
-class Tile:
-    zone: Zone
-    current: services.CurrentIntensity | None
-    sparkline: str
-    simulated: bool
-    stale: bool
-    sources: list[str]
-
-
-def _tile(zone: Zone, now: datetime) -> Tile:
-    try:
-        current = services.current_intensity(zone, now=now, refresh=False)
-    except services.NoData:
-        current = None
-    info = services.intensity_series(zone, now - timedelta(hours=24), now + timedelta(hours=24), now=now)
-    spark = charts.sparkline(info.points, now) if info.points else ""
-    return Tile(
-        zone=zone,
-        current=current,
-        sparkline=spark,
-        simulated=info.simulated or bool(current and current.simulated),
-        stale=info.stale or bool(current and current.stale),
-        sources=sorted(info.sources),
-    )
-
-
 @role_required(VIEWER)
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    tiles = [_tile(zone, now) for zone in Zone.objects.filter(active=True)]
+    tiles = overview_tiles(list(Zone.objects.filter(active=True)), now)
     month = totals(accounted_jobs().filter(completed_at__gte=month_start(now)))
-    planned = list(
-        BackupJob.objects.filter(
-            status__in=BackupJob.WAITING,
-            planned_start__gte=now - timedelta(minutes=5),
-            planned_start__lt=now + timedelta(hours=TIMELINE_HOURS),
-        )
-        .select_related("zone")
-        .order_by("planned_start")[:TIMELINE_LIMIT]
-    )
+    planned = upcoming(now, now + timedelta(hours=TIMELINE_HOURS))
     context = {
         "now": now,
         "tiles": tiles,
@@ -84,6 +50,63 @@ def overview(request: HttpRequest) -> HttpResponse:
         "timeline_hours": TIMELINE_HOURS,
     }
     return render(request, "carbon/overview.html", context)
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """A row of the overview's "next planned backups": a waiting job, or a firing of an enabled
+    recurring policy (its job does not exist yet). Duck-types what charts.planned_timeline reads."""
+
+    name: str
+    url: str
+    zone: Zone | None
+    planned_start: datetime
+    expected_duration: timedelta
+    status: str
+    vm_path: str = ""
+    window_hours: float | None = None  # a carbon-aware policy's job may start up to this much later
+
+
+def upcoming(now: datetime, until: datetime) -> list[Upcoming]:
+    """Waiting jobs planned before `until`, and enabled policies' firings before it, soonest first
+    (two queries)."""
+    from django.urls import reverse
+
+    from scheduler.services import upcoming_firings
+
+    jobs = (
+        BackupJob.objects.filter(
+            status__in=BackupJob.WAITING, planned_start__gte=now - timedelta(minutes=5), planned_start__lt=until
+        )
+        .select_related("zone")
+        .order_by("planned_start")[:TIMELINE_LIMIT]
+    )
+    rows = [
+        Upcoming(
+            job.name or job.vm_path,
+            reverse("backup", args=[job.pk]),
+            job.zone,
+            job.planned_start,
+            job.expected_duration,
+            job.status,
+            job.vm_path,
+        )
+        for job in jobs
+    ]
+    for policy, at in upcoming_firings(now, until):
+        rows.append(
+            Upcoming(
+                policy.name,
+                reverse("policy", args=[policy.pk]),
+                policy.zone,
+                at,
+                policy.expected_duration,
+                "recurring",
+                window_hours=policy.window_hours if policy.carbon_aware else None,
+            )
+        )
+    rows.sort(key=lambda row: row.planned_start)
+    return rows[:TIMELINE_LIMIT]
 
 
 class SecondsBetween(Func):
@@ -219,6 +242,8 @@ def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
         "accuracy": forecast_accuracy(zone, now=now),
         "api_url": f"/carbon/zones/{zone.code}/intensity?start={api_start}&end={now:%Y-%m-%dT%H:%M:%SZ}",
         "is_admin": has_role(request.user, ADMIN),
+        # Providers whose current credentials may not read the zone (skipped until they change).
+        "denials": services.denials(zone),
     }
     return render(request, "carbon/zone.html", context)
 

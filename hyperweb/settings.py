@@ -438,6 +438,9 @@ CARBON_FAILURE_COOLDOWN = env_int("CARBON_FAILURE_COOLDOWN", 60, minimum=0)
 CARBON_STALE_MINUTES = env_int("CARBON_STALE_MINUTES", 90, minimum=1)
 # How far back a refresh fills a gap in the history (hours).
 CARBON_BACKFILL_HOURS = env_int("CARBON_BACKFILL_HOURS", 24, minimum=1)
+# Every history refresh re-reads this many trailing hours (at most CARBON_BACKFILL_HOURS), so
+# providers' measurements replace the estimates stored earlier and their revisions are kept.
+CARBON_REFETCH_HOURS = env_int("CARBON_REFETCH_HOURS", 24, minimum=0)
 CARBON_ESTIMATE_HORIZON_HOURS = env_float("CARBON_ESTIMATE_HORIZON_HOURS", 24.0, minimum=0)
 CARBON_DEMO_DAYS = env_int("CARBON_DEMO_DAYS", 30, minimum=0)
 CARBON_IMPORT_BATCH = env_int("CARBON_IMPORT_BATCH", 5000, minimum=100)

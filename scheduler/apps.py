@@ -13,3 +13,10 @@ class SchedulerConfig(AppConfig):
         from scheduler.tasks import on_worker_start
 
         post_spawn.connect(on_worker_start, dispatch_uid="scheduler.on_worker_start")
+
+        # Finished backups are accounted again when their readings are revised (an estimate
+        # replaced by the provider's measurement).
+        from carbon.signals import readings_revised
+        from scheduler.services.accounting import on_readings_revised
+
+        readings_revised.connect(on_readings_revised, dispatch_uid="scheduler.on_readings_revised")

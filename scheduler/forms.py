@@ -13,8 +13,12 @@ from typing import Any
 from croniter import croniter
 from django import forms
 from django.conf import settings
+from django.utils import timezone
 
 from carbon.models import Zone
+from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY
+from hyperweb.api.timestamps import EARLIEST, LATEST
+from scheduler.cron import cron_problem, next_fire
 from scheduler.models import BackupJob, BackupPolicy
 
 NS_PER_HOUR = 3600 * 10**9
@@ -48,6 +52,16 @@ def _zones() -> Any:
 
 class BackupFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "any status"), *BackupJob.Status.choices])
+    operation = forms.ChoiceField(
+        required=False,
+        label="Run",
+        choices=[("", "backups, restores, verifications"), *BackupJob.Operation.choices],
+    )
+    integrity = forms.ChoiceField(
+        required=False,
+        label="Archive",
+        choices=[("", "any archive"), ("verified", "verified"), ("damaged", "damaged"), ("pruned", "pruned")],
+    )
     zone = forms.ModelChoiceField(
         required=False,
         queryset=Zone.objects.only("code", "name"),
@@ -65,11 +79,26 @@ class BackupFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(required=False, choices=list(SORTS.items()))
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in ("since", "until"):
+            day = data.get(name)
+            # The same range as every timestamp hyperweb takes in; 9999-12-31 would overflow below.
+            if day is not None and not EARLIEST.date() <= day < LATEST.date():
+                self.add_error(name, f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+        return data
+
     def apply(self, jobs: Any) -> Any:
         """The jobs filtered and sorted as the (valid) form says."""
         data = self.cleaned_data
         if data.get("status"):
             jobs = jobs.filter(status=data["status"])
+        if data.get("operation"):
+            jobs = jobs.filter(operation=data["operation"])
+        if data.get("integrity") == "pruned":
+            jobs = jobs.filter(pruned_at__isnull=False)
+        elif data.get("integrity"):
+            jobs = jobs.filter(integrity=data["integrity"], pruned_at__isnull=True)
         if data.get("zone"):
             jobs = jobs.filter(zone=data["zone"])
         if data.get("policy"):
@@ -110,12 +139,13 @@ class BackupForm(forms.Form):
         label="Data size (GB)",
         required=False,
         min_value=0.001,
+        max_value=MAX_DATA_SIZE_GB,
         help_text="for the estimate and the energy; empty: measured from the source",
     )
     expected_duration_hours = forms.FloatField(
         label="Expected duration (hours)",
         min_value=0.01,
-        max_value=168,
+        max_value=MAX_DURATION_HOURS,
         initial=settings.BACKUP_DEFAULT_DURATION_HOURS,
     )
     carbon_aware = forms.BooleanField(
@@ -132,6 +162,7 @@ class BackupForm(forms.Form):
         label="Run at once below (gCO2/kWh)",
         required=False,
         min_value=0,
+        max_value=MAX_INTENSITY,
         help_text="optional: start now if the grid is at or below this",
     )
     executor = forms.ChoiceField(choices=[], initial=settings.BACKUP_DEFAULT_EXECUTOR)
@@ -216,11 +247,15 @@ class PolicyForm(forms.Form):
     )
     zone = ZoneChoice(queryset=_zones(), to_field_name="code")
     vm_path = forms.CharField(label="VM path", max_length=1024)
-    data_size_gb = forms.FloatField(label="Data size (GB)", required=False, min_value=0)
-    expected_duration_hours = forms.FloatField(
-        label="Expected duration (hours)", min_value=0.01, max_value=168, initial=1.0
+    data_size_gb = forms.FloatField(
+        label="Data size (GB)", required=False, min_value=0, max_value=MAX_DATA_SIZE_GB
     )
-    threshold = forms.FloatField(label="Run at once below (gCO2/kWh)", required=False, min_value=0)
+    expected_duration_hours = forms.FloatField(
+        label="Expected duration (hours)", min_value=0.01, max_value=MAX_DURATION_HOURS, initial=1.0
+    )
+    threshold = forms.FloatField(
+        label="Run at once below (gCO2/kWh)", required=False, min_value=0, max_value=MAX_INTENSITY
+    )
     carbon_aware = forms.BooleanField(required=False, initial=True)
     enabled = forms.BooleanField(required=False, initial=True)
 
@@ -230,6 +265,9 @@ class PolicyForm(forms.Form):
             raise forms.ValidationError(
                 "not a cron expression: use five fields, e.g. '0 22 * * *' (22:00 UTC daily)"
             )
+        problem = cron_problem(schedule, max_length=self.fields["schedule"].max_length, now=timezone.now())
+        if problem:
+            raise forms.ValidationError(problem)
         return schedule
 
     @classmethod
@@ -333,6 +371,8 @@ def describe_cron(expression: str) -> str:
     expression = " ".join((expression or "").split())
     if not croniter.is_valid(expression):
         return "not a valid cron expression"
+    if next_fire(expression, timezone.now()) is None:
+        return "never (no such date)"
     fields = expression.split(" ")
     if len(fields) != 5:
         return f"cron '{expression}'"
@@ -370,10 +410,14 @@ def describe_cron(expression: str) -> str:
 
 
 def next_runs(expression: str, *, now: datetime, count: int = 3) -> list[datetime]:
-    if not croniter.is_valid(expression):
-        return []
-    it = croniter(expression, now.astimezone(UTC))
-    return [it.get_next(datetime) for _ in range(count)]
+    """The next `count` firings; [] for an invalid expression or one that never fires."""
+    runs: list[datetime] = []
+    while len(runs) < count:
+        fired = next_fire(expression, runs[-1] if runs else now)
+        if fired is None:
+            return runs
+        runs.append(fired)
+    return runs
 
 
 def describe_window(window_start: time | None, window_hours: float, fired_at: datetime | None) -> str:
@@ -410,3 +454,16 @@ class RestoreForm(forms.Form):
         label="Wait for a clean window instead of restoring now",
         required=False,
     )
+
+
+class RetentionForm(forms.Form):
+    """A policy's own retention counts; all empty = the BACKUP_KEEP_* defaults."""
+
+    keep_last = forms.IntegerField(label="Keep the last", required=False, min_value=0, max_value=10000)
+    keep_daily = forms.IntegerField(label="Daily (days)", required=False, min_value=0, max_value=10000)
+    keep_weekly = forms.IntegerField(label="Weekly (weeks)", required=False, min_value=0, max_value=10000)
+    keep_monthly = forms.IntegerField(label="Monthly (months)", required=False, min_value=0, max_value=10000)
+
+    @classmethod
+    def initial_for(cls, policy: BackupPolicy) -> dict[str, Any]:
+        return {name: getattr(policy, name) for name in cls.base_fields}

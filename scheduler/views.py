@@ -17,12 +17,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import OPERATOR, VIEWER, has_role
 from carbon import charts
 from carbon import services as carbon_services
 from carbon.intensity import emissions_kg
+from hyperweb.api.timestamps import now_iso
 from hyperweb.views import role_required
 from scheduler import services
 from scheduler.forms import (
@@ -30,12 +31,13 @@ from scheduler.forms import (
     BackupForm,
     PolicyForm,
     RestoreForm,
+    RetentionForm,
     describe_cron,
     describe_window,
     next_runs,
 )
 from scheduler.models import BackupJob, BackupPolicy
-from scheduler.services import lifecycle
+from scheduler.services import lifecycle, retention
 
 PAGE_SIZE = 25
 EVENT_LIMIT = 200
@@ -190,9 +192,14 @@ def backup_verify(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @role_required(OPERATOR)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def backup_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
-    job = get_object_or_404(BackupJob.objects.only("pk"), pk=job_id)
+    """Two steps, no script needed: a confirmation page saying what stops, then the confirmed POST
+    (`confirm=yes`) cancels. A POST without it shows the confirmation too."""
+    job = get_object_or_404(BackupJob.objects.select_related("zone"), pk=job_id)
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        cancellable = job.status in (*BackupJob.WAITING, BackupJob.Status.RUNNING)
+        return render(request, "scheduler/backup_cancel.html", {"job": job, "cancellable": cancellable})
     outcome = services.cancel_jobs([job.pk], request.user)
     if outcome.cancelled:
         messages.success(request, "Backup cancelled.")
@@ -291,23 +298,65 @@ def policy_detail(request: HttpRequest, policy_id: str) -> HttpResponse:
         "can_operate": can_operate,
         "jobs": list(policy.jobs.select_related("zone").order_by("-requested_at")[:10]),
         **_explain(form, policy, timezone.now()),
+        **_retention(policy),
     }
     return render(request, "scheduler/policy_form.html", context)
+
+
+def _retention(policy: BackupPolicy, rule: Any = None) -> dict[str, Any]:
+    """The rule for the policy's archives and what it would keep and delete now (a dry run)."""
+    groups = retention.preview(policy, rule=rule)
+    own_rule, source = retention.policy_rule(policy)
+    return {
+        "retention": groups[0] if groups else None,
+        "retention_rule": rule or own_rule,
+        "retention_source": "asked" if rule is not None else source,
+    }
+
+
+@role_required(VIEWER)
+def policy_retention(request: HttpRequest, policy_id: str) -> HttpResponse:
+    """The rule's form. "Preview" shows what any counts typed in would keep and delete (nothing is
+    stored nor deleted, so viewers may); "Save" stores them (operators)."""
+    policy = get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=policy_id)
+    can_operate = has_role(request.user, OPERATOR)
+    saving = request.method == "POST" and "preview" not in request.POST
+    if saving and not can_operate:
+        raise PermissionDenied("changing retention needs the operator role")
+    form = RetentionForm(request.POST or None, initial=RetentionForm.initial_for(policy))
+    asked = None
+    if request.method == "POST" and form.is_valid():
+        if saving:
+            retention.set_policy_rule(policy, form.cleaned_data)
+            messages.success(request, "Retention saved; the workers' next pruning applies it.")
+            return redirect("policy", policy_id=policy.pk)
+        asked = retention.rule_from(form.cleaned_data) or retention.default_rule()
+    context = {"policy": policy, "form": form, "can_operate": can_operate, "what_if": asked is not None}
+    return render(request, "scheduler/policy_retention.html", {**context, **_retention(policy, asked)})
 
 
 @role_required(OPERATOR)
 @require_POST
 def policy_action(request: HttpRequest, policy_id: str, action: str) -> HttpResponse:
     policy = get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=policy_id)
-    if action == "run":
-        job = services.run_policy(policy, user=request.user)
-        messages.success(request, f"“{policy.name}” run now: a backup was created and planned.")
+    if action in ("run", "plan"):
+        job = services.run_policy(policy, user=request.user, at_once=action == "run")
+        if action == "run":
+            messages.success(request, f"“{policy.name}” runs now: its backup starts at once.")
+        else:
+            messages.success(
+                request, f"“{policy.name}” planned now: its backup waits for the cleanest start in its window."
+            )
         return redirect("backup", job_id=job.pk)
     services.set_enabled(policy, action == "enable")
     messages.success(request, f"“{policy.name}” {'enabled' if policy.enabled else 'disabled'}.")
     if request.POST.get("next") == "detail":
         return redirect("policy", policy_id=policy.pk)
     return redirect("policies")
+
+
+def error_text(fields: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {message}" for name, messages in fields.items() for message in messages)
 
 
 @role_required(VIEWER)
@@ -332,10 +381,18 @@ def policy_describe(request: HttpRequest) -> JsonResponse:
     window = describe_window(
         data.get("window_start"), float(data.get("window_hours") or 0), runs[0] if runs else None
     )
-    return JsonResponse(
-        {
-            "schedule_text": describe_cron(schedule),
-            "window_text": window,
-            "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
-        }
-    )
+    body: dict[str, Any] = {
+        "schedule_text": describe_cron(schedule),
+        "window_text": window,
+        "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
+    }
+    # What the form would refuse is a 400 naming the field (the words above still say why).
+    fields = {
+        name: [str(message) for message in form.errors[name]]
+        for name in ("schedule", "window_start", "window_hours")
+        if name in form.errors
+    }
+    if fields:
+        body.update(error=error_text(fields), fields=fields, timestamp=now_iso())
+        return JsonResponse(body, status=400)
+    return JsonResponse(body)

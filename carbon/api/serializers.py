@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from carbon.models import CarbonReading, Zone
 from hyperweb.api.fields import FiniteFloatField, TimestampField
+from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY
 
 # --- shared pieces -------------------------------------------------------------------------------
 
@@ -204,6 +205,7 @@ class CarbonStatusRequestSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=0,
+        max_value=MAX_INTENSITY,
         help_text="gCO2/kWh; absent or 0 means CARBON_DEFAULT_THRESHOLD (200)",
     )
 
@@ -237,29 +239,19 @@ class CarbonStatusSerializer(RenewableSerializer, ProvenanceSerializer):
 
 class EstimateRequestSerializer(serializers.Serializer):
     zone = zone_field()
-    data_size_gb = FiniteFloatField(help_text="must be > 0")
-    duration_hours = FiniteFloatField(default=2.0, help_text="must be > 0 (default 2.0), at most 168")
+    data_size_gb = FiniteFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
+    duration_hours = FiniteFloatField(
+        positive=True,
+        max_value=MAX_DURATION_HOURS,
+        default=2.0,
+        help_text="must be > 0 (default 2.0), at most 168",
+    )
     horizon_hours = FiniteFloatField(
         required=False,
+        min_value=0,
+        max_value=MAX_DURATION_HOURS,
         help_text="how far ahead a start may be (default CARBON_ESTIMATE_HORIZON_HOURS), 0..168",
     )
-
-    def validate_data_size_gb(self, value: float) -> float:
-        if value <= 0:
-            raise serializers.ValidationError("must be greater than 0")
-        return value
-
-    def validate_duration_hours(self, value: float) -> float:
-        if value <= 0:
-            raise serializers.ValidationError("must be greater than 0")
-        if value > 168:
-            raise serializers.ValidationError("must be at most 168 hours")
-        return value
-
-    def validate_horizon_hours(self, value: float) -> float:
-        if not 0 <= value <= 168:
-            raise serializers.ValidationError("must be between 0 and 168 hours")
-        return value
 
 
 class EstimateSerializer(ProvenanceSerializer):
@@ -300,13 +292,8 @@ class ReportRequestSerializer(serializers.Serializer):
     )
     start_time = TimestampField()
     end_time = TimestampField()
-    data_size_gb = FiniteFloatField(help_text="must be > 0")
+    data_size_gb = FiniteFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
     zone = zone_field(allow_blank=True)
-
-    def validate_data_size_gb(self, value: float) -> float:
-        if value <= 0:
-            raise serializers.ValidationError("must be greater than 0")
-        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["end_time"] <= attrs["start_time"]:

@@ -1,23 +1,34 @@
 """Electricity Maps v3: average (consumption-based, life-cycle) intensity for most grids.
 
-Endpoints used (see PROVIDERS.md): `carbon-intensity/latest`, `/forecast`, `/history`
-(last 24 h), `/past-range` (older ranges), `power-breakdown/latest` (the only source of the
-renewable percentage), and `zones`. Auth is the `auth-token` header; the token never appears in a
-URL, a log line or an exception message.
+Endpoints used (see PROVIDERS.md in the design notes): `carbon-intensity/latest`, `/forecast`, `/history`
+(last 24 h), `/past-range` (older ranges), `power-breakdown/latest`, `/history` and `/past-range`
+(the renewable percentage, the only source of it), and `zones`. Auth is the `auth-token` header;
+the token never appears in a URL, a log line or an exception message.
 
-A free token cannot read forecasts: the API answers 401/403 with a message about access. That is
-"no forecast" (an empty list), not an outage, so the provider chain does not move on because of it.
+What a refusal means is decided by the status code, never by words in the body:
+
+- forecast: 401/403 is "no forecast in this plan" (an empty list, logged once), not an outage;
+- past-range: 401/403 is "older history not in this plan": logged once, not asked again by this
+  process for the same token, and history() returns what `/history` covers (no failed backfill);
+- latest/history for a zone: 403 is `ZoneNotPermitted` (a free token reads one zone), which the
+  fetch service records once and then skips the provider for that zone until the token changes;
+  401 stays an ordinary failure (a wrong or revoked token).
+
+History: `/history` covers the last 24 h by the server's clock. A range starting within that
+window plus HISTORY_MARGIN (a start of "now - 24 h" by a clock that has since moved on) is read
+from `/history` alone; only what lies beyond it goes to `/past-range`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from carbon.providers.base import ProviderError, Reading, ZoneRef
+from carbon.providers.base import ProviderError, Reading, ZoneNotPermitted, ZoneRef
 from carbon.providers.http import (
     HttpClient,
     HTTPStatusError,
@@ -31,8 +42,11 @@ logger = logging.getLogger("carbon.providers")
 
 DEFAULT_BASE_URL = "https://api.electricitymap.org/v3"
 HOUR = 3600.0
-# Words in a 401/403 body that mean "your plan has no forecast access" rather than "bad token".
-_NO_ACCESS_HINTS = ("forecast", "access", "plan", "subscription", "tier", "permission", "not allowed")
+HISTORY_WINDOW = timedelta(hours=24)  # what /history covers, by the server's clock
+# How far past that window a range may start and still be read from /history alone: the fetch
+# service's "now - 24 h" is older than 24 h by the time the request reaches the server.
+HISTORY_MARGIN = timedelta(hours=1)
+NOT_IN_PLAN = (401, 403)
 
 
 class ElectricityMapsProvider:
@@ -61,6 +75,9 @@ class ElectricityMapsProvider:
         # Past-range calls are capped server-side; chunking keeps a long import inside the cap.
         self.past_range = timedelta(days=past_range_days)
         self._now = now or (lambda: datetime.now(UTC))
+        # Refusals already logged by this instance (a new token builds a new instance).
+        self._no_past_range = False
+        self._no_forecast = False
         self.http = HttpClient(
             self.name,
             timeout=timeout,
@@ -70,7 +87,25 @@ class ElectricityMapsProvider:
             secrets=[self.token],
         )
 
+    @property
+    def credential(self) -> str:
+        """A fingerprint of the token (never the token): a zone refused to one token is asked
+        again once the token changes."""
+        return hashlib.sha256(self.token.encode()).hexdigest()[:16] if self.token else ""
+
     # -- plumbing ---------------------------------------------------------------------------------
+
+    def _zone_get(self, path: str, zone: ZoneRef, **params: Any) -> Any:
+        """_get for a zone's data, where a 403 means the token may not read the zone."""
+        try:
+            return self._get(path, zone, **params)
+        except HTTPStatusError as exc:
+            if exc.status == 403:
+                raise ZoneNotPermitted(
+                    f"electricitymaps: the token may not read zone {zone.provider_code} (HTTP 403)",
+                    status=403,
+                ) from None
+            raise
 
     def _get(self, path: str, zone: ZoneRef | None = None, **params: Any) -> Any:
         if not self.token:
@@ -97,6 +132,7 @@ class ElectricityMapsProvider:
         what: str,
         kind: str = "actual",
         issued_at: datetime | None = None,
+        renewable: dict[datetime, float] | None = None,
     ) -> list[Reading]:
         """Readings from a list of `{carbonIntensity, datetime, isEstimated?}`; nulls are skipped."""
         if not isinstance(items, list):
@@ -126,14 +162,15 @@ class ElectricityMapsProvider:
                     kind=kind,
                     issued_at=issued_at,
                     estimated=bool(item.get("isEstimated")),
+                    renewable_percent=(renewable or {}).get(start),
                 )
             )
         return readings
 
     # -- the Provider interface -------------------------------------------------------------------
 
-    def current(self, zone: ZoneRef) -> Reading:
-        payload = self._get("carbon-intensity/latest", zone)
+    def current(self, zone: ZoneRef, *, now: datetime | None = None) -> Reading:
+        payload = self._zone_get("carbon-intensity/latest", zone)
         readings = self._readings([payload], what="carbon-intensity/latest")
         if not readings:
             raise ProviderError(f"electricitymaps has no current value for {zone.provider_code}")
@@ -154,19 +191,20 @@ class ElectricityMapsProvider:
             logger.warning("electricitymaps power-breakdown for %s unavailable: %s", zone.provider_code, exc)
             return None
 
-    def forecast(self, zone: ZoneRef, hours: int = 72) -> list[Reading]:
-        """Hourly forecast points up to `hours` (max 72) ahead; [] when the token has no access."""
+    def forecast(self, zone: ZoneRef, hours: int = 72, *, now: datetime | None = None) -> list[Reading]:
+        """Hourly forecast points up to `hours` (max 72) ahead; [] when the plan has no forecast."""
         horizon = max(1, min(int(hours), 72))
         fetched_at = self._now()
+        if self._no_forecast:
+            return []
         try:
             payload = self._get("carbon-intensity/forecast", zone, horizonHours=horizon)
         except HTTPStatusError as exc:
-            if exc.status == 403 or (
-                exc.status == 401 and any(h in exc.body.lower() for h in _NO_ACCESS_HINTS)
-            ):
-                logger.info(
-                    "electricitymaps: no forecast access for %s (HTTP %d); treating as no forecast",
-                    zone.provider_code,
+            if exc.status in NOT_IN_PLAN:
+                self._no_forecast = True
+                logger.warning(
+                    "electricitymaps: forecasts are not in this token's plan (HTTP %d); the built-in "
+                    "forecaster fills in (not asked again until the token changes)",
                     exc.status,
                 )
                 return []
@@ -182,38 +220,80 @@ class ElectricityMapsProvider:
         limit = fetched_at + timedelta(hours=horizon)
         return [r for r in readings if r.start < limit]
 
-    def history(self, zone: ZoneRef, start: datetime, end: datetime) -> list[Reading]:
-        """Actual readings overlapping [start, end).
+    def history(
+        self, zone: ZoneRef, start: datetime, end: datetime, *, now: datetime | None = None
+    ) -> list[Reading]:
+        """Actual readings overlapping [start, end), with the renewable share where known.
 
-        A range inside the last 24 hours uses `carbon-intensity/history` (one call); anything older
-        uses `carbon-intensity/past-range` in chunks of `past_range_days`.
+        `/history` serves the last 24 h (and a start up to HISTORY_MARGIN before that, see the
+        module docstring); only the part of the range older than that goes to `/past-range`, in
+        chunks of `past_range_days`, and not at all once this token was refused it.
         """
         if end <= start:
             return []
-        now = self._now()
-        if start >= now - timedelta(hours=24):
-            payload = self._get("carbon-intensity/history", zone)
-            readings = self._readings(payload.get("history"), what="carbon-intensity/history")
-        else:
-            readings = []
-            chunk_start = start
-            while chunk_start < end:
-                chunk_end = min(end, chunk_start + self.past_range)
-                payload = self._get(
-                    "carbon-intensity/past-range",
-                    zone,
-                    start=_iso(chunk_start),
-                    end=_iso(chunk_end),
-                )
-                readings.extend(self._readings(payload.get("data"), what="carbon-intensity/past-range"))
-                chunk_start = chunk_end
+        clock = self._now()
+        window_start = clock - HISTORY_WINDOW
+        readings: list[Reading] = []
+        if start < window_start - HISTORY_MARGIN:
+            readings.extend(self._past_range(zone, start, min(end, window_start + HISTORY_MARGIN)))
+        if end > window_start:
+            payload = self._zone_get("carbon-intensity/history", zone)
+            renewable = self._renewable_history("power-breakdown/history", zone, "history")
+            readings.extend(
+                self._readings(payload.get("history"), what="carbon-intensity/history", renewable=renewable)
+            )
         unique: dict[datetime, Reading] = {}
         for reading in readings:
             if reading.end > start and reading.start < end:
-                unique.setdefault(reading.start, reading)  # chunk edges can repeat a point
+                unique[reading.start] = reading  # the later call (/history) wins over past-range
         return [unique[k] for k in sorted(unique)]
 
-    def zones(self) -> list[str]:
+    def _past_range(self, zone: ZoneRef, start: datetime, end: datetime) -> list[Reading]:
+        if self._no_past_range:
+            return []
+        readings: list[Reading] = []
+        chunk_start = start
+        while chunk_start < end:
+            chunk_end = min(end, chunk_start + self.past_range)
+            params = {"start": _iso(chunk_start), "end": _iso(chunk_end)}
+            try:
+                payload = self._get("carbon-intensity/past-range", zone, **params)
+            except HTTPStatusError as exc:
+                if exc.status not in NOT_IN_PLAN:
+                    raise
+                self._no_past_range = True
+                logger.warning(
+                    "electricitymaps: history older than 24 h (past-range) is not in this token's "
+                    "plan (HTTP %d); only the last 24 h are fetched (not asked again until the "
+                    "token changes)",
+                    exc.status,
+                )
+                return readings
+            renewable = self._renewable_history("power-breakdown/past-range", zone, "data", **params)
+            readings.extend(
+                self._readings(payload.get("data"), what="carbon-intensity/past-range", renewable=renewable)
+            )
+            chunk_start = chunk_end
+        return readings
+
+    def _renewable_history(self, path: str, zone: ZoneRef, key: str, **params: Any) -> dict[datetime, float]:
+        """renewablePercentage by datetime from a power-breakdown history call; {} if it fails
+        (the intensity readings stand without it)."""
+        try:
+            payload = self._get(path, zone, **params)
+            out: dict[datetime, float] = {}
+            items = payload.get(key)
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and item.get("renewablePercentage") is not None:
+                    out[parse_time(item.get("datetime"), field="datetime")] = _percent(
+                        item["renewablePercentage"]
+                    )
+            return out
+        except ProviderError as exc:
+            logger.info("electricitymaps %s for %s unavailable: %s", path, zone.provider_code, exc)
+            return {}
+
+    def zones(self, *, now: datetime | None = None) -> list[str]:
         payload = self._get("zones")
         return sorted(payload)
 

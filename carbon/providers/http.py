@@ -163,7 +163,9 @@ class HttpClient:
                     return response
                 body = self._safe(response.text or "")[:_BODY_SNIPPET]
                 if not self.retried(status):
-                    logger.warning("%s -> %d, not retried: %s", what, status, body)
+                    # INFO: what a 4xx means (no forecast in this plan, a zone not permitted, a bad
+                    # token) is the provider's to say, and the fetch service logs the outcome.
+                    logger.info("%s -> %d, not retried: %s", what, status, body)
                     raise HTTPStatusError(
                         f"{what} failed: HTTP {status} {body}".rstrip(), status=status, body=body
                     )

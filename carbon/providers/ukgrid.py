@@ -2,7 +2,8 @@
 
 Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used (PROVIDERS.md):
 `/intensity` (the current half-hour), `/intensity/{from}/fw48h` (forecast), `/intensity/{from}/{to}`
-(history) and `/generation` (the fuel mix, for the renewable share).
+(history), `/generation` and `/generation/{from}/{to}` (the fuel mix, for the renewable share
+of the present and of the history).
 
 The API returns `data` either as an array of periods or, on regional endpoints, as an object
 `{regionid, ..., data: [periods]}` (and some regional arrays hold such objects); `parse_periods`
@@ -68,7 +69,7 @@ class UkGridProvider:
 
     # -- the Provider interface -------------------------------------------------------------------
 
-    def current(self, zone: ZoneRef) -> Reading:
+    def current(self, zone: ZoneRef, *, now: datetime | None = None) -> Reading:
         """The current half-hour: the actual value if published yet, else the forecast (estimated)."""
         self._check(zone)
         periods = parse_periods(self._get("/intensity"))
@@ -93,7 +94,7 @@ class UkGridProvider:
                 return share
         return None
 
-    def forecast(self, zone: ZoneRef, hours: int = 72) -> list[Reading]:
+    def forecast(self, zone: ZoneRef, hours: int = 72, *, now: datetime | None = None) -> list[Reading]:
         """Forecast half-hours from now, up to min(hours, 48) ahead; issued_at = fetch time."""
         self._check(zone)
         now = self._now()
@@ -117,7 +118,9 @@ class UkGridProvider:
             )
         return _dedupe(readings)
 
-    def history(self, zone: ZoneRef, start: datetime, end: datetime) -> list[Reading]:
+    def history(
+        self, zone: ZoneRef, start: datetime, end: datetime, *, now: datetime | None = None
+    ) -> list[Reading]:
         """Half-hours overlapping [start, end): actual values, or the forecast flagged estimated
         where NESO never published an actual."""
         self._check(zone)
@@ -126,12 +129,30 @@ class UkGridProvider:
         while chunk_start < end:
             chunk_end = min(end, chunk_start + self.history_chunk)
             periods = parse_periods(self._get(f"/intensity/{_fmt(chunk_start)}/{_fmt(chunk_end)}"))
+            shares = self._renewable_history(chunk_start, chunk_end) if self.fetch_mix else {}
             for period in periods:
                 reading = _actual_reading(period)
                 if reading is not None and reading.end > start and reading.start < end:
+                    if reading.renewable_percent is None and reading.start in shares:
+                        reading = replace(reading, renewable_percent=shares[reading.start])
                     readings.append(reading)
             chunk_start = chunk_end
         return _dedupe(readings)
+
+    def _renewable_history(self, start: datetime, end: datetime) -> dict[datetime, float]:
+        """The renewable share per half-hour from /generation/{from}/{to}; {} if that call fails
+        (the intensity readings stand without it)."""
+        try:
+            periods = parse_periods(self._get(f"/generation/{_fmt(start)}/{_fmt(end)}"))
+            shares: dict[datetime, float] = {}
+            for period in periods:
+                share = renewable_percent(period.get("generationmix"))
+                if share is not None:
+                    shares[_period_times(period)[0]] = share
+            return shares
+        except ProviderError as exc:
+            logger.warning("ukgrid /generation history unavailable: %s", exc)
+            return {}
 
     def zones(self) -> list[str]:
         return ["GB"]

@@ -22,10 +22,9 @@ flagged stale when it is old. Local providers (simulated, CSV: no network) are s
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -35,9 +34,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
 
-from carbon.models import CarbonReading, FetchAttempt, Zone
+from carbon.models import CarbonReading, FetchAttempt, Zone, ZoneDenial
 from carbon.providers import UnknownProvider, get_provider
-from carbon.providers.base import Provider, ProviderError, Reading
+from carbon.providers.base import Provider, ProviderError, Reading, ZoneNotPermitted
 from carbon.services.base import resolve_now
 from carbon.services.store import cache_allowed, data_version, store_readings
 
@@ -93,7 +92,8 @@ class FetchOutcome:
     provider: str
     what: str
     # "ok" (asked), "cached" (fresh within TTL), "failed", "cooldown" (failed recently),
-    # "deferred" (a web request: queued for the workers instead of asked)
+    # "deferred" (a web request: queued for the workers instead of asked), "denied" (the
+    # provider's credentials may not read the zone: skipped until they change)
     status: str
     readings: int = 0
     created: int = 0
@@ -114,33 +114,25 @@ def provider_ttl(name: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def call_provider(method: Callable, *args: object, now: datetime) -> object:
-    # Providers that can answer "as of" a given time (the simulated one) get `now`, so frozen
-    # clocks in tests and demo data line up; real providers only know the present.
-    try:
-        takes_now = "now" in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        takes_now = False
-    return method(*args, now=now) if takes_now else method(*args)
-
-
 def _ask(provider: Provider, zone: Zone, name: str, what: str, now: datetime) -> list[Reading]:
     ref = zone.ref(name)
     if what == CURRENT:
-        reading = call_provider(provider.current, ref, now=now)
+        reading = provider.current(ref, now=now)
         return [reading] if reading is not None else []
     if what == FORECAST:
-        return list(call_provider(provider.forecast, ref, settings.CARBON_FORECAST_HOURS, now=now) or [])
-    # History fills the gap since this provider's last stored actual, at most the backfill window.
+        return list(provider.forecast(ref, settings.CARBON_FORECAST_HOURS, now=now) or [])
+    # History fills the gap since this provider's last stored actual (at most the backfill
+    # window) and always re-reads the trailing re-fetch window, where providers replace estimates
+    # with measurements and revise recent values (store.py keeps the revision).
     last_end = CarbonReading.objects.filter(
         zone=zone, source=name, kind=CarbonReading.Kind.ACTUAL, start__lte=now
     ).aggregate(last=Max("end"))["last"]
     start = now - timedelta(hours=settings.CARBON_BACKFILL_HOURS)
     if last_end is not None and last_end > start:
-        start = last_end
+        start = min(last_end, now - timedelta(hours=settings.CARBON_REFETCH_HOURS))
     if start >= now:
         return []
-    return list(call_provider(provider.history, ref, start, now, now=now) or [])
+    return list(provider.history(ref, start, now, now=now) or [])
 
 
 def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> tuple[FetchOutcome, datetime]:
@@ -166,6 +158,8 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
     started = time.perf_counter()
     try:
         provider = get_provider(name)
+        if _denied(zone, name, provider):
+            return FetchOutcome(zone.code, name, what, "denied"), datetime.max.replace(tzinfo=now.tzinfo)
         if _in_web_request.get() and is_remote(provider):
             request_refresh(zone)
             return FetchOutcome(zone.code, name, what, "deferred"), now + timedelta(
@@ -173,6 +167,11 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
             )
         readings = _ask(provider, zone, name, what, now)
         stored = store_readings(zone, name, readings)
+    except ZoneNotPermitted as exc:
+        _deny(zone, name, provider, exc, now)
+        return FetchOutcome(zone.code, name, what, "denied", error=str(exc)), datetime.max.replace(
+            tzinfo=now.tzinfo
+        )
     except (ProviderError, UnknownProvider) as exc:
         return _failed(zone, name, what, now, started, str(exc) or type(exc).__name__), now + cooldown
     except Exception as exc:  # a provider bug must not stop the chain; keep the traceback
@@ -203,6 +202,53 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
         duration_ms=ms,
     )
     return outcome, now + provider_ttl(name)
+
+
+def _credential(provider: Provider) -> str | None:
+    """The fingerprint of the provider's credentials, or None for one without any."""
+    return getattr(provider, "credential", None) or None
+
+
+def _denied(zone: Zone, name: str, provider: Provider) -> bool:
+    """Whether the provider's current credentials were refused this zone (skipped silently)."""
+    credential = _credential(provider)
+    return credential is not None and (
+        ZoneDenial.objects.filter(zone=zone, provider=name, credential=credential).exists()
+    )
+
+
+def _deny(zone: Zone, name: str, provider: Provider, exc: ZoneNotPermitted, now: datetime) -> None:
+    """Record the refusal (one log line; the zone is then skipped until the credentials change)."""
+    ZoneDenial.objects.update_or_create(
+        zone=zone,
+        provider=name,
+        defaults={
+            "credential": _credential(provider) or "",
+            "status": exc.status,
+            "detail": str(exc)[:300],
+            "at": now,
+        },
+    )
+    log.warning(
+        "%s/%s: the credentials may not read this zone (HTTP %d); skipped for %s until they change",
+        name,
+        zone.code,
+        exc.status,
+        zone.code,
+    )
+
+
+def denials(zone: Zone) -> list[ZoneDenial]:
+    """The zone's providers whose current credentials were refused it (zone page, `carbon zones`)."""
+    current = []
+    for denial in ZoneDenial.objects.filter(zone=zone):
+        try:
+            credential = _credential(get_provider(denial.provider))
+        except UnknownProvider:
+            continue
+        if credential is not None and credential == denial.credential:
+            current.append(denial)
+    return current
 
 
 def _failed(zone: Zone, name: str, what: str, now: datetime, started: float, error: str) -> FetchOutcome:

@@ -8,6 +8,14 @@ one bulk_create (ignore_conflicts, so a concurrent writer of the same rows is no
 Every write for a zone changes its data version (`data_version`), under which the readers cache
 their answers (the status, the freshness decision), and every forecast stored updates the zone's
 ForecastIssue row for its source and signal, where the series finds the newest issue.
+
+Revisions: providers re-send recent periods (the trailing re-fetch window, CARBON_REFETCH_HOURS),
+so a measured value replaces the estimate stored earlier for the same period, and a later
+revision replaces it again; such a row gets `revised_at`, and `carbon.signals.readings_revised`
+is sent (after commit) with the span of actual readings whose value or measured/estimated state
+changed, so finished backups over that span are accounted again. An estimate never replaces a
+measured value already stored for the same period (the provider's `latest` is often estimated
+while its history already holds the measurement).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from django.utils import timezone
 
 from carbon.models import CarbonReading, FetchAttempt, ForecastIssue, Zone
 from carbon.providers.base import Reading
+from carbon.signals import readings_revised
 
 log = logging.getLogger("carbon.fetch")
 
@@ -192,40 +201,54 @@ def store_readings(zone: Zone, source: str, readings: Iterable[Reading]) -> Stor
         if kind == CarbonReading.Kind.FORECAST:
             rows = rows.filter(issued_at__in={key[3] for key in keys})
         # Plain tuples, not model instances: a re-import compares tens of thousands of rows.
-        for row_id, signal, start, issued_at, *compared in rows.order_by().values_list(
-            "id", "signal", "start", "issued_at", *_COMPARED
+        for row_id, signal, start, issued_at, revised_at, *compared in rows.order_by().values_list(
+            "id", "signal", "start", "issued_at", "revised_at", *_COMPARED
         ):
             existing[(kind, signal, start, issued_at if kind == "forecast" else None)] = (
                 row_id,
                 tuple(compared),
+                revised_at,
             )
 
     now = timezone.now()
     to_create: list[tuple] = []
     to_update: list[CarbonReading] = []
+    revised: tuple[datetime, datetime] | None = None  # span of actuals whose value changed
     for key, reading in incoming.items():
         new = (reading.end, float(reading.value), bool(reading.estimated), reading.renewable_percent)
         found = existing.get(key)
         if found is None:
             to_create.append((reading, new))
-        elif found[1] == new:
+            continue
+        old = found[1]
+        if old == new or (key[0] == "actual" and new[2] and not old[2]):
+            # Unchanged, or an estimate for a period whose measurement is stored: keep that.
             result.unchanged += 1
-        else:
-            end, value, estimated, renewable = new
-            to_update.append(
-                CarbonReading(
-                    id=found[0],
-                    end=end,
-                    value=value,
-                    estimated=estimated,
-                    renewable_percent=renewable,
-                    fetched_at=now,
-                )
+            continue
+        end, value, estimated, renewable = new
+        revised_at = found[2]
+        if key[0] == "actual" and (old[1] != value or old[2] != estimated):
+            revised_at = now
+            revised = (
+                (min(revised[0], reading.start), max(revised[1], end)) if revised else (reading.start, end)
             )
+        to_update.append(
+            CarbonReading(
+                id=found[0],
+                end=end,
+                value=value,
+                estimated=estimated,
+                renewable_percent=renewable,
+                fetched_at=now,
+                revised_at=revised_at,
+            )
+        )
 
     with transaction.atomic():
         if to_update:
-            CarbonReading.objects.bulk_update(to_update, [*_COMPARED, "fetched_at"], batch_size=_BATCH)
+            CarbonReading.objects.bulk_update(
+                to_update, [*_COMPARED, "fetched_at", "revised_at"], batch_size=_BATCH
+            )
         if to_create:
             _insert(zone, source, now, to_create)
         _remember_issues(zone, source, incoming.values())
@@ -234,6 +257,14 @@ def store_readings(zone: Zone, source: str, readings: Iterable[Reading]) -> Stor
         # process cached an answer from the old rows under the new token in between.
         bump_data_version(zone.pk)
         transaction.on_commit(lambda: bump_data_version(zone.pk))
+    if revised is not None:
+        start, end = revised
+        log.info("%s/%s: readings revised between %s and %s", source, zone.code, start, end)
+        transaction.on_commit(
+            lambda: readings_revised.send(
+                sender=CarbonReading, zone=zone, source=source, start=start, end=end
+            )
+        )
     result.created += len(to_create)
     result.updated += len(to_update)
     return result

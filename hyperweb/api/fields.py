@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -29,12 +30,39 @@ class TimestampField(serializers.Field):
 
 
 class FiniteFloatField(serializers.FloatField):
-    """A float that refuses NaN and infinities (JSON has no such numbers; Python's json accepts them)."""
+    """A float that refuses NaN and infinities (JSON has no such numbers; Python's json accepts them).
+
+    `positive=True` refuses 0 and below ("must be greater than 0"); with `max_value` (see
+    hyperweb.api.limits) both are written into the OpenAPI schema, so the schema states the rule
+    the server enforces.
+    """
+
+    default_error_messages = {
+        "max_value": "must be at most {max_value:g}",
+        "min_value": "must be at least {min_value:g}",
+    }
+
+    def __init__(self, *, positive: bool = False, **kwargs: Any) -> None:
+        self.positive = positive
+        super().__init__(**kwargs)
+        schema: dict[str, Any] = {"type": "number", "format": "double"}
+        if positive:
+            schema.update(minimum=0, exclusiveMinimum=True)
+        elif self.min_value is not None:
+            schema["minimum"] = self.min_value
+        if self.max_value is not None:
+            schema["maximum"] = self.max_value
+        set_override(self, "field", schema)
 
     def to_internal_value(self, data: Any) -> float:
-        number = super().to_internal_value(data)
+        try:
+            number = super().to_internal_value(data)
+        except OverflowError:  # float() of an integer with hundreds of digits
+            self.fail("invalid")
         if number != number or number in (float("inf"), float("-inf")):
             self.fail("invalid")
+        if self.positive and number <= 0:
+            raise serializers.ValidationError("must be greater than 0")
         return number
 
 

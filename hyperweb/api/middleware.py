@@ -1,7 +1,15 @@
-"""Refuse what no view should see: a too-large body (JSON 413) or a NUL in the URL (JSON 400)."""
+"""Refuse what no view should see: a too-large body (JSON 413) or a NUL in the URL (JSON 400).
+
+A body sent with `Transfer-Encoding: chunked` has no Content-Length, and Django then reads it as
+empty: a 10 MB chunked body would silently become `{}`. When the server has de-chunked it and
+marks the stream as terminated (gunicorn sets `wsgi.input_terminated`), the body is read here up
+to the limit (413 beyond it) and handed on with its real length; a server that cannot say where
+such a body ends gets a 400 asking for Content-Length.
+"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 
 from django.conf import settings
@@ -41,4 +49,23 @@ class BodySizeLimitMiddleware:
             return json_error(
                 413, f"request body of {length} bytes is larger than the limit of {limit} bytes"
             )
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower() and not length:
+            refused = _read_chunked(request, limit)
+            if refused is not None:
+                return refused
         return self.get_response(request)
+
+
+def _read_chunked(request: HttpRequest, limit: int | None) -> HttpResponse | None:
+    """Read a chunked body (at most `limit` bytes) into the request, or the error to answer."""
+    if not request.META.get("wsgi.input_terminated"):
+        return json_error(
+            400, "this server cannot read a chunked request body: send it with a Content-Length header"
+        )
+    stream = request.META["wsgi.input"]
+    body = stream.read(limit + 1) if limit is not None else stream.read()
+    if limit is not None and len(body) > limit:
+        return json_error(413, f"request body is larger than the limit of {limit} bytes")
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    request._stream = io.BytesIO(body)  # what WSGIRequest reads request.body and request.read() from
+    return None

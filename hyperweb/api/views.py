@@ -26,6 +26,14 @@ def json_type(value: Any) -> str:
     return "an object"
 
 
+def require_body(request: Request) -> Any:
+    """The parsed JSON body; a 400 when none was sent (an empty body is not `{}`)."""
+    data = request.data
+    if request.stream is None and not data:
+        raise api_error(400, "a JSON request body is required")
+    return data
+
+
 def parse_body(
     request: Request, serializer_class: type[serializers.Serializer], **context: Any
 ) -> dict[str, Any]:

@@ -11,25 +11,35 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from hyperweb.api.timestamps import RANGE_TEXT, check_range
 from reports.esg.periods import Period, ReportInputError, check_period, parse_period
 
 
 def parse_moment(text: str, *, name: str, end: bool = False) -> datetime:
-    """`2026-07-01` or `2026-07-01T12:00:00Z` -> an aware UTC datetime (see the module docstring)."""
+    """`2026-07-01` or `2026-07-01T12:00:00Z` -> an aware UTC datetime (see the module docstring).
+
+    Dates outside hyperweb's timestamp range (1970 to 2100) are refused: `9999-12-31` as an end
+    would otherwise overflow when its next midnight is computed.
+    """
     value = text.strip()
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return moment + timedelta(days=1) if end else moment
-        moment = datetime.fromisoformat(value)
+        else:
+            moment = datetime.fromisoformat(value)
     except ValueError:
         raise ReportInputError(
             f"{name} {text!r} is not a date (2026-07-01) or a date-time (2026-07-01T00:00:00Z)", field=name
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        check_range(moment)
+    except (OverflowError, ValueError):
+        raise ReportInputError(
+            f"{name} {text!r} is out of range: it must be {RANGE_TEXT}", field=name
+        ) from None
+    return moment + timedelta(days=1) if end and len(value) == 10 else moment
 
 
 def period_from_inputs(

@@ -14,11 +14,12 @@ from rest_framework.response import Response
 from hyperweb.api.errors import api_error, field_error
 from hyperweb.api.permissions import IsOperator, IsViewer, ReadViewerWriteOperator
 from hyperweb.api.timestamps import now_iso
-from hyperweb.api.views import APIView, json_type
+from hyperweb.api.views import APIView, json_type, require_body
 from scheduler import services
 from scheduler.api import serializers as s
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services import lifecycle
+from scheduler.services.definitions import problem_text
 from scheduler.services.jobs import job_eta
 
 JOBS = ["jobs"]
@@ -46,19 +47,23 @@ class SubmitView(APIView):
         """Always 200 for a well-shaped body: each definition is accepted (its id in `job_ids`) or
         rejected (a message in `errors`). Carbon-aware jobs (`metadata.carbon_aware`) are planned
         into the cleanest window and get their id at once; others are dispatched at once."""
-        data = request.data
+        data = require_body(request)
         if isinstance(data, dict) and isinstance(data.get("jobs"), list):
-            definitions = data["jobs"]
+            definitions, prefix = data["jobs"], "jobs"
         elif isinstance(data, dict):
-            definitions = [data]
+            definitions, prefix = [data], None
         elif isinstance(data, list):
-            definitions = data
+            definitions, prefix = data, ""
         else:
             raise api_error(
                 400,
                 f'body must be a JobDefinition object, an array of them or {{"jobs": [...]}}, got {json_type(data)}',
             )
-        outcome = services.submit_jobs(definitions, request.user)
+        if not definitions:
+            raise field_error(prefix or "jobs", "at least one job definition is required")
+        outcome = services.submit_jobs(definitions, request.user, prefix=prefix)
+        if outcome.malformed:
+            raise exceptions.ValidationError(outcome.malformed)
         return Response(
             {
                 "job_ids": outcome.job_ids,
@@ -274,14 +279,16 @@ class VerifyView(APIView):
 # -- schedules ----------------------------------------------------------------------------------
 
 
-def _invalid(exc: Exception) -> exceptions.ValidationError:
-    return exceptions.ValidationError(str(exc))
+def _invalid(exc: services.InvalidDefinition) -> exceptions.ValidationError:
+    field = getattr(exc, "field", "")
+    return exceptions.ValidationError({field: [problem_text(exc)]} if field else str(exc))
 
 
 def _json_body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise api_error(400, f"request body must be a JSON object, got {json_type(request.data)}")
-    return request.data
+    data = require_body(request)
+    if not isinstance(data, dict):
+        raise api_error(400, f"request body must be a JSON object, got {json_type(data)}")
+    return data
 
 
 class ScheduleListView(APIView):
@@ -345,15 +352,15 @@ class ScheduleDetailView(APIView):
 
     @extend_schema(
         operation_id="schedules_destroy",
-        responses=s.DeletedSerializer,
+        responses={204: None},
         summary="Delete a schedule",
         tags=SCHEDULES,
     )
     def delete(self, request: Request, schedule_id: str) -> Response:
-        """Jobs it already created stay."""
+        """204 with no body (the HyperSDK clients read nothing back). Jobs it already created stay."""
         policy = _policy(schedule_id)
         policy.delete()
-        return Response({"status": "deleted", "id": schedule_id, "timestamp": now_iso()})
+        return Response(status=204)
 
 
 def _policy(schedule_id: str) -> BackupPolicy:
@@ -404,7 +411,10 @@ class ScheduleTriggerView(APIView):
     def post(self, request: Request, schedule_id: str) -> Response:
         """Creates the job now, within the flexible window that opens now (carbon-aware schedules
         still wait for the cleanest start in it)."""
-        job = services.run_policy(_policy(schedule_id), user=request.user)
+        try:
+            job = services.run_policy(_policy(schedule_id), user=request.user)
+        except services.InvalidDefinition as exc:  # a template stored before today's checks
+            raise _invalid(exc) from None
         job = BackupJob.objects.select_related("zone").get(pk=job.pk)
         return Response(
             {

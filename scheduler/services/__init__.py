@@ -29,6 +29,7 @@ from scheduler.services.policies import (
     run_policy,
     save_policy,
     set_enabled,
+    upcoming_firings,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "replan_all",
     "replan_zone",
     "run_policy",
+    "upcoming_firings",
     "save_policy",
     "set_enabled",
     "submit_jobs",

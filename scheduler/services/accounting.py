@@ -57,6 +57,10 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
         forecast_only=bool(flags.get("forecast_only")),
     )
     data = accounting.to_dict()
+    if job.zone is not None and _rests_on_estimates(job, flags, counter_start, duration):
+        # Until the provider's measurements replace them (carbon.signals.readings_revised, below).
+        data["flags"] = [*data["flags"], "estimated"]
+    data["estimated"] = "estimated" in data["flags"]
     data["zone"] = job.zone.code if job.zone else None
     data["sources"] = flags.get("sources", [])
     # Which signal the intensities are (average or marginal), so that totals keep them apart.
@@ -78,3 +82,55 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
         accounting=data,
     )
     return accounting
+
+
+def _rests_on_estimates(job: BackupJob, flags: dict, counter_start: datetime, duration: timedelta) -> bool:
+    """Whether any stored actual reading the accounting used (its sources and signal, over the run
+    or its counterfactual) is an estimate the provider has not yet replaced by a measurement."""
+    from carbon.models import CarbonReading
+
+    sources = flags.get("sources") or []
+    if not sources:
+        return False
+    start = min(counter_start, job.started_at)
+    end = max(job.completed_at, counter_start + duration)
+    return CarbonReading.objects.filter(
+        zone=job.zone,
+        kind=CarbonReading.Kind.ACTUAL,
+        estimated=True,
+        source__in=sources,
+        signal=flags.get("signal") or CarbonReading.Signal.AVERAGE,
+        start__lt=end,
+        end__gt=start,
+    ).exists()
+
+
+def reaccount_revised(zone: object, start: datetime, end: datetime, *, now: datetime | None = None) -> int:
+    """Account again every finished backup in `zone` whose run or counterfactual overlaps
+    [start, end), where stored readings were revised (an estimate became a measurement, or a
+    measurement changed). Returns how many were accounted again."""
+    jobs = BackupJob.objects.filter(
+        zone=zone,
+        accounting__isnull=False,
+        started_at__isnull=False,
+        completed_at__gt=start,
+        requested_at__lt=end,
+    )
+    count = 0
+    for job in jobs.select_related("zone"):
+        if account_job(job, now=now) is not None:
+            count += 1
+    if count:
+        log.info(
+            "%s: accounted %d finished backups again after revised readings",
+            getattr(zone, "code", zone),
+            count,
+        )
+    return count
+
+
+def on_readings_revised(
+    sender: object, *, zone: object, start: datetime, end: datetime, **kwargs: object
+) -> None:
+    """carbon.signals.readings_revised receiver (connected in SchedulerConfig.ready)."""
+    reaccount_revised(zone, start, end)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
+from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MAX_NOT_BEFORE_DAYS
 from hyperweb.api.timestamps import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
 
@@ -26,7 +27,47 @@ MAX_DELAY = timedelta(days=14)
 
 
 class InvalidDefinition(ValueError):
-    """A JobDefinition that cannot be accepted; the message is returned to the client as is."""
+    """A JobDefinition that cannot be accepted; the message is returned to the client as is.
+
+    `field` is the key it is about (`name`, `metadata.not_before`), when there is one.
+    """
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class MalformedDefinition(InvalidDefinition):
+    """A definition that breaks the documented JobDefinition schema (a type, a length, an enum, a
+    range): the API answers 400 for the whole request. A well-formed definition hyperweb cannot
+    run (a path outside the roots, an unknown zone) is an InvalidDefinition: rejected in `errors`."""
+
+
+def _field_of(message: str) -> str:
+    head = message.split(" ", 1)[0]
+    return head if head.replace(".", "").replace("_", "").isalnum() else ""
+
+
+def problem_text(exc: InvalidDefinition) -> str:
+    """The message without its leading field name, for `{"fields": {field: [text]}}`."""
+    text = str(exc)
+    for lead in (f"{exc.field}: ", f"{exc.field} "):
+        if exc.field and text.startswith(lead):
+            return text[len(lead) :]
+    return text
+
+
+def malformed(message: str, field: str = "") -> MalformedDefinition:
+    return MalformedDefinition(message, field=field or _field_of(message))
+
+
+def check_text(value: Any, what: str, max_length: int, *, required: bool = False) -> str:
+    """A string of at most `max_length` characters (the column it is stored in)."""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise malformed(f"{what} is required" if required else f"{what} must be a string", what)
+    if len(value) > max_length:
+        raise malformed(f"{what} must be at most {max_length} characters, got {len(value)}", what)
+    return value
 
 
 @dataclass
@@ -120,12 +161,17 @@ def restore_secrets(definition: dict[str, Any], secrets: dict[str, Any]) -> dict
     return full
 
 
-def _number(value: Any, what: str, *, minimum: float = 0.0) -> float:
+def _number(value: Any, what: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidDefinition(f"{what} must be a number, got {value!r}")
-    number = float(value)
+        raise malformed(f"{what} must be a number, got {value!r}", what)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
     if not math.isfinite(number) or number < minimum:
-        raise InvalidDefinition(f"{what} must be a finite number >= {minimum:g}, got {value!r}")
+        raise malformed(f"{what} must be a finite number >= {minimum:g}, got {value!r}", what)
+    if maximum is not None and number > maximum:
+        raise malformed(f"{what} must be at most {maximum:g}, got {value!r}", what)
     return number
 
 
@@ -134,7 +180,7 @@ def _bool(value: Any, what: str) -> bool:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
-    raise InvalidDefinition(f"{what} must be true or false, got {value!r}")
+    raise malformed(f"{what} must be true or false, got {value!r}", what)
 
 
 def _enum(definition: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
@@ -144,39 +190,41 @@ def _enum(definition: dict[str, Any], key: str, allowed: tuple[str, ...]) -> Non
         definition.pop(key, None)
         return
     if value not in allowed:
-        raise InvalidDefinition(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+        raise malformed(f"{key} must be one of {', '.join(allowed)}, got {value!r}", key)
 
 
 def check_id(value: Any, max_length: int) -> str:
     """A caller-chosen id (job or schedule): it becomes a URL path segment, hence no '/'."""
     if not isinstance(value, str) or len(value) > max_length or "/" in value or not value.strip():
-        raise InvalidDefinition(f"id must be a string of at most {max_length} characters without '/'")
+        raise malformed(f"id must be a string of at most {max_length} characters without '/'", "id")
     return value
 
 
 def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     """Validate one JobDefinition; raise InvalidDefinition with a one-line reason."""
+    from scheduler.models import BackupJob
+
     if not isinstance(raw, dict):
-        raise InvalidDefinition("a job definition must be a JSON object")
+        raise malformed("a job definition must be a JSON object", "body")
     definition, secrets = strip_secrets(raw)
-    vm_path = definition.get("vm_path")
-    if not isinstance(vm_path, str) or not vm_path.strip():
-        raise InvalidDefinition("vm_path is required")
+    columns = {name: BackupJob._meta.get_field(name).max_length for name in ("name", "vm_path", "target")}
+    vm_path = check_text(definition.get("vm_path"), "vm_path", columns["vm_path"], required=True)
     job_id = definition.get("id")
     if job_id in (None, ""):
         job_id = None
     else:
         check_id(job_id, MAX_ID_LENGTH)
-    name = definition.get("name") or ""
-    if not isinstance(name, str):
-        raise InvalidDefinition("name must be a string")
+    name = check_text(definition.get("name") or "", "name", columns["name"])
     _enum(definition, "format", FORMATS)
     _enum(definition, "export_method", EXPORT_METHODS)
+    for key in ("output_dir", "output_path"):
+        if definition.get(key) not in (None, ""):
+            check_text(definition[key], key, columns["target"])
     for key in ("vcenter", "options", "metadata"):
         if definition.get(key) is None:
             definition.pop(key, None)
         elif not isinstance(definition[key], dict):
-            raise InvalidDefinition(f"{key} must be an object")
+            raise malformed(f"{key} must be an object", key)
     for key in ("compress", "thin", "insecure"):
         if key in definition and definition[key] is not None:
             definition[key] = _bool(definition[key], key)
@@ -185,11 +233,17 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     carbon_aware = _bool(metadata.get("carbon_aware", False), "metadata.carbon_aware")
     zone_code = metadata.get("carbon_zone") or None
     if zone_code is not None and not isinstance(zone_code, str):
-        raise InvalidDefinition("metadata.carbon_zone must be a string")
+        raise malformed("metadata.carbon_zone must be a string")
     if carbon_aware and zone_code is None:
-        raise InvalidDefinition("metadata.carbon_zone is required when carbon_aware is true")
+        raise InvalidDefinition(
+            "metadata.carbon_zone is required when carbon_aware is true", field="metadata.carbon_zone"
+        )
     threshold = metadata.get("carbon_max_intensity")
-    threshold = None if threshold in (None, 0) else _number(threshold, "metadata.carbon_max_intensity")
+    threshold = (
+        None
+        if threshold in (None, 0)
+        else _number(threshold, "metadata.carbon_max_intensity", maximum=MAX_INTENSITY)
+    )
     delay_ns = metadata.get("carbon_max_delay")
     if delay_ns is None:
         max_delay = timedelta(hours=settings.BACKUP_DEFAULT_MAX_DELAY_HOURS)
@@ -198,7 +252,7 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         # timedelta, which overflows (a 500) on absurd values.
         delay_us = _number(delay_ns, "metadata.carbon_max_delay (nanoseconds)") / 1000
         if delay_us > MAX_DELAY / timedelta(microseconds=1):
-            raise InvalidDefinition("metadata.carbon_max_delay is more than 14 days (it is in nanoseconds)")
+            raise malformed("metadata.carbon_max_delay is more than 14 days (it is in nanoseconds)")
         max_delay = timedelta(microseconds=delay_us)
     hours = metadata.get("expected_duration_hours", metadata.get("carbon_duration_hours"))
     duration_hours = (
@@ -206,18 +260,24 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         if hours is None
         else _number(hours, "metadata.expected_duration_hours", minimum=0.0)
     )
-    if duration_hours <= 0 or duration_hours > 24 * 7:
-        raise InvalidDefinition("metadata.expected_duration_hours must be in (0, 168]")
+    if duration_hours <= 0 or duration_hours > MAX_DURATION_HOURS:
+        raise malformed(f"metadata.expected_duration_hours must be in (0, {MAX_DURATION_HOURS:g}]")
     size = metadata.get("data_size_gb")
-    data_size_gb = None if size is None else _number(size, "metadata.data_size_gb")
+    data_size_gb = None if size is None else _number(size, "metadata.data_size_gb", maximum=MAX_DATA_SIZE_GB)
     executor = metadata.get("executor") or settings.BACKUP_DEFAULT_EXECUTOR
     if not isinstance(executor, str):
-        raise InvalidDefinition("metadata.executor must be a string")
+        raise malformed("metadata.executor must be a string")
     if executor not in EXECUTOR_NAMES:
-        raise InvalidDefinition(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}")
+        raise malformed(
+            f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}", "metadata.executor"
+        )
+    not_before = _timestamp(metadata.get("not_before"), "metadata.not_before")
+    if not_before is not None and not_before > now + timedelta(days=MAX_NOT_BEFORE_DAYS):
+        raise InvalidDefinition(
+            f"metadata.not_before is more than {MAX_NOT_BEFORE_DAYS} days ahead", field="metadata.not_before"
+        )
     if executor == "file":
         _check_file_paths(definition, vm_path)
-    not_before = _timestamp(metadata.get("not_before"), "metadata.not_before")
     if job_id is not None:
         definition["id"] = job_id
     return ParsedDefinition(
@@ -256,16 +316,19 @@ def _check_file_paths(definition: dict[str, Any], vm_path: str) -> None:
     sources = list(settings.BACKUP_SOURCE_ROOTS)
     if not _inside(vm_path, sources):
         allowed = ", ".join(str(root) for root in sources)
-        raise InvalidDefinition(f"vm_path {vm_path!r} is outside the backup source roots ({allowed})")
+        raise InvalidDefinition(
+            f"vm_path {vm_path!r} is outside the backup source roots ({allowed})", field="vm_path"
+        )
     for key in ("output_dir", "output_path"):
         value = definition.get(key)
         if value in (None, ""):
             continue
         if not isinstance(value, str):
-            raise InvalidDefinition(f"{key} must be a string")
+            raise malformed(f"{key} must be a string", key)
         if not _inside(value, [settings.BACKUP_TARGET_ROOT]):
             raise InvalidDefinition(
-                f"{key} {value!r} is outside the backup target root ({settings.BACKUP_TARGET_ROOT})"
+                f"{key} {value!r} is outside the backup target root ({settings.BACKUP_TARGET_ROOT})",
+                field=key,
             )
 
 
@@ -274,8 +337,8 @@ def _timestamp(value: Any, what: str) -> datetime | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise InvalidDefinition(f"{what} must be an ISO 8601 timestamp")
+        raise malformed(f"{what} must be an ISO 8601 timestamp", what)
     try:
         return parse_timestamp(value)
-    except ValueError:
-        raise InvalidDefinition(f"{what} must be an ISO 8601 timestamp, got {value!r}") from None
+    except ValueError as exc:
+        raise malformed(f"{what}: {exc}", what) from None

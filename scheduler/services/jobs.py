@@ -15,7 +15,13 @@ from django.utils import timezone
 from hyperweb.api.timestamps import format_timestamp, go_duration
 from scheduler.models import BackupJob, JobDecision, JobEvent
 from scheduler.services.capacity import job_target
-from scheduler.services.definitions import InvalidDefinition, ParsedDefinition, parse_definition
+from scheduler.services.definitions import (
+    InvalidDefinition,
+    MalformedDefinition,
+    ParsedDefinition,
+    parse_definition,
+    problem_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +38,12 @@ def log_event(job_id: str, message: str, *, level: str = "info", now: datetime |
 
 @dataclass
 class SubmitOutcome:
+    """Accepted ids and rejection messages; `malformed` (field path -> messages, e.g.
+    `jobs[1].name`) is filled when a definition breaks the schema, and then nothing is stored."""
+
     job_ids: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    malformed: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -102,11 +112,15 @@ def build_job(
     return job
 
 
-def submit_jobs(definitions: list[Any], user: Any = None, *, now: datetime | None = None) -> SubmitOutcome:
+def submit_jobs(
+    definitions: list[Any], user: Any = None, *, now: datetime | None = None, prefix: str | None = None
+) -> SubmitOutcome:
     """Validate, store and plan HyperSDK JobDefinitions; each valid one gets a real id at once.
 
     Jobs that are not carbon-aware are dispatched at once; carbon-aware ones are planned (with
-    the zone's other waiting jobs, against its capacity) and wait as `scheduled` rows.
+    the zone's other waiting jobs, against its capacity) and wait as `scheduled` rows. If any
+    definition is malformed (MalformedDefinition), none is stored: `malformed` names each field
+    as `<prefix>[index].<field>`.
     """
     now = now or timezone.now()
     outcome = SubmitOutcome()
@@ -123,10 +137,16 @@ def submit_jobs(definitions: list[Any], user: Any = None, *, now: datetime | Non
                 raise InvalidDefinition(f"job id {parsed.job_id!r} already exists")
         except InvalidDefinition as exc:
             outcome.errors.append(f"{_describe(index, raw)}: {exc}")
+            if isinstance(exc, MalformedDefinition):
+                path = f"{prefix}[{index}]" if prefix is not None else ""
+                where = ".".join(p for p in (path, exc.field) if p and p != "body") or "body"
+                outcome.malformed.setdefault(where, []).append(problem_text(exc))
             continue
         job = build_job(parsed, user, now=now, zone=zone)
         seen.add(job.id)
         accepted.append(job)
+    if outcome.malformed:
+        return outcome
     if accepted:
         try:
             create_and_plan(accepted, now=now)

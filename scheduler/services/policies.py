@@ -6,11 +6,12 @@ import logging
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from croniter import croniter
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY
+from scheduler.cron import cron_problem, next_fire
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services.definitions import (
     MAX_DELAY,
@@ -18,6 +19,8 @@ from scheduler.services.definitions import (
     _bool,
     _number,
     check_id,
+    check_text,
+    malformed,
     parse_definition,
     restore_secrets,
     strip_secrets,
@@ -27,8 +30,9 @@ from scheduler.services.jobs import build_job, create_and_plan, format_ts
 log = logging.getLogger(__name__)
 
 
-def next_run(schedule: str, after: datetime) -> datetime:
-    return croniter(schedule, after.astimezone(UTC)).get_next(datetime)
+def next_run(schedule: str, after: datetime) -> datetime | None:
+    """The next firing, or None for a schedule that never fires (refused on entry since)."""
+    return next_fire(schedule, after)
 
 
 def flexible_window(policy: BackupPolicy, fired_at: datetime) -> tuple[datetime, datetime]:
@@ -70,6 +74,18 @@ def policy_to_json(policy: BackupPolicy) -> dict[str, Any]:
         "next_run": format_ts(policy.next_run_at) if policy.enabled else None,
         "created_at": format_ts(policy.created_at),
         "updated_at": format_ts(policy.updated_at),
+        "retention": _retention_json(policy),
+    }
+
+
+def _retention_json(policy: BackupPolicy) -> dict[str, Any]:
+    from scheduler.services.retention import KEEP_FIELDS, policy_rule
+
+    rule, source = policy_rule(policy)
+    return {
+        **{name: getattr(policy, name) for name in KEEP_FIELDS},
+        "rule": rule.describe(),
+        "source": source,
     }
 
 
@@ -79,7 +95,9 @@ def _time(value: Any) -> time | None:
     try:
         return time.fromisoformat(str(value))
     except ValueError:
-        raise InvalidDefinition(f"window_start must be a time of day like 22:00, got {value!r}") from None
+        raise malformed(
+            f"window_start must be a time of day like 22:00, got {value!r}", "window_start"
+        ) from None
 
 
 def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: datetime) -> BackupPolicy:
@@ -87,29 +105,32 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     from carbon.services import UnknownZone, get_zone
 
     if not isinstance(data, dict):
-        raise InvalidDefinition("a schedule must be a JSON object")
+        raise malformed("a schedule must be a JSON object", "body")
+    column = BackupPolicy._meta.get_field
     if not partial or "name" in data:
-        if not isinstance(data.get("name"), str) or not data["name"].strip():
-            raise InvalidDefinition("name is required")
-        policy.name = data["name"].strip()
+        policy.name = check_text(data.get("name"), "name", column("name").max_length, required=True).strip()
     if not partial or "schedule" in data:
-        schedule = data.get("schedule")
-        if not isinstance(schedule, str) or not croniter.is_valid(schedule):
-            raise InvalidDefinition(f"schedule must be a cron expression like '0 22 * * *', got {schedule!r}")
-        policy.schedule = schedule
+        problem = cron_problem(data.get("schedule"), max_length=column("schedule").max_length, now=now)
+        if problem:
+            raise malformed(f"schedule {problem}", "schedule")
+        policy.schedule = data["schedule"]
     if not partial or "job_template" in data:
         template = data.get("job_template")
         template, policy.secrets = strip_secrets(template)
         if isinstance(template, dict):
             template.pop("id", None)
-        parse_definition(template, now=now)  # validates vm_path, enums and carbon metadata
+        try:
+            parse_definition(template, now=now)  # validates vm_path, enums and carbon metadata
+        except InvalidDefinition as exc:
+            exc.field = ".".join(p for p in ("job_template", exc.field) if p and p != "body")
+            raise
         policy.job_template = template
     if "description" in data:
         policy.description = str(data.get("description") or "")
     if "tags" in data:
         tags = data.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise InvalidDefinition("tags must be a list of strings")
+            raise malformed("tags must be a list of strings", "tags")
         policy.tags = tags
     if "enabled" in data:
         policy.enabled = _bool(data["enabled"], "enabled")
@@ -119,33 +140,58 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
         try:
             policy.zone = get_zone(str(zone_code))
         except UnknownZone:
-            raise InvalidDefinition(f"unknown zone {zone_code!r}") from None
+            raise InvalidDefinition(f"unknown zone {zone_code!r}", field="zone") from None
     if "threshold" in data or "carbon_max_intensity" in metadata:
         value = data.get("threshold", metadata.get("carbon_max_intensity"))
-        policy.threshold = None if value in (None, 0) else _number(value, "threshold")
+        policy.threshold = None if value in (None, 0) else _number(value, "threshold", maximum=MAX_INTENSITY)
     if "window_start" in data:
         policy.window_start = _time(data["window_start"])
+    max_window = MAX_DELAY / timedelta(hours=1)
     if "window_hours" in data:
-        policy.window_hours = _number(data["window_hours"], "window_hours")
+        # Each firing adds the window to a datetime: an absurd one would fail every run instead.
+        policy.window_hours = _number(data["window_hours"], "window_hours", maximum=max_window)
     elif not partial and metadata.get("carbon_max_delay") is not None:
         policy.window_hours = _number(metadata["carbon_max_delay"], "carbon_max_delay") / 3.6e12
-    if policy.window_hours > MAX_DELAY / timedelta(hours=1):
-        # Each firing adds the window to a datetime: an absurd one would fail every run instead.
-        raise InvalidDefinition(f"window_hours must be at most {MAX_DELAY / timedelta(hours=1):g}")
+    if policy.window_hours > max_window:
+        raise malformed(f"window_hours must be at most {max_window:g}", "window_hours")
     if "expected_duration_hours" in data:
-        hours = _number(data["expected_duration_hours"], "expected_duration_hours")
+        # The same cap as a job's (metadata.expected_duration_hours): every run creates one.
+        hours = _number(
+            data["expected_duration_hours"], "expected_duration_hours", maximum=MAX_DURATION_HOURS
+        )
         if hours <= 0:
-            raise InvalidDefinition("expected_duration_hours must be positive")
+            raise malformed("expected_duration_hours must be positive", "expected_duration_hours")
         policy.expected_duration = timedelta(hours=hours)
     if "data_size_gb" in data:
-        policy.data_size_gb = _number(data["data_size_gb"], "data_size_gb")
+        policy.data_size_gb = _number(data["data_size_gb"], "data_size_gb", maximum=MAX_DATA_SIZE_GB)
     # Policies are carbon-aware by default, which needs a zone; HyperSDK clients send none.
     wanted = data.get(
         "carbon_aware", metadata.get("carbon_aware", True if not partial else policy.carbon_aware)
     )
     policy.carbon_aware = _bool(wanted, "carbon_aware") and policy.zone is not None
     policy.next_run_at = next_run(policy.schedule, now) if policy.enabled else None
+    if "retention" in data:
+        from scheduler.services.retention import apply_retention_data
+
+        apply_retention_data(policy, data["retention"])
     return policy
+
+
+# /schedules/<these> are routes of their own (HyperSDK's advanced-scheduling calls), so no
+# schedule may take one of them as its id: it could never be read back.
+RESERVED_IDS = frozenset({"queue", "dependencies", "retry", "timewindow", "validate", "advanced"})
+
+
+def check_new_policy_id(value: Any) -> str:
+    """A caller-chosen id for a new schedule, or InvalidDefinition."""
+    check_id(value, BackupPolicy._meta.get_field("id").max_length)
+    if value in RESERVED_IDS:
+        raise InvalidDefinition(
+            f"schedule id {value!r} is reserved (/schedules/{value} is a route of its own)", field="id"
+        )
+    if BackupPolicy.objects.filter(pk=value).exists():
+        raise InvalidDefinition(f"schedule id {value!r} already exists", field="id")
+    return value
 
 
 def save_policy(
@@ -154,10 +200,7 @@ def save_policy(
     now = now or timezone.now()
     creating = policy._state.adding
     if creating and isinstance(data, dict) and data.get("id"):
-        check_id(data["id"], BackupPolicy._meta.get_field("id").max_length)
-        if BackupPolicy.objects.filter(pk=data["id"]).exists():
-            raise InvalidDefinition(f"schedule id {data['id']!r} already exists")
-        policy.id = data["id"]
+        policy.id = check_new_policy_id(data["id"])
     apply_policy_data(policy, data, partial=partial, now=now)
     if creating and getattr(user, "is_authenticated", False):
         policy.created_by = user
@@ -173,13 +216,17 @@ def set_enabled(policy: BackupPolicy, enabled: bool, *, now: datetime | None = N
     return policy
 
 
-def run_policy(policy: BackupPolicy, *, now: datetime | None = None, user: Any = None) -> BackupJob:
-    """Create the policy's job for this firing: carbon-aware within the flexible window."""
+def run_policy(
+    policy: BackupPolicy, *, now: datetime | None = None, user: Any = None, at_once: bool = False
+) -> BackupJob:
+    """Create the policy's job for this firing: carbon-aware within the flexible window, or, with
+    `at_once` (the dashboard's "Run now"), a job that starts now, whatever the grid."""
     now = now or timezone.now()
     template = restore_secrets(policy.job_template or {}, policy.secrets or {})
     template.pop("id", None)
     metadata = dict(template.get("metadata") or {})
-    metadata.update(carbon_aware=policy.carbon_aware, policy_id=policy.id)
+    carbon_aware = policy.carbon_aware and not at_once
+    metadata.update(carbon_aware=carbon_aware, policy_id=policy.id)
     if policy.zone is not None:
         metadata["carbon_zone"] = policy.zone.code
     if policy.threshold is not None:
@@ -191,13 +238,28 @@ def run_policy(policy: BackupPolicy, *, now: datetime | None = None, user: Any =
     template.setdefault("name", policy.name)
     parsed = parse_definition(template, now=now)
     job = build_job(parsed, user, now=now, zone=policy.zone, policy=policy)
-    if policy.carbon_aware:
+    if carbon_aware:
         job.earliest_start, job.latest_start = flexible_window(policy, now)
     with transaction.atomic():
         create_and_plan([job], now=now)
         BackupPolicy.objects.filter(pk=policy.pk).update(run_count=F("run_count") + 1, last_run_at=now)
     policy.refresh_from_db(fields=["run_count", "last_run_at"])
     return job
+
+
+def upcoming_firings(now: datetime, until: datetime, *, per_policy: int = 10) -> list[tuple[BackupPolicy, datetime]]:
+    """Enabled policies' firings in [now, until), soonest first (at most `per_policy` each): the
+    backups they will create, before any job exists. One query."""
+    firings = []
+    policies = BackupPolicy.objects.select_related("zone").filter(enabled=True, next_run_at__lt=until)
+    for policy in policies:
+        at = max(policy.next_run_at, now) if policy.next_run_at else now
+        for _ in range(per_policy):
+            if at >= until:
+                break
+            firings.append((policy, at))
+            at = next_run(policy.schedule, at)
+    return sorted(firings, key=lambda firing: (firing[1], firing[0].name))
 
 
 def fire_due_policies(now: datetime | None = None) -> list[str]:

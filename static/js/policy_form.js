@@ -17,12 +17,14 @@
       window_hours: form.elements["window_hours"].value
     });
     fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) { return r.ok || r.status === 400 ? r.json() : null; })
       .then(function (d) {
-        if (!d) return;
+        if (!d || !d.next_runs) return;  // a 400 still says in words what is wrong
         var next = d.next_runs.map(function (t) { return fmt.format(new Date(t)); }).join(", ");
         scheduleText.textContent = "Runs " + d.schedule_text + "." + (next ? " Next: " + next + "." : "");
         windowText.textContent = d.window_text || "The flexible window is explained here once the schedule is valid.";
+        [scheduleText, windowText].forEach(function (el) { el.removeAttribute("data-utc-original"); });
+        if (window.hyperwebLocalise) window.hyperwebLocalise(form);  // its UTC times in the viewer's zone
       })
       .catch(function () { /* keep the server-rendered text */ });
   }

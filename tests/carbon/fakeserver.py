@@ -172,3 +172,12 @@ class FakeServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+# -- Error bodies the real services send, for fakes to serve (never invented wording) -------------
+# Electricity Maps v3: a 401 is a JSON object with an "error" string (its OpenAPI-generated SDK;
+# the wording is not documented, so "..." stands for it, and hyperweb decides by status code
+# alone); a refused zone or endpoint answers 403 with the plain text "Access denied" (a recorded
+# real response: HTTP 403, body "Access denied").
+EM_401 = Reply(401, json={"error": "..."})
+EM_403 = Reply(403, body="Access denied")

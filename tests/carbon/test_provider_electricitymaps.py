@@ -12,10 +12,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from carbon.providers import electricitymaps
-from carbon.providers.base import ProviderError, ZoneRef
+from carbon.providers.base import ProviderError, ZoneNotPermitted, ZoneRef
 from carbon.providers.electricitymaps import ElectricityMapsProvider
 from carbon.providers.http import retry_after_seconds
-from tests.carbon.fakeserver import FakeServer, Reply
+from tests.carbon.fakeserver import EM_401, EM_403, FakeServer, Reply
 
 TOKEN = "em-secret-token-5f2a"
 NOW = datetime(2026, 3, 2, 12, 30, tzinfo=UTC)
@@ -157,33 +157,32 @@ def test_it_caps_the_forecast_horizon_at_72_hours(server: FakeServer) -> None:
     assert server.requests_to("/v3/carbon-intensity/forecast")[0].param("horizonHours") == "72"
 
 
-def test_it_reads_a_free_token_forecast_refusal_as_no_forecast(server: FakeServer) -> None:
-    server.route(
-        "/v3/carbon-intensity/forecast",
-        Reply(403, json={"message": "Your plan does not include access to forecasts"}),
-    )
+@pytest.mark.parametrize("refusal", [EM_401, EM_403], ids=["401", "403"])
+def test_it_reads_a_forecast_refusal_as_no_forecast_by_status_code_alone(server: FakeServer, refusal) -> None:
+    server.route("/v3/carbon-intensity/forecast", refusal)
+    provider = make(server)
 
-    assert make(server).forecast(DE) == []
-    assert server.count("/v3/carbon-intensity/forecast") == 1  # not retried
-
-
-def test_it_reads_a_401_about_forecast_access_as_no_forecast(server: FakeServer) -> None:
-    server.route(
-        "/v3/carbon-intensity/forecast",
-        Reply(401, json={"error": "Forecast endpoints are not available for this token"}),
-    )
-
-    assert make(server).forecast(DE) == []
+    assert provider.forecast(DE) == []
+    assert provider.forecast(JP) == []  # known now: not asked again
+    assert server.count("/v3/carbon-intensity/forecast") == 1  # not retried, no storm
 
 
-def test_it_raises_on_a_401_for_a_bad_token(server: FakeServer) -> None:
-    server.route("/v3/carbon-intensity/latest", Reply(401, json={"error": "Invalid authentication token"}))
-    server.route("/v3/carbon-intensity/forecast", Reply(401, json={"error": "Invalid authentication token"}))
+def test_it_raises_on_a_401_for_the_current_value(server: FakeServer) -> None:
+    server.route("/v3/carbon-intensity/latest", EM_401)
 
-    with pytest.raises(ProviderError, match="401"):
+    with pytest.raises(ProviderError, match="401") as raised:
         make(server).current(DE)
-    with pytest.raises(ProviderError, match="401"):
-        make(server).forecast(DE)
+    assert not isinstance(raised.value, ZoneNotPermitted)  # a bad token, not a zone outside the plan
+
+
+def test_it_reads_a_403_for_a_zone_as_not_permitted(server: FakeServer) -> None:
+    server.route("/v3/carbon-intensity/latest", EM_403)
+    server.route("/v3/carbon-intensity/history", EM_403)
+
+    with pytest.raises(ZoneNotPermitted):
+        make(server).current(JP)
+    with pytest.raises(ZoneNotPermitted):
+        make(server).history(JP, NOW - timedelta(hours=3), NOW)
 
 
 def test_it_returns_no_points_for_an_empty_forecast(server: FakeServer) -> None:

@@ -139,8 +139,11 @@ def test_it_walks_through_the_dashboard(
     _shot(page, "05-backup-planned")
     assert not errors, errors
 
-    # Cancel it (an operator action, a POST with the CSRF token).
+    # Cancel it (an operator action): a confirmation page first, then a POST with the CSRF token.
     page.click("#cancel-button")
+    page.wait_for_selector("#confirm-cancel")
+    _shot(page, "06-backup-cancel-confirm")
+    page.click("#confirm-cancel")
     page.wait_for_selector("#job-status:text('cancelled')")
     _shot(page, "06-backup-cancelled")
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from carbon.models import CarbonReading, Zone
 from scheduler.models import BackupJob, BackupPolicy
@@ -267,17 +268,24 @@ def test_it_refuses_a_viewers_cancel_and_lets_an_operator_cancel(
     job.refresh_from_db()
     assert job.status == BackupJob.Status.SCHEDULED
     assert "Cancel backup" in operator.get(f"/backups/{job.pk}").content.decode()
-    response = operator.post(f"/backups/{job.pk}/cancel", follow=True)
+    # The button leads to a confirmation page (no JavaScript needed); nothing is cancelled yet.
+    confirm = operator.get(f"/backups/{job.pk}/cancel").content.decode()
+    assert 'name="confirm" value="yes"' in confirm and "cannot be undone" in confirm
+    assert 'name="confirm" value="yes"' in operator.post(f"/backups/{job.pk}/cancel").content.decode()
+    job.refresh_from_db()
+    assert job.status == BackupJob.Status.SCHEDULED
+    response = operator.post(f"/backups/{job.pk}/cancel", {"confirm": "yes"}, follow=True)
     job.refresh_from_db()
     assert job.status == BackupJob.Status.CANCELLED
     assert "Backup cancelled." in response.content.decode()
+    assert "nothing left to cancel" in operator.get(f"/backups/{job.pk}/cancel").content.decode()
 
 
 def test_it_checks_csrf_on_cancel(operator_user: Any, now: Any) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(operator_user)
     job = make_job(None, now=now)
-    assert client.post(f"/backups/{job.pk}/cancel").status_code == 403
+    assert client.post(f"/backups/{job.pk}/cancel", {"confirm": "yes"}).status_code == 403
     job.refresh_from_db()
     assert job.status == BackupJob.Status.SCHEDULED
 
@@ -401,10 +409,18 @@ def test_it_edits_enables_disables_and_runs_a_policy(operator: Client, demo_data
     operator.post(f"/policies/{policy.pk}/enable")
     policy.refresh_from_db()
     assert policy.enabled and policy.next_run_at is not None
+    # "Run now" runs now: not carbon-aware, planned to start at once.
+    before = timezone.now()
     response = operator.post(f"/policies/{policy.pk}/run")
     job = BackupJob.objects.get(policy=policy)
     assert response["Location"] == f"/backups/{job.pk}"
-    assert job.carbon_aware and job.zone.code == "FR"
+    assert not job.carbon_aware and job.zone.code == "FR"
+    assert before - timedelta(seconds=1) <= job.planned_start <= timezone.now()
+    # "Plan now" creates the carbon-aware job of a firing, planned inside the policy's window.
+    response = operator.post(f"/policies/{policy.pk}/plan")
+    planned = BackupJob.objects.filter(policy=policy).exclude(pk=job.pk).get()
+    assert response["Location"] == f"/backups/{planned.pk}"
+    assert planned.carbon_aware and planned.earliest_start <= planned.planned_start <= planned.latest_start
 
 
 def test_it_lets_viewers_read_but_not_change_policies(viewer: Client, operator: Client) -> None:
@@ -505,7 +521,8 @@ def test_it_says_no_data_yet_for_a_what_if_without_history(viewer: Client) -> No
 def test_it_replays_the_planner_without_foresight(viewer: Client, now: Any) -> None:
     from carbon.services import load_demo_data
 
-    load_demo_data(days=10, now=now)
+    # The replay leaves the model its 15 days of history before the first job (as `backtest` does).
+    load_demo_data(days=20, now=now)
     body = viewer.get("/what-if?zone=FR&duration_hours=1&flexibility_hours=6&days=30").content.decode()
     assert "Without foresight" in body
     assert "with perfect foresight. HyperSDK" in body
@@ -559,3 +576,59 @@ def test_it_keeps_a_what_if_answer_until_the_zone_s_data_changes(
     bump_data_version(Zone.objects.get(code="DE").pk)  # new readings stored for DE
     viewer.get(url)
     assert calls == ["DE", "DE", "DE"]
+
+
+def test_it_lists_enabled_policies_next_runs_among_the_planned_backups(
+    operator: Client, viewer: Client, now: Any
+) -> None:
+    operator.post("/policies/new", _policy_form(schedule="0 */12 * * *"))
+    operator.post("/policies/new", _policy_form(name="Off policy", enabled=""))
+    policy = BackupPolicy.objects.get(name="Nightly db")
+    de = Zone.objects.get(code="DE")
+    job = make_job(de, now=now, name="db-02 one-off")
+    body = viewer.get("/").content.decode()
+    assert "Nothing planned" not in body
+    assert body.count(f'href="/policies/{policy.pk}"') == 4  # every 12 h over the next 48 h
+    assert f'href="/backups/{job.pk}"' in body and "db-02 one-off" in body
+    assert "Off policy" not in body  # a disabled policy does not fire
+    assert "its 8 h window" in body
+
+
+def test_it_reads_the_upcoming_list_in_two_queries(viewer: Client, operator: Client, now: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carbon.views import upcoming
+
+    for i in range(3):
+        operator.post("/policies/new", _policy_form(name=f"p{i}"))
+        make_job(Zone.objects.get(code="DE"), now=now, name=f"j{i}")
+    with CaptureQueriesContext(connection) as queries:
+        rows = upcoming(now, now + timedelta(hours=48))
+    assert len(queries) == 2
+    assert [row.planned_start for row in rows] == sorted(row.planned_start for row in rows)
+    assert {row.status for row in rows} >= {"recurring"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_zones(
+    viewer_user: Any, now: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carbon.services import load_demo_data
+    from carbon.tiles import warm_overview
+
+    load_demo_data(days=1, now=now)
+    client = Client()
+    client.force_login(viewer_user)
+    assert warm_overview() == Zone.objects.filter(active=True).count() == 12
+    with CaptureQueriesContext(connection) as twelve:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 12 and body.count("hw-chart") >= 12
+    Zone.objects.filter(code__in=["DE", "FR", "GB", "SE", "JP", "AU"]).update(active=False)
+    with CaptureQueriesContext(connection) as six:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 6
+    assert len(six) == len(twelve) <= 12, [q["sql"][:80] for q in twelve]

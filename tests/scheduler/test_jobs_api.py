@@ -46,12 +46,21 @@ def test_it_accepts_the_three_submit_shapes(operator_api, body) -> None:
 
 
 @pytest.mark.django_db
-def test_it_reports_rejected_definitions_with_a_200(operator_api) -> None:
-    response = operator_api.post("/jobs/submit", [{"vm_path": "a"}, {"name": "x"}], format="json")
+def test_it_reports_definitions_it_cannot_run_with_a_200(operator_api) -> None:
+    unknown_zone = {"vm_path": "a", "metadata": {"carbon_aware": True, "carbon_zone": "XX"}}
+    response = operator_api.post("/jobs/submit", [{"vm_path": "a"}, unknown_zone], format="json")
     assert response.status_code == 200
     data = response.json()
     assert (data["accepted"], data["rejected"]) == (1, 1)
-    assert "vm_path is required" in data["errors"][0]
+    assert "unknown carbon_zone 'XX'" in data["errors"][0]
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_batch_with_a_malformed_definition_and_stores_none(operator_api) -> None:
+    response = operator_api.post("/jobs/submit", [{"vm_path": "a"}, {"name": "x"}], format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"[1].vm_path": ["is required"]}
+    assert not BackupJob.objects.exists()
 
 
 @pytest.mark.django_db

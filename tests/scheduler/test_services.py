@@ -88,26 +88,32 @@ def test_it_spreads_jobs_so_the_zone_capacity_is_never_exceeded(no_enqueue) -> N
     assert starts == [HOUR + timedelta(hours=1), HOUR + timedelta(hours=2)]
 
 
-def test_it_rejects_invalid_definitions_and_duplicate_ids(no_enqueue) -> None:
+def test_it_rejects_definitions_it_cannot_run_and_duplicate_ids(no_enqueue) -> None:
     BackupJobFactory(id="taken")
     outcome = submit_jobs(
         [
-            {"name": "no path"},
-            {"vm_path": "a", "format": "zip"},
             {"vm_path": "a", "id": "taken"},
             {"vm_path": "a", "id": "new"},
             {"vm_path": "a", "id": "new"},
             {"vm_path": "a", "metadata": {"carbon_aware": True, "carbon_zone": "XX"}},
-            "not an object",
         ],
         now=NOW,
     )
     assert outcome.job_ids == ["new"]
-    assert outcome.rejected == 6
+    assert outcome.rejected == 3 and not outcome.malformed
+    assert "already exists" in outcome.errors[0] and "already exists" in outcome.errors[1]
+    assert "XX" in outcome.errors[2]
+
+
+def test_it_stores_nothing_when_a_definition_is_malformed(no_enqueue) -> None:
+    outcome = submit_jobs(
+        [{"vm_path": "a"}, {"name": "no path"}, {"vm_path": "a", "format": "zip"}, "not an object"],
+        now=NOW,
+        prefix="jobs",
+    )
+    assert outcome.job_ids == [] and not BackupJob.objects.exists()
+    assert set(outcome.malformed) == {"jobs[1].vm_path", "jobs[2].format", "jobs[3]"}
     assert "vm_path is required" in outcome.errors[0]
-    assert "format" in outcome.errors[1]
-    assert "already exists" in outcome.errors[2] and "already exists" in outcome.errors[3]
-    assert "XX" in outcome.errors[4]
 
 
 def test_it_never_stores_or_echoes_the_vcenter_password(no_enqueue) -> None:

@@ -139,6 +139,8 @@ def zone_json(z: Zone) -> dict[str, object]:
         "typical_intensity": z.typical_intensity,
         "timezone": z.timezone,
         "providers": z.provider_chain(),
+        # Providers whose current credentials were refused the zone: skipped until they change.
+        "denied": [d.provider for d in services.denials(z)],
         "provider_codes": z.provider_codes,
         "active": z.active,
     }

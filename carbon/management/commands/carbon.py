@@ -213,7 +213,7 @@ class Command(BaseCommand):
                     (z.region, None),
                     (f"{z.typical_intensity:.0f}", None),
                     (z.timezone, None),
-                    (",".join(z.provider_chain()), None),
+                    (_chain(z), None),
                     ("yes" if z.active else "no", None if z.active else "WARNING"),
                     (last, None if reading else "WARNING"),
                 ]
@@ -383,3 +383,9 @@ class Command(BaseCommand):
             + f" issued before {cutoff:%Y-%m-%d %H:%M} UTC (first issue of each UTC day kept); "
             f"{before - deleted:,} forecast rows remain ({seconds:.1f} s)"
         )
+
+
+def _chain(zone: Zone) -> str:
+    """The provider chain, a provider whose credentials may not read the zone marked "(denied)"."""
+    denied = {d.provider for d in services.denials(zone)}
+    return ",".join(f"{p} (denied)" if p in denied else p for p in zone.provider_chain())

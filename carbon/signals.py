@@ -1,0 +1,7 @@
+"""Signals the carbon app sends for other apps (the scheduler re-accounts finished backups)."""
+
+from django.dispatch import Signal
+
+# Sent after commit when stored actual readings of `zone` between `start` and `end` changed value
+# or went from estimated to measured (a provider's revision): kwargs zone, source, start, end.
+readings_revised = Signal()
