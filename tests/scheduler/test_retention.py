@@ -156,3 +156,16 @@ def test_it_sets_and_shows_a_schedules_retention_through_the_api(operator_api, v
         assert refused.status_code == 400 and "retention" in refused.json()["error"], refused.json()
     policy.refresh_from_db()
     assert (policy.keep_last, policy.keep_monthly) == (7, 12)
+
+
+def test_it_never_touches_a_hypersdk_backup_whose_files_live_on_the_daemon(roots, settings) -> None:
+    settings.BACKUP_KEEP_LAST = 0
+    local = make_backup(roots)
+    remote_file = roots["backups"] / "looks-local.ova"
+    remote_file.write_bytes(b"not ours to delete")
+    BackupJob.objects.filter(pk=local.pk).update(
+        executor="hypersdk",
+        result={"archive_path": str(remote_file), "manifest_path": "", "output_files": [str(remote_file)]},
+    )
+    assert preview() == [] and prune().deleted == []
+    assert remote_file.exists()
