@@ -66,7 +66,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_q",
     "csp",
     "hyperweb",
     "accounts",
@@ -75,6 +74,8 @@ INSTALLED_APPS = [
     "reports",
     "alerts",
     "metrics",
+    # After scheduler: scheduler's `qcluster` command (a cluster that stops promptly) wins over django-q2's.
+    "django_q",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,9 @@ Q_CLUSTER = {
     "poll": 0.5,
     "label": "Tasks",
 }
+# On SIGTERM/SIGINT, `manage.py qcluster` lets running work finish for this long, then stops it (a
+# backup cut short is retried, like one whose worker died: scheduler/management/commands/qcluster.py).
+Q_STOP_GRACE_SECONDS = env_float("Q_STOP_GRACE_SECONDS", 5.0, minimum=0)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
