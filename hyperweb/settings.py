@@ -577,6 +577,8 @@ ALERT_TARGET_MIN_FREE_PERCENT = env_float("ALERT_TARGET_MIN_FREE_PERCENT", 10.0,
 ALERT_PROVIDER_STALE_MINUTES = env_int("ALERT_PROVIDER_STALE_MINUTES", 120, minimum=0)
 # A lasting condition (full disk, stale data) alerts again at most once per this many hours.
 ALERT_REPEAT_HOURS = env_int("ALERT_REPEAT_HOURS", 24, minimum=1)
+# Alerts (with their deliveries and attempts) older than this many days are deleted by the checks.
+ALERT_KEEP_DAYS = env_int("ALERT_KEEP_DAYS", 90, minimum=1)
 # When the weekly digest goes out (cron, UTC); empty: no digest.
 ALERT_DIGEST_CRON = env_str("ALERT_DIGEST_CRON", "0 7 * * 1")
 
