@@ -274,8 +274,14 @@ def _with_sureness(
         if sure is not None:
             inputs["sureness"] = sure.to_dict()
             reason = f"{reason} Risk {risk}: {sure.text()}."
-    elif decision.strategy == "best_window":
-        reason = f"{reason} Risk {risk}: no later start saves more than the forecast's usual error there."
+    elif decision.strategy == "best_window" and risk_quantile(risk) is not None:
+        latest = datetime.fromisoformat(decision.inputs["latest"].replace("Z", "+00:00"))
+        plain = series.best_window(decision.end - decision.start, lo, max(latest, lo))
+        if plain is not None and plain.start > decision.start:
+            reason = (
+                f"{reason} Risk {risk}: the forecast's cleanest start, {iso(plain.start)}, does not save "
+                "more than this zone's forecast is usually wrong by at that lead."
+            )
     return replace(decision, reason=reason, inputs=inputs)
 
 
