@@ -57,6 +57,16 @@ def _zones() -> Any:
 
 class BackupFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "any status"), *BackupJob.Status.choices])
+    operation = forms.ChoiceField(
+        required=False,
+        label="Run",
+        choices=[("", "backups, restores, verifications"), *BackupJob.Operation.choices],
+    )
+    integrity = forms.ChoiceField(
+        required=False,
+        label="Archive",
+        choices=[("", "any archive"), ("verified", "verified"), ("damaged", "damaged"), ("pruned", "pruned")],
+    )
     zone = forms.ModelChoiceField(
         required=False,
         queryset=Zone.objects.only("code", "name"),
@@ -88,6 +98,12 @@ class BackupFilterForm(forms.Form):
         data = self.cleaned_data
         if data.get("status"):
             jobs = jobs.filter(status=data["status"])
+        if data.get("operation"):
+            jobs = jobs.filter(operation=data["operation"])
+        if data.get("integrity") == "pruned":
+            jobs = jobs.filter(pruned_at__isnull=False)
+        elif data.get("integrity"):
+            jobs = jobs.filter(integrity=data["integrity"], pruned_at__isnull=True)
         if data.get("zone"):
             jobs = jobs.filter(zone=data["zone"])
         if data.get("policy"):

@@ -22,10 +22,9 @@ flagged stale when it is old. Local providers (simulated, CSV: no network) are s
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -115,23 +114,13 @@ def provider_ttl(name: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def call_provider(method: Callable, *args: object, now: datetime) -> object:
-    # Providers that can answer "as of" a given time (the simulated one) get `now`, so frozen
-    # clocks in tests and demo data line up; real providers only know the present.
-    try:
-        takes_now = "now" in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        takes_now = False
-    return method(*args, now=now) if takes_now else method(*args)
-
-
 def _ask(provider: Provider, zone: Zone, name: str, what: str, now: datetime) -> list[Reading]:
     ref = zone.ref(name)
     if what == CURRENT:
-        reading = call_provider(provider.current, ref, now=now)
+        reading = provider.current(ref, now=now)
         return [reading] if reading is not None else []
     if what == FORECAST:
-        return list(call_provider(provider.forecast, ref, settings.CARBON_FORECAST_HOURS, now=now) or [])
+        return list(provider.forecast(ref, settings.CARBON_FORECAST_HOURS, now=now) or [])
     # History fills the gap since this provider's last stored actual (at most the backfill
     # window) and always re-reads the trailing re-fetch window, where providers replace estimates
     # with measurements and revise recent values (store.py keeps the revision).
@@ -143,7 +132,7 @@ def _ask(provider: Provider, zone: Zone, name: str, what: str, now: datetime) ->
         start = min(last_end, now - timedelta(hours=settings.CARBON_REFETCH_HOURS))
     if start >= now:
         return []
-    return list(call_provider(provider.history, ref, start, now, now=now) or [])
+    return list(provider.history(ref, start, now, now=now) or [])
 
 
 def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> tuple[FetchOutcome, datetime]:

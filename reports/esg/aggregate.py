@@ -116,6 +116,9 @@ class _Bucket:
         counts["stale"] += row.stale
         counts["forecast_only"] += row.forecast_only
         counts["flagged"] += row.simulated or row.stale or row.forecast_only
+        if "estimated" in row.flags:
+            counts["estimated"] += 1
+            sums["estimated_kwh"].add(row.energy_kwh)
 
     def absorb(self, other: _Bucket) -> None:
         self.backups += other.backups
@@ -164,6 +167,7 @@ _SUMS = (
     "avoided_kg",
     "lost_kg",
     "simulated_kg",
+    "estimated_kwh",
     "kwh_with_intensity",
     "kwh_with_counterfactual",
     "delay_minutes",
@@ -178,6 +182,7 @@ _COUNTS = (
     "stale",
     "forecast_only",
     "flagged",
+    "estimated",
 )
 
 

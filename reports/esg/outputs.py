@@ -38,6 +38,11 @@ class Figures:
     forecast_only: int = 0
     flagged: int = 0  # resting on simulated, stale or forecast-only data (any of the three)
     simulated_kg: float = 0.0
+    # Backups whose readings the provider had only estimated (not yet measured) when accounted,
+    # and their energy: how much of the report rests on estimates until the measurements arrive
+    # (a backup is accounted again when they do).
+    estimated: int = 0
+    estimated_kwh: float = 0.0
     mean_intensity: float | None = None  # energy-weighted mean experienced, gCO2e/kWh
     mean_counterfactual_intensity: float | None = None
     min_intensity: float | None = None
@@ -46,6 +51,11 @@ class Figures:
     @property
     def shifted_share(self) -> float | None:
         return None if not self.backups else self.shifted / self.backups
+
+    @property
+    def estimated_energy_percent(self) -> float | None:
+        """The share of the energy accounted on provider estimates, in %."""
+        return None if self.energy_kwh <= 0 else 100.0 * self.estimated_kwh / self.energy_kwh
 
     @property
     def avoided_percent(self) -> float | None:

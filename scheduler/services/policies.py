@@ -186,16 +186,30 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     return policy
 
 
+# /schedules/<these> are routes of their own (HyperSDK's advanced-scheduling calls), so no
+# schedule may take one of them as its id: it could never be read back.
+RESERVED_IDS = frozenset({"queue", "dependencies", "retry", "timewindow", "validate", "advanced"})
+
+
+def check_new_policy_id(value: Any) -> str:
+    """A caller-chosen id for a new schedule, or InvalidDefinition."""
+    check_id(value, BackupPolicy._meta.get_field("id").max_length)
+    if value in RESERVED_IDS:
+        raise InvalidDefinition(
+            f"schedule id {value!r} is reserved (/schedules/{value} is a route of its own)", field="id"
+        )
+    if BackupPolicy.objects.filter(pk=value).exists():
+        raise InvalidDefinition(f"schedule id {value!r} already exists", field="id")
+    return value
+
+
 def save_policy(
     policy: BackupPolicy, data: Any, user: Any = None, *, partial: bool = False, now: datetime | None = None
 ) -> BackupPolicy:
     now = now or timezone.now()
     creating = policy._state.adding
     if creating and isinstance(data, dict) and data.get("id"):
-        check_id(data["id"], BackupPolicy._meta.get_field("id").max_length)
-        if BackupPolicy.objects.filter(pk=data["id"]).exists():
-            raise InvalidDefinition(f"schedule id {data['id']!r} already exists", field="id")
-        policy.id = data["id"]
+        policy.id = check_new_policy_id(data["id"])
     apply_policy_data(policy, data, partial=partial, now=now)
     if creating and getattr(user, "is_authenticated", False):
         policy.created_by = user

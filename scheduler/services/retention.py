@@ -122,13 +122,18 @@ def _candidates() -> Any:
         status__in=ACTIVE,
     )
     return (
+        # Only local archives with a manifest: a hypersdk backup's files live on the daemon's
+        # machine, and its result's paths are the daemon's, never to be deleted here.
         BackupJob.objects.filter(
             operation=BackupJob.Operation.BACKUP,
             status=BackupJob.Status.COMPLETED,
+            executor="file",
             pruned_at__isnull=True,
             result__archive_path__isnull=False,
+            result__manifest_path__isnull=False,
         )
         .exclude(result__archive_path="")
+        .exclude(result__manifest_path="")
         .annotate(busy=Exists(busy))
         .select_related("policy", "zone")
         .defer("secrets", "accounting")

@@ -22,6 +22,9 @@ CHECKS = [
     response_headers_conformance,
 ]
 
+# Operations that answer 501 "not supported" on purpose (scheduler/api/compat.py).
+NOT_SUPPORTED = {("GET", "/schedules/dependencies"), ("POST", "/schedules/advanced/create")}
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -42,4 +45,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_it_conforms_to_its_own_openapi_schema(case, live_server, schemathesis_key):
-    case.call_and_validate(base_url=live_server.url, headers={"X-API-Key": schemathesis_key}, checks=CHECKS)
+    # HyperSDK's routes hyperweb does not support answer a documented JSON 501 by design; every
+    # other check still applies to them (the 501 must be documented, JSON, and match its schema).
+    checks = CHECKS
+    if (case.method.upper(), case.path) in NOT_SUPPORTED:
+        checks = [check for check in CHECKS if check is not not_a_server_error]
+    case.call_and_validate(base_url=live_server.url, headers={"X-API-Key": schemathesis_key}, checks=checks)

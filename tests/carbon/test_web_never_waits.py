@@ -148,3 +148,17 @@ def test_local_providers_are_still_asked_inside_a_web_request(settings):
     with web_request():
         status = services.carbon_status(zone, 200)
     assert status.current.source == "simulated" and not status.current.stale
+
+
+def test_staleness_says_since_when_a_zones_data_is_stale(settings):
+    settings.CARBON_STALE_MINUTES = 90
+    zone = Zone.objects.get(code="SE")
+    now = timezone.now()
+    assert services.staleness(zone, now=now).stale  # nothing stored at all
+    end = now - timedelta(hours=2)
+    CarbonReading.objects.create(zone=zone, start=end - timedelta(hours=1), end=end, value=30.0, source="x")
+    old = services.staleness(zone, now=now)
+    assert old.stale and old.stale_since == end + timedelta(minutes=90)
+    assert old.stale_for == timedelta(minutes=30) and old.newest == end
+    fresh = services.staleness(zone, now=end + timedelta(minutes=10))
+    assert not fresh.stale and fresh.stale_for == timedelta(0) and fresh.stale_since is None

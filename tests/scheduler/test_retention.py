@@ -120,10 +120,14 @@ def test_it_previews_keep_and_delete_on_the_policy_page_and_saves_the_rule(
     page = viewer.get(f"/policies/{policy.pk}").content.decode()
     assert "keep everything (no rule)" in page and 'id="retention-preview"' in page
     assert page.count('data-verdict="keep"') == 4
-    what_if = viewer.post(f"/policies/{policy.pk}/retention", {"keep_last": "1", "preview": "1"}).content.decode()
+    what_if = viewer.post(
+        f"/policies/{policy.pk}/retention", {"keep_last": "1", "preview": "1"}
+    ).content.decode()
     assert "what if: not saved" in what_if and what_if.count('data-verdict="delete"') == 3
     assert viewer.post(f"/policies/{policy.pk}/retention", {"keep_last": "1"}).status_code == 403
-    bad = viewer.post(f"/policies/{policy.pk}/retention", {"keep_last": "-1", "preview": "1"}).content.decode()
+    bad = viewer.post(
+        f"/policies/{policy.pk}/retention", {"keep_last": "-1", "preview": "1"}
+    ).content.decode()
     assert "greater than or equal to 0" in bad
     operator = Client()
     operator.force_login(operator_user)
@@ -152,3 +156,16 @@ def test_it_sets_and_shows_a_schedules_retention_through_the_api(operator_api, v
         assert refused.status_code == 400 and "retention" in refused.json()["error"], refused.json()
     policy.refresh_from_db()
     assert (policy.keep_last, policy.keep_monthly) == (7, 12)
+
+
+def test_it_never_touches_a_hypersdk_backup_whose_files_live_on_the_daemon(roots, settings) -> None:
+    settings.BACKUP_KEEP_LAST = 0
+    local = make_backup(roots)
+    remote_file = roots["backups"] / "looks-local.ova"
+    remote_file.write_bytes(b"not ours to delete")
+    BackupJob.objects.filter(pk=local.pk).update(
+        executor="hypersdk",
+        result={"archive_path": str(remote_file), "manifest_path": "", "output_files": [str(remote_file)]},
+    )
+    assert preview() == [] and prune().deleted == []
+    assert remote_file.exists()
