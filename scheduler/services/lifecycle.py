@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from scheduler.executors.archive import (
@@ -260,7 +260,9 @@ def plan_due_verifications(now: datetime | None = None, *, limit: int = 200) -> 
         .filter(operation=Op.BACKUP, status=BackupJob.Status.COMPLETED, pruned_at__isnull=True)
         .exclude(integrity=BackupJob.Integrity.DAMAGED)
         .filter(Q(verified_at__lte=limit_at) | Q(verified_at__isnull=True, completed_at__lte=limit_at))
-        .exclude(lifecycle_runs__operation=Op.VERIFY, lifecycle_runs__status__in=ACTIVE)
+        .exclude(
+            Exists(BackupJob.objects.filter(subject=OuterRef("pk"), operation=Op.VERIFY, status__in=ACTIVE))
+        )
         .order_by("completed_at")
     )
     made = []

@@ -138,3 +138,14 @@ def test_it_lists_only_damaged_archives_or_only_one_kind_of_run_when_asked(roots
     runs = client.get("/backups?operation=verify").content.decode()
     assert runs.count('<tr data-job="') == 1 and "badge op" in runs
     assert client.get("/backups?operation=nonsense").status_code == 200
+
+
+def test_it_plans_a_due_verification_even_while_a_restore_of_the_backup_waits(roots, settings) -> None:
+    from scheduler.services.lifecycle import request_restore
+
+    settings.BACKUP_VERIFY_EVERY = 3600
+    backup = make_backup(roots)
+    first, _ = request_verification(backup)
+    execute_job(first.pk)
+    request_restore(BackupJob.objects.get(pk=backup.pk), target="waiting")  # stays pending here
+    assert len(plan_due_verifications(timezone.now() + timedelta(hours=2))) == 1
