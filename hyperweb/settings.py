@@ -479,6 +479,12 @@ def _check_site_scope(raw: str) -> None:
 
 _check_site_scope(REPORT_SITE_SCOPE)
 
+# --- What-if precompute (owner: dashboard) ------------------------------------------------------
+# After each refresh the workers compute the what-if page's default answer (2 h backup, 4 h wait,
+# 90 days) for every active zone into the cache (shared with REDIS_URL): about a second of CPU per
+# zone every CARBON_REFRESH_MINUTES. Other inputs are computed on first view and cached alike.
+WHATIF_PRECOMPUTE = env_bool("WHATIF_PRECOMPUTE", True)
+
 # --- Forecast retention (owner: housekeeping) -----------------------------------------------------
 # Forecast issues older than this many days are pruned daily (carbon.prune_forecasts), except the
 # first issue of each UTC day per zone/source/signal, kept to measure forecast accuracy later.
