@@ -23,6 +23,10 @@ def refresh_all_zones(force: bool = False) -> dict:
     from carbon.tiles import warm_overview
 
     warm_overview()  # the overview's sparklines, drawn here rather than on a viewer's request
+    if settings.WHATIF_PRECOMPUTE:
+        from reports import whatif
+
+        whatif.warm()  # the what-if page's default answer per zone, replay included
     return {"zones": len({o.zone for o in outcomes}), **_summary(outcomes)}
 
 

@@ -479,6 +479,12 @@ def _check_site_scope(raw: str) -> None:
 
 _check_site_scope(REPORT_SITE_SCOPE)
 
+# --- What-if precompute (owner: dashboard) ------------------------------------------------------
+# After each refresh the workers compute the what-if page's default answer (2 h backup, 4 h wait,
+# 90 days) for every active zone into the cache (shared with REDIS_URL): about a second of CPU per
+# zone every CARBON_REFRESH_MINUTES. Other inputs are computed on first view and cached alike.
+WHATIF_PRECOMPUTE = env_bool("WHATIF_PRECOMPUTE", True)
+
 # --- Forecast retention (owner: housekeeping) -----------------------------------------------------
 # Forecast issues older than this many days are pruned daily (carbon.prune_forecasts), except the
 # first issue of each UTC day per zone/source/signal, kept to measure forecast accuracy later.
@@ -523,6 +529,24 @@ def _check_fallback_time(value: str) -> None:
 
 
 _check_fallback_time(BACKUP_NO_FORECAST_FALLBACK)
+
+# --- Forecast risk (owner: planning) ---------------------------------------------------------------
+# How much forecast risk the planner takes by default (scheduler.uncertainty): "cautious" waits
+# only for savings that outweigh the forecast's 90th-percentile error at that lead, "balanced"
+# its 75th, "greedy" trusts the forecast as it is. A policy or a job (metadata.carbon_risk) may
+# set its own. The error is learned per zone from its last BACKUP_RISK_LEARN_DAYS of forecasts.
+BACKUP_RISK = env_str("BACKUP_RISK", "balanced").strip().lower()
+BACKUP_RISK_LEARN_DAYS = env_int("BACKUP_RISK_LEARN_DAYS", 14, minimum=1)
+
+
+def _check_risk(value: str) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    if value not in ("cautious", "balanced", "greedy"):
+        raise ImproperlyConfigured(f"BACKUP_RISK={value!r} is not one of cautious, balanced, greedy")
+
+
+_check_risk(BACKUP_RISK)
 
 # --- HTTPS: secure cookies, proxy header (owner: followups) ---------------------------------------
 # Served over HTTPS (HTTPS=true), the session and CSRF cookies are marked Secure, so a browser never
@@ -571,6 +595,8 @@ ALERT_TARGET_MIN_FREE_PERCENT = env_float("ALERT_TARGET_MIN_FREE_PERCENT", 10.0,
 ALERT_PROVIDER_STALE_MINUTES = env_int("ALERT_PROVIDER_STALE_MINUTES", 120, minimum=0)
 # A lasting condition (full disk, stale data) alerts again at most once per this many hours.
 ALERT_REPEAT_HOURS = env_int("ALERT_REPEAT_HOURS", 24, minimum=1)
+# Alerts (with their deliveries and attempts) older than this many days are deleted by the checks.
+ALERT_KEEP_DAYS = env_int("ALERT_KEEP_DAYS", 90, minimum=1)
 # When the weekly digest goes out (cron, UTC); empty: no digest.
 ALERT_DIGEST_CRON = env_str("ALERT_DIGEST_CRON", "0 7 * * 1")
 

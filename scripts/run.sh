@@ -23,6 +23,9 @@ fi
 
 $PY manage.py migrate --noinput
 $PY manage.py bootstrap
+# Static files under content-hashed names with .gz/.br copies (served with immutable caching).
+echo "collecting static files..."
+$PY manage.py collectstatic --noinput -v0
 
 pids=()
 # Is any process of our groups (the web server's, the cluster's) still there?

@@ -46,6 +46,12 @@ class ProviderError(Exception):
     """The provider could not answer (outage, auth failure, unusable payload)."""
 
 
+class ProviderUnreachable(ProviderError):
+    """The provider did not answer at all (timeouts, refused connections) after the retries: the
+    fetch service leaves it alone for every zone for CARBON_FAILURE_COOLDOWN, so one silent
+    provider costs one timeout per cooldown, not one per zone and kind of data."""
+
+
 class ZoneNotPermitted(ProviderError):
     """The provider's credentials may not read this zone (e.g. HTTP 403 for a zone outside an
     Electricity Maps free token's one zone). The fetch service records it once and skips the
