@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from whitenoise.storage import CompressedManifestStaticFilesStorage
+from whitenoise.storage import CompressedManifestStaticFilesStorage  # type: ignore[import-untyped]  # whitenoise ships no types
 
 log = logging.getLogger(__name__)
 
