@@ -345,7 +345,8 @@ def policy_action(request: HttpRequest, policy_id: str, action: str) -> HttpResp
             messages.success(request, f"“{policy.name}” runs now: its backup starts at once.")
         else:
             messages.success(
-                request, f"“{policy.name}” planned now: its backup waits for the cleanest start in its window."
+                request,
+                f"“{policy.name}” planned now: its backup waits for the cleanest start in its window.",
             )
         return redirect("backup", job_id=job.pk)
     services.set_enabled(policy, action == "enable")

@@ -105,6 +105,7 @@ def build_job(
         zone=zone,
         carbon_aware=parsed.carbon_aware,
         threshold=parsed.threshold,
+        risk=parsed.risk,
         requested_at=now,
         earliest_start=parsed.not_before or now,
         latest_start=(parsed.not_before or now) + (parsed.max_delay if parsed.carbon_aware else timedelta(0)),
