@@ -18,7 +18,7 @@ def owners_from_creators(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scheduler', '0004_lifecycle'),
+        ('scheduler', '0005_risk'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
