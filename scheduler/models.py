@@ -68,6 +68,12 @@ class BackupJob(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Whose backup this is: the submitter (API, dashboard), or for a recurring backup's job the
+    # owner of its policy (even when the schedule fired it, with no one signed in). Operators
+    # work as a team: any operator may cancel any job (docs/API.md, "Owners").
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     policy = models.ForeignKey(
         "BackupPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
@@ -257,6 +263,10 @@ class BackupPolicy(models.Model):
     next_run_at = models.DateTimeField(null=True, blank=True)
     tags = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Whose recurring backup this is (its creator); the jobs it creates belong to the same owner.
+    owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -213,6 +213,7 @@ def save_policy(
     apply_policy_data(policy, data, partial=partial, now=now)
     if creating and getattr(user, "is_authenticated", False):
         policy.created_by = user
+        policy.owner = user
     policy.save()
     return policy
 
