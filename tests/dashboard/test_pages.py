@@ -701,3 +701,14 @@ def test_it_steps_the_cumulative_curve_at_each_backup_finish_and_stays_flat_betw
     chart = charts.cumulative_chart(steps)
     assert '"shape":"hv"' in chart.replace(" ", "") and "g CO2, cumulative" in chart
     assert '"2026-11-02T01:30:00Z"' in chart
+
+
+def test_it_shows_durations_in_hours_or_below_an_hour_in_minutes() -> None:
+    from hyperweb.templatetags.pages import hours
+
+    assert hours(timedelta(minutes=1)) == "1 min"  # a verification run's expected duration
+    assert hours(timedelta(seconds=30)) == "0.5 min"
+    assert hours(timedelta(hours=1)) == "1 h"
+    assert hours(timedelta(hours=12, minutes=20)) == "12.33 h"
+    assert hours(timedelta(hours=100, minutes=30)) == "100.5 h"
+    assert hours(None) == "—"
