@@ -14,6 +14,7 @@ from django.conf import settings
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MAX_NOT_BEFORE_DAYS
 from hyperweb.api.timestamps import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
+from scheduler.uncertainty import RISK_LEVELS
 
 FORMATS = ("qcow2", "raw", "vmdk", "ova", "ovf")
 EXPORT_METHODS = ("ctl", "govc", "ovftool", "web")
@@ -88,6 +89,7 @@ class ParsedDefinition:
     executor: str
     not_before: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    risk: str = ""  # metadata.carbon_risk: cautious | balanced | greedy; "" = the policy's or default
 
 
 def is_secret_key(key: Any) -> bool:
@@ -244,6 +246,12 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         if threshold in (None, 0)
         else _number(threshold, "metadata.carbon_max_intensity", maximum=MAX_INTENSITY)
     )
+    risk = metadata.get("carbon_risk") or ""
+    if risk not in ("", *RISK_LEVELS):
+        raise InvalidDefinition(
+            f"metadata.carbon_risk must be one of {', '.join(RISK_LEVELS)} (or absent), not {risk!r}",
+            field="metadata.carbon_risk",
+        )
     delay_ns = metadata.get("carbon_max_delay")
     if delay_ns is None:
         max_delay = timedelta(hours=settings.BACKUP_DEFAULT_MAX_DELAY_HOURS)
@@ -289,6 +297,7 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         carbon_aware=carbon_aware,
         zone_code=zone_code,
         threshold=threshold,
+        risk=risk,
         max_delay=max_delay,
         expected_duration=timedelta(hours=duration_hours),
         data_size_gb=data_size_gb,

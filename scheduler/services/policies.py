@@ -26,6 +26,7 @@ from scheduler.services.definitions import (
     strip_secrets,
 )
 from scheduler.services.jobs import build_job, create_and_plan, format_ts
+from scheduler.uncertainty import RISK_LEVELS
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def policy_to_json(policy: BackupPolicy) -> dict[str, Any]:
         "carbon_aware": policy.carbon_aware,
         "zone": policy.zone.code if policy.zone_id and policy.zone else None,
         "threshold": policy.threshold,
+        "risk": policy.risk or None,
         "window_start": policy.window_start.strftime("%H:%M") if policy.window_start else None,
         "window_hours": policy.window_hours,
         "expected_duration_hours": policy.expected_duration.total_seconds() / 3600,
@@ -144,6 +146,13 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     if "threshold" in data or "carbon_max_intensity" in metadata:
         value = data.get("threshold", metadata.get("carbon_max_intensity"))
         policy.threshold = None if value in (None, 0) else _number(value, "threshold", maximum=MAX_INTENSITY)
+    if "risk" in data or "carbon_risk" in metadata:
+        value = data.get("risk", metadata.get("carbon_risk")) or ""
+        if value not in ("", *RISK_LEVELS):
+            raise InvalidDefinition(
+                f"risk must be one of {', '.join(RISK_LEVELS)} (or null), not {value!r}", field="risk"
+            )
+        policy.risk = value
     if "window_start" in data:
         policy.window_start = _time(data["window_start"])
     max_window = MAX_DELAY / timedelta(hours=1)
@@ -204,6 +213,7 @@ def save_policy(
     apply_policy_data(policy, data, partial=partial, now=now)
     if creating and getattr(user, "is_authenticated", False):
         policy.created_by = user
+        policy.owner = user
     policy.save()
     return policy
 
@@ -231,6 +241,8 @@ def run_policy(
         metadata["carbon_zone"] = policy.zone.code
     if policy.threshold is not None:
         metadata["carbon_max_intensity"] = policy.threshold
+    if policy.risk:
+        metadata["carbon_risk"] = policy.risk
     metadata["expected_duration_hours"] = policy.expected_duration.total_seconds() / 3600
     if policy.data_size_gb:
         metadata.setdefault("data_size_gb", policy.data_size_gb)
@@ -247,7 +259,9 @@ def run_policy(
     return job
 
 
-def upcoming_firings(now: datetime, until: datetime, *, per_policy: int = 10) -> list[tuple[BackupPolicy, datetime]]:
+def upcoming_firings(
+    now: datetime, until: datetime, *, per_policy: int = 10
+) -> list[tuple[BackupPolicy, datetime]]:
     """Enabled policies' firings in [now, until), soonest first (at most `per_policy` each): the
     backups they will create, before any job exists. One query."""
     firings = []
