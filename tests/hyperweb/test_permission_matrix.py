@@ -26,9 +26,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from http.cookies import SimpleCookie
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
@@ -310,7 +310,7 @@ def parse_matrix(text: str) -> dict[str, dict[str, tuple[str, dict[str, str]]]]:
         route = "" if route == "/" else route.lstrip("/")
         if kind not in ("api", "file", "page"):
             raise ValueError(f"MATRIX row for {route!r}: unknown kind {kind!r}")
-        row = Row(route, kind, () if methods == "*" else tuple(methods.split(",")), dict(zip(PERSONAS, cells)))
+        row = Row(route, kind, () if methods == "*" else tuple(methods.split(",")), dict(zip(PERSONAS, cells, strict=False)))
         if row.methods == ():
             rest[route] = row
             continue
