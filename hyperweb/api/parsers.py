@@ -95,9 +95,7 @@ def _max_depth(text: bytes) -> int:
     return deepest
 
 
-class JSONParser(DRFJSONParser):
-    media_type = "application/json"
-
+class _JSONBodyParser(DRFJSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
@@ -121,5 +119,12 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-class AnyContentTypeJSONParser(JSONParser):
+class JSONParser(_JSONBodyParser):
+    media_type = "application/json"
+
+
+class AnyContentTypeJSONParser(_JSONBodyParser):
+    """Any other content type, read as JSON. Not a JSONParser subclass, so the OpenAPI schema
+    (SPECTACULAR_SETTINGS["PARSER_WHITELIST"]) documents JSON bodies only."""
+
     media_type = "*/*"

@@ -10,16 +10,18 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY
+from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 from scheduler.cron import cron_problem, next_fire
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services.definitions import (
     MAX_DELAY,
+    IdTaken,
     InvalidDefinition,
     _bool,
     _number,
     check_id,
     check_text,
+    is_unset_number,
     malformed,
     parse_definition,
     restore_secrets,
@@ -108,13 +110,17 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
         if isinstance(template, dict):
             template.pop("id", None)
         try:
-            parse_definition(template, now=now)  # validates vm_path, enums and carbon metadata
+            parsed = parse_definition(template, now=now)  # validates vm_path, enums and carbon metadata
         except InvalidDefinition as exc:
             exc.field = ".".join(p for p in ("job_template", exc.field) if p and p != "body")
             raise
-        policy.job_template = template
+        # Stored as parsed: unset keys ("", null) dropped, as a job's definition is.
+        policy.job_template = parsed.definition
     if "description" in data:
-        policy.description = str(data.get("description") or "")
+        description = data.get("description")
+        if description is not None and not isinstance(description, str):
+            raise malformed("description must be a string", "description")
+        policy.description = description or ""
     if "tags" in data:
         tags = data.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -123,6 +129,8 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     if "enabled" in data:
         policy.enabled = _bool(data["enabled"], "enabled")
     metadata = (policy.job_template or {}).get("metadata") or {}
+    if data.get("zone") is not None and not isinstance(data["zone"], str):
+        raise malformed("zone must be a string", "zone")
     zone_code = data.get("zone") or metadata.get("carbon_zone")
     if zone_code:
         try:
@@ -131,7 +139,9 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
             raise InvalidDefinition(f"unknown zone {zone_code!r}", field="zone") from None
     if "threshold" in data or "carbon_max_intensity" in metadata:
         value = data.get("threshold", metadata.get("carbon_max_intensity"))
-        policy.threshold = None if value in (None, 0) else _number(value, "threshold", maximum=MAX_INTENSITY)
+        policy.threshold = (
+            None if is_unset_number(value) else _number(value, "threshold", maximum=MAX_INTENSITY)
+        )
     if "window_start" in data:
         policy.window_start = _time(data["window_start"])
     max_window = MAX_DELAY / timedelta(hours=1)
@@ -147,8 +157,10 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
         hours = _number(
             data["expected_duration_hours"], "expected_duration_hours", maximum=MAX_DURATION_HOURS
         )
-        if hours <= 0:
-            raise malformed("expected_duration_hours must be positive", "expected_duration_hours")
+        if hours < MIN_DURATION_HOURS:
+            raise malformed(
+                f"expected_duration_hours must be at least {MIN_DURATION_HOURS:g}", "expected_duration_hours"
+            )
         policy.expected_duration = timedelta(hours=hours)
     if "data_size_gb" in data:
         policy.data_size_gb = _number(data["data_size_gb"], "data_size_gb", maximum=MAX_DATA_SIZE_GB)
@@ -166,10 +178,10 @@ def save_policy(
 ) -> BackupPolicy:
     now = now or timezone.now()
     creating = policy._state.adding
-    if creating and isinstance(data, dict) and data.get("id"):
+    if creating and isinstance(data, dict) and data.get("id") not in (None, ""):
         check_id(data["id"], BackupPolicy._meta.get_field("id").max_length)
         if BackupPolicy.objects.filter(pk=data["id"]).exists():
-            raise InvalidDefinition(f"schedule id {data['id']!r} already exists", field="id")
+            raise IdTaken(f"schedule id {data['id']!r} already exists", field="id")
         policy.id = data["id"]
     apply_policy_data(policy, data, partial=partial, now=now)
     if creating and getattr(user, "is_authenticated", False):
@@ -217,7 +229,9 @@ def run_policy(
     return job
 
 
-def upcoming_firings(now: datetime, until: datetime, *, per_policy: int = 10) -> list[tuple[BackupPolicy, datetime]]:
+def upcoming_firings(
+    now: datetime, until: datetime, *, per_policy: int = 10
+) -> list[tuple[BackupPolicy, datetime]]:
     """Enabled policies' firings in [now, until), soonest first (at most `per_policy` each): the
     backups they will create, before any job exists. One query."""
     firings = []
