@@ -122,7 +122,7 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
             raise malformed("description must be a string", "description")
         policy.description = description or ""
     if "tags" in data:
-        tags = data.get("tags") or []
+        tags = [] if data.get("tags") is None else data["tags"]
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise malformed("tags must be a list of strings", "tags")
         policy.tags = tags
