@@ -3,7 +3,7 @@ status codes, content types, bodies and headers as documented; schema-valid requ
 (positive_data_acceptance) and schema-violating ones refused (negative_data_rejection); deleted
 resources gone; unsupported methods 405 with Allow; auth not ignored.
 
-Examples per operation: SCHEMATHESIS_EXAMPLES (10 in CI; the 100-example run of docs/API.md is
+Examples per operation: SCHEMATHESIS_EXAMPLES (5 in CI; the 100-example run of docs/API.md is
 `SCHEMATHESIS_EXAMPLES=100 .venv/bin/pytest tests/api/test_schemathesis.py`).
 
 Preconditions the OpenAPI document states in words because JSON Schema cannot (they depend on
@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS
 from schemathesis.generation import GenerationMode
 
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5"))
 ALL_CHECKS = CHECKS.get_all()
 
 pytestmark = pytest.mark.django_db(transaction=True)
