@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from alerts.delivery import redact_url
-from alerts.models import Alert, AlertPreference, Delivery, DeliveryAttempt, Kind, Webhook
+from alerts.models import ALL_KINDS, CHOICES, Alert, AlertPreference, Delivery, DeliveryAttempt, Webhook
 
 MIN_SECRET = 16
 
@@ -27,7 +27,7 @@ class WebhookForm(forms.ModelForm):
         max_length=1000, assume_scheme="https", help_text="http(s) URL that receives the JSON POST"
     )
     kinds = forms.MultipleChoiceField(
-        choices=Kind.choices, widget=forms.CheckboxSelectMultiple, help_text="alerts it receives"
+        choices=CHOICES, widget=forms.CheckboxSelectMultiple, help_text="alerts it receives"
     )
 
     class Meta:
@@ -67,6 +67,18 @@ class WebhookAdmin(admin.ModelAdmin):
     list_display = ("name", "where", "kinds", "active", "created_at")
     list_filter = ("active",)
     search_fields = ("name",)
+    actions = ["send_test"]
+
+    @admin.action(description="Send a test alert to the selected webhooks")
+    def send_test(self, request: HttpRequest, queryset: Any) -> None:
+        from alerts.services import send_test_alert
+
+        for hook in queryset:
+            send_test_alert(hook, by=request.user.get_username())
+        self.message_user(
+            request,
+            f"Test alert queued for {queryset.count()} webhook(s); its delivery attempts are under Deliveries.",
+        )
 
     @admin.display(description="URL (host)")
     def where(self, obj: Webhook) -> str:
@@ -128,6 +140,6 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(AlertPreference)
 class AlertPreferenceAdmin(admin.ModelAdmin):
-    list_display = ("user", *Kind.values)
+    list_display = ("user", *ALL_KINDS)
     search_fields = ("user__username", "user__email")
     autocomplete_fields = ("user",)

@@ -217,6 +217,22 @@ def check_deadlines(now: datetime | None = None) -> list[str]:
     return raised
 
 
+# --- Housekeeping ---------------------------------------------------------------------------------
+
+
+def prune_alerts(now: datetime | None = None) -> int:
+    """Delete alerts older than ALERT_KEEP_DAYS with their deliveries and attempts; the number of
+    alerts deleted. Nothing is pending that long (the last retry is at most hours away)."""
+    from alerts.models import Alert
+
+    now = now or timezone.now()
+    old = Alert.objects.filter(created_at__lt=now - timedelta(days=settings.ALERT_KEEP_DAYS))
+    deleted = old.count()
+    if deleted:
+        old.delete()
+    return deleted
+
+
 # --- Weekly digest --------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from alerts.models import AlertPreference, Kind
+from alerts.models import ALL_KINDS, CHOICES, AlertPreference
 
 
 class PreferencesForm(forms.ModelForm):
@@ -16,6 +16,6 @@ class PreferencesForm(forms.ModelForm):
 
     class Meta:
         model = AlertPreference
-        fields = list(Kind.values)
-        labels = {kind: label[:1].upper() + label[1:] for kind, label in Kind.choices}
-        help_texts = {kind: "" for kind in Kind.values}
+        fields = list(ALL_KINDS)
+        labels = {kind: label[:1].upper() + label[1:] for kind, label in CHOICES}
+        help_texts = {kind: "" for kind in ALL_KINDS}

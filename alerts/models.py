@@ -20,9 +20,12 @@ class Kind(models.TextChoices):
     TARGET_FULL = "target_full", "backup target nearly full"
     PROVIDER_STALE = "provider_stale", "carbon data stale"
     WEEKLY_DIGEST = "weekly_digest", "weekly digest"
+    TEST = "test", "test alert (sent from the admin)"
 
 
-ALL_KINDS: tuple[str, ...] = tuple(Kind.values)
+# What users and webhooks subscribe to (a test alert goes only where an admin sends it).
+ALL_KINDS: tuple[str, ...] = tuple(k for k in Kind.values if k != Kind.TEST)
+CHOICES: list[tuple[str, str]] = [(k, label) for k, label in Kind.choices if k != Kind.TEST]
 
 
 def all_kinds() -> list[str]:

@@ -53,8 +53,11 @@ def raise_alert(
     payload: dict[str, Any] | None = None,
     job: Any = None,
     now: datetime | None = None,
+    webhooks: list[Webhook] | None = None,
 ) -> Alert | None:
-    """Store the alert and one delivery per recipient; None when this key was already raised."""
+    """Store the alert and one delivery per recipient; None when this key was already raised.
+
+    `webhooks` sends it to those webhooks only (no email): the admin's test alert."""
     if kind not in Kind.values:
         raise ValueError(f"unknown alert kind {kind!r}")
     now = now or timezone.now()
@@ -69,6 +72,11 @@ def raise_alert(
                 job=job,
                 created_at=now,
             )
+            hooks = (
+                webhooks
+                if webhooks is not None
+                else [h for h in Webhook.objects.filter(active=True) if h.wants(kind)]
+            )
             deliveries = [
                 Delivery(
                     alert=alert,
@@ -77,10 +85,9 @@ def raise_alert(
                     next_attempt_at=now,
                     created_at=now,
                 )
-                for hook in Webhook.objects.filter(active=True)
-                if hook.wants(kind)
+                for hook in hooks
             ]
-            if email_enabled():
+            if email_enabled() and webhooks is None:
                 deliveries += [
                     Delivery(
                         alert=alert,
@@ -227,6 +234,22 @@ def register_schedules() -> None:
         )
     else:
         Schedule.objects.filter(name=DIGEST_SCHEDULE).delete()
+
+
+def send_test_alert(hook: Webhook, *, by: str = "", now: datetime | None = None) -> Alert | None:
+    """A test alert to one webhook (whatever alerts it subscribes to), to check its URL and secret."""
+    now = now or timezone.now()
+    subject = f"Test alert from hyperweb to {hook.name}"
+    body = f"{subject}, sent by {by or 'an admin'}. If your receiver verified the signature, the webhook works.\n"
+    return raise_alert(
+        Kind.TEST,
+        f"test:{hook.pk}:{now.isoformat()}",
+        subject,
+        body,
+        payload={"webhook": hook.name},
+        now=now,
+        webhooks=[hook],
+    )
 
 
 # --- Preferences --------------------------------------------------------------------------------

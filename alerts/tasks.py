@@ -31,6 +31,7 @@ def run_checks() -> dict:
         "targets_low": len(checks.check_targets(now)),
         "zones_stale": len(checks.check_providers(now)),
         "deadlines_missed": len(checks.check_deadlines(now)),
+        "alerts_pruned": checks.prune_alerts(now),
     }
 
 

@@ -69,14 +69,13 @@ if forecast_days:
     from django.utils import timezone
     from carbon.models import Zone
     from carbon.providers import get_provider
-    from carbon.services.fetching import call_provider
     from carbon.services.store import store_readings
     zone, provider = Zone.objects.get(code="DE"), get_provider("simulated")
     top = timezone.now().replace(minute=0, second=0, microsecond=0)
     created = 0
     for hours in range(1, forecast_days * 24 + 1):
         issued = top - timedelta(hours=hours)
-        readings = call_provider(provider.forecast, zone.ref("simulated"), 72, now=issued)
+        readings = provider.forecast(zone.ref("simulated"), 72, now=issued)
         created += store_readings(zone, "simulated", readings).created
     print("FORECAST-ISSUES", created)
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from carbon.models import CarbonReading, FetchAttempt, Zone
+from carbon.models import CarbonReading, FetchAttempt, Zone, ZoneDenial
 
 
 @admin.register(Zone)
@@ -44,7 +44,18 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(CarbonReading)
 class CarbonReadingAdmin(_ReadOnly):
-    list_display = ["zone", "start", "end", "value", "signal", "kind", "issued_at", "source", "estimated"]
+    list_display = [
+        "zone",
+        "start",
+        "end",
+        "value",
+        "signal",
+        "kind",
+        "issued_at",
+        "source",
+        "estimated",
+        "revised_at",
+    ]
     list_filter = ["kind", "signal", "source", "estimated", "zone"]
     list_select_related = ["zone"]
     date_hierarchy = "start"
@@ -61,3 +72,12 @@ class FetchAttemptAdmin(_ReadOnly):
     @admin.display(description="error")
     def short_error(self, attempt: FetchAttempt) -> str:
         return attempt.error[:80]
+
+
+@admin.register(ZoneDenial)
+class ZoneDenialAdmin(_ReadOnly):
+    """Zones a provider's token may not read; deleting a row makes the provider ask again."""
+
+    list_display = ["zone", "provider", "status", "at", "detail"]
+    list_filter = ["provider"]
+    list_select_related = ["zone"]

@@ -125,18 +125,26 @@ def forecast_from_grid(
     level_n = max(1, round(p["level_steps_h"] * hour_steps))
     decay_step = p["decay_per_h"] ** (1.0 / hour_steps)
 
+    # Each smoothed value is asked for by several (position, day) pairs: all of them are computed
+    # once, up front (the same arithmetic in the same order: the forecast is bit for bit what it
+    # was). Positions outside [-sm, n + sm) have no known value in their window.
+    smoothed_at = [_smoothed(grid, j, sm, n) for j in range(-sm, n + sm)]
+    known_lo, known_hi = -sm, n + sm
+    day_weights = [(k * per_day, dw ** (k - 1)) for k in range(1, days + 1)]
+
+    def smoothed(j: int) -> float | None:
+        return smoothed_at[j + sm] if known_lo <= j < known_hi else None
+
     def same_time(i: int) -> float | None:
         """Profile value at grid position ``i`` (may be >= n: the future) from earlier days."""
         total = wsum = 0.0
-        for k in range(1, days + 1):
-            w = dw ** (k - 1)
-            j = i - k * per_day
-            v = _smoothed(grid, j, sm, n)
+        for back, w in day_weights:
+            j = i - back
+            v = smoothed_at[j + sm] if known_lo <= j < known_hi else None
             if v is not None:
                 total += w * v
                 wsum += w
-        j = i - 7 * per_day
-        v = _smoothed(grid, j, sm, n)
+        v = smoothed(i - 7 * per_day)
         if v is not None and ww > 0:
             total += ww * v
             wsum += ww
@@ -164,12 +172,8 @@ def forecast_from_grid(
 
 def _smoothed(grid: Sequence[float | None], j: int, sm: int, n: int) -> float | None:
     """Mean of the known values in ``grid[j - sm : j + sm + 1]`` that lie in the past (< n)."""
-    total = 0.0
-    count = 0
-    for i in range(j - sm, j + sm + 1):
-        if 0 <= i < n:
-            v = grid[i]
-            if v is not None:
-                total += v
-                count += 1
-    return total / count if count else None
+    lo, hi = max(j - sm, 0), min(j + sm + 1, n)
+    if lo >= hi:
+        return None
+    known = [v for v in grid[lo:hi] if v is not None]
+    return sum(known, 0.0) / len(known) if known else None

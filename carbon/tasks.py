@@ -20,6 +20,13 @@ def _summary(outcomes: list[services.FetchOutcome]) -> dict:
 def refresh_all_zones(force: bool = False) -> dict:
     """The scheduled refresh (every CARBON_REFRESH_MINUTES): every active zone, TTL permitting."""
     outcomes = services.refresh_all_zones(force=force)
+    from carbon.tiles import warm_overview
+
+    warm_overview()  # the overview's sparklines, drawn here rather than on a viewer's request
+    if settings.WHATIF_PRECOMPUTE:
+        from reports import whatif
+
+        whatif.warm()  # the what-if page's default answer per zone, replay included
     return {"zones": len({o.zone for o in outcomes}), **_summary(outcomes)}
 
 

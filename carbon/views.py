@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from accounts.roles import ADMIN, VIEWER, has_role
 from carbon import charts, services
 from carbon.models import CarbonReading, Zone
+from carbon.tiles import overview_tiles
 from hyperweb.views import download_role_required, role_required
 from reports.charts import accounted_jobs, month_start, totals
 from scheduler.models import BackupJob
@@ -32,38 +33,11 @@ TIMELINE_LIMIT = 60
 SPAN_LIMIT = 200
 
 
-@dataclass
-class Tile:
-    zone: Zone
-    current: services.CurrentIntensity | None
-    sparkline: str
-    simulated: bool
-    stale: bool
-    sources: list[str]
-
-
-def _tile(zone: Zone, now: datetime) -> Tile:
-    try:
-        current = services.current_intensity(zone, now=now, refresh=False)
-    except services.NoData:
-        current = None
-    info = services.intensity_series(zone, now - timedelta(hours=24), now + timedelta(hours=24), now=now)
-    spark = charts.sparkline(info.points, now) if info.points else ""
-    return Tile(
-        zone=zone,
-        current=current,
-        sparkline=spark,
-        simulated=info.simulated or bool(current and current.simulated),
-        stale=info.stale or bool(current and current.stale),
-        sources=sorted(info.sources),
-    )
-
-
 @role_required(VIEWER)
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    tiles = [_tile(zone, now) for zone in Zone.objects.filter(active=True)]
+    tiles = overview_tiles(list(Zone.objects.filter(active=True)), now)
     month = totals(accounted_jobs().filter(completed_at__gte=month_start(now)))
     planned = upcoming(now, now + timedelta(hours=TIMELINE_HOURS))
     context = {

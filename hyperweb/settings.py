@@ -66,7 +66,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "django_q",
     "csp",
     "hyperweb",
     "accounts",
@@ -75,6 +74,8 @@ INSTALLED_APPS = [
     "reports",
     "alerts",
     "metrics",
+    # After scheduler: scheduler's `qcluster` command (a cluster that stops promptly) wins over django-q2's.
+    "django_q",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,9 @@ Q_CLUSTER = {
     "poll": 0.5,
     "label": "Tasks",
 }
+# On SIGTERM/SIGINT, `manage.py qcluster` lets running work finish for this long, then stops it (a
+# backup cut short is retried, like one whose worker died: scheduler/management/commands/qcluster.py).
+Q_STOP_GRACE_SECONDS = env_float("Q_STOP_GRACE_SECONDS", 5.0, minimum=0)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
@@ -475,6 +479,12 @@ def _check_site_scope(raw: str) -> None:
 
 _check_site_scope(REPORT_SITE_SCOPE)
 
+# --- What-if precompute (owner: dashboard) ------------------------------------------------------
+# After each refresh the workers compute the what-if page's default answer (2 h backup, 4 h wait,
+# 90 days) for every active zone into the cache (shared with REDIS_URL): about a second of CPU per
+# zone every CARBON_REFRESH_MINUTES. Other inputs are computed on first view and cached alike.
+WHATIF_PRECOMPUTE = env_bool("WHATIF_PRECOMPUTE", True)
+
 # --- Forecast retention (owner: housekeeping) -----------------------------------------------------
 # Forecast issues older than this many days are pruned daily (carbon.prune_forecasts), except the
 # first issue of each UTC day per zone/source/signal, kept to measure forecast accuracy later.
@@ -567,6 +577,8 @@ ALERT_TARGET_MIN_FREE_PERCENT = env_float("ALERT_TARGET_MIN_FREE_PERCENT", 10.0,
 ALERT_PROVIDER_STALE_MINUTES = env_int("ALERT_PROVIDER_STALE_MINUTES", 120, minimum=0)
 # A lasting condition (full disk, stale data) alerts again at most once per this many hours.
 ALERT_REPEAT_HOURS = env_int("ALERT_REPEAT_HOURS", 24, minimum=1)
+# Alerts (with their deliveries and attempts) older than this many days are deleted by the checks.
+ALERT_KEEP_DAYS = env_int("ALERT_KEEP_DAYS", 90, minimum=1)
 # When the weekly digest goes out (cron, UTC); empty: no digest.
 ALERT_DIGEST_CRON = env_str("ALERT_DIGEST_CRON", "0 7 * * 1")
 

@@ -69,7 +69,9 @@ def download_role_required(role: str) -> Callable[[View], View]:
                 )
                 problem = "Authorization must be 'Bearer <token>' with a valid token; POST /api/login for one"
             if found is None or not found.user.is_active:
-                return _json_error(401, problem, www_authenticate='ApiKey realm="hyperweb", header="X-API-Key"')
+                return _json_error(
+                    401, problem, www_authenticate='ApiKey realm="hyperweb", header="X-API-Key"'
+                )
             if not has_role(found.user, role):
                 return _json_error(403, f"this download needs the {role} role")
             request.user = found.user

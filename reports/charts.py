@@ -65,6 +65,10 @@ class Totals:
     stale_runs: int
     average_runs: int = 0
     marginal: MarginalTotals | None = None
+    # Average-signal backups that ran dirtier than their counterfactual (saving_kg < 0; the same
+    # counterfactual as every saving, scheduler.accounting) and the kg they added in total.
+    made_worse_runs: int = 0
+    lost_kg: float = 0.0
 
     @property
     def simulated(self) -> bool:
@@ -102,6 +106,8 @@ def totals(jobs: QuerySet[BackupJob]) -> Totals:
         marginal_avoided=_kg_sums("saving_kg", Q(signal=MARGINAL)),
         simulated=Count("pk", filter=Q(simulated=True)),
         stale=Count("pk", filter=Q(stale=True)),
+        made_worse=Count("pk", filter=Q(signal=AVERAGE, saving_kg__lt=0)),
+        lost=Coalesce(Sum("saving_kg", filter=Q(signal=AVERAGE, saving_kg__lt=0)), 0.0),
     )
     # Data backed up: what the backups really wrote where known, else the declared size.
     data_gb = row["bytes"] / 1e9 if row["bytes"] else row["size_gb"]
@@ -123,6 +129,8 @@ def totals(jobs: QuerySet[BackupJob]) -> Totals:
         stale_runs=row["stale"],
         average_runs=row["average_runs"],
         marginal=marginal,
+        made_worse_runs=row["made_worse"],
+        lost_kg=-float(row["lost"]),
     )
 
 

@@ -2,50 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import VIEWER
-from carbon import services as carbon_services
-from carbon.intensity import StepSeries
 from carbon.models import Zone
 from hyperweb.views import role_required
-from reports import charts
+from reports import charts, whatif
 
-WHATIF_DAYS = ((30, "last 30 days"), (90, "last 90 days"), (365, "last year"))
-# The replay with a real forecast model re-forecasts every hour: ~0.3 s per 30 days, so it runs
-# over the most recent 30 days only, whatever the history chosen for the distribution.
-BACKTEST_DAYS = 30
-
-
-def _backtest(series: Any, *, duration: timedelta, flexibility: timedelta) -> dict[str, Any] | None:
-    """Average savings of the planner on a forecast model vs perfect foresight vs HyperSDK's rule."""
-    from scheduler.backtest import BacktestConfig, run_backtest
-
-    if series is None or not len(series):
-        return None
-    recent = StepSeries.from_steps(
-        s for s in series.steps() if s[1] > series.last_end - timedelta(days=BACKTEST_DAYS)
-    )
-    try:
-        result = run_backtest(
-            recent, BacktestConfig(duration=duration, max_delay=flexibility, forecast="model")
-        )
-    except ValueError:  # too little history for the model (it needs a week) or for one job
-        return None
-    return {
-        "days": BACKTEST_DAYS,
-        "jobs": result.jobs,
-        **{k: v.saving_pct for k, v in result.policies.items()},
-    }
+WHATIF_DAYS = whatif.WHATIF_DAYS
 
 
 @role_required(VIEWER)
@@ -96,37 +65,5 @@ def what_if(request: HttpRequest) -> HttpResponse:
     answer: dict[str, Any] = {"result": None, "chart": None, "simulated": False, "replay": None}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        zone = data["zone"]
-        # The replay takes up to a second or two: the answer is kept until the zone's data
-        # changes (its data version) or CARBON_REFRESH_MINUTES pass (the history moves on).
-        key = "whatif:{}:{}:{}:{}:{}".format(
-            zone.code,
-            carbon_services.data_version(zone.pk),
-            data["duration_hours"],
-            data["flexibility_hours"],
-            data["days"],
-        )
-        cached = cache.get(key)
-        if cached is None:
-            cached = _what_if(zone, data)
-            cache.set(key, cached, timeout=settings.CARBON_REFRESH_MINUTES * 60)
-        answer = cached
+        answer = whatif.answer(data["zone"], data["duration_hours"], data["flexibility_hours"], data["days"])
     return render(request, "reports/what_if.html", {"form": form, **answer})
-
-
-def _what_if(zone: Zone, data: dict[str, Any]) -> dict[str, Any]:
-    """The distribution of best-window savings over the history, its chart, and the replay."""
-    now = timezone.now()
-    # Stored actual readings only (the series ends at now): what really happened.
-    info = carbon_services.intensity_series(zone, now - timedelta(days=data["days"]), now, now=now)
-    duration = timedelta(hours=data["duration_hours"])
-    flexibility = timedelta(hours=data["flexibility_hours"])
-    result = charts.whatif_distribution(
-        info.series, duration=duration, flexibility=flexibility, every=timedelta(minutes=30)
-    )
-    return {
-        "result": result,
-        "chart": charts.whatif_histogram(result.percents, median=result.median) if result.starts else "",
-        "simulated": info.simulated,
-        "replay": _backtest(info.series, duration=duration, flexibility=flexibility),
-    }

@@ -29,14 +29,16 @@ class BackupJobAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "name",
+        "operation",
         "status",
+        "integrity",
         "zone",
         "carbon_aware",
         "planned_start",
         "started_at",
         "emissions_kg",
     )
-    list_filter = ("status", "carbon_aware", "zone", "executor")
+    list_filter = ("operation", "status", "integrity", "carbon_aware", "zone", "executor")
     search_fields = ("id", "name", "vm_path")
     date_hierarchy = "requested_at"
     list_select_related = ("zone",)

@@ -63,6 +63,7 @@ from datetime import UTC, datetime, timedelta
 from carbon.forecaster import DEFAULT_PARAMS, forecast_from_grid
 from carbon.intensity import StepSeries, energy_kwh
 from scheduler.planner import PlanRequest, plan_job, replan
+from scheduler.uncertainty import DEFAULT_RISK, ErrorProfile, issue_errors, profile_from_errors, risk_quantile
 
 __all__ = [
     "POLICIES",
@@ -131,6 +132,10 @@ class BacktestConfig:
     # (15 min by default; `manage.py backtest` passes the setting). None: at every forecast issue.
     replan_every: timedelta | None = timedelta(minutes=15)
     replan_min_gain_pct: float = 1.0  # the product's hysteresis (services.planning)
+    # How much forecast risk hyperweb takes (scheduler.uncertainty): cautious | balanced | greedy.
+    risk: str = DEFAULT_RISK
+    # Days of past forecast issues its error profile is learned from, relearned every day.
+    error_days: float = 14.0
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,7 @@ class BacktestResult:
             "forecast": c.forecast,
             "replan": c.replan,
             "replan_every_min": _replan_every(c).total_seconds() / 60 if c.replan else None,
+            "risk": c.risk,
             "seed": c.seed,
             "jobs": self.jobs,
             "no_data_jobs": self.no_data,
@@ -242,15 +248,21 @@ def run_backtest(
     *,
     progress: Callable[[int, int], None] | None = None,
     forecasts: Callable[[datetime], StepSeries] | None = None,
+    issue_cache: dict[float, list[float | None]] | None = None,
 ) -> BacktestResult:
     """Replay ``actual`` with ``config``; ``progress(done, total)`` is called now and then.
 
     ``forecasts``, if given, replaces ``config.forecast``: called with an issue time (a multiple
     of ``config.refresh``), it returns the forecast issued then (for tests and experiments).
+    ``issue_cache``: model/noisy forecast issues by issue time, shared between replays of the SAME
+    data, forecast and parameters (e.g. the risk settings of one case; a benchmark's speed-up:
+    the forecasts are most of a replay's time and do not depend on the job or the risk); it is
+    filled and never pruned, so its owner bounds it.
     """
     if len(actual) == 0:
         raise ValueError("no data")
     kind, pct = ("custom", 0.0) if forecasts is not None else parse_forecast(config.forecast)
+    q = risk_quantile(config.risk)
     d, maxd, every = config.duration, config.max_delay, config.every
     if d <= timedelta(0) or maxd < timedelta(0) or every <= timedelta(0):
         raise ValueError("duration and every must be positive, max delay not negative")
@@ -302,9 +314,69 @@ def run_backtest(
                 series = forecasts(datetime.fromtimestamp(issue, tz=UTC))
                 got = (series, [(s, v) for s, _, v in series.steps()])
             else:
-                steps = _issue_forecast(kind, pct, grid, issue, span, config)
-                got = (StepSeries.from_steps(steps), [(s, v) for s, _, v in steps])
+                vals = issue_values(issue)
+                ks = [k for k, v in enumerate(vals) if v is not None]
+                series = StepSeries(
+                    [issue + k * grid.step for k in ks],
+                    [issue + (k + 1) * grid.step for k in ks],
+                    [vals[k] for k in ks],
+                )
+                # HyperSDK's look-ahead points (only the first hours are ever read).
+                near = [k for k in ks if k * grid.step <= lookahead.total_seconds() + refresh_s]
+                got = (
+                    series,
+                    [(datetime.fromtimestamp(issue + k * grid.step, tz=UTC), vals[k]) for k in near],
+                )
             issued[issue] = got
+        return got
+
+    # The forecast error profile (model and noisy forecasts, a risk other than greedy): learned
+    # from the issues of the last ``error_days`` whose whole span is observed, once a day.
+    shared = issue_cache is not None
+    learned: dict[float, list[float | None]] = issue_cache if issue_cache is not None else {}
+    errors: dict[float, list[float | None] | None] = {}  # D by lead per past issue (issue_errors)
+    profile: ErrorProfile | None = None
+    profile_day = -1
+    pessimistic: dict[float, StepSeries] = {}
+    steps_ahead = math.ceil(span.total_seconds() / grid.step) + 1 if grid is not None else 0
+
+    def issue_values(issue: float) -> list[float | None]:
+        """An issue's forecast on the grid (shared by the decisions and the error learning)."""
+        got = learned.get(issue)
+        if got is None or len(got) < steps_ahead:
+            learned[issue] = got = _issue_values(kind, pct, grid, issue, span, config)
+        return got[:steps_ahead] if len(got) > steps_ahead else got
+
+    def learn(now: float) -> ErrorProfile:
+        last = math.floor((now - steps_ahead * grid.step) / refresh_s) * refresh_s
+        first = last - config.error_days * 86400
+        if not shared:
+            for old in [k for k in learned if k < first]:
+                del learned[old]  # never needed again: the decisions are past it too
+        vectors = []
+        issue = math.ceil(first / refresh_s) * refresh_s
+        while issue <= last:
+            vec = errors.get(issue)
+            if vec is None:
+                i0 = grid.index(issue)
+                vec = issue_errors(issue_values(issue), grid.values[i0 : i0 + steps_ahead], grid.step)
+                errors[issue] = vec
+            vectors.append(vec)
+            issue += refresh_s
+        for old in [k for k in errors if k < first]:
+            del errors[old]
+        return profile_from_errors(vectors, grid.step)
+
+    def planning_series(when: datetime) -> StepSeries:
+        """What the planner decides on at ``when``: the newest forecast, made pessimistic by the
+        risk setting (the same for every job re-planned then, so computed once per time)."""
+        fc = forecast_at(when)[0]
+        if profile is None:
+            return fc
+        key = when.timestamp()
+        got = pessimistic.get(key)
+        if got is None:
+            pessimistic[key] = got = profile.pessimistic(fc, when, q)
         return got
 
     actual_points = None
@@ -314,6 +386,14 @@ def run_backtest(
         # Jobs are replayed in submission order: issues before this one's are never needed again.
         for old in [k for k in issued if k < t.timestamp() - refresh_s - (grid.step if grid else 0)]:
             del issued[old]
+        for old in [k for k in pessimistic if k < t.timestamp()]:
+            del pessimistic[old]
+        keep_from = t.timestamp() - config.error_days * 86400 - span.total_seconds() - 2 * refresh_s
+        for old in [k for k in learned if k < keep_from] if not shared else ():
+            del learned[old]
+        if q is not None and grid is not None and int(t.timestamp() // 86400) != profile_day:
+            profile_day = int(t.timestamp() // 86400)
+            profile = learn(t.timestamp())
         req = PlanRequest(key="bt", earliest=t, latest=t + maxd, duration=d)
         now_mean = actual.mean(t, t + d)
         best = actual.best_window(d, t, t + maxd)
@@ -326,6 +406,7 @@ def run_backtest(
         else:
             fc, pts = forecast_at(t)
             points = [(s, v) for s, v in pts if t < s <= t + lookahead]
+            fc = planning_series(t)
         decision = plan_job(fc, req, now=t)
         if config.replan and kind != "perfect":
             # Re-plan at every re-plan time while the job still waits. A planned start at or
@@ -333,7 +414,11 @@ def run_backtest(
             r = datetime.fromtimestamp((math.floor(t.timestamp() / replan_s) + 1) * replan_s, tz=UTC)
             while decision.start > r:
                 decision = replan(
-                    [req], {"bt": decision}, forecast_at(r)[0], now=r, min_gain_pct=config.replan_min_gain_pct
+                    [req],
+                    {"bt": decision},
+                    planning_series(r),
+                    now=r,
+                    min_gain_pct=config.replan_min_gain_pct,
                 ).decisions["bt"]
                 r += timedelta(seconds=replan_s)
         hw = decision.start
@@ -398,6 +483,22 @@ def _issue_forecast(
     kind: str, pct: float, grid: _Grid, issue: float, horizon: timedelta, config: BacktestConfig
 ) -> list[tuple[datetime, datetime, float]]:
     """Forecast steps from ``issue`` covering ``horizon``, on the data's own step."""
+    values = _issue_values(kind, pct, grid, issue, horizon, config)
+    return [
+        (
+            datetime.fromtimestamp(issue + k * grid.step, tz=UTC),
+            datetime.fromtimestamp(issue + (k + 1) * grid.step, tz=UTC),
+            v,
+        )
+        for k, v in enumerate(values)
+        if v is not None
+    ]
+
+
+def _issue_values(
+    kind: str, pct: float, grid: _Grid, issue: float, horizon: timedelta, config: BacktestConfig
+) -> list[float | None]:
+    """The forecast issued at ``issue``, one value per grid step from it (None: no value)."""
     steps_ahead = math.ceil(horizon.total_seconds() / grid.step) + 1
     i0 = grid.index(issue)
     if kind == "model":
@@ -414,15 +515,8 @@ def _issue_forecast(
             err += rng.gauss(0.0, sigma)
             v = grid.values[i0 + k] if i0 + k < len(grid.values) else None
             values.append(max(0.0, v * (1 + err)) if v is not None else None)
-    return [
-        (
-            datetime.fromtimestamp(issue + k * grid.step, tz=UTC),
-            datetime.fromtimestamp(issue + (k + 1) * grid.step, tz=UTC),
-            v,
-        )
-        for k, v in enumerate(values)
-        if v is not None
-    ]
+    out: list[float | None] = list(values)
+    return out + [None] * (steps_ahead - len(out))
 
 
 def format_table(result: BacktestResult) -> str:

@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -175,11 +176,12 @@ def _dead_here(worker: str) -> bool:
     return False
 
 
-def reap_stale_claims(now: datetime | None = None) -> list[str]:
+def reap_stale_claims(now: datetime | None = None, *, lost: Collection[str] = ()) -> list[str]:
     """Running jobs whose worker is gone: retried, or failed after the last attempt.
 
     A worker is gone when its heartbeat is older than BACKUP_STALE_SECONDS, or at once when it
-    was a process of this host that no longer exists (killed, out of memory): no need to wait.
+    was a process of this host that no longer exists (killed, out of memory), or is one of `lost`
+    (worker ids a stopping cluster has just killed): no need to wait.
     """
     from scheduler.services.jobs import log_event
 
@@ -190,7 +192,7 @@ def reap_stale_claims(now: datetime | None = None) -> list[str]:
         "pk", "heartbeat_at", "claimed_by", "attempts", "max_attempts"
     )
     for pk, heartbeat, worker, attempts, max_attempts in running:
-        if heartbeat is not None and heartbeat >= limit and not _dead_here(worker):
+        if heartbeat is not None and heartbeat >= limit and worker not in lost and not _dead_here(worker):
             continue
         since = heartbeat.isoformat() if heartbeat else "its start"
         reason = f"worker lost: no heartbeat from {worker or 'its worker'} since {since}"

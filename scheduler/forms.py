@@ -52,6 +52,16 @@ def _zones() -> Any:
 
 class BackupFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "any status"), *BackupJob.Status.choices])
+    operation = forms.ChoiceField(
+        required=False,
+        label="Run",
+        choices=[("", "backups, restores, verifications"), *BackupJob.Operation.choices],
+    )
+    integrity = forms.ChoiceField(
+        required=False,
+        label="Archive",
+        choices=[("", "any archive"), ("verified", "verified"), ("damaged", "damaged"), ("pruned", "pruned")],
+    )
     zone = forms.ModelChoiceField(
         required=False,
         queryset=Zone.objects.only("code", "name"),
@@ -83,6 +93,12 @@ class BackupFilterForm(forms.Form):
         data = self.cleaned_data
         if data.get("status"):
             jobs = jobs.filter(status=data["status"])
+        if data.get("operation"):
+            jobs = jobs.filter(operation=data["operation"])
+        if data.get("integrity") == "pruned":
+            jobs = jobs.filter(pruned_at__isnull=False)
+        elif data.get("integrity"):
+            jobs = jobs.filter(integrity=data["integrity"], pruned_at__isnull=True)
         if data.get("zone"):
             jobs = jobs.filter(zone=data["zone"])
         if data.get("policy"):
@@ -438,3 +454,16 @@ class RestoreForm(forms.Form):
         label="Wait for a clean window instead of restoring now",
         required=False,
     )
+
+
+class RetentionForm(forms.Form):
+    """A policy's own retention counts; all empty = the BACKUP_KEEP_* defaults."""
+
+    keep_last = forms.IntegerField(label="Keep the last", required=False, min_value=0, max_value=10000)
+    keep_daily = forms.IntegerField(label="Daily (days)", required=False, min_value=0, max_value=10000)
+    keep_weekly = forms.IntegerField(label="Weekly (weeks)", required=False, min_value=0, max_value=10000)
+    keep_monthly = forms.IntegerField(label="Monthly (months)", required=False, min_value=0, max_value=10000)
+
+    @classmethod
+    def initial_for(cls, policy: BackupPolicy) -> dict[str, Any]:
+        return {name: getattr(policy, name) for name in cls.base_fields}

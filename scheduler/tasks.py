@@ -47,8 +47,11 @@ def lifecycle_tick() -> dict:
     """The periodic lifecycle work: plan due verifications (deferrable, into clean windows) and
     prune archives by retention."""
     from scheduler.services.lifecycle import plan_due_verifications
+    from scheduler.services.retention import prune
 
-    return {"verifications_planned": len(plan_due_verifications())}
+    planned = plan_due_verifications()
+    pruned = prune()
+    return {"verifications_planned": len(planned), "pruned": len(pruned.deleted), "kept": len(pruned.skipped)}
 
 
 def on_worker_start(sender: object = None, proc_name: str = "", **kwargs: object) -> None:

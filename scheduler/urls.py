@@ -16,6 +16,7 @@ urlpatterns = [
     path("policies/new", views.policy_new, name="policy-new"),
     path("policies/describe", views.policy_describe, name="policy-describe"),
     path("policies/<str:policy_id>", views.policy_detail, name="policy"),
+    path("policies/<str:policy_id>/retention", views.policy_retention, name="policy-retention"),
     path("policies/<str:policy_id>/enable", views.policy_action, {"action": "enable"}, name="policy-enable"),
     path(
         "policies/<str:policy_id>/disable", views.policy_action, {"action": "disable"}, name="policy-disable"

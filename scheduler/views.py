@@ -31,12 +31,13 @@ from scheduler.forms import (
     BackupForm,
     PolicyForm,
     RestoreForm,
+    RetentionForm,
     describe_cron,
     describe_window,
     next_runs,
 )
 from scheduler.models import BackupJob, BackupPolicy
-from scheduler.services import lifecycle
+from scheduler.services import lifecycle, retention
 
 PAGE_SIZE = 25
 EVENT_LIMIT = 200
@@ -297,8 +298,41 @@ def policy_detail(request: HttpRequest, policy_id: str) -> HttpResponse:
         "can_operate": can_operate,
         "jobs": list(policy.jobs.select_related("zone").order_by("-requested_at")[:10]),
         **_explain(form, policy, timezone.now()),
+        **_retention(policy),
     }
     return render(request, "scheduler/policy_form.html", context)
+
+
+def _retention(policy: BackupPolicy, rule: Any = None) -> dict[str, Any]:
+    """The rule for the policy's archives and what it would keep and delete now (a dry run)."""
+    groups = retention.preview(policy, rule=rule)
+    own_rule, source = retention.policy_rule(policy)
+    return {
+        "retention": groups[0] if groups else None,
+        "retention_rule": rule or own_rule,
+        "retention_source": "asked" if rule is not None else source,
+    }
+
+
+@role_required(VIEWER)
+def policy_retention(request: HttpRequest, policy_id: str) -> HttpResponse:
+    """The rule's form. "Preview" shows what any counts typed in would keep and delete (nothing is
+    stored nor deleted, so viewers may); "Save" stores them (operators)."""
+    policy = get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=policy_id)
+    can_operate = has_role(request.user, OPERATOR)
+    saving = request.method == "POST" and "preview" not in request.POST
+    if saving and not can_operate:
+        raise PermissionDenied("changing retention needs the operator role")
+    form = RetentionForm(request.POST or None, initial=RetentionForm.initial_for(policy))
+    asked = None
+    if request.method == "POST" and form.is_valid():
+        if saving:
+            retention.set_policy_rule(policy, form.cleaned_data)
+            messages.success(request, "Retention saved; the workers' next pruning applies it.")
+            return redirect("policy", policy_id=policy.pk)
+        asked = retention.rule_from(form.cleaned_data) or retention.default_rule()
+    context = {"policy": policy, "form": form, "can_operate": can_operate, "what_if": asked is not None}
+    return render(request, "scheduler/policy_retention.html", {**context, **_retention(policy, asked)})
 
 
 @role_required(OPERATOR)

@@ -2,7 +2,9 @@
 
 A provider answers four questions about a zone: its current intensity, a forecast, history over a
 range, and which zones it knows. It returns plain `Reading` values (aware UTC datetimes, gCO2eq/kWh)
-and knows nothing of the database; `carbon.services` stores what it returns.
+and knows nothing of the database; `carbon.services` stores what it returns. Every method that
+asks about data takes `now`, the fetch's clock: a provider that can answer "as of" a time (the
+simulated one) uses it; one that only knows the present (a remote API) may ignore it.
 
 Failures are exceptions: `ProviderError` for an outage (network, 5xx after retries, bad payload),
 which makes the chain move on to the next provider. A provider that simply has no forecast for a
@@ -44,6 +46,12 @@ class ProviderError(Exception):
     """The provider could not answer (outage, auth failure, unusable payload)."""
 
 
+class ProviderUnreachable(ProviderError):
+    """The provider did not answer at all (timeouts, refused connections) after the retries: the
+    fetch service leaves it alone for every zone for CARBON_FAILURE_COOLDOWN, so one silent
+    provider costs one timeout per cooldown, not one per zone and kind of data."""
+
+
 class ZoneNotPermitted(ProviderError):
     """The provider's credentials may not read this zone (e.g. HTTP 403 for a zone outside an
     Electricity Maps free token's one zone). The fetch service records it once and skips the
@@ -61,10 +69,12 @@ class Provider(Protocol):
     # (carbon.services.fetching.web_request). A provider without the attribute counts as remote.
     remote: bool
 
-    def current(self, zone: ZoneRef) -> Reading: ...
+    def current(self, zone: ZoneRef, *, now: datetime | None = None) -> Reading: ...
 
-    def forecast(self, zone: ZoneRef, hours: int = 72) -> list[Reading]: ...
+    def forecast(self, zone: ZoneRef, hours: int = 72, *, now: datetime | None = None) -> list[Reading]: ...
 
-    def history(self, zone: ZoneRef, start: datetime, end: datetime) -> list[Reading]: ...
+    def history(
+        self, zone: ZoneRef, start: datetime, end: datetime, *, now: datetime | None = None
+    ) -> list[Reading]: ...
 
     def zones(self) -> list[str]: ...

@@ -216,13 +216,15 @@ class CsvProvider:
     def _refuse(self) -> ProviderError:
         return ProviderError("csv provides history only by import")
 
-    def current(self, zone: ZoneRef) -> Reading:
+    def current(self, zone: ZoneRef, *, now: datetime | None = None) -> Reading:
         raise self._refuse()
 
-    def forecast(self, zone: ZoneRef, hours: int = 72) -> list[Reading]:
+    def forecast(self, zone: ZoneRef, hours: int = 72, *, now: datetime | None = None) -> list[Reading]:
         raise self._refuse()
 
-    def history(self, zone: ZoneRef, start: datetime, end: datetime) -> list[Reading]:
+    def history(
+        self, zone: ZoneRef, start: datetime, end: datetime, *, now: datetime | None = None
+    ) -> list[Reading]:
         raise self._refuse()
 
     def zones(self) -> list[str]:

@@ -29,7 +29,7 @@ from typing import Any
 
 import requests
 
-from carbon.providers.base import ProviderError
+from carbon.providers.base import ProviderError, ProviderUnreachable
 
 logger = logging.getLogger("carbon.providers")
 
@@ -185,7 +185,7 @@ class HttpClient:
                 raise HTTPStatusError(
                     message, status=response.status_code, body=self._safe(response.text or "")
                 )
-            raise ProviderError(message)
+            raise ProviderUnreachable(message)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
     def get_json(

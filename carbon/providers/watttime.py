@@ -173,7 +173,7 @@ class WattTimeProvider:
 
     # -- the Provider interface -------------------------------------------------------------------
 
-    def current(self, zone: ZoneRef) -> Reading:
+    def current(self, zone: ZoneRef, *, now: datetime | None = None) -> Reading:
         """The latest historical point of the past hour (kind "actual").
 
         When the account may not read history for the region (403/404) or the last hour is
@@ -200,7 +200,7 @@ class WattTimeProvider:
             raise ProviderError(f"watttime has no current value for {zone.provider_code}")
         return ahead[0]
 
-    def forecast(self, zone: ZoneRef, hours: int = 72) -> list[Reading]:
+    def forecast(self, zone: ZoneRef, hours: int = 72, *, now: datetime | None = None) -> list[Reading]:
         horizon = max(1, min(int(hours), MAX_FORECAST_HOURS))
         fetched_at = self._now()
         payload = self._data(
@@ -209,7 +209,9 @@ class WattTimeProvider:
         )
         return self._readings(payload, what="forecast", kind="forecast", fetched_at=fetched_at)
 
-    def history(self, zone: ZoneRef, start: datetime, end: datetime) -> list[Reading]:
+    def history(
+        self, zone: ZoneRef, start: datetime, end: datetime, *, now: datetime | None = None
+    ) -> list[Reading]:
         readings = self._historical(zone, start, end)
         return [r for r in readings if r.end > start and r.start < end]
 

@@ -7,7 +7,7 @@
   that cached answers are keyed by (`data_version`, `bump_data_version`), and record each
   source's newest forecast issue (carbon.models.ForecastIssue);
 - series: read them back (`current_intensity`, `intensity_series`, `forecast_points`,
-  `reading_range`);
+  `reading_range`), and the one notion of stale data (`staleness`: since when, for how long);
 - status: `carbon_status` with its rule `next_step_at_or_below`, cached per zone for at most
   CARBON_STATUS_CACHE_SECONDS, never past the step in progress;
 - renewables: `renewable_share`, a run's time-weighted mean of the providers' renewable share as
@@ -47,10 +47,13 @@ from carbon.services.series import (
     CurrentIntensity,
     ForecastPoint,
     SeriesInfo,
+    Staleness,
+    current_intensities,
     current_intensity,
     forecast_points,
     intensity_series,
     reading_range,
+    staleness,
 )
 from carbon.services.status import STATUS_WINDOW, CarbonStatus, carbon_status, next_step_at_or_below
 from carbon.services.store import (
@@ -74,10 +77,12 @@ __all__ = [
     "ImportResult",
     "NoData",
     "SeriesInfo",
+    "Staleness",
     "StoreResult",
     "UnknownZone",
     "bump_data_version",
     "carbon_status",
+    "current_intensities",
     "current_intensity",
     "data_version",
     "denials",
@@ -101,5 +106,6 @@ __all__ = [
     "register_schedules",
     "resolve_now",
     "store_model_forecast",
+    "staleness",
     "store_readings",
 ]

@@ -15,7 +15,7 @@ from carbon.models import FetchAttempt, Zone
 from carbon.providers import get_provider
 from carbon.providers.base import Reading
 from carbon.services.base import get_zone, resolve_now
-from carbon.services.fetching import ALL_WHATS, call_provider
+from carbon.services.fetching import ALL_WHATS
 from carbon.services.store import StoreResult, store_readings
 
 log = logging.getLogger("carbon.fetch")
@@ -126,8 +126,8 @@ def load_demo_data(*, days: int | None = None, now: datetime | None = None) -> i
     created = 0
     for zone in Zone.objects.filter(active=True):
         ref = zone.ref("simulated")
-        history = call_provider(provider.history, ref, now - timedelta(days=days), now, now=now)
-        forecast = call_provider(provider.forecast, ref, settings.CARBON_FORECAST_HOURS, now=now)
+        history = provider.history(ref, now - timedelta(days=days), now, now=now)
+        forecast = provider.forecast(ref, settings.CARBON_FORECAST_HOURS, now=now)
         with transaction.atomic():
             stored = store_readings(zone, "simulated", [*history, *forecast])
             FetchAttempt.objects.bulk_create(

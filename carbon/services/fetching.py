@@ -4,7 +4,9 @@ For each kind of data (history, current, forecast) the chain is walked in order:
 
 - a provider whose last successful fetch is younger than its TTL is "cached": the database
   already holds its answer, nobody is asked;
-- a provider that failed within the last CARBON_FAILURE_COOLDOWN seconds is passed over;
+- a provider that failed within the last CARBON_FAILURE_COOLDOWN seconds is passed over (one
+  that did not answer at all, `ProviderUnreachable`, is passed over for every zone and kind of
+  data, so a silent provider costs one timeout per cooldown, not one per zone);
 - otherwise it is asked; its readings are stored (upsert) and the walk stops. On any failure the
   walk moves on to the next provider. An empty forecast is an answer, not an outage, but it
   gives no forecast, so the walk goes on looking for one.
@@ -16,16 +18,16 @@ the TTL clock. Reading the stored data, with stale flags when every provider fai
 A web request never waits on a remote provider (`web_request()`, entered by
 carbon.middleware.ProviderWaitMiddleware for every request): where a remote provider would be
 asked, the walk stops with a "deferred" outcome, a refresh of the zone is queued for the workers
-(`request_refresh`, at most once a minute per zone) and the reader answers from what is stored,
-flagged stale when it is old. Local providers (simulated, CSV: no network) are still asked.
+(`request_refresh`, at most once every REFRESH_REQUEST_SECONDS per zone) and the reader answers
+from what is stored, flagged stale when it is old. Local providers (simulated, CSV: no network)
+are still asked.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -37,7 +39,7 @@ from django.db.models import Max
 
 from carbon.models import CarbonReading, FetchAttempt, Zone, ZoneDenial
 from carbon.providers import UnknownProvider, get_provider
-from carbon.providers.base import Provider, ProviderError, Reading, ZoneNotPermitted
+from carbon.providers.base import Provider, ProviderError, ProviderUnreachable, Reading, ZoneNotPermitted
 from carbon.services.base import resolve_now
 from carbon.services.store import cache_allowed, data_version, store_readings
 
@@ -48,8 +50,9 @@ HISTORY = FetchAttempt.What.HISTORY.value
 FORECAST = FetchAttempt.What.FORECAST.value
 # History first: it fills the gap since the last stored actual, which `current` would close over.
 ALL_WHATS = (HISTORY, CURRENT, FORECAST)
-# A zone's refresh is queued for the workers at most this often from web requests.
-REFRESH_REQUEST_SECONDS = 60
+# A zone's refresh is queued for the workers at most this often from web requests (the scheduled
+# refresh of every zone comes every CARBON_REFRESH_MINUTES anyway).
+REFRESH_REQUEST_SECONDS = 300
 
 _in_web_request: ContextVar[bool] = ContextVar("carbon_in_web_request", default=False)
 
@@ -115,23 +118,13 @@ def provider_ttl(name: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def call_provider(method: Callable, *args: object, now: datetime) -> object:
-    # Providers that can answer "as of" a given time (the simulated one) get `now`, so frozen
-    # clocks in tests and demo data line up; real providers only know the present.
-    try:
-        takes_now = "now" in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        takes_now = False
-    return method(*args, now=now) if takes_now else method(*args)
-
-
 def _ask(provider: Provider, zone: Zone, name: str, what: str, now: datetime) -> list[Reading]:
     ref = zone.ref(name)
     if what == CURRENT:
-        reading = call_provider(provider.current, ref, now=now)
+        reading = provider.current(ref, now=now)
         return [reading] if reading is not None else []
     if what == FORECAST:
-        return list(call_provider(provider.forecast, ref, settings.CARBON_FORECAST_HOURS, now=now) or [])
+        return list(provider.forecast(ref, settings.CARBON_FORECAST_HOURS, now=now) or [])
     # History fills the gap since this provider's last stored actual (at most the backfill
     # window) and always re-reads the trailing re-fetch window, where providers replace estimates
     # with measurements and revise recent values (store.py keeps the revision).
@@ -143,7 +136,7 @@ def _ask(provider: Provider, zone: Zone, name: str, what: str, now: datetime) ->
         start = min(last_end, now - timedelta(hours=settings.CARBON_REFETCH_HOURS))
     if start >= now:
         return []
-    return list(call_provider(provider.history, ref, start, now, now=now) or [])
+    return list(provider.history(ref, start, now, now=now) or [])
 
 
 def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> tuple[FetchOutcome, datetime]:
@@ -151,6 +144,10 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
     cooldown of the attempt it went by, or of the one it just made)."""
     cooldown = timedelta(seconds=settings.CARBON_FAILURE_COOLDOWN)
     if not force:
+        down = cache.get(_down_key(name))
+        if down is not None and now - cooldown <= down[0] <= now:
+            # Unreachable for another zone or kind of data a moment ago: not asked again yet.
+            return FetchOutcome(zone.code, name, what, "cooldown", error=down[1]), down[0] + cooldown
         last = (
             FetchAttempt.objects.filter(zone=zone, provider=name, what=what, at__lte=now)
             .order_by("-at")
@@ -183,6 +180,10 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
         return FetchOutcome(zone.code, name, what, "denied", error=str(exc)), datetime.max.replace(
             tzinfo=now.tzinfo
         )
+    except ProviderUnreachable as exc:
+        if settings.CARBON_FAILURE_COOLDOWN > 0:
+            cache.set(_down_key(name), (now, str(exc)[:500]), timeout=settings.CARBON_FAILURE_COOLDOWN)
+        return _failed(zone, name, what, now, started, str(exc) or type(exc).__name__), now + cooldown
     except (ProviderError, UnknownProvider) as exc:
         return _failed(zone, name, what, now, started, str(exc) or type(exc).__name__), now + cooldown
     except Exception as exc:  # a provider bug must not stop the chain; keep the traceback
@@ -213,6 +214,10 @@ def _fetch_one(zone: Zone, name: str, what: str, now: datetime, force: bool) -> 
         duration_ms=ms,
     )
     return outcome, now + provider_ttl(name)
+
+
+def _down_key(name: str) -> str:
+    return f"carbon:provider-unreachable:{name}"
 
 
 def _credential(provider: Provider) -> str | None:

@@ -72,6 +72,35 @@ def _stale_after() -> timedelta:
     return timedelta(minutes=settings.CARBON_STALE_MINUTES)
 
 
+@dataclass(frozen=True)
+class Staleness:
+    """How fresh a zone's stored data is at `now` (the one notion of "stale" that the status, the
+    series and alerts share): stale once neither an actual reading ended nor a forecast was issued
+    within CARBON_STALE_MINUTES."""
+
+    zone: str
+    newest: datetime | None  # the latest actual end or forecast issue (issued by now); None: no data
+    stale: bool
+    stale_since: datetime | None  # when it turned stale (newest + the window); None when fresh
+    stale_for: timedelta  # how long it has been stale (0 when fresh)
+
+
+def staleness(zone: Zone, *, now: datetime | None = None) -> Staleness:
+    """The zone's data freshness at `now` from stored data only (never asks a provider)."""
+    now = resolve_now(now)
+    last_actual = CarbonReading.objects.filter(zone=zone, kind=ACTUAL, start__lte=now).aggregate(
+        last=Max("end")
+    )["last"]
+    last_issue = CarbonReading.objects.filter(zone=zone, kind=FORECAST, issued_at__lte=now).aggregate(
+        last=Max("issued_at")
+    )["last"]
+    newest = max((t for t in (min(last_actual, now) if last_actual else None, last_issue) if t), default=None)
+    if newest is not None and newest >= now - _stale_after():
+        return Staleness(zone.code, newest, False, None, timedelta(0))
+    since = newest + _stale_after() if newest is not None else None
+    return Staleness(zone.code, newest, True, since, now - since if since else timedelta.max)
+
+
 def _priority(zone: Zone, sources: set[str]) -> list[str]:
     chain = [s for s in zone.provider_chain() if s in sources]
     return chain + sorted(sources - set(chain))
@@ -377,6 +406,26 @@ def current_intensity(zone: Zone, *, now: datetime | None = None, refresh: bool 
     if refresh:
         ensure_fresh_cached(zone, (CURRENT,), now=now)
     return _current_from(zone, _recent_actuals(zone, now), now)
+
+
+def current_intensities(zones: list[Zone], *, now: datetime | None = None) -> dict[int, CurrentIntensity | None]:
+    """current_intensity (stored data only) of several zones, their recent actuals read in one
+    query (the overview's tiles); a zone without recent actuals falls back as current_intensity
+    does, with its own queries. None for a zone without any data."""
+    now = resolve_now(now)
+    recent: dict[int, list[CarbonReading]] = {zone.pk: [] for zone in zones}
+    rows = CarbonReading.objects.filter(
+        zone__in=[zone.pk for zone in zones], kind=ACTUAL, end__gt=now - _stale_after(), start__lte=now
+    ).order_by("-end")
+    for reading in rows:
+        recent[reading.zone_id].append(reading)
+    found: dict[int, CurrentIntensity | None] = {}
+    for zone in zones:
+        try:
+            found[zone.pk] = _current_from(zone, recent[zone.pk], now)
+        except NoData:
+            found[zone.pk] = None
+    return found
 
 
 def forecast_points(zone: Zone, *, now: datetime | None = None, hours: float = 72) -> list[ForecastPoint]:

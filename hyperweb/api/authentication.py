@@ -46,9 +46,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not parts or parts[0].lower() != self.keyword:
             return None
         if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(
-                "Authorization header must be 'Bearer <token or API key>'"
-            )
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token or API key>'")
         plain = parts[1]
         if plain.startswith(KEY_PREFIX):
             key = services.user_for_api_key(plain)

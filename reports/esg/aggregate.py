@@ -99,6 +99,9 @@ class _Bucket:
         else:
             sums["counterfactual_kg"].add(row.counterfactual_kg)
             sums["avoided_kg"].add(row.avoided_kg)
+            if row.avoided_kg < 0:
+                counts["made_worse"] += 1
+                sums["lost_kg"].add(-row.avoided_kg)
             sums["kwh_with_counterfactual"].add(row.energy_kwh)
         delay = row.delay_minutes
         sums["delay_minutes"].add(delay)
@@ -113,6 +116,9 @@ class _Bucket:
         counts["stale"] += row.stale
         counts["forecast_only"] += row.forecast_only
         counts["flagged"] += row.simulated or row.stale or row.forecast_only
+        if "estimated" in row.flags:
+            counts["estimated"] += 1
+            sums["estimated_kwh"].add(row.energy_kwh)
 
     def absorb(self, other: _Bucket) -> None:
         self.backups += other.backups
@@ -159,7 +165,9 @@ _SUMS = (
     "market_kg",
     "counterfactual_kg",
     "avoided_kg",
+    "lost_kg",
     "simulated_kg",
+    "estimated_kwh",
     "kwh_with_intensity",
     "kwh_with_counterfactual",
     "delay_minutes",
@@ -168,11 +176,13 @@ _COUNTS = (
     "without_readings",
     "without_counterfactual",
     "shifted",
+    "made_worse",
     "deadline_misses",
     "simulated",
     "stale",
     "forecast_only",
     "flagged",
+    "estimated",
 )
 
 

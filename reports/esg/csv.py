@@ -66,7 +66,10 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("stale", "1 when older stored data was used because providers were unreachable"),
     ("forecast_only", "1 when no measured reading covered the run and a forecast was used"),
     ("sources", "providers whose readings were used, ';'-separated"),
-    ("flags", "the accounting's flags, ';'-separated (e.g. partial_coverage, no_readings)"),
+    (
+        "flags",
+        "the accounting's flags, ';'-separated (e.g. partial_coverage, no_readings, estimated: provider estimates not yet measured)",
+    ),
 )
 HEADER = [name for name, _ in CSV_COLUMNS]
 
@@ -170,6 +173,8 @@ _FIGURES: tuple[tuple[str, str, str], ...] = (
     ("counterfactual_kg", "counterfactual emissions (started at the earliest allowed start)", "kg CO2e"),
     ("avoided_kg", AVOIDED_LABEL, "kg CO2e"),
     ("avoided_percent", "avoided against counterfactual", "%"),
+    ("made_worse", "backups that ran dirtier than their counterfactual", "count"),
+    ("lost_kg", "emissions those backups added over their counterfactual", "kg CO2e"),
     ("mean_intensity", "mean intensity during runs (energy-weighted)", "gCO2e/kWh"),
     ("mean_counterfactual_intensity", "mean counterfactual intensity (energy-weighted)", "gCO2e/kWh"),
     ("shifted", "backups shifted", "count"),
@@ -184,6 +189,9 @@ _FIGURES: tuple[tuple[str, str, str], ...] = (
     ("forecast_only", "backups on forecast-only data", "count"),
     ("flagged", "backups on simulated, stale or forecast-only data", "count"),
     ("simulated_kg", "kg CO2e resting on simulated data", "kg CO2e"),
+    ("estimated", "backups on provider estimates (not yet measured)", "count"),
+    ("estimated_kwh", "energy accounted on provider estimates", "kWh"),
+    ("estimated_energy_percent", "share of energy accounted on provider estimates", "%"),
 )
 
 

@@ -25,6 +25,10 @@ class Figures:
     avoided_kg: float = 0.0
     without_readings: int = 0  # energy known, intensity not: no kg counted for them
     without_counterfactual: int = 0  # no avoided figure counted for them
+    # Backups that ran dirtier than their counterfactual (avoided_kg < 0), and the kg they lost
+    # in total (the sum of those negative avoided figures, as a positive number).
+    made_worse: int = 0
+    lost_kg: float = 0.0
     shifted: int = 0
     mean_delay_minutes: float | None = None
     max_delay_minutes: float | None = None
@@ -34,6 +38,11 @@ class Figures:
     forecast_only: int = 0
     flagged: int = 0  # resting on simulated, stale or forecast-only data (any of the three)
     simulated_kg: float = 0.0
+    # Backups whose readings the provider had only estimated (not yet measured) when accounted,
+    # and their energy: how much of the report rests on estimates until the measurements arrive
+    # (a backup is accounted again when they do).
+    estimated: int = 0
+    estimated_kwh: float = 0.0
     mean_intensity: float | None = None  # energy-weighted mean experienced, gCO2e/kWh
     mean_counterfactual_intensity: float | None = None
     min_intensity: float | None = None
@@ -42,6 +51,11 @@ class Figures:
     @property
     def shifted_share(self) -> float | None:
         return None if not self.backups else self.shifted / self.backups
+
+    @property
+    def estimated_energy_percent(self) -> float | None:
+        """The share of the energy accounted on provider estimates, in %."""
+        return None if self.energy_kwh <= 0 else 100.0 * self.estimated_kwh / self.energy_kwh
 
     @property
     def avoided_percent(self) -> float | None:

@@ -236,6 +236,30 @@ class EtaResponseSerializer(serializers.Serializer):
     estimated_remaining = serializers.CharField()
 
 
+class RetentionSerializer(serializers.Serializer):
+    """Which of this schedule's archives pruning keeps; null counts: the BACKUP_KEEP_* defaults."""
+
+    keep_last = serializers.IntegerField(allow_null=True, min_value=0, help_text="the newest N")
+    keep_daily = serializers.IntegerField(
+        allow_null=True, min_value=0, help_text="newest of each of the last N days"
+    )
+    keep_weekly = serializers.IntegerField(
+        allow_null=True, min_value=0, help_text="... of the last N ISO weeks"
+    )
+    keep_monthly = serializers.IntegerField(
+        allow_null=True, min_value=0, help_text="... of the last N months"
+    )
+    rule = serializers.CharField(
+        read_only=True, help_text="the rule in words, e.g. 'keep last 7, monthly 12'"
+    )
+    # "from" is a Python keyword: declared through the fields mapping below.
+
+
+RetentionSerializer._declared_fields["from"] = serializers.ChoiceField(
+    choices=["policy", "default"], read_only=True, help_text="whose counts apply"
+)
+
+
 class ScheduledJobSerializer(serializers.Serializer):
     """HyperSDK ScheduledJob plus hyperweb's flexible window and carbon settings."""
 
@@ -255,6 +279,7 @@ class ScheduledJobSerializer(serializers.Serializer):
     expected_duration_hours = serializers.FloatField()
     last_run = serializers.DateTimeField(allow_null=True)
     next_run = serializers.DateTimeField(allow_null=True)
+    retention = RetentionSerializer(required=False)
 
 
 class TriggerResponseSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from scheduler.api import views
+from scheduler.api import compat, views
 
 urlpatterns = [
     path("jobs/submit", views.SubmitView.as_view(), name="jobs-submit"),
@@ -15,6 +15,13 @@ urlpatterns = [
     path("jobs/<str:job_id>/verify", views.VerifyView.as_view(), name="jobs-verify"),
     path("jobs/<str:job_id>", views.JobDetailView.as_view(), name="jobs-detail"),
     path("schedules", views.ScheduleListView.as_view(), name="schedules"),
+    # HyperSDK's advanced-scheduling calls, before /schedules/{id} (those ids are reserved).
+    path("schedules/queue", compat.QueueView.as_view(), name="schedules-queue"),
+    path("schedules/retry", compat.RetryView.as_view(), name="schedules-retry"),
+    path("schedules/timewindow", compat.TimeWindowView.as_view(), name="schedules-timewindow"),
+    path("schedules/validate", compat.ValidateView.as_view(), name="schedules-validate"),
+    path("schedules/dependencies", compat.DependenciesView.as_view(), name="schedules-dependencies"),
+    path("schedules/advanced/create", compat.AdvancedCreateView.as_view(), name="schedules-advanced-create"),
     path("schedules/<str:schedule_id>", views.ScheduleDetailView.as_view(), name="schedules-detail"),
     path("schedules/<str:schedule_id>/enable", views.ScheduleEnableView.as_view(), name="schedules-enable"),
     path(

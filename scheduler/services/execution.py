@@ -330,10 +330,11 @@ def startup(now: datetime | None = None) -> list[str]:
     """Worker start-up: remove temporaries of runs that died, hand due jobs to the cluster."""
     from scheduler.executors.file import cleanup_stale_temporaries
 
-    try:
-        cleanup_stale_temporaries(settings.BACKUP_TARGET_ROOT, older_than=settings.BACKUP_STALE_SECONDS)
-    except OSError:
-        log.exception("could not clean stale temporaries under %s", settings.BACKUP_TARGET_ROOT)
+    for root in (settings.BACKUP_TARGET_ROOT, settings.BACKUP_RESTORE_ROOT):  # backups, restores
+        try:
+            cleanup_stale_temporaries(root, older_than=settings.BACKUP_STALE_SECONDS)
+        except OSError:
+            log.exception("could not clean stale temporaries under %s", root)
     from scheduler.dispatch import reap_stale_claims
 
     reap_stale_claims(now)

@@ -76,6 +76,18 @@ def policy_to_json(policy: BackupPolicy) -> dict[str, Any]:
         "next_run": format_ts(policy.next_run_at) if policy.enabled else None,
         "created_at": format_ts(policy.created_at),
         "updated_at": format_ts(policy.updated_at),
+        "retention": _retention_json(policy),
+    }
+
+
+def _retention_json(policy: BackupPolicy) -> dict[str, Any]:
+    from scheduler.services.retention import KEEP_FIELDS, policy_rule
+
+    rule, source = policy_rule(policy)
+    return {
+        **{name: getattr(policy, name) for name in KEEP_FIELDS},
+        "rule": rule.describe(),
+        "source": source,
     }
 
 
@@ -170,7 +182,28 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     )
     policy.carbon_aware = _bool(wanted, "carbon_aware") and policy.zone is not None
     policy.next_run_at = next_run(policy.schedule, now) if policy.enabled else None
+    if "retention" in data:
+        from scheduler.services.retention import apply_retention_data
+
+        apply_retention_data(policy, data["retention"])
     return policy
+
+
+# /schedules/<these> are routes of their own (HyperSDK's advanced-scheduling calls), so no
+# schedule may take one of them as its id: it could never be read back.
+RESERVED_IDS = frozenset({"queue", "dependencies", "retry", "timewindow", "validate", "advanced"})
+
+
+def check_new_policy_id(value: Any) -> str:
+    """A caller-chosen id for a new schedule, or InvalidDefinition."""
+    check_id(value, BackupPolicy._meta.get_field("id").max_length)
+    if value in RESERVED_IDS:
+        raise InvalidDefinition(
+            f"schedule id {value!r} is reserved (/schedules/{value} is a route of its own)", field="id"
+        )
+    if BackupPolicy.objects.filter(pk=value).exists():
+        raise IdTaken(f"schedule id {value!r} already exists", field="id")
+    return value
 
 
 def save_policy(
@@ -179,10 +212,7 @@ def save_policy(
     now = now or timezone.now()
     creating = policy._state.adding
     if creating and isinstance(data, dict) and data.get("id") not in (None, ""):
-        check_id(data["id"], BackupPolicy._meta.get_field("id").max_length)
-        if BackupPolicy.objects.filter(pk=data["id"]).exists():
-            raise IdTaken(f"schedule id {data['id']!r} already exists", field="id")
-        policy.id = data["id"]
+        policy.id = check_new_policy_id(data["id"])
     apply_policy_data(policy, data, partial=partial, now=now)
     if creating and getattr(user, "is_authenticated", False):
         policy.created_by = user

@@ -48,8 +48,9 @@
         } else {
           html += "<p>No cleaner window within " + body.horizon_hours + " h: it would start at once.</p>";
         }
-        html += '<p class="small muted">' + esc(e.recommendation) + "</p>";
+        html += '<p class="small muted" data-utc-text data-ref="' + esc(e.best_time) + '">' + esc(e.recommendation) + "</p>";
         say(html);
+        if (window.hyperwebLocalise) window.hyperwebLocalise(box);  // "start at 08:45 UTC" in the viewer's zone
       })
       .catch(function () { if (mine === seq) say('<p class="errors">The estimate could not be fetched.</p>'); });
   }

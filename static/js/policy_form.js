@@ -23,6 +23,8 @@
         var next = d.next_runs.map(function (t) { return fmt.format(new Date(t)); }).join(", ");
         scheduleText.textContent = "Runs " + d.schedule_text + "." + (next ? " Next: " + next + "." : "");
         windowText.textContent = d.window_text || "The flexible window is explained here once the schedule is valid.";
+        [scheduleText, windowText].forEach(function (el) { el.removeAttribute("data-utc-original"); });
+        if (window.hyperwebLocalise) window.hyperwebLocalise(form);  // its UTC times in the viewer's zone
       })
       .catch(function () { /* keep the server-rendered text */ });
   }

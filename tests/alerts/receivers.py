@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 from alerts.delivery import SIGNATURE_HEADER, verify
 
@@ -29,15 +30,26 @@ class _MailHandler:
 
 
 class SMTPServer:
-    """aiosmtpd on 127.0.0.1 and a free port; `wait()` returns the next message received."""
+    """aiosmtpd on 127.0.0.1 and a free port; `wait()` returns the next message received. With
+    `login=(user, password)` it requires SMTP AUTH (over plain TCP: a test server only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, login: tuple[str, str] | None = None) -> None:
         self.inbox: queue.Queue = queue.Queue()
+        options: dict[str, Any] = {}
+        if login is not None:
+
+            def authenticator(
+                server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+            ) -> AuthResult:
+                ok = (data.login.decode(), data.password.decode()) == login
+                return AuthResult(success=ok, handled=False)
+
+            options = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
         # aiosmtpd's controller checks it is up by connecting to its port, so it needs a real one.
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             free = probe.getsockname()[1]
-        self.controller = Controller(_MailHandler(self.inbox), hostname="127.0.0.1", port=free)
+        self.controller = Controller(_MailHandler(self.inbox), hostname="127.0.0.1", port=free, **options)
 
     def start(self) -> SMTPServer:
         self.controller.start()

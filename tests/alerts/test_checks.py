@@ -188,4 +188,21 @@ def test_the_check_task_runs_every_check(settings) -> None:
         "targets_low": 0,
         "zones_stale": Zone.objects.filter(active=True).count(),
         "deadlines_missed": 1,
+        "alerts_pruned": 0,
     }
+
+
+def test_it_deletes_alerts_older_than_the_keep_period_with_their_deliveries(settings) -> None:
+    from alerts.models import Delivery, DeliveryAttempt, Webhook
+    from alerts.services import raise_alert
+
+    settings.ALERT_KEEP_DAYS = 30
+    Webhook.objects.create(name="hook", url="http://127.0.0.1:9/x", secret="s" * 20)
+    old = raise_alert(Kind.TARGET_FULL, "old", "old", "old", now=NOW - timedelta(days=31))
+    DeliveryAttempt.objects.create(delivery=old.deliveries.get(), at=NOW - timedelta(days=31), ok=False)
+    recent = raise_alert(Kind.TARGET_FULL, "recent", "recent", "recent", now=NOW - timedelta(days=29))
+
+    assert checks.prune_alerts(NOW) == 1
+    assert list(Alert.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert Delivery.objects.count() == 1 and not DeliveryAttempt.objects.exists()
+    assert checks.prune_alerts(NOW) == 0

@@ -192,3 +192,48 @@ def test_verify_is_what_a_receiver_runs() -> None:
     assert verify(SECRET, body, sign(SECRET, body))
     assert not verify(SECRET, body + b" ", sign(SECRET, body))
     assert not verify(SECRET, body, "")
+
+
+# A test server on loopback: AUTH without TLS is what it is meant to accept.
+PLAIN_AUTH = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
+
+@pytest.fixture
+def smtp_with_login(settings):
+    from tests.alerts.receivers import SMTPServer
+
+    server = SMTPServer(login=("hyperweb", "smtp-pa55word")).start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = "hyperweb"
+    yield server
+    server.stop()
+
+
+@PLAIN_AUTH
+def test_it_logs_in_to_the_smtp_server_with_the_configured_account(
+    settings, smtp_with_login, subscriber
+) -> None:
+    settings.EMAIL_HOST_PASSWORD = "smtp-pa55word"
+    delivery = alert().deliveries.get()
+
+    assert deliver(delivery.pk, now=NOW) == "delivered"
+    assert smtp_with_login.wait()[0] == ["olga@example.test"]
+
+
+@PLAIN_AUTH
+def test_a_refused_smtp_login_is_retried_and_never_records_the_password(
+    settings, smtp_with_login, subscriber, caplog
+) -> None:
+    settings.EMAIL_HOST_PASSWORD = "wrong-pa55word"
+    delivery = alert().deliveries.get()
+
+    with caplog.at_level(logging.DEBUG):
+        assert deliver(delivery.pk, now=NOW) == "retrying"
+
+    delivery.refresh_from_db()
+    assert delivery.last_error.startswith("SMTPAuthenticationError")
+    assert smtp_with_login.empty()
+    for text in (delivery.last_error, DeliveryAttempt.objects.get(delivery=delivery).error, caplog.text):
+        assert "wrong-pa55word" not in text

@@ -120,3 +120,28 @@ def test_delivery_attempts_are_listed_in_the_admin(admin_client, webhook, receiv
     assert "delivered" in page and "200" in page
     assert admin_client.get("/admin/alerts/alert/").status_code == 200
     assert admin_client.get("/admin/alerts/delivery/").status_code == 200
+
+
+def test_an_admin_sends_a_test_alert_to_a_webhook_only(
+    admin_client, webhook, receiver, smtp_server, subscriber
+) -> None:
+    from alerts.delivery import deliver
+    from alerts.models import Delivery
+
+    Webhook.objects.filter(pk=webhook.pk).update(
+        kinds=["weekly_digest"]
+    )  # a test goes whatever it subscribes to
+    response = admin_client.post(
+        "/admin/alerts/webhook/", {"action": "send_test", "_selected_action": [webhook.pk]}, follow=True
+    )
+
+    assert "Test alert queued for 1 webhook(s)" in response.content.decode()
+    delivery = Delivery.objects.get()  # no email: a test is for the webhook
+    assert delivery.webhook_id == webhook.pk and delivery.alert.kind == "test"
+    assert deliver(delivery.pk) == "delivered"
+    got = receiver.wait()
+    assert got.signature_ok and got.json()["event"] == "test"
+
+
+def test_the_preferences_page_offers_no_test_switch(viewer_user) -> None:
+    assert 'name="test"' not in signed_in(viewer_user).get(URL).content.decode()

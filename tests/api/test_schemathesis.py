@@ -36,6 +36,9 @@ from schemathesis.generation import GenerationMode
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5"))
 ALL_CHECKS = CHECKS.get_all()
 
+# Operations that answer 501 "not supported" on purpose (scheduler/api/compat.py).
+NOT_SUPPORTED = {("GET", "/schedules/dependencies"), ("POST", "/schedules/advanced/create")}
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ZONES: list[str] = []
@@ -70,9 +73,12 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_it_conforms_to_its_own_openapi_schema(case, live_server, schemathesis_key):
-    case.call_and_validate(
-        base_url=live_server.url, headers={"X-API-Key": schemathesis_key}, checks=ALL_CHECKS
-    )
+    # HyperSDK's routes hyperweb does not support answer a documented JSON 501 by design; every
+    # other check still applies to them (the 501 must be documented, JSON, and match its schema).
+    checks = ALL_CHECKS
+    if (case.method.upper(), case.path) in NOT_SUPPORTED:
+        checks = [check for check in ALL_CHECKS if check.__name__ != "not_a_server_error"]
+    case.call_and_validate(base_url=live_server.url, headers={"X-API-Key": schemathesis_key}, checks=checks)
 
 
 # --- the documented preconditions -------------------------------------------------------------

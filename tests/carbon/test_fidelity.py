@@ -240,8 +240,13 @@ class NesoLike:
 
 
 def test_neso_forecasts_then_actuals_then_a_revision_end_measured_and_reaccounted(
-    server, django_capture_on_commit_callbacks
+    server, django_capture_on_commit_callbacks, admin_client
 ):
+    def badge_shown() -> bool:
+        return (
+            '<span class="badge">estimated</span>' in admin_client.get(f"/backups/{job.pk}").content.decode()
+        )
+
     neso = NesoLike(server)
     register("ukgrid", lambda: UkGridProvider(server.url, retries=0, backoff=0, now=lambda: neso.clock))
     try:
@@ -270,6 +275,7 @@ def test_neso_forecasts_then_actuals_then_a_revision_end_measured_and_reaccounte
         job.refresh_from_db()
         assert job.intensity_experienced == pytest.approx(200.0)
         assert "estimated" in job.accounting["flags"] and job.accounting["estimated"] is True
+        assert badge_shown()
         row = CarbonReading.objects.get(zone=gb, kind="actual", start=run_start)
         assert row.estimated and row.renewable_percent == 35.0  # /generation/{from}/{to}
 
@@ -283,6 +289,7 @@ def test_neso_forecasts_then_actuals_then_a_revision_end_measured_and_reaccounte
         assert (row.value, row.estimated) == (250.0, False) and row.revised_at is not None
         assert job.intensity_experienced == pytest.approx(250.0)
         assert "estimated" not in job.accounting["flags"] and job.accounting["estimated"] is False
+        assert not badge_shown()
 
         # 3. A day-later revision of the same periods is kept, and accounted again.
         neso.clock, neso.actual = T0 + 2 * HOUR, 262.0

@@ -560,22 +560,24 @@ def test_it_keeps_a_what_if_answer_until_the_zone_s_data_changes(
 ) -> None:
     from carbon.models import Zone
     from carbon.services import bump_data_version
-    from reports import views
+    from reports import whatif
 
     calls: list[str] = []
-    real = views._what_if
-    monkeypatch.setattr(views, "_what_if", lambda zone, data: calls.append(zone.code) or real(zone, data))
+    real = whatif._backtest
+    monkeypatch.setattr(whatif, "_backtest", lambda *a, **kw: calls.append("replay") or real(*a, **kw))
     url = "/what-if?zone=DE&duration_hours=1&flexibility_hours=6&days=30"
     first = viewer.get(url).content.decode()
     second = viewer.get(url).content.decode()
-    assert calls == ["DE"]  # the second answer was kept, not computed again
+    assert calls == ["replay"]  # the second answer was kept, not computed again
     chart_id = re.search(r'<div id="(chart-[0-9a-f]+)" class="plotly-graph-div', first).group(1)
     assert chart_id in second  # the very same chart
+    viewer.get(url.replace("days=30", "days=90"))
+    assert calls == ["replay"]  # another history: a new distribution, the same replay
     viewer.get(url.replace("flexibility_hours=6", "flexibility_hours=4"))
-    assert calls == ["DE", "DE"]  # other inputs: computed
+    assert calls == ["replay", "replay"]  # other inputs: computed
     bump_data_version(Zone.objects.get(code="DE").pk)  # new readings stored for DE
     viewer.get(url)
-    assert calls == ["DE", "DE", "DE"]
+    assert calls == ["replay", "replay", "replay"]
 
 
 def test_it_lists_enabled_policies_next_runs_among_the_planned_backups(
@@ -608,3 +610,54 @@ def test_it_reads_the_upcoming_list_in_two_queries(viewer: Client, operator: Cli
     assert len(queries) == 2
     assert [row.planned_start for row in rows] == sorted(row.planned_start for row in rows)
     assert {row.status for row in rows} >= {"recurring"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_zones(
+    viewer_user: Any, now: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carbon.services import load_demo_data
+    from carbon.tiles import warm_overview
+
+    load_demo_data(days=1, now=now)
+    client = Client()
+    client.force_login(viewer_user)
+    assert warm_overview() == Zone.objects.filter(active=True).count() == 12
+    with CaptureQueriesContext(connection) as twelve:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 12 and body.count("hw-chart") >= 12
+    Zone.objects.filter(code__in=["DE", "FR", "GB", "SE", "JP", "AU"]).update(active=False)
+    with CaptureQueriesContext(connection) as six:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 6
+    assert len(six) == len(twelve) <= 12, [q["sql"][:80] for q in twelve]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_precomputes_the_what_if_answer_and_shares_the_replay_across_histories(
+    viewer_user: Any, now: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carbon.services import load_demo_data
+    from reports import whatif
+
+    load_demo_data(days=20, now=now)
+    Zone.objects.exclude(code="FR").update(active=False)
+    assert whatif.warm() == 1  # what the workers do after each refresh
+    client = Client()
+    client.force_login(viewer_user)
+    with CaptureQueriesContext(connection) as queries:
+        body = client.get("/what-if?zone=FR&duration_hours=2&flexibility_hours=4&days=90").content.decode()
+    assert "median saving" in body and "Without foresight" in body
+    assert not [q for q in queries if "carbon_carbonreading" in q["sql"]]  # nothing recomputed
+    # The replay does not depend on the history chosen for the distribution: computed once.
+    fr = Zone.objects.get(code="FR")
+    assert whatif.answer(fr, 2, 4, 30)["replay"] == whatif.answer(fr, 2, 4, 365)["replay"] is not None
+    with CaptureQueriesContext(connection) as queries:
+        whatif.answer(fr, 2, 4, 30)
+    assert not [q for q in queries if "carbon_carbonreading" in q["sql"]]

@@ -179,3 +179,13 @@ def test_it_refuses_naive_periods_and_reads_site_scopes() -> None:
     assert parse_site_scope("de=own, FR=Hosted") == {"DE": "own", "FR": "hosted"}
     with pytest.raises(ValueError):
         parse_site_scope("DE=cloud")
+
+
+def test_it_counts_backups_that_ran_dirtier_than_their_counterfactual() -> None:
+    # Counterfactual 0.0315 kg each: 0.01 saved 0.0215; 0.04 and 0.05 lost 0.0085 and 0.0185.
+    rows = [row(1, kg=0.01), row(2, kg=0.04), row(3, kg=0.05, zone="FR"), row(4, kg=None)]
+    t = report(rows).totals
+    assert t.made_worse == 2
+    assert t.lost_kg == pytest.approx(0.0085 + 0.0185)
+    assert t.avoided_kg == pytest.approx(0.0215 - 0.0085 - 0.0185)  # the loss is in the net figure
+    assert report(rows[:1]).totals.made_worse == 0

@@ -161,8 +161,7 @@ def test_it_stops_a_running_backup_when_it_is_cancelled(no_enqueue) -> None:
 
     thread = threading.Thread(target=work)
     thread.start()
-    assert executor.started.wait(5)
-    time.sleep(0.1)
+    assert executor.started.wait(10)  # claimed and running: the executor checks should_cancel each step
     assert cancel_jobs([job.id]).cancelled == [job.id]
     thread.join(5)
     assert outcome == ["cancelled"]
@@ -195,6 +194,7 @@ def test_it_stops_a_real_file_backup_on_cancel_and_removes_its_partial_output(ro
     (source / "big.img").write_bytes(os.urandom(8_000_000))
     job = BackupJobFactory(vm_path="big.img")
     outcome: list[str] = []
+    writing = threading.Event()
 
     class SlowFileExecutor(FileExecutor):
         """The real file executor, held back at every progress report, so the cancel always
@@ -203,6 +203,8 @@ def test_it_stops_a_real_file_backup_on_cancel_and_removes_its_partial_output(ro
         def run(self, spec, *, report, **kwargs):
             def slow_report(progress: Progress) -> None:
                 report(progress)
+                if progress.bytes_done > 0:
+                    writing.set()  # stored: the temporary is being written
                 time.sleep(0.03)
 
             return super().run(spec, report=slow_report, **kwargs)
@@ -217,12 +219,7 @@ def test_it_stops_a_real_file_backup_on_cancel_and_removes_its_partial_output(ro
 
     thread = threading.Thread(target=work)
     thread.start()
-    started = time.monotonic()
-    while time.monotonic() - started < 10:
-        progress = BackupJob.objects.get(pk=job.pk).progress or {}
-        if progress.get("bytes_transferred", 0) > 0:
-            break
-        time.sleep(0.02)
+    assert writing.wait(20), "the backup never started writing"
     assert any(target.rglob(".*.tmp-*")), "the backup should be writing its temporary"
     assert cancel_jobs([job.id]).cancelled == [job.id]
     thread.join(10)

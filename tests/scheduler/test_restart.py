@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,13 +45,15 @@ def submit(env: dict[str, str], *args: str) -> str:
 def test_it_keeps_a_delayed_job_across_a_cluster_restart_and_runs_it_at_its_planned_time(tmp_path) -> None:
     env = sqlite_site(tmp_path)
     (tmp_path / "vms" / "web.img").write_bytes(os.urandom(100_000))
-    planned = datetime.now(UTC) + timedelta(seconds=10)
+    # Far enough ahead that submitting, starting a cluster (Django start-up on a loaded machine can
+    # take several seconds) and stopping it (prompt: scheduler's qcluster) all fit before it.
+    planned = datetime.now(UTC) + timedelta(seconds=25)
     job_id = submit(env, "web.img", "--not-before", planned.isoformat())
     assert row(tmp_path, job_id)["status"] == "scheduled"
 
     first = start_cluster(env, tmp_path / "first.log")
     try:
-        started = wait_for(lambda: "running" in (tmp_path / "first.log").read_text(), 15)
+        started = wait_for(lambda: "running" in (tmp_path / "first.log").read_text(), 20)
     finally:
         stop_cluster(first)  # never leave a cluster behind, even when the wait fails
     assert started, (tmp_path / "first.log").read_text()[-3000:]
@@ -59,7 +62,7 @@ def test_it_keeps_a_delayed_job_across_a_cluster_restart_and_runs_it_at_its_plan
 
     second = start_cluster(env, tmp_path / "second.log")
     try:
-        done = wait_for(lambda: row(tmp_path, job_id)["status"] in ("completed", "failed"), 30)
+        done = wait_for(lambda: row(tmp_path, job_id)["status"] in ("completed", "failed"), 45)
     finally:
         stop_cluster(second)
     job = row(tmp_path, job_id)
@@ -102,3 +105,50 @@ def test_it_retries_a_backup_whose_worker_was_killed_and_leaves_no_half_archive(
     else:
         assert "worker lost" in job["error"]
         assert final_archives(tmp_path) == []
+
+
+def _alive(pids: list[int]) -> list[int]:
+    from scheduler.management.commands.qcluster import _gone
+
+    return [pid for pid in pids if not _gone(pid)]
+
+
+def test_it_stops_a_busy_cluster_promptly_and_retries_the_backup_it_cut_short(tmp_path) -> None:
+    from scheduler.management.commands.qcluster import descendants
+
+    env = sqlite_site(tmp_path, Q_STOP_GRACE_SECONDS="1", BACKUP_STALE_SECONDS="600")
+    (tmp_path / "vms" / "big.img").write_bytes(os.urandom(150_000_000))  # far more than the grace
+    job_id = submit(env, "big.img")
+    cluster = start_cluster(env, tmp_path / "cluster.log")
+    try:
+        running = wait_for(
+            lambda: (j := row(tmp_path, job_id))["status"] == "running"
+            and json.loads(j["progress"] or "{}").get("bytes_transferred", 0) > 0
+            and j,
+            30,
+            interval=0.05,
+        )
+        assert running, (row(tmp_path, job_id), (tmp_path / "cluster.log").read_text()[-3000:])
+        processes = descendants(cluster.pid)
+        assert len(processes) >= 3  # sentinel, workers, pusher, monitor
+        asked = time.monotonic()
+        os.kill(cluster.pid, signal.SIGTERM)
+        cluster.wait(10)
+        took = time.monotonic() - asked
+    finally:
+        stop_cluster(cluster)
+    assert took < 6, f"the cluster took {took:.1f} s to stop"
+    assert _alive(processes) == []
+    job = row(tmp_path, job_id)
+    # Handled as a lost worker, at once (no BACKUP_STALE_SECONDS wait): retried later, not failed.
+    assert job["status"] == "pending" and job["attempts"] == 1, job
+    assert any("worker lost" in m and "retried" in m for m in job["events"]), job["events"]
+    assert final_archives(tmp_path) == []
+    second = start_cluster(env, tmp_path / "second.log")
+    try:
+        done = wait_for(lambda: row(tmp_path, job_id)["status"] in ("completed", "failed"), 60)
+    finally:
+        stop_cluster(second)
+    job = row(tmp_path, job_id)
+    assert done and job["status"] == "completed" and job["attempts"] == 2, job
+    assert len(final_archives(tmp_path)) == 1

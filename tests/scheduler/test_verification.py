@@ -123,3 +123,29 @@ def test_it_never_plans_verifications_when_turned_off(roots, settings) -> None:
     settings.BACKUP_VERIFY_EVERY = 0
     make_backup(roots)
     assert plan_due_verifications(timezone.now() + timedelta(days=365)) == []
+
+
+def test_it_lists_only_damaged_archives_or_only_one_kind_of_run_when_asked(roots, operator_user) -> None:
+    from django.test import Client
+
+    good, bad = make_backup(roots, "good"), make_backup(roots, "bad")
+    flip_one_byte(bad.result["archive_path"])
+    execute_job(request_verification(bad)[0].pk)
+    client = Client()
+    client.force_login(operator_user)
+    damaged = client.get("/backups?integrity=damaged").content.decode()
+    assert f'data-job="{bad.pk}"' in damaged and f'data-job="{good.pk}"' not in damaged
+    runs = client.get("/backups?operation=verify").content.decode()
+    assert runs.count('<tr data-job="') == 1 and "badge op" in runs
+    assert client.get("/backups?operation=nonsense").status_code == 200
+
+
+def test_it_plans_a_due_verification_even_while_a_restore_of_the_backup_waits(roots, settings) -> None:
+    from scheduler.services.lifecycle import request_restore
+
+    settings.BACKUP_VERIFY_EVERY = 3600
+    backup = make_backup(roots)
+    first, _ = request_verification(backup)
+    execute_job(first.pk)
+    request_restore(BackupJob.objects.get(pk=backup.pk), target="waiting")  # stays pending here
+    assert len(plan_due_verifications(timezone.now() + timedelta(hours=2))) == 1

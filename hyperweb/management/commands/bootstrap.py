@@ -60,6 +60,13 @@ class Command(BaseCommand):
         if not BackupPolicy.objects.filter(name=DEMO_POLICY["name"]).exists():
             scheduler_services.save_policy(BackupPolicy(), DEMO_POLICY)
             self.stdout.write(f"  recurring backup {DEMO_POLICY['name']!r} (see /policies)")
+        from scheduler.services.lifecycle import demo_lifecycle
+
+        made = demo_lifecycle(BackupPolicy.objects.get(name=DEMO_POLICY["name"]))
+        if made:
+            self.stdout.write(
+                f"  {len(made)} demo backups made (restorable; the newest verified; retention keeps the last 2)"
+            )
 
     def _ensure_admin(self, username: str) -> None:
         User = get_user_model()

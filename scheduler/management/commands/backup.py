@@ -63,6 +63,11 @@ class Command(BaseCommand):
         p.add_argument("--overwrite", action="store_true", help="replace files that already exist there")
         p.add_argument("--defer", action="store_true", help="wait for a clean window instead of now")
         p.add_argument("--wait", action="store_true", help="run it in this process and wait for the end")
+        p = sub.add_parser("prune", help="delete archives by retention (see --dry-run)")
+        p.add_argument(
+            "--dry-run", action="store_true", help="print what would be kept and deleted, delete nothing"
+        )
+        p.add_argument("--json", action="store_true")
         p = sub.add_parser("verify", help="verify a completed backup's archive against its manifest")
         p.add_argument("job_id")
         p.add_argument("--defer", action="store_true", help="plan it into a clean window instead of now")
@@ -240,6 +245,54 @@ class Command(BaseCommand):
             self.stdout.write(f"integrity: {backup.integrity or 'unverified'}")
             if backup.is_damaged:
                 raise CommandError(f"{backup.pk} is damaged: {backup.integrity_detail}", returncode=1)
+
+    def _prune(self, *, dry_run: bool, json: bool, **_: Any) -> None:
+        from scheduler.services.retention import prune
+
+        outcome = prune(dry_run=dry_run)
+        if json:
+            data = {
+                "dry_run": dry_run,
+                "groups": [
+                    {
+                        "group": g.label,
+                        "rule": g.rule.describe(),
+                        "rule_from": g.rule_source,
+                        "keep": [
+                            {"id": r.backup.pk, "completed_at": _ts(r.backup.completed_at), "why": r.reasons}
+                            for r in g.kept
+                        ],
+                        "delete": [
+                            {"id": r.backup.pk, "completed_at": _ts(r.backup.completed_at)} for r in g.deleted
+                        ],
+                    }
+                    for g in outcome.groups
+                ],
+                "deleted": outcome.deleted,
+                "skipped": outcome.skipped,
+            }
+            self.stdout.write(_dumps(data))
+            return
+        for group in outcome.groups:
+            self.stdout.write(f"{group.label}: {group.rule.describe()} ({group.rule_source})")
+            for row in group.rows:
+                verdict = f"keep    ({', '.join(row.reasons)})" if row.keep else "delete"
+                if not row.keep and not dry_run:
+                    verdict = (
+                        "deleted"
+                        if row.backup.pk in outcome.deleted
+                        else f"kept    ({outcome.skipped.get(row.backup.pk)})"
+                    )
+                self.stdout.write(
+                    f"  {verdict:<40} {row.backup.pk}  {_ts(row.backup.completed_at)}  {row.backup.integrity or 'unverified'}"
+                )
+        if not outcome.groups:
+            self.stdout.write("no archives")
+        total = sum(len(g.deleted) for g in outcome.groups)
+        if dry_run:
+            self.stdout.write(f"dry run: {total} archive(s) would be deleted; nothing was deleted")
+        else:
+            self.stdout.write(f"{len(outcome.deleted)} archive(s) deleted")
 
     def _backup(self, job_id: str) -> BackupJob:
         backup = BackupJob.objects.select_related("zone").filter(pk=job_id).first()

@@ -1,0 +1,109 @@
+"""One rule for time, in headless Chromium in two browser timezones (Europe/Berlin and
+America/Los_Angeles): the headline ("Best 2 h window ..."), the decision table and the chart's axis
+of the same backup show the same local times, the event log too; the API stays in UTC.
+
+Screenshots go to var/test-artifacts/ (git-ignored; CI keeps them as artefacts).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from accounts.roles import ensure_roles
+from tests.dashboard.conftest import PASSWORD
+from tests.dashboard.test_e2e_actions import ARTIFACTS, _page, chromium  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.browser]
+
+AXIS_AND_SHAPES = """() => {
+  const div = document.querySelector('div.hw-chart');
+  return {title: div.layout.xaxis.title.text, shapes: div.layout.shapes.map(s => [s.x0, s.x1]),
+          ticks: [...div.querySelectorAll('.xtick text')].map(t => t.textContent)};
+}"""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("tz", ["Europe/Berlin", "America/Los_Angeles"])
+def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(live_server: Any, chromium: Any, tz: str) -> None:  # noqa: F811
+    from django.utils import timezone
+
+    from carbon.services import load_demo_data
+    from scheduler.models import BackupJob
+    from scheduler.services import submit_jobs
+
+    ensure_roles()
+    admin = get_user_model().objects.create_superuser("admin", password=PASSWORD)
+    now = timezone.now().replace(microsecond=0)
+    load_demo_data(days=2, now=now)
+    outcome = submit_jobs(
+        [
+            {
+                "vm_path": "/vms/web-01.qcow2",
+                "name": "web-01",
+                "metadata": {
+                    "carbon_aware": True,
+                    "carbon_zone": "DE",
+                    "carbon_max_delay": 12 * 3600 * 10**9,
+                    "expected_duration_hours": 2,
+                    "data_size_gb": 200,
+                    "executor": "hypersdk",  # nothing runs: no source file needed
+                },
+            }
+        ],
+        now=now,
+    )
+    assert outcome.job_ids, outcome.errors
+    job = BackupJob.objects.get(pk=outcome.job_ids[0])
+    assert " UTC" in job.decision["reason"], job.decision["reason"]
+    local = ZoneInfo(tz)
+    start = job.planned_start.astimezone(local)
+    end = (job.planned_start + job.expected_duration).astimezone(local)
+
+    errors: list[str] = []
+    page = _page(chromium, errors, timezone_id=tz, locale="en-GB")
+    page.goto(live_server.url + "/login")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(f"{live_server.url}/backups/{job.pk}")
+    page.wait_for_selector("div.hw-chart .main-svg")
+
+    # The footer names the viewer's zone.
+    assert tz in page.inner_text("footer")
+    # Headline: the planner's UTC text, rewritten in the viewer's time (UTC on hover).
+    headline = page.inner_text("#why-reason")
+    span = f"{start:%H:%M}-{end:%H:%M}"
+    if " window " in job.decision["reason"]:
+        assert span in headline, (headline, span)
+    assert "UTC" not in headline, headline
+    assert page.get_attribute("#why-reason", "title") == job.decision["reason"]
+    # Table: the chosen run starts and ends at the same local times.
+    chosen = page.inner_text("tr:has-text('Chosen') td:nth-child(2)")
+    assert f"{start:%H:%M}" in chosen and f"{end:%H:%M}" in chosen, (chosen, span)
+    # Chart: axis titled with the viewer's zone; the chosen run's band at the same wall-clock times.
+    chart = page.evaluate(AXIS_AND_SHAPES)
+    assert chart["title"] == tz
+    assert [f"{start:%Y-%m-%d %H:%M:%S}", f"{end:%Y-%m-%d %H:%M:%S}"] in chart["shapes"], chart["shapes"]
+    assert any(re.fullmatch(r"\d{2}:\d{2}", t) or ":" in t for t in chart["ticks"]), chart["ticks"]
+    # Event log: local times with the zone's name, not a bare Z.
+    first_event = page.inner_text("#events time")
+    submitted = job.events.order_by("timestamp", "pk").first().timestamp.astimezone(local)
+    assert f"{submitted:%H:%M:%S}" in first_event and "Z" not in first_event, first_event
+    page.screenshot(path=str(ARTIFACTS / f"timezone-{tz.replace('/', '-')}.png"), full_page=True)
+    assert not errors, errors
+
+    # The API says UTC whatever the viewer's zone.
+    api = Client()
+    api.force_login(admin)
+    body = api.get(f"/jobs/{job.pk}").json()
+    planned = body.get("planned_start") or body.get("job", {}).get("planned_start")
+    assert planned is None or planned.endswith("Z")
+    assert job.planned_start - now <= timedelta(hours=12)

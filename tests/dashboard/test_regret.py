@@ -1,0 +1,46 @@
+"""Regret on the pages: backups that ran dirtier than had they started when requested."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.test import Client
+
+from carbon.models import Zone
+from tests.dashboard.conftest import completed_job
+
+
+def test_the_savings_page_says_how_many_backups_ran_dirtier_and_by_how_much(
+    viewer: Client, now: Any, django_assert_max_num_queries: Any
+) -> None:
+    de = Zone.objects.get(code="DE")
+    completed_job(de, when=now - timedelta(days=3), emitted=2.0, counterfactual=3.0)
+    completed_job(de, when=now - timedelta(days=2), emitted=1.5, counterfactual=1.25)  # 0.25 kg worse
+    completed_job(de, when=now - timedelta(days=1), emitted=0.75, counterfactual=0.5)  # 0.25 kg worse
+    completed_job(
+        de, when=now - timedelta(days=1), emitted=7.0, counterfactual=5.0, accounting={"signal": "marginal"}
+    )
+    with django_assert_max_num_queries(8):
+        body = viewer.get("/savings").content.decode()
+    # Average-signal backups only, as every headline figure; the marginal one is not counted.
+    assert "2 of 3 backups ran dirtier than had they started when requested: 500 g more in total" in body
+
+
+def test_the_savings_page_says_when_no_backup_ran_dirtier(viewer: Client, now: Any) -> None:
+    completed_job(Zone.objects.get(code="DE"), when=now - timedelta(days=1), emitted=2.0, counterfactual=3.0)
+    assert (
+        "No backup ran dirtier than had it started when requested." in viewer.get("/savings").content.decode()
+    )
+
+
+def test_the_what_if_replay_says_how_many_backups_waiting_made_dirtier(viewer: Client, now: Any) -> None:
+    from carbon.services import load_demo_data
+
+    load_demo_data(days=20, now=now)  # the model's 15 days of history, then 5 days replayed
+    body = viewer.get("/what-if?zone=DE&duration_hours=1&flexibility_hours=6&days=30").content.decode()
+    assert "Without foresight" in body
+    sentence = body.split('id="made-worse">', 1)[1].split("</p>", 1)[0]
+    assert sentence.startswith("Waiting does not always pay: ")
+    assert "would have emitted more than starting at once" in sentence
+    assert sentence.endswith("with the balanced risk setting.")

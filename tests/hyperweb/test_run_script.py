@@ -1,0 +1,122 @@
+"""`make run` / scripts/run.sh for real: the banner only once /health answers, and Ctrl-C (SIGINT to
+the foreground process group) stops every process it started and frees the port (issue 11, item 7).
+
+Own port (HYPERWEB_PORT=8103) and own data folder: nothing shared with a running hyperweb.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+
+from scheduler.management.commands.qcluster import _gone, descendants
+
+ROOT = Path(settings.BASE_DIR)
+HOST, PORT = "127.0.0.1", 8103
+BANNER = "hyperweb is running on"
+
+
+def _listening() -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((HOST, PORT)) == 0
+
+
+def _lines(stream, into: queue.Queue) -> None:
+    for line in iter(stream.readline, ""):
+        into.put(line)
+    into.put(None)
+
+
+def _start(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen, queue.Queue]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        HYPERWEB_PORT=str(PORT),
+        HYPERWEB_HOST=HOST,
+        HYPERWEB_DATA_DIR=str(tmp_path / "data"),
+        DJANGO_SUPERUSER_PASSWORD="run-script-test-password",
+        CARBON_DEMO_DAYS="1",
+        WEB_WORKERS="2",
+        Q_WORKERS="2",
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+    proc = subprocess.Popen(
+        ["bash", "scripts/run.sh"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: the test's "terminal"
+    )
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
+    return proc, lines
+
+
+def _read_until(lines: queue.Queue, text: str, timeout: float) -> list[str]:
+    seen, deadline = [], time.monotonic() + timeout
+    while True:
+        line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        if line is None:
+            raise AssertionError(f"run.sh ended before {text!r}:\n{''.join(seen)[-4000:]}")
+        seen.append(line)
+        if text in line:
+            return seen
+
+
+def test_ctrl_c_stops_every_process_and_frees_the_port(tmp_path: Path) -> None:
+    assert not _listening(), f"port {PORT} is taken before the test"
+    proc, lines = _start(tmp_path)
+    try:
+        _read_until(lines, BANNER, 180)
+        # The banner comes after the server answers.
+        with urllib.request.urlopen(f"http://{HOST}:{PORT}/health", timeout=5) as response:
+            assert response.status == 200
+        started = descendants(proc.pid)
+        assert len(started) >= 6, started  # gunicorn master + workers, qcluster, sentinel, workers...
+        asked = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        proc.wait(20)
+        took = time.monotonic() - asked
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in descendants(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+    left = [pid for pid in started if not _gone(pid)]
+    assert left == [], f"still running after Ctrl-C: {left}"
+    assert not _listening(), f"port {PORT} still taken"
+    assert took < 20
+    print(f"stopped in {took:.1f} s")
+    output = "".join(_drain(lines))
+    assert "hyperweb stopped" in output and "is free" in output, output[-3000:]
+
+
+def _drain(lines: queue.Queue) -> list[str]:
+    out = []
+    while (line := lines.get(timeout=5)) is not None:
+        out.append(line)
+    return out
+
+
+def test_it_refuses_to_start_on_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind((HOST, PORT))
+        taken.listen()
+        proc, lines = _start(tmp_path)
+        output = "".join(_drain(lines))
+        assert proc.wait(30) == 1
+    assert "already in use" in output
+    assert BANNER not in output
