@@ -252,12 +252,9 @@ class RetentionSerializer(serializers.Serializer):
     rule = serializers.CharField(
         read_only=True, help_text="the rule in words, e.g. 'keep last 7, monthly 12'"
     )
-    # "from" is a Python keyword: declared through the fields mapping below.
-
-
-RetentionSerializer._declared_fields["from"] = serializers.ChoiceField(
-    choices=["policy", "default"], read_only=True, help_text="whose counts apply"
-)
+    source = serializers.ChoiceField(
+        choices=["policy", "default"], read_only=True, help_text="whose counts apply"
+    )
 
 
 class ScheduledJobSerializer(serializers.Serializer):
