@@ -118,7 +118,7 @@ def run_one(
     label = "seasonal naive" if params else forecast
     print(f"{zone} {d}h/{m}h {label} replan={replan} risk={risk}: done in {secs:.1f} s", file=sys.stderr)
     hw, sdk = p["hyperweb"], p["hypersdk"]
-    return {
+    row = {
         "zone": zone,
         "duration_h": d,
         "max_delay_h": m,
@@ -145,6 +145,8 @@ def run_one(
         "hyperweb_kg": p["hyperweb"].emissions_kg,
         "seconds": secs,
     }
+    print("ROW " + json.dumps(row), file=sys.stderr, flush=True)  # a long run's rows survive a stop
+    return row
 
 
 ACCEPTED = {  # the share of the optimum accepted in issue 13 ("today's", greedy, re-planned hourly)
@@ -167,7 +169,7 @@ def main() -> None:
     ap.add_argument(
         "--oracle", action="store_true", help="also FR re-planned with the exact next 1 h / 2 h (cheating)"
     )
-    ap.add_argument("--workers", type=int, default=2, help="replays run in parallel (default 2)")
+    ap.add_argument("--workers", type=int, default=4, help="groups of replays run in parallel (default 4)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -183,12 +185,12 @@ def main() -> None:
                 runs.append((args.data, zone, d, m, "model", SEASONAL_NAIVE, True, "greedy"))
             if args.oracle and zone == "FR":
                 runs += [(args.data, zone, d, m, f"oracle:{h}", None, True, "greedy") for h in (1, 2)]
-    # Three groups, each in one worker with its own forecast cache: DE's 24 h windows alone (the
-    # longest), DE's other cases, FR; in each the longest windows first (their issues are the
+    # Four groups, each in one worker with its own forecast cache: per zone, the 24 h windows (the
+    # longest) and the other cases; in each the longest windows first (their issues are the
     # longest, and serve the shorter cases).
     groups: dict[str, list[tuple]] = {}
     for r in runs:
-        groups.setdefault(r[1] + ("24" if r[1] == "DE" and r[3] == 24 else ""), []).append(r)
+        groups.setdefault(r[1] + ("24" if r[3] == 24 else ""), []).append(r)
     ordered = [sorted(g, key=lambda r: (r[4] == "perfect", -(r[2] + r[3]))) for g in groups.values()]
     ordered.sort(key=len, reverse=True)
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:

@@ -20,6 +20,8 @@ file fetched once and cached, reported apart) and the number of SQL queries. The
 measured again on a small database (1 day of readings, 10 backups) to show it does not grow with
 the data.
 
+Then the what-if page: its answer computed, and the whole page once the workers' precompute ran.
+
 `--browser` then measures what a browser downloads: it runs `collectstatic` (hashed, compressed
 static files), starts gunicorn on 127.0.0.1:`--port` over the same data folder, logs in with
 Debian's chromium (Playwright, executable_path=/usr/bin/chromium) and loads the overview, the DE
@@ -212,6 +214,44 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
     return results
 
 
+def whatif_figures(runs: int) -> dict[str, float]:
+    """The what-if page for DE (2 h job, 4 h wait, 90 days): the answer computed (cache emptied),
+    and the whole page once the workers' precompute (reports.whatif.warm) has run."""
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.test import Client
+
+    from carbon.models import Zone
+    from reports import whatif
+
+    de = Zone.objects.get(code="DE")
+    computed = []
+    for _ in range(3):
+        cache.clear()
+        started = time.perf_counter()
+        whatif.answer(de, 2.0, 4.0, 90)
+        computed.append(time.perf_counter() - started)
+    cache.clear()
+    started = time.perf_counter()
+    whatif.warm()
+    warm_s = time.perf_counter() - started
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench"))
+    url = "/what-if?zone=DE&duration_hours=2&flexibility_hours=4&days=90"
+    client.get(url)
+    page = []
+    for _ in range(max(runs, 5) * 3):
+        started = time.perf_counter()
+        assert client.get(url).status_code == 200
+        page.append(time.perf_counter() - started)
+    return {
+        "computed_ms": statistics.median(computed) * 1000,
+        "precomputed_page_ms": statistics.median(page) * 1000,
+        "precomputed_page_max_ms": max(page) * 1000,
+        "warm_all_zones_s": warm_s,
+    }
+
+
 def _load_in_browser(context: object, url: str) -> tuple[int, float]:
     """Bytes transferred and ms from navigation start to the charts drawn, for one page load."""
     page = context.new_page()  # type: ignore[attr-defined]
@@ -337,6 +377,12 @@ def main() -> None:
         print(
             f"\nplotly-cartesian.min.js (static, cached): {len(raw) / 1e6:.2f} MB, "
             f"{len(gzip.compress(raw)) / 1e6:.2f} MB gzipped"
+        )
+        w = whatif_figures(args.runs)
+        print(
+            f"\nwhat-if DE 2 h/4 h/90 d: computed {w['computed_ms']:.0f} ms; precomputed page "
+            f"{w['precomputed_page_ms']:.1f} ms (max {w['precomputed_page_max_ms']:.1f}); "
+            f"the workers' precompute of all zones {w['warm_all_zones_s']:.1f} s"
         )
         if args.browser:
             connection.close()

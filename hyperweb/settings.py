@@ -530,6 +530,24 @@ def _check_fallback_time(value: str) -> None:
 
 _check_fallback_time(BACKUP_NO_FORECAST_FALLBACK)
 
+# --- Forecast risk (owner: planning) ---------------------------------------------------------------
+# How much forecast risk the planner takes by default (scheduler.uncertainty): "cautious" waits
+# only for savings that outweigh the forecast's 90th-percentile error at that lead, "balanced"
+# its 75th, "greedy" trusts the forecast as it is. A policy or a job (metadata.carbon_risk) may
+# set its own. The error is learned per zone from its last BACKUP_RISK_LEARN_DAYS of forecasts.
+BACKUP_RISK = env_str("BACKUP_RISK", "balanced").strip().lower()
+BACKUP_RISK_LEARN_DAYS = env_int("BACKUP_RISK_LEARN_DAYS", 14, minimum=1)
+
+
+def _check_risk(value: str) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    if value not in ("cautious", "balanced", "greedy"):
+        raise ImproperlyConfigured(f"BACKUP_RISK={value!r} is not one of cautious, balanced, greedy")
+
+
+_check_risk(BACKUP_RISK)
+
 # --- HTTPS: secure cookies, proxy header (owner: followups) ---------------------------------------
 # Served over HTTPS (HTTPS=true), the session and CSRF cookies are marked Secure, so a browser never
 # sends a logged-in session over plain HTTP. Behind a TLS-terminating proxy Django sees plain HTTP;

@@ -13,10 +13,10 @@ but WattTime's default MOER gives average intensities.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, CharField, Count, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 
 from carbon.charts import ACTUAL_COLOUR, FORECAST_COLOUR, base_layout, note, render
@@ -177,45 +177,82 @@ def of_signal(rows: list[dict[str, Any]], signal: str) -> list[dict[str, Any]]:
     return [row for row in rows if row["signal"] == signal]
 
 
-def cumulative_chart(days: list[dict[str, Any]]) -> str:
-    """Cumulative emitted against cumulative counterfactual; the gap between them is the saving."""
-    x: list[str] = []
-    emitted: list[float] = []
-    counterfactual: list[float] = []
-    if days:  # both curves start from zero the day before the first backup
-        x.append((days[0]["period"] - timedelta(days=1)).strftime("%Y-%m-%d"))
-        emitted.append(0.0)
-        counterfactual.append(0.0)
-    e_total = c_total = 0.0
-    for row in days:
-        e_total += row["emitted"]
-        c_total += row["counterfactual"]
-        x.append(row["period"].strftime("%Y-%m-%d"))
-        emitted.append(round(e_total, 4))
-        counterfactual.append(round(c_total, 4))
+CUMULATIVE_MAX_STEPS = 600
+
+
+def cumulative_steps(jobs: QuerySet[BackupJob], *, until: datetime) -> list[tuple[datetime, float, float]]:
+    """(time, cumulative emitted kg, cumulative counterfactual kg) of average-signal backups, a step
+    at each completion and flat in between up to `until` (one query, streamed). Starts at zero at
+    the first completion; with more than CUMULATIVE_MAX_STEPS backups, those finishing within the
+    same equal slice of time are one step at the latest one's finish time (the totals stay exact)."""
+    rows = (
+        jobs.annotate(signal=SIGNAL)
+        .filter(signal=AVERAGE)
+        .order_by("completed_at", "pk")
+        .values_list("completed_at", "emissions_kg", "counterfactual_kg")
+    )
+    first_last = rows.aggregate(first=Min("completed_at"), last=Max("completed_at"), n=Count("pk"))
+    if not first_last["n"]:
+        return []
+    first, last = first_last["first"], first_last["last"]
+    slice_s = 0.0
+    if first_last["n"] > CUMULATIVE_MAX_STEPS:
+        slice_s = max((last - first).total_seconds() / CUMULATIVE_MAX_STEPS, 1.0)
+    steps: list[tuple[datetime, float, float]] = [(first, 0.0, 0.0)]
+    emitted = counterfactual = 0.0
+    for completed, e, c in rows.iterator(chunk_size=2000):
+        # None adds nothing, as in the totals (Sum) beside the chart.
+        emitted += e or 0.0
+        counterfactual += c or 0.0
+        if slice_s and len(steps) > 1 and _same_bucket(steps[-1][0], completed, first, slice_s):
+            steps[-1] = (completed, emitted, counterfactual)
+        else:
+            steps.append((completed, emitted, counterfactual))
+    steps.append((max(until, last), emitted, counterfactual))
+    return steps
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _same_bucket(a: datetime, b: datetime, origin: datetime, slice_s: float) -> bool:
+    return int((a - origin).total_seconds() // slice_s) == int((b - origin).total_seconds() // slice_s)
+
+
+def cumulative_chart(steps: list[tuple[datetime, float, float]]) -> str:
+    """Cumulative emitted against cumulative counterfactual, stepping at each backup's finish and
+    flat in between (line shape "hv"); the gap between them is the saving. The axis unit (g, kg
+    or t) suits the largest value, as hyperweb.quantities writes masses everywhere."""
+    from hyperweb.quantities import mass_unit
+
+    unit, per = mass_unit(max((max(e, c) for _, e, c in steps), default=0.0))
+    x = [_iso(when) for when, _, _ in steps]
+    emitted = [round(e / per, 6) for _, e, _ in steps]
+    counterfactual = [round(c / per, 6) for _, _, c in steps]
     data = [
         {
             "type": "scatter",
             "x": x,
             "y": counterfactual,
             "name": "had each started when requested",
-            "mode": "lines+markers",
-            "line": {"color": COUNTERFACTUAL_COLOUR, "dash": "dash"},
+            "mode": "lines",
+            "line": {"color": COUNTERFACTUAL_COLOUR, "dash": "dash", "shape": "hv"},
         },
         {
             "type": "scatter",
             "x": x,
             "y": emitted,
             "name": "emitted (carbon-aware)",
-            "mode": "lines+markers",
-            "line": {"color": EMITTED_COLOUR},
+            "mode": "lines",
+            "line": {"color": EMITTED_COLOUR, "shape": "hv"},
             "fill": "tonexty",
             "fillcolor": "rgba(30,107,52,0.15)",
         },
     ]
     layout = base_layout(
-        xaxis={"type": "date", "gridcolor": "#eef1f5"},
-        yaxis={"title": {"text": "kg CO2, cumulative"}, "rangemode": "tozero", "gridcolor": "#eef1f5"},
+        xaxis={"type": "date", "gridcolor": "#eef1f5", "title": {"text": "UTC"}},
+        yaxis={"title": {"text": f"{unit} CO2, cumulative"}, "rangemode": "tozero", "gridcolor": "#eef1f5"},
     )
     return render({"data": data, "layout": layout})
 

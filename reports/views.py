@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import VIEWER
@@ -22,12 +23,11 @@ WHATIF_DAYS = whatif.WHATIF_DAYS
 def savings(request: HttpRequest) -> HttpResponse:
     jobs = charts.accounted_jobs()
     overall = charts.totals(jobs)
-    days = charts.by_period(jobs, "day") if overall.runs else []
     months = charts.by_period(jobs, "month") if overall.runs else []
     zones = charts.by_zone(jobs) if overall.runs else []
     # The figures and charts are average-signal jobs only; marginal-signal ones (WattTime MOER)
     # are listed apart, never drawn on the same curve or added to the same figure.
-    average_days = charts.of_signal(days, charts.AVERAGE)
+    steps = charts.cumulative_steps(jobs, until=timezone.now()) if overall.runs else []
     average_months = charts.of_signal(months, charts.AVERAGE)
     average_zones = charts.of_signal(zones, charts.AVERAGE)
     context = {
@@ -36,7 +36,7 @@ def savings(request: HttpRequest) -> HttpResponse:
         "zones": average_zones,
         "marginal_months": charts.of_signal(months, charts.MARGINAL),
         "marginal_zones": charts.of_signal(zones, charts.MARGINAL),
-        "cumulative_chart": charts.cumulative_chart(average_days) if average_days else "",
+        "cumulative_chart": charts.cumulative_chart(steps) if steps else "",
         "monthly_chart": charts.monthly_chart(average_months) if average_months else "",
         "zone_chart": charts.zone_bars_chart(average_zones) if average_zones else "",
     }

@@ -32,6 +32,7 @@ class BackupJobAdmin(admin.ModelAdmin):
         "operation",
         "status",
         "integrity",
+        "owner",
         "zone",
         "carbon_aware",
         "planned_start",
@@ -39,9 +40,9 @@ class BackupJobAdmin(admin.ModelAdmin):
         "emissions_kg",
     )
     list_filter = ("operation", "status", "integrity", "carbon_aware", "zone", "executor")
-    search_fields = ("id", "name", "vm_path")
+    search_fields = ("id", "name", "vm_path", "owner__username")
     date_hierarchy = "requested_at"
-    list_select_related = ("zone",)
+    list_select_related = ("zone", "owner")
     exclude = ("secrets",)
     readonly_fields = [f.name for f in BackupJob._meta.fields if f.name != "secrets"]
     inlines = [JobDecisionInline, JobEventInline]
@@ -71,9 +72,11 @@ class BackupPolicyAdmin(admin.ModelAdmin):
         "carbon_aware",
         "enabled",
         "run_count",
+        "owner",
     )
     list_filter = ("enabled", "carbon_aware", "zone")
-    search_fields = ("id", "name", "description")
+    list_select_related = ("zone", "owner")
+    search_fields = ("id", "name", "description", "owner__username")
     readonly_fields = ("run_count", "last_run_at", "next_run_at", "created_at", "updated_at")
 
 

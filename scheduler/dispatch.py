@@ -109,7 +109,16 @@ def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
     with transaction.atomic():
         row = (
             BackupJob.objects.filter(pk=job_id)
-            .values("status", "planned_start", "zone_id", "target", "executor", "definition", "latest_start", "attempts")
+            .values(
+                "status",
+                "planned_start",
+                "zone_id",
+                "target",
+                "executor",
+                "definition",
+                "latest_start",
+                "attempts",
+            )
             .first()
         )
         if row is None:

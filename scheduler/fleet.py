@@ -140,7 +140,13 @@ def plan_fleet(
         tails = tails + tail if crossing else max(tails, tail)
     n = end + tails + 2
     groups = {grp: SlotGroup(series_by_group.get(grp), t0, n, S, cap) for grp, cap in caps.items()}
-    family = list(groups.values())
+    # Series some jobs' starts are ranked on (PlanRequest.cost_group), on the same grid; they
+    # hold no capacity (grown with the others so every array stays the same length).
+    ranking = {
+        name: SlotGroup(series_by_group.get(name), t0, n, S, len(reqs) + len(busy) + 1)
+        for name in {r.cost_group for r in reqs if r.cost_group and r.cost_group != r.group}
+    }
+    family = list(groups.values()) + list(ranking.values())
     for grp, a, b in busy:
         g = groups.get(grp)
         if g is None:
@@ -173,6 +179,7 @@ def plan_fleet(
             r.weight / dn,
             math.ceil(dn - 1e-9),
             limits=tuple(groups[name] for name in r.limits if name != r.group),
+            cg=ranking.get(r.cost_group),
         )
         job.flex = first - last
         job.overdue = r.latest.timestamp() < lo
@@ -195,7 +202,8 @@ def plan_fleet(
                 pref[j.req.key] = (p.timestamp() - j.g.t0) / S
 
     def cost_at(job: SlotJob, x: float) -> float:
-        return job.g.integral(x + job.dn) - job.g.integral(x)
+        cg = job.ranked
+        return cg.integral(x + job.dn) - cg.integral(x)
 
     def fits(job: SlotJob, x: float, need_cover: bool) -> bool:
         a, b = occ_range(x, job.dn)
@@ -210,7 +218,8 @@ def plan_fleet(
         x0 = (job.lo - job.g.t0) / S
         job.threshold_now = False
         if r.threshold is not None and job.covered and fits(job, x0, True):
-            if cost_at(job, x0) / job.dn <= r.threshold:
+            # The threshold is on the run's own intensity, not a risk-adjusted one.
+            if (job.g.integral(x0 + job.dn) - job.g.integral(x0)) / job.dn <= r.threshold:
                 job.threshold_now = True
                 _put(job, x0, cost_at(job, x0))
                 return
@@ -347,7 +356,7 @@ def _repair(
         if job.covered and g.ngap[a] < b:
             continue
         blocked = sum(1 for t in range(a, b) if any(grp.occ[t] >= grp.cap for grp in groups))
-        c = g.integral(x + job.dn) - g.integral(x) if job.covered else math.nan
+        c = job.ranked.integral(x + job.dn) - job.ranked.integral(x) if job.covered else math.nan
         scored.append((blocked, c if job.covered else 0.0, x, c))
     scored.sort()
     for _, _, x, c in scored[:tries]:
@@ -387,7 +396,8 @@ def _repair(
     # Still stuck: back to the first free start after the window.
     job.occ = (0, 0)
     x = first_fit_after(job, job.last + 1, family)
-    _move(job, x, g.integral(x + job.dn) - g.integral(x) if job.covered else math.nan, jobs, by_slot, me)
+    cg = job.ranked
+    _move(job, x, cg.integral(x + job.dn) - cg.integral(x) if job.covered else math.nan, jobs, by_slot, me)
     return False
 
 
@@ -403,6 +413,9 @@ def _fleet_decision(job: SlotJob, summary: dict, now: datetime) -> Decision:
     if job.covered and g.ngap[a] >= b:
         now_value = (g.integral(x0 + job.dn) - g.integral(x0)) / job.dn
     expected = None if math.isnan(job.cost) else job.cost / job.dn
+    if expected is not None and job.cg is not None:
+        # Ranked on a risk-adjusted series: the figures are the zone's own forecast's.
+        expected = (g.integral(job.x + job.dn) - g.integral(job.x)) / job.dn
     a_occ, b_occ = job.occ
     if expected is not None and (a_occ < 0 or g.ngap[a_occ] < b_occ):
         expected = None  # an overflowed run past the end of the forecast: unknown, not zero
@@ -448,9 +461,10 @@ def _fleet_decision(job: SlotJob, summary: dict, now: datetime) -> Decision:
         versus = f" vs {now_value:.0f} starting now" if now_value is not None else ""
         if job.cost > job.best + 1e-9 * abs(job.best):
             strategy = "capacity"
+            cleanest = (g.integral(job.best_x + job.dn) - g.integral(job.best_x)) / job.dn
             reason = (
                 f"Best {dur} window with room ({cap_txt}) is {span}: {expected:.0f} g/kWh{versus}; "
-                f"the cleanest one ({job.best / job.dn:.0f} g/kWh) is full."
+                f"the cleanest one ({cleanest:.0f} g/kWh) is full."
             )
         else:
             strategy = "best_window"

@@ -181,6 +181,14 @@ class SlotJob:
     # Further capacity groups the run counts against (backup targets), on the same slot grid as
     # ``g`` (plan_fleet gives every group the same t0 and length).
     limits: tuple[SlotGroup, ...] = ()
+    # The slot arrays its starts are ranked on (PlanRequest.cost_group; None: ``g``'s own). Same
+    # grid and coverage as ``g``; never counts capacity.
+    cg: SlotGroup | None = None
+
+    @property
+    def ranked(self) -> SlotGroup:
+        """The slot arrays its costs are read from."""
+        return self.cg if self.cg is not None else self.g
 
 
 def room(job: SlotJob, a: int, b: int) -> bool:
@@ -225,6 +233,7 @@ def scan(job: SlotJob, *, capacity: bool, skip: tuple[int, int] | None = None) -
     whose run does not overlap the slot range ``skip``; ``(inf, -1)`` if none. Ties go to the
     earliest start (the off-grid "now" candidate comes first)."""
     g = job.g
+    cg = job.ranked
     dn = job.dn
     span = job.span
     best, best_x = math.inf, -1.0
@@ -236,11 +245,11 @@ def scan(job: SlotJob, *, capacity: bool, skip: tuple[int, int] | None = None) -
             and (not capacity or (g.nfull[a] >= b and (not job.limits or room(job, a, b))))
             and (skip is None or b <= skip[0] or a >= skip[1])
         ):
-            best, best_x = g.integral(x + dn) - g.integral(x), x
+            best, best_x = cg.integral(x + dn) - cg.integral(x), x
     first, last = job.first, job.last
     if first > last:
         return best, best_x
-    C = g.costs(dn)
+    C = cg.costs(dn)
     if (
         capacity
         and skip is None

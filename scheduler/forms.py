@@ -20,6 +20,7 @@ from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENS
 from hyperweb.api.timestamps import EARLIEST, LATEST
 from scheduler.cron import cron_problem, next_fire
 from scheduler.models import BackupJob, BackupPolicy
+from scheduler.uncertainty import RISK_LEVELS
 
 NS_PER_HOUR = 3600 * 10**9
 SORTS = {
@@ -31,6 +32,10 @@ SORTS = {
     "zone__code": "zone",
     "-saving_kg": "largest saving",
 }
+
+
+# "" first: the default setting (BACKUP_RISK), named so the choice is clear.
+RISK_FORM_CHOICES = [("", f"default ({settings.BACKUP_RISK})"), *[(r, r) for r in RISK_LEVELS]]
 
 
 class ZoneChoice(forms.ModelChoiceField):
@@ -166,6 +171,12 @@ class BackupForm(forms.Form):
         help_text="optional: start now if the grid is at or below this",
     )
     executor = forms.ChoiceField(choices=[], initial=settings.BACKUP_DEFAULT_EXECUTOR)
+    risk = forms.ChoiceField(
+        label="Forecast risk",
+        required=False,
+        choices=RISK_FORM_CHOICES,
+        help_text="cautious: wait only for sure savings; greedy: trust the forecast; default: BACKUP_RISK",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -201,6 +212,8 @@ class BackupForm(forms.Form):
             metadata["data_size_gb"] = data["data_size_gb"]
         if data.get("threshold"):
             metadata["carbon_max_intensity"] = data["threshold"]
+        if data.get("risk"):
+            metadata["carbon_risk"] = data["risk"]
         definition: dict[str, Any] = {"vm_path": data["vm_path"], "metadata": metadata}
         if data.get("name"):
             definition["name"] = data["name"]
@@ -216,6 +229,7 @@ class BackupForm(forms.Form):
                 "executor": "executor",
                 "expected_duration": "expected_duration_hours",
                 "carbon_max_intensity": "threshold",
+                "carbon_risk": "risk",
             },
         )
         self.add_error(field, message.split(": ", 1)[-1] if field else message)
@@ -258,6 +272,12 @@ class PolicyForm(forms.Form):
     )
     carbon_aware = forms.BooleanField(required=False, initial=True)
     enabled = forms.BooleanField(required=False, initial=True)
+    risk = forms.ChoiceField(
+        label="Forecast risk",
+        required=False,
+        choices=RISK_FORM_CHOICES,
+        help_text="cautious: wait only for sure savings; greedy: trust the forecast; default: BACKUP_RISK",
+    )
 
     def clean_schedule(self) -> str:
         schedule = " ".join(self.cleaned_data["schedule"].split())
@@ -284,6 +304,7 @@ class PolicyForm(forms.Form):
             "data_size_gb": policy.data_size_gb or None,
             "expected_duration_hours": policy.expected_duration.total_seconds() / 3600,
             "threshold": policy.threshold,
+            "risk": policy.risk,
             "carbon_aware": policy.carbon_aware,
             "enabled": policy.enabled,
         }
@@ -308,6 +329,7 @@ class PolicyForm(forms.Form):
             "expected_duration_hours": data["expected_duration_hours"],
             "data_size_gb": data["data_size_gb"] or 0.0,
             "threshold": data["threshold"],
+            "risk": data.get("risk") or None,
             "carbon_aware": bool(data["carbon_aware"]),
             "enabled": bool(data["enabled"]),
         }

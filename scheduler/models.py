@@ -21,6 +21,9 @@ def new_job_id() -> str:
     return str(uuid.uuid4())
 
 
+RISK_CHOICES = [("cautious", "cautious"), ("balanced", "balanced"), ("greedy", "greedy")]
+
+
 class BackupJob(models.Model):
     """One backup of one VM: what to back up, when it may run, what was decided and what happened.
 
@@ -65,6 +68,12 @@ class BackupJob(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Whose backup this is: the submitter (API, dashboard), or for a recurring backup's job the
+    # owner of its policy (even when the schedule fired it, with no one signed in). Operators
+    # work as a team: any operator may cancel any job (docs/API.md, "Owners").
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     policy = models.ForeignKey(
         "BackupPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
@@ -75,6 +84,9 @@ class BackupJob(models.Model):
     )
     carbon_aware = models.BooleanField(default=False)
     threshold = models.FloatField(null=True, blank=True, help_text="gCO2/kWh: run now if at or below")
+    # How much forecast risk the planner takes for it (scheduler.uncertainty): cautious, balanced
+    # or greedy; empty: its policy's, else BACKUP_RISK.
+    risk = models.CharField(max_length=10, blank=True, default="", choices=RISK_CHOICES)
     requested_at = models.DateTimeField()
     earliest_start = models.DateTimeField()
     latest_start = models.DateTimeField(help_text="deadline for the start")
@@ -241,6 +253,8 @@ class BackupPolicy(models.Model):
         "carbon.Zone", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     threshold = models.FloatField(null=True, blank=True)
+    # Its jobs' risk setting (scheduler.uncertainty); empty: BACKUP_RISK.
+    risk = models.CharField(max_length=10, blank=True, default="", choices=RISK_CHOICES)
     expected_duration = models.DurationField(default=timedelta(hours=1))
     data_size_gb = models.FloatField(default=0.0)
     enabled = models.BooleanField(default=True)
@@ -249,6 +263,10 @@ class BackupPolicy(models.Model):
     next_run_at = models.DateTimeField(null=True, blank=True)
     tags = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Whose recurring backup this is (its creator); the jobs it creates belong to the same owner.
+    owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)

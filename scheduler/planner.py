@@ -70,7 +70,10 @@ class PlanRequest:
     ``group`` is what capacity is counted against and whose intensity the run sees (a zone
     code); ``limits`` are further capacity groups the run also counts against (backup targets),
     used by fleet planning only; ``weight`` scales the job's emissions in fleet planning (e.g.
-    its energy in kWh; 1 if unknown).
+    its energy in kWh; 1 if unknown). ``cost_group``, fleet planning only: the series (a key of
+    ``series_by_group``) its starts are ranked on, e.g. its zone's forecast made pessimistic by
+    its risk setting (scheduler.uncertainty); empty: its group's own series. Capacity, the
+    threshold rule and the figures of the decision always use the group's own series.
     """
 
     key: str
@@ -81,6 +84,7 @@ class PlanRequest:
     group: str = ""
     weight: float = 1.0
     limits: tuple[str, ...] = ()
+    cost_group: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The planner ranks starts by their forecast mean. A forecast is least sure far ah
 makes a job dirtier by waiting is the forecast being too optimistic about a later run compared
 with the run starting now. So the error that matters is the error of the *change* from now:
 
-    D(tau) = ((actual - forecast)(the hour from t + tau) - (actual - forecast)(the hour from t))
+    D(tau) = ((actual - forecast)(the hour around t + tau) - (actual - forecast)(the hour from t))
              / actual(the hour from t)
 
 for a forecast issued at ``t`` (an hour's mean: the scale of a backup run, and one noisy reading
@@ -88,6 +88,7 @@ class Sureness:
             "forecast_saving_pct": round(self.forecast_pct, 2),
             "likely_saving_pct": round(self.likely_pct, 2),
             "worst_saving_pct": round(self.worst_pct, 2),
+            "worst_more_pct": round(max(0.0, -self.worst_pct), 2),  # the worst case, % more CO2
             "error_issues": self.issues,
         }
 
@@ -200,15 +201,17 @@ def issue_errors(
     if base_a <= 0:
         return None
     off = base_a - base_f
-    # The error of the hour from each lead on (a run, not one noisy reading), less "now"'s.
+    # The error of the hour centred on each lead (a run's scale, not one noisy reading; centred so
+    # a run's penalties line up with its own hours), less "now"'s.
     errs = [(a - f) if a is not None and f is not None else None for f, a in zip(fc, act, strict=False)]
+    half = now_n // 2
     out: list[float | None] = []
-    for k in range(len(errs) - now_n + 1):
-        window = errs[k : k + now_n]
+    for k in range(len(errs) - (now_n - half) + 1):
+        window = errs[max(0, k - half) : k - half + now_n]
         if any(e is None for e in window):
             out.append(None)
         else:
-            out.append((sum(window) / now_n - off) / base_a)  # type: ignore[arg-type]
+            out.append((sum(window) / len(window) - off) / base_a)  # type: ignore[arg-type]
     return out
 
 

@@ -208,15 +208,35 @@ def backup_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     return redirect("backup", job_id=job.pk)
 
 
-def _vm_choices() -> list[str]:
-    """Entries of the configured source folders, offered as suggestions for the VM path."""
-    found: list[str] = []
+def _vm_choices() -> list[tuple[str, float | None]]:
+    """Entries of the configured source folders, offered as suggestions for the VM path, each with
+    its measured size in GB (10^9 bytes; None when it cannot be read): the estimate uses it when
+    no data size is typed."""
+    found: list[tuple[str, float | None]] = []
     for root in settings.BACKUP_SOURCE_ROOTS:
         try:
-            found.extend(sorted(str(p) for p in root.iterdir() if not p.name.startswith(".")))
+            entries = sorted(p for p in root.iterdir() if not p.name.startswith("."))
         except OSError:
             continue
+        found.extend((str(p), _measured_gb(p)) for p in entries[: 100 - len(found)])
     return found[:100]
+
+
+def _measured_gb(path: Any, *, limit: int = 10_000) -> float | None:
+    """Bytes of a file, or of the files under a folder (the first `limit` entries), in GB."""
+    try:
+        if path.is_file():
+            return path.stat().st_size / 1e9
+        total, seen = 0, 0
+        for item in path.rglob("*"):
+            seen += 1
+            if seen > limit:
+                return None  # too big to measure on a page view: no guess
+            if item.is_file():
+                total += item.stat().st_size
+        return total / 1e9
+    except OSError:
+        return None
 
 
 @role_required(OPERATOR)
@@ -345,7 +365,8 @@ def policy_action(request: HttpRequest, policy_id: str, action: str) -> HttpResp
             messages.success(request, f"“{policy.name}” runs now: its backup starts at once.")
         else:
             messages.success(
-                request, f"“{policy.name}” planned now: its backup waits for the cleanest start in its window."
+                request,
+                f"“{policy.name}” planned now: its backup waits for the cleanest start in its window.",
             )
         return redirect("backup", job_id=job.pk)
     services.set_enabled(policy, action == "enable")

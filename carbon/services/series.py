@@ -414,9 +414,11 @@ def current_intensities(zones: list[Zone], *, now: datetime | None = None) -> di
     does, with its own queries. None for a zone without any data."""
     now = resolve_now(now)
     recent: dict[int, list[CarbonReading]] = {zone.pk: [] for zone in zones}
+    # No ORDER BY (_current_from does not need one): with it, SQLite walked each zone's history on
+    # the (zone, kind, start) index and sorted (240 ms on a year of readings); without, 6 ms.
     rows = CarbonReading.objects.filter(
         zone__in=[zone.pk for zone in zones], kind=ACTUAL, end__gt=now - _stale_after(), start__lte=now
-    ).order_by("-end")
+    ).order_by()
     for reading in rows:
         recent[reading.zone_id].append(reading)
     found: dict[int, CurrentIntensity | None] = {}

@@ -14,6 +14,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from hyperweb import quantities
+
 register = template.Library()
 
 
@@ -44,46 +46,26 @@ def when(value: datetime | None, zone_tz: str | None = None, style: str = "datet
 
 @register.filter
 def co2(kg: float | None) -> str:
-    """A mass of CO2 with its unit, in kg or g as its size suits (a demo backup emits milligrams)."""
-    if kg is None:
-        return "—"
-    if abs(kg) >= 100:
-        return f"{kg:,.0f} kg"
-    if abs(kg) >= 1:
-        return f"{kg:,.2f} kg"
-    grams = kg * 1000
-    if abs(grams) >= 100:
-        return f"{grams:.0f} g"
-    if abs(grams) >= 1:
-        return f"{grams:.1f} g"
-    if abs(grams) >= 0.001:
-        return f"{grams:.3f} g"
-    return "≈ 0 g"
+    """A mass of CO2 with its unit, g, kg or t as its size suits (hyperweb.quantities)."""
+    return quantities.co2(kg)
 
 
 @register.filter
 def kwh(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if abs(value) >= 1:
-        return f"{value:,.2f} kWh"
-    wh = value * 1000
-    if abs(wh) >= 10:
-        return f"{wh:.0f} Wh"
-    if abs(wh) >= 0.001:
-        return f"{wh:.3f} Wh"
-    return "≈ 0 Wh"
+    """Energy in Wh, kWh or MWh as its size suits (hyperweb.quantities)."""
+    return quantities.energy(value)
 
 
 @register.filter
 def gb(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value >= 1000:
-        return f"{value / 1000:,.2f} TB"
-    if value >= 1:
-        return f"{value:,.1f} GB"
-    return f"{value * 1000:,.0f} MB"
+    """A data size given in GB (10^9 bytes), in decimal SI units (hyperweb.quantities)."""
+    return quantities.data_gb(value)
+
+
+@register.filter
+def data_bytes(value: float | None) -> str:
+    """A byte count in decimal SI units (315 MB), never binary units under SI names."""
+    return quantities.data_bytes(value)
 
 
 @register.filter

@@ -17,6 +17,7 @@ from hyperweb.api.fields import NON_BLANK, TIMESTAMP_SCHEMA
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 from scheduler.executors.base import EXECUTOR_NAMES
 from scheduler.services.definitions import EXPORT_METHODS, FORMATS, MAX_DELAY, MAX_ID_LENGTH
+from scheduler.uncertainty import RISK_LEVELS
 
 # Common cron forms (minute, hour, day 1-28, month, weekday; `*` and `*/n` steps): every string
 # matching it is a schedule that fires. The server accepts any cron expression croniter does
@@ -93,6 +94,7 @@ def metadata_schema() -> dict[str, Any]:
                 TIMESTAMP_SCHEMA | {"description": "start no earlier (at most 366 days ahead)"}
             ),
             "executor": _nullable({"type": "string", "enum": ["", *EXECUTOR_NAMES]}),
+            "carbon_risk": _nullable({"type": "string", "enum": ["", *RISK_LEVELS]}),
         },
     }
 
@@ -173,6 +175,7 @@ def schedule_schema(*, creating: bool) -> dict[str, Any]:
         "window_hours": _number(maximum=MAX_DELAY / timedelta(hours=1)),
         "expected_duration_hours": _number(minimum=MIN_DURATION_HOURS, maximum=MAX_DURATION_HOURS),
         "data_size_gb": _number(maximum=MAX_DATA_SIZE_GB),
+        "risk": _nullable({"type": "string", "enum": ["", *RISK_LEVELS]}),
     }
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if creating:

@@ -30,7 +30,7 @@ class JobDefinitionSerializer(serializers.Serializer):
     metadata = serializers.DictField(
         required=False,
         help_text="carbon_aware, carbon_zone, carbon_max_intensity (g/kWh), carbon_max_delay (int ns), "
-        "expected_duration_hours, data_size_gb, not_before; the decision is written back as "
+        "carbon_risk (cautious|balanced|greedy), expected_duration_hours, data_size_gb, not_before; the decision is written back as "
         "carbon_planned_start, carbon_reason, carbon_intensity_at_submit, ...",
     )
 
@@ -271,6 +271,11 @@ class ScheduledJobSerializer(serializers.Serializer):
     carbon_aware = serializers.BooleanField()
     zone = serializers.CharField(allow_null=True)
     threshold = serializers.FloatField(allow_null=True)
+    risk = serializers.ChoiceField(
+        choices=["cautious", "balanced", "greedy"],
+        allow_null=True,
+        help_text="forecast risk its jobs take (null: BACKUP_RISK)",
+    )
     window_start = serializers.CharField(allow_null=True, help_text="HH:MM UTC the window opens")
     window_hours = serializers.FloatField(help_text="how long after the window opens the job may start")
     expected_duration_hours = serializers.FloatField()

@@ -53,7 +53,12 @@ MANIFEST_FORMAT = "hyperweb-backup-manifest/1"
 DEFAULT_CHUNK = 1 << 20
 _TEMP_RE = re.compile(r"^\..+\.tmp-\d+$")
 # Errors a later attempt may not meet again (space freed, device back): worth a retry.
-_TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EAGAIN, errno.EBUSY, errno.EIO, errno.ESTALE}
+_TRANSIENT_ERRNOS = {
+    errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EAGAIN, errno.EBUSY, errno.EIO, errno.ESTALE
+}
+# The target cannot take more: no space, quota, file-size limit. Said plainly; retried later (space
+# may be freed meanwhile), failed for good after BACKUP_MAX_ATTEMPTS.
+_FULL_ERRNOS = {errno.ENOSPC: "no space left", errno.EDQUOT: "quota exceeded", errno.EFBIG: "file size limit reached"}
 
 
 @dataclass(frozen=True)
@@ -368,6 +373,8 @@ class FileExecutor:
 
 def _os_error(what: str, exc: OSError) -> BackupError:
     detail = f"{what}: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+    if exc.errno in _FULL_ERRNOS:
+        detail = f"{what}: the backup target is full ({_FULL_ERRNOS[exc.errno]}); nothing was kept"
     if exc.errno in _TRANSIENT_ERRNOS:
         return TransientBackupError(detail)
     return BackupError(detail)

@@ -20,6 +20,7 @@ from hyperweb.api.limits import (
 )
 from hyperweb.api.timestamps import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
+from scheduler.uncertainty import RISK_LEVELS
 
 FORMATS = ("qcow2", "raw", "vmdk", "ova", "ovf")
 EXPORT_METHODS = ("ctl", "govc", "ovftool", "web")
@@ -98,6 +99,7 @@ class ParsedDefinition:
     executor: str
     not_before: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    risk: str = ""  # metadata.carbon_risk: cautious | balanced | greedy; "" = the policy's or default
 
 
 def is_secret_key(key: Any) -> bool:
@@ -266,6 +268,13 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         if is_unset_number(threshold)
         else _number(threshold, "metadata.carbon_max_intensity", maximum=MAX_INTENSITY)
     )
+    risk = metadata.get("carbon_risk")
+    risk = "" if risk is None else risk
+    if risk not in ("", *RISK_LEVELS):
+        raise malformed(
+            f"metadata.carbon_risk must be one of {', '.join(RISK_LEVELS)} (or absent), not {risk!r}",
+            "metadata.carbon_risk",
+        )
     delay_ns = metadata.get("carbon_max_delay")
     if delay_ns is None:
         max_delay = timedelta(hours=settings.BACKUP_DEFAULT_MAX_DELAY_HOURS)
@@ -311,6 +320,7 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         carbon_aware=carbon_aware,
         zone_code=zone_code,
         threshold=threshold,
+        risk=risk,
         max_delay=max_delay,
         expected_duration=timedelta(hours=duration_hours),
         data_size_gb=data_size_gb,

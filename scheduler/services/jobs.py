@@ -81,6 +81,13 @@ def _data_size_gb(parsed: ParsedDefinition, executor: str) -> float:
     return 0.0
 
 
+def job_owner(user: Any, policy: Any = None) -> Any:
+    """A policy's job belongs to the policy's owner; any other job to whoever submitted it."""
+    if policy is not None and policy.owner_id is not None:
+        return policy.owner
+    return user if getattr(user, "is_authenticated", False) else None
+
+
 def build_job(
     parsed: ParsedDefinition, user: Any, *, now: datetime, zone: Any = None, policy: Any = None
 ) -> BackupJob:
@@ -93,10 +100,12 @@ def build_job(
         executor=parsed.executor,
         target=job_target(parsed.executor, parsed.definition),
         created_by=user if getattr(user, "is_authenticated", False) else None,
+        owner=job_owner(user, policy),
         policy=policy,
         zone=zone,
         carbon_aware=parsed.carbon_aware,
         threshold=parsed.threshold,
+        risk=parsed.risk,
         requested_at=now,
         earliest_start=parsed.not_before or now,
         latest_start=(parsed.not_before or now) + (parsed.max_delay if parsed.carbon_aware else timedelta(0)),

@@ -232,6 +232,7 @@ def _run_for(backup: BackupJob, operation: str, *, user: Any, now: datetime, def
             },
         },
         created_by=user if getattr(user, "is_authenticated", False) else None,
+        owner=user if getattr(user, "is_authenticated", False) else backup.owner,
         zone=backup.zone,
         carbon_aware=aware,
         requested_at=now,

@@ -32,6 +32,8 @@ from scheduler.services.capacity import (
     target_rows,
 )
 from scheduler.services.jobs import format_ts, log_event
+from scheduler.services.risk import effective_risk, zone_error_profile
+from scheduler.uncertainty import ErrorProfile, risk_quantile
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +209,10 @@ def _plan(
     requests, moved = _fallback_requests(
         series, [_request(job, group, limits[job.id]) for job in jobs], now=now
     )
+    by_group: dict[str, Any] = {group: series} if series is not None and len(series) else {}
+    profile, requests = _risk_requests(zone, series, jobs, requests, by_group, now=now)
     decisions = plan_fleet(
-        {group: series} if series is not None and len(series) else {},
+        by_group,
         requests,
         {group: capacity_for(group), **target_caps},
         now=now,
@@ -221,7 +225,64 @@ def _plan(
     latest = {job.id: job.latest_start for job in jobs}
     for key, (earliest, start) in moved.items():
         decisions[key] = _fallback_decision(decisions[key], earliest, start, latest[key], now=now)
+    if profile is not None:
+        risks = {job.id: effective_risk(job) for job in jobs}
+        for key, decision in decisions.items():
+            decisions[key] = _with_sureness(decision, profile, series, risks[key], now=now)
     return decisions, flags
+
+
+def _risk_requests(
+    zone: Any,
+    series: Any,
+    jobs: list[BackupJob],
+    requests: list[PlanRequest],
+    by_group: dict,
+    *,
+    now: datetime,
+) -> tuple[ErrorProfile | None, list[PlanRequest]]:
+    """Rank each job's starts on its zone's forecast made pessimistic by its risk setting
+    (scheduler.uncertainty); adds those series to ``by_group``. No profile: requests unchanged."""
+    if zone.code not in by_group:
+        return None, requests
+    profile = zone_error_profile(zone, now=now)
+    if profile is None:
+        return None, requests
+    risks = {job.id: effective_risk(job) for job in jobs}
+    out = []
+    for req in requests:
+        q = risk_quantile(risks[req.key])
+        if q is not None:
+            name = f"{req.group}~{risks[req.key]}"
+            if name not in by_group:
+                by_group[name] = profile.pessimistic(series, now, q)
+            req = replace(req, cost_group=name)
+        out.append(req)
+    return profile, out
+
+
+def _with_sureness(
+    decision: Decision, profile: ErrorProfile, series: Any, risk: str, *, now: datetime
+) -> Decision:
+    """The decision with how sure it is: the risk setting, and for a wait the likely and worst
+    saving against starting now given the zone's forecast error at that lead."""
+    inputs = {**decision.inputs, "risk": risk, "error_issues": profile.issues}
+    reason = decision.reason
+    lo = max(now, datetime.fromisoformat(decision.inputs["earliest"].replace("Z", "+00:00")))
+    if decision.strategy in ("best_window", "capacity") and decision.start > lo:
+        sure = profile.sureness(series, lo, decision.start, decision.end - decision.start)
+        if sure is not None:
+            inputs["sureness"] = sure.to_dict()
+            reason = f"{reason} Risk {risk}: {sure.text()}."
+    elif decision.strategy == "best_window" and risk_quantile(risk) is not None:
+        latest = datetime.fromisoformat(decision.inputs["latest"].replace("Z", "+00:00"))
+        plain = series.best_window(decision.end - decision.start, lo, max(latest, lo))
+        if plain is not None and plain.start > decision.start:
+            reason = (
+                f"{reason} Risk {risk}: the forecast's cleanest start, {iso(plain.start)}, does not save "
+                "more than this zone's forecast is usually wrong by at that lead."
+            )
+    return replace(decision, reason=reason, inputs=inputs)
 
 
 def _decision_data(decision: Decision, flags: dict, *, now: datetime, trigger: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from scheduler.services.definitions import (
     strip_secrets,
 )
 from scheduler.services.jobs import build_job, create_and_plan, format_ts
+from scheduler.uncertainty import RISK_LEVELS
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def policy_to_json(policy: BackupPolicy) -> dict[str, Any]:
         "carbon_aware": policy.carbon_aware,
         "zone": policy.zone.code if policy.zone_id and policy.zone else None,
         "threshold": policy.threshold,
+        "risk": policy.risk or None,
         "window_start": policy.window_start.strftime("%H:%M") if policy.window_start else None,
         "window_hours": policy.window_hours,
         "expected_duration_hours": policy.expected_duration.total_seconds() / 3600,
@@ -154,6 +156,14 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
         policy.threshold = (
             None if is_unset_number(value) else _number(value, "threshold", maximum=MAX_INTENSITY)
         )
+    if "risk" in data or "carbon_risk" in metadata:
+        value = data.get("risk", metadata.get("carbon_risk"))
+        value = "" if value is None else value
+        if value not in ("", *RISK_LEVELS):
+            raise InvalidDefinition(
+                f"risk must be one of {', '.join(RISK_LEVELS)} (or null), not {value!r}", field="risk"
+            )
+        policy.risk = value
     if "window_start" in data:
         policy.window_start = _time(data["window_start"])
     max_window = MAX_DELAY / timedelta(hours=1)
@@ -216,6 +226,7 @@ def save_policy(
     apply_policy_data(policy, data, partial=partial, now=now)
     if creating and getattr(user, "is_authenticated", False):
         policy.created_by = user
+        policy.owner = user
     policy.save()
     return policy
 
@@ -243,6 +254,8 @@ def run_policy(
         metadata["carbon_zone"] = policy.zone.code
     if policy.threshold is not None:
         metadata["carbon_max_intensity"] = policy.threshold
+    if policy.risk:
+        metadata["carbon_risk"] = policy.risk
     metadata["expected_duration_hours"] = policy.expected_duration.total_seconds() / 3600
     if policy.data_size_gb:
         metadata.setdefault("data_size_gb", policy.data_size_gb)

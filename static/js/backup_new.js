@@ -15,14 +15,24 @@
   function value(name) { var el = form.elements[name]; return el ? el.value.trim() : ""; }
   function kg(x) { return x >= 1 ? x.toFixed(2) : x.toFixed(3); }
   function say(html) { box.innerHTML = html; }
+  function fmtGb(gb) {  // decimal SI, as the pages write it
+    return gb >= 1000 ? (gb / 1000).toFixed(2) + " TB" : gb >= 1 ? gb.toFixed(1) + " GB" : gb >= 0.001 ? (gb * 1000).toFixed(1) + " MB" : Math.round(gb * 1e6) + " kB";
+  }
   function esc(text) { var d = document.createElement("div"); d.textContent = text; return d.innerHTML; }
 
   function estimate() {
     var zone = value("zone"), size = parseFloat(value("data_size_gb")), hours = parseFloat(value("expected_duration_hours"));
+    // No size typed: the chosen VM's size as the server measured it (its list of source files).
+    var measured = "";
+    if (!(size > 0) && value("vm_path")) {
+      var option = document.querySelector('#vm-paths option[value="' + CSS.escape(value("vm_path")) + '"]');
+      var gb = option ? parseFloat(option.getAttribute("data-gb")) : NaN;
+      if (gb > 0) { size = gb; measured = '<p class="small muted" id="estimate-size">Data size: the VM measured ' + esc(fmtGb(gb)) + ".</p>"; }
+    }
     var delay = parseFloat(value("max_delay_hours"));
     var aware = form.elements["carbon_aware"] && form.elements["carbon_aware"].checked;
     if (!zone || !(size > 0) || !(hours > 0)) {
-      say('<p class="muted">Choose a zone, a data size and a duration to see an estimate.</p>');
+      say('<p class="muted">Choose a zone, a VM (or a data size) and a duration to see an estimate.</p>');
       return;
     }
     var body = { zone: zone, data_size_gb: size, duration_hours: hours, horizon_hours: aware && delay >= 0 ? Math.min(delay, 168) : 0 };
@@ -48,6 +58,7 @@
         } else {
           html += "<p>No cleaner window within " + body.horizon_hours + " h: it would start at once.</p>";
         }
+        html += measured;
         html += '<p class="small muted" data-utc-text data-ref="' + esc(e.best_time) + '">' + esc(e.recommendation) + "</p>";
         say(html);
         if (window.hyperwebLocalise) window.hyperwebLocalise(box);  // "start at 08:45 UTC" in the viewer's zone
@@ -56,7 +67,7 @@
   }
 
   function schedule() { window.clearTimeout(timer); timer = window.setTimeout(estimate, 300); }
-  ["zone", "data_size_gb", "expected_duration_hours", "max_delay_hours", "carbon_aware"].forEach(function (name) {
+  ["zone", "vm_path", "data_size_gb", "expected_duration_hours", "max_delay_hours", "carbon_aware"].forEach(function (name) {
     var el = form.elements[name];
     if (el) { el.addEventListener("input", schedule); el.addEventListener("change", schedule); }
   });

@@ -145,3 +145,11 @@ def test_an_admin_sends_a_test_alert_to_a_webhook_only(
 
 def test_the_preferences_page_offers_no_test_switch(viewer_user) -> None:
     assert 'name="test"' not in signed_in(viewer_user).get(URL).content.decode()
+
+
+def test_an_admin_sets_a_users_choices_in_the_admin(admin_client, viewer_user) -> None:
+    assert admin_client.get("/admin/alerts/alertpreference/add/").status_code == 200
+    data = {"user": viewer_user.pk, "backup_failed": "on"}
+    assert admin_client.post("/admin/alerts/alertpreference/add/", data).status_code == 302
+    preference = AlertPreference.objects.get(user=viewer_user)
+    assert preference.backup_failed and not preference.weekly_digest

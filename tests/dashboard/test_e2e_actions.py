@@ -157,3 +157,42 @@ def test_it_does_what_each_action_says(live_server: Any, chromium: Any, tmp_path
     assert nojs.inner_text("#job-status") == "cancelled"
     _shot(nojs, "07-cancelled-nojs")
     assert not errors, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_new_backup_form_estimates_from_the_vms_size_and_keeps_it_after_an_error(
+    live_server: Any, chromium: Any, tmp_path: Path, settings: Any
+) -> None:
+    from django.utils import timezone
+
+    from carbon.services import load_demo_data
+
+    ensure_roles()
+    get_user_model().objects.create_superuser("admin", password=PASSWORD)
+    load_demo_data(days=2, now=timezone.now())
+    settings.BACKUP_SOURCE_ROOTS = [tmp_path]
+    vm = tmp_path / "web-01.raw"
+    vm.write_bytes(b"\0" * 2_500_000)  # 2.5 MB
+    errors: list[str] = []
+    page = _page(chromium, errors, timezone_id="Europe/Berlin")
+    page.goto(live_server.url + "/login")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto(live_server.url + "/backups/new")
+    page.select_option("#id_zone", "DE")
+    page.fill("#id_vm_path", str(vm))  # no data size typed
+    page.wait_for_selector("#estimate :text('Start now')")
+    assert "the VM measured 2.5 MB" in page.inner_text("#estimate")
+    _shot(page, "08-new-backup-measured-size")
+    # A validation error: the page comes back with the same choices, and the estimate with them.
+    page.fill("#id_max_delay_hours", "-3")
+    page.click("#submit-backup")
+    page.wait_for_selector(".errorlist")
+    assert page.locator("#id_zone").input_value() == "DE"
+    assert page.locator("#id_vm_path").input_value() == str(vm)
+    page.wait_for_selector("#estimate :text('Start now')")
+    _shot(page, "09-new-backup-after-error")
+    assert not errors, errors

@@ -499,7 +499,7 @@ def test_it_shows_marginal_signal_savings_apart_from_the_average_ones(
     assert "7.00 kg" not in figures and "9.50 kg" not in figures and "5.00 kg" not in figures
     assert "1 backup accounted on a <strong>marginal</strong> signal" in figures
     # The marginal backup's own figures, below, and nothing of the average ones.
-    assert "7.00 kg" in marginal and "11.00 kg" in marginal and "4.00 kg" in marginal
+    assert "7.00 kg" in marginal and "11.0 kg" in marginal and "4.00 kg" in marginal
     assert "2.50 kg" not in marginal
     assert 'href="/zones/FR"' in marginal and 'href="/zones/FR"' not in figures
     assert body.count("plotly-graph-div") == 3
@@ -531,11 +531,13 @@ def test_it_replays_the_planner_without_foresight(viewer: Client, now: Any) -> N
 @pytest.mark.parametrize(
     ("kg", "text"),
     [
-        (1234.5, "1,234 kg"),
+        (1234.5, "1.23 t"),
+        (999.0, "999 kg"),
         (1.5, "1.50 kg"),
+        (11.0, "11.0 kg"),
         (0.5, "500 g"),
         (0.0123, "12.3 g"),
-        (0.0000016, "0.002 g"),
+        (0.0000016, "0.0016 g"),
         (-1e-9, "≈ 0 g"),
     ],
 )
@@ -543,6 +545,23 @@ def test_it_formats_co2_with_a_suitable_unit(kg: float, text: str) -> None:
     from hyperweb.templatetags.pages import co2
 
     assert co2(kg) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(315_000_000, "315 MB"), (314_572_800, "315 MB"), (1_200_000_000, "1.20 GB"), (999, "999 B"), (None, "—")],
+)
+def test_it_writes_bytes_in_decimal_si_units(value: Any, text: str) -> None:
+    from hyperweb.quantities import data_bytes
+
+    assert data_bytes(value) == text  # 300 MiB is 315 MB, never "300 MB"
+
+
+@pytest.mark.parametrize(("kwh", "text"), [(0.105, "105 Wh"), (1.25, "1.25 kWh"), (2400.0, "2.40 MWh")])
+def test_it_writes_energy_in_wh_kwh_or_mwh(kwh: float, text: str) -> None:
+    from hyperweb.quantities import energy
+
+    assert energy(kwh) == text
 
 
 def test_it_keeps_marginal_signal_figures_apart_on_the_overview(viewer: Client, now: Any) -> None:
@@ -661,3 +680,24 @@ def test_it_precomputes_the_what_if_answer_and_shares_the_replay_across_historie
     with CaptureQueriesContext(connection) as queries:
         whatif.answer(fr, 2, 4, 30)
     assert not [q for q in queries if "carbon_carbonreading" in q["sql"]]
+
+
+def test_it_steps_the_cumulative_curve_at_each_backup_finish_and_stays_flat_between(now: Any, db: None) -> None:
+    from datetime import UTC, datetime
+
+    from reports import charts
+
+    de = Zone.objects.get(code="DE")
+    day2 = datetime(2026, 11, 2, 1, 30, tzinfo=UTC)
+    completed_job(de, when=day2, emitted=0.2, counterfactual=0.5)
+    completed_job(de, when=day2, emitted=0.1, counterfactual=0.1)
+    completed_job(de, when=day2 + timedelta(days=3), emitted=0.3, counterfactual=0.4)
+    until = datetime(2026, 11, 10, tzinfo=UTC)
+    steps = charts.cumulative_steps(charts.accounted_jobs(), until=until)
+    assert [when for when, _, _ in steps] == [day2, day2, day2, day2 + timedelta(days=3), until]
+    assert steps[0][1:] == (0.0, 0.0)
+    assert steps[2][1:] == pytest.approx((0.3, 0.6))  # both 01:30 backups, nothing before
+    assert steps[-1][1:] == pytest.approx((0.6, 1.0))  # flat to the end, the totals
+    chart = charts.cumulative_chart(steps)
+    assert '"shape":"hv"' in chart.replace(" ", "") and "g CO2, cumulative" in chart
+    assert '"2026-11-02T01:30:00Z"' in chart

@@ -44,3 +44,32 @@ def test_the_what_if_replay_says_how_many_backups_waiting_made_dirtier(viewer: C
     assert sentence.startswith("Waiting does not always pay: ")
     assert "would have emitted more than starting at once" in sentence
     assert sentence.endswith("with the balanced risk setting.")
+
+
+def test_the_backup_page_says_how_sure_the_plan_is(viewer: Client, now: Any) -> None:
+    from tests.dashboard.conftest import make_job
+
+    decision = {
+        "start": "2026-01-01T03:00:00Z",
+        "reason": "Best 1 h window 03:00-04:00 UTC averages 70 g/kWh vs 100 starting now.",
+        "strategy": "best_window",
+        "expected_intensity": 70.0,
+        "now_intensity": 100.0,
+        "expected_saving_pct": 30.0,
+        "inputs": {
+            "risk": "balanced",
+            "sureness": {
+                "forecast_saving_pct": 30.0,
+                "likely_saving_pct": 12.4,
+                "worst_saving_pct": -4.2,
+                "worst_more_pct": 4.2,
+                "error_issues": 112,
+            },
+        },
+    }
+    job = make_job(Zone.objects.get(code="DE"), now=now, carbon_aware=True, decision=decision)
+    body = viewer.get(f"/backups/{job.pk}").content.decode()
+    sentence = body.split('id="sureness">', 1)[1].split("</p>", 1)[0]
+    assert "likely saving <strong>12 %</strong>" in sentence
+    assert "at worst <strong>+4 %</strong> more CO2" in sentence
+    assert "learned from 112 past forecasts; risk setting balanced" in sentence

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from scheduler.management.commands.qcluster import _gone, descendants
+from hyperweb.processes import descendants
+from hyperweb.processes import gone as _gone
 
 ROOT = Path(settings.BASE_DIR)
 HOST, PORT = "127.0.0.1", 8103

@@ -218,7 +218,9 @@ def test_it_rejects_a_cut_short_gzip_file_with_exit_status_2(tmp_path):
     cut = tmp_path / "cut.csv.gz"
     cut.write_bytes((DATA / "fr_2020_ci.csv.gz").read_bytes()[:5000])
     with pytest.raises(CommandError) as err:
-        call_command("backtest", "--csv", str(cut), "--duration", "1h", "--max-delay", "2h", stdout=StringIO())
+        call_command(
+            "backtest", "--csv", str(cut), "--duration", "1h", "--max-delay", "2h", stdout=StringIO()
+        )
     assert err.value.returncode == 2
     assert "gzip data is damaged or cut short" in str(err.value)
 

@@ -108,13 +108,13 @@ def test_it_retries_a_backup_whose_worker_was_killed_and_leaves_no_half_archive(
 
 
 def _alive(pids: list[int]) -> list[int]:
-    from scheduler.management.commands.qcluster import _gone
+    from hyperweb.processes import gone as _gone
 
     return [pid for pid in pids if not _gone(pid)]
 
 
 def test_it_stops_a_busy_cluster_promptly_and_retries_the_backup_it_cut_short(tmp_path) -> None:
-    from scheduler.management.commands.qcluster import descendants
+    from hyperweb.processes import descendants
 
     env = sqlite_site(tmp_path, Q_STOP_GRACE_SECONDS="1", BACKUP_STALE_SECONDS="600")
     (tmp_path / "vms" / "big.img").write_bytes(os.urandom(150_000_000))  # far more than the grace

@@ -18,42 +18,15 @@ import logging
 import os
 import signal
 import time
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django_q.cluster import Cluster
 from django_q.management.commands.qcluster import Command as DjangoQCommand
 
+from hyperweb.processes import descendants, gone
+
 log = logging.getLogger("scheduler.cluster")
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (children, their children...), from /proc (Linux); [] elsewhere."""
-    parents: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue  # gone meanwhile
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
-        fields = text[text.rfind(")") + 2 :].split()
-        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _gone(pid: int) -> bool:
-    """True once `pid` no longer exists or is a zombie waiting for its (new) parent to reap it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return state[state.rfind(")") + 2 :].split()[0] in ("Z", "X")
 
 
 class PromptStop:
@@ -98,7 +71,7 @@ class PromptStop:
                 pass
         self.cluster.sentinel.join(5)
         until = time.monotonic() + 5
-        while time.monotonic() < until and not all(_gone(pid) for pid in left):
+        while time.monotonic() < until and not all(gone(pid) for pid in left):
             time.sleep(0.02)  # the killed workers are reaped by init, not by us: no event to wait on
         try:
             from scheduler.dispatch import reap_stale_claims, worker_name
