@@ -156,7 +156,8 @@ def submit_schema() -> dict[str, Any]:
 def schedule_schema(*, creating: bool) -> dict[str, Any]:
     columns = _columns()
     template = job_definition_schema()
-    template["description"] = "the JobDefinition each run creates (its id is ignored)"
+    template["description"] = "the JobDefinition each run creates (an `id` in it is ignored)"
+    del template["properties"]["id"]
     properties: dict[str, Any] = {
         "name": _string(columns["policy.name"], minLength=1, pattern=NON_BLANK),
         "schedule": _string(

@@ -36,6 +36,7 @@ def get_job(job_id: str) -> BackupJob:
 
 class SubmitView(APIView):
     permission_classes = [IsOperator]
+    body_required = True
 
     @extend_schema(
         operation_id="jobs_submit",
@@ -302,6 +303,7 @@ def _json_body(request: Request) -> dict[str, Any]:
 
 class ScheduleListView(APIView):
     permission_classes = [ReadViewerWriteOperator]
+    body_required = True  # POST
     extra_error_codes = ("409",)  # POST with an id that is taken
 
     @extend_schema(
@@ -334,6 +336,7 @@ class ScheduleListView(APIView):
 
 class ScheduleDetailView(APIView):
     permission_classes = [ReadViewerWriteOperator]
+    body_required = True  # PUT
 
     @extend_schema(
         operation_id="schedules_retrieve",
