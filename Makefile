@@ -29,3 +29,4 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/mypy

@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 __all__ = [
     "CAR_G_CO2_PER_KM",
@@ -154,7 +155,8 @@ class StepSeries:
     def __repr__(self) -> str:
         if not self._starts:
             return "StepSeries(empty)"
-        return f"StepSeries({len(self)} steps, {self.first_start.isoformat()} .. {self.last_end.isoformat()})"
+        first, last = _from_epoch(self._starts[0]), _from_epoch(self._ends[-1])
+        return f"StepSeries({len(self)} steps, {first.isoformat()} .. {last.isoformat()})"
 
     @property
     def first_start(self) -> datetime | None:
@@ -411,7 +413,7 @@ CAR_G_CO2_PER_KM = 8887.0 / 22.0 / 1.609344
 TREE_KG_CO2_PER_YEAR = 48.0 * 0.45359237
 
 
-def equivalents(kg_co2: float) -> dict:
+def equivalents(kg_co2: float) -> dict[str, Any]:
     """Everyday equivalents of ``kg_co2``: km driven by an average car, and tree-years of uptake.
 
     Returns ``{"km_driving": float, "tree_years": float, "car_g_co2_per_km": float,

@@ -7,7 +7,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from whitenoise.compress import Compressor
+from whitenoise.compress import Compressor  # type: ignore[import-untyped]  # whitenoise ships no types
 
 from hyperweb.env import (
     database_from_url,

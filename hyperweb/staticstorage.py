@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 
-from whitenoise.storage import CompressedManifestStaticFilesStorage
+# whitenoise ships no types:
+from whitenoise.storage import CompressedManifestStaticFilesStorage  # type: ignore[import-untyped]
 
 log = logging.getLogger(__name__)
 

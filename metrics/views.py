@@ -15,7 +15,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     denial = refused(request)
     if denial is not None:
         status, message = denial
-        response = JsonResponse({"error": message, "timestamp": now_iso()}, status=status)
+        response: HttpResponse = JsonResponse({"error": message, "timestamp": now_iso()}, status=status)
         if status == 401:
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response

@@ -179,7 +179,7 @@ def plan_fleet(
             r.weight / dn,
             math.ceil(dn - 1e-9),
             limits=tuple(groups[name] for name in r.limits if name != r.group),
-            cg=ranking.get(r.cost_group),
+            cg=ranking.get(r.cost_group, g),
         )
         job.flex = first - last
         job.overdue = r.latest.timestamp() < lo
@@ -413,7 +413,7 @@ def _fleet_decision(job: SlotJob, summary: dict, now: datetime) -> Decision:
     if job.covered and g.ngap[a] >= b:
         now_value = (g.integral(x0 + job.dn) - g.integral(x0)) / job.dn
     expected = None if math.isnan(job.cost) else job.cost / job.dn
-    if expected is not None and job.cg is not None:
+    if expected is not None and job.cg is not g:
         # Ranked on a risk-adjusted series: the figures are the zone's own forecast's.
         expected = (g.integral(job.x + job.dn) - g.integral(job.x)) / job.dn
     a_occ, b_occ = job.occ

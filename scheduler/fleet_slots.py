@@ -233,7 +233,7 @@ def scan(job: SlotJob, *, capacity: bool, skip: tuple[int, int] | None = None) -
     whose run does not overlap the slot range ``skip``; ``(inf, -1)`` if none. Ties go to the
     earliest start (the off-grid "now" candidate comes first)."""
     g = job.g
-    cg = job.ranked
+    cg = job.cg or g
     dn = job.dn
     span = job.span
     best, best_x = math.inf, -1.0

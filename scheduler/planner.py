@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from carbon.intensity import StepSeries
 
@@ -104,9 +105,9 @@ class Decision:
     expected_saving_pct: float | None
     reason: str
     strategy: str
-    inputs: dict = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (ISO 8601 UTC strings with a ``Z``), for storing on the job."""
         return {
             "key": self.key,
@@ -165,7 +166,7 @@ def saving_pct(now_value: float | None, expected: float | None) -> float | None:
     return (now_value - expected) / now_value * 100.0
 
 
-def series_summary(series: StepSeries | None, sources: Iterable[str] = ()) -> dict:
+def series_summary(series: StepSeries | None, sources: Iterable[str] = ()) -> dict[str, Any]:
     """The forecast part of ``Decision.inputs``: first/last time, number of points, sources."""
     return {
         "series_first": iso(series.first_start) if series is not None and len(series) else None,
@@ -175,7 +176,7 @@ def series_summary(series: StepSeries | None, sources: Iterable[str] = ()) -> di
     }
 
 
-def _request_inputs(req: PlanRequest, now: datetime) -> dict:
+def _request_inputs(req: PlanRequest, now: datetime) -> dict[str, Any]:
     return {
         "now": iso(now),
         "earliest": iso(req.earliest),
@@ -228,7 +229,7 @@ def plan_job(
     dur = fmt_duration(d)
 
     now_value = None
-    if has_data and series.coverage(lo, lo + d) >= min_coverage * (1 - 1e-9):
+    if series is not None and has_data and series.coverage(lo, lo + d) >= min_coverage * (1 - 1e-9):
         now_value = series.mean(lo, lo + d)
 
     def decide(start: datetime, expected: float | None, reason: str, strategy: str) -> Decision:
@@ -250,7 +251,9 @@ def plan_job(
     if req.threshold is not None and now_value is not None and now_value <= req.threshold:
         return decide(lo, now_value, threshold_reason(dur, now_value, req.threshold), "threshold_now")
 
-    best = series.best_window(d, lo, hi, min_coverage=min_coverage) if has_data else None
+    best = (
+        series.best_window(d, lo, hi, min_coverage=min_coverage) if series is not None and has_data else None
+    )
     if best is None:
         span = fmt_span(lo, hi + d, lo)
         why = "No forecast" if not has_data else "The forecast does not cover"
@@ -353,7 +356,12 @@ def replan(
             series = series_for(r.group)
             d = plan_job(series, r, now=now, sources=sources)
             prev = previous.get(r.key)
-            if prev is not None and prev.start != d.start and _keep(prev, d, r, series, now, min_gain_pct):
+            if (
+                prev is not None
+                and prev.start != d.start
+                and series is not None  # _keep is False without one
+                and _keep(prev, d, r, series, now, min_gain_pct)
+            ):
                 d = _kept(prev, d, r, series, now)
             new[r.key] = d
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from reports.esg.inputs import (
     AVERAGE,
@@ -27,6 +27,8 @@ from reports.esg.inputs import (
 from reports.esg.method import boundary_text, methodology
 from reports.esg.outputs import ESGReport, Figures, Header, Sci, SignalFigures, ZoneHeader
 from reports.esg.periods import Period
+
+_K = TypeVar("_K", str, date)
 
 # --- Aggregation --------------------------------------------------------------------------------
 
@@ -131,7 +133,8 @@ class _Bucket:
         self.max_intensity = _pick(max, self.max_intensity, other.max_intensity)
 
     def figures(self) -> Figures:
-        s = {name: total.value() for name, total in self.sums.items()}
+        # Keyword arguments by Figures field name (the dataclass checks the names when called).
+        s: dict[str, Any] = {name: total.value() for name, total in self.sums.items()}
         with_intensity, with_counter = s.pop("kwh_with_intensity"), s.pop("kwh_with_counterfactual")
         delay_total = s.pop("delay_minutes")
         market = s.pop("market_kg")
@@ -260,6 +263,14 @@ def build_report(
     )
 
 
+def _bucket(buckets: dict[_K, _Bucket], key: _K, market: bool) -> _Bucket:
+    """The bucket for ``key``, created empty on first use."""
+    bucket = buckets.get(key)
+    if bucket is None:
+        bucket = buckets[key] = _Bucket(market)
+    return bucket
+
+
 def _merge(signal: str, cells: dict[tuple[str, str, date], _Bucket], market: bool) -> SignalFigures:
     """One signal's total, zones, months and days, as exact merges of that signal's cells."""
     total = _Bucket(market)
@@ -269,11 +280,9 @@ def _merge(signal: str, cells: dict[tuple[str, str, date], _Bucket], market: boo
     for (cell_signal, zone_key, day), cell in sorted(cells.items()):
         if cell_signal != signal:
             continue
-        for buckets, key in ((zones, zone_key), (months, f"{day:%Y-%m}"), (days, day)):
-            bucket = buckets.get(key)  # type: ignore[attr-defined]
-            if bucket is None:
-                bucket = buckets[key] = _Bucket(market)  # type: ignore[index]
-            bucket.absorb(cell)
+        _bucket(zones, zone_key, market).absorb(cell)
+        _bucket(months, f"{day:%Y-%m}", market).absorb(cell)
+        _bucket(days, day, market).absorb(cell)
         total.absorb(cell)
     return SignalFigures(
         signal=signal,

@@ -250,14 +250,14 @@ def summary_csv(report: ESGReport) -> Iterator[str]:
     for line in _figures_lines("totals", "", report.totals):
         yield writer.writerow(line)
     sci = report.sci
-    for metric, value, unit in (
+    for metric, number, unit in (
         ("operational per backup", sci.g_per_backup, "gCO2e per backup"),
         ("operational per TB", sci.g_per_tb, "gCO2e per TB read"),
         ("embodied", sci.embodied_kg, "kg CO2e"),
         ("total per backup", sci.total_g_per_backup, "gCO2e per backup"),
         ("total per TB", sci.total_g_per_tb, "gCO2e per TB read"),
     ):
-        yield writer.writerow(["sci", "", metric, _number(value), unit])
+        yield writer.writerow(["sci", "", metric, _number(number), unit])
     for line in _breakdown_lines("", report.by_zone, report.by_month):
         yield writer.writerow(line)
     if not report.has_marginal:

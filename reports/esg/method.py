@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from scheduler.signals import DEADLINE_GRACE
+from scheduler.signals import DEADLINE_GRACE as DEADLINE_GRACE  # re-exported for reports.esg.inputs
 
 if TYPE_CHECKING:
     from reports.esg.value import ReportConfig, Scope

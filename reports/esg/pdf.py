@@ -66,7 +66,7 @@ def render_html(report: ESGReport) -> str:
 
 
 def render_pdf(report: ESGReport) -> bytes:
-    import weasyprint  # imported here: pages and the CSV do not need it loaded
+    import weasyprint  # type: ignore[import-untyped]  # no types; imported here: pages and the CSV do not need it
 
     html = render_html(report)
     return weasyprint.HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()

@@ -232,6 +232,7 @@ def test_it_rejects_a_cut_short_gzip_file_with_exit_status_2(tmp_path):
         (["--duration", "2x"], "bad duration"),
         (["--forecast", "psychic"], "bad forecast"),
         (["--start", "yesterday"], "not a date"),
+        (["--risk", "reckless"], "unknown risk setting 'reckless'"),
     ],
 )
 def test_it_rejects_bad_input_with_exit_status_2(tmp_path, args, message):
@@ -253,6 +254,7 @@ def test_it_follows_the_products_refresh_setting_by_default(tmp_path, settings):
     call_command("backtest", "--csv", str(path), "--forecast", "model", "--json", stdout=out)
     data = json.loads(out.getvalue())
     assert data["replan_every_min"] == 45
+    assert data["risk"] == "balanced"  # BACKUP_RISK's default
     hyperweb = data["policies"]["hyperweb"]
     assert {"jobs_made_worse_pct", "emissions_lost_pct", "worst_job_pct"} <= hyperweb.keys()
 

@@ -2,7 +2,7 @@
 
     manage.py backtest --csv PATH --duration 2h --max-delay 4h [--every 30m]
         [--start 2020-01-01 --end 2020-12-31] [--forecast perfect|model|noisy:PCT] [--seed N]
-        [--no-replan] [--replan-every 15m] [--json]
+        [--no-replan] [--replan-every 15m] [--risk cautious|balanced|greedy] [--json]
 
 hyperweb's jobs are re-planned on every newer forecast while they wait, as the product does
 (scheduler.backtest); --no-replan decides once at submission, for comparison.
@@ -23,6 +23,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from carbon.intensity import StepSeries
 from carbon.providers.csvfile import parse_csv
 from scheduler.backtest import BacktestConfig, format_table, parse_duration, parse_forecast, run_backtest
+from scheduler.uncertainty import risk_quantile
 
 BAD_INPUT = 2
 
@@ -73,6 +74,11 @@ class Command(BaseCommand):
             default=None,
             help="re-plan waiting jobs every ... (default: CARBON_REFRESH_MINUTES, as the product)",
         )
+        parser.add_argument(
+            "--risk",
+            default=None,
+            help="forecast risk hyperweb takes: cautious | balanced | greedy (default: BACKUP_RISK)",
+        )
         parser.add_argument("--json", action="store_true", help="machine-readable output")
 
     def handle(self, *args, **opts) -> None:
@@ -88,6 +94,8 @@ class Command(BaseCommand):
                 else timedelta(minutes=settings.CARBON_REFRESH_MINUTES)
             )
             parse_forecast(opts["forecast"])
+            risk = opts["risk"] or settings.BACKUP_RISK
+            risk_quantile(risk)
         except ValueError as exc:
             raise CommandError(str(exc), returncode=BAD_INPUT) from None
         start = _date(opts["start"], "--start") if opts["start"] else None
@@ -108,6 +116,7 @@ class Command(BaseCommand):
             data_gb=opts["data_gb"],
             replan=not opts["no_replan"],
             replan_every=replan_every,
+            risk=risk,
         )
         try:
             result = run_backtest(series, config, progress=self._progress)
