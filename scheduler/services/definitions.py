@@ -74,8 +74,10 @@ def malformed(message: str, field: str = "") -> MalformedDefinition:
 
 def check_text(value: Any, what: str, max_length: int, *, required: bool = False) -> str:
     """A string of at most `max_length` characters (the column it is stored in)."""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise malformed(f"{what} is required" if required else f"{what} must be a string", what)
+    if required and (value is None or (isinstance(value, str) and not value.strip())):
+        raise malformed(f"{what} is required", what)
+    if not isinstance(value, str):  # 42 is not missing: say what is wrong with it
+        raise malformed(f"{what} must be a string, got {type(value).__name__}", what)
     if len(value) > max_length:
         raise malformed(f"{what} must be at most {max_length} characters, got {len(value)}", what)
     return value
