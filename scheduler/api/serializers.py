@@ -161,7 +161,7 @@ class SubmitResponseSerializer(serializers.Serializer):
     job_ids = serializers.ListField(child=serializers.CharField())
     accepted = serializers.IntegerField()
     rejected = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]  # shadows Serializer.errors in the stubs only
     timestamp = serializers.DateTimeField()
 
 
@@ -191,7 +191,7 @@ class CancelRequestSerializer(serializers.Serializer):
 class CancelResponseSerializer(serializers.Serializer):
     cancelled = serializers.ListField(child=serializers.CharField())
     failed = serializers.ListField(child=serializers.CharField())
-    errors = serializers.DictField(child=serializers.CharField())
+    errors = serializers.DictField(child=serializers.CharField())  # type: ignore[assignment]  # shadows Serializer.errors in the stubs only
     timestamp = serializers.DateTimeField()
 
 
