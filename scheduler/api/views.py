@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -364,7 +363,10 @@ class ScheduleDetailView(APIView):
 
 
 def _policy(schedule_id: str) -> BackupPolicy:
-    return get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=schedule_id)
+    policy = BackupPolicy.objects.select_related("zone").filter(pk=schedule_id).first()
+    if policy is None:  # worded like a missing job, not Django's "No BackupPolicy matches the given query."
+        raise exceptions.NotFound(f"schedule {schedule_id} not found; GET /schedules lists them")
+    return policy
 
 
 class ScheduleEnableView(APIView):
