@@ -14,16 +14,20 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from carbon.models import CarbonReading, Zone
-from hyperweb.api.fields import FiniteFloatField, TimestampField
-from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY
+from hyperweb.api.fields import StrictCharField, StrictFloatField, TimestampField, non_blank
+from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 
 # --- shared pieces -------------------------------------------------------------------------------
+
+
+# The API's "source" fields shadow rest_framework's Field.source attribute in the stubs (not at run
+# time: the serializer metaclass takes them out of the class): hence the ignores below.
 
 
 class ProvenanceSerializer(serializers.Serializer):
     """Where the numbers came from: every carbon response carries these."""
 
-    source = serializers.CharField(
+    source = serializers.CharField(  # type: ignore[assignment]
         help_text="provider name(s), comma-separated, e.g. 'simulated' or 'electricitymaps'"
     )
     simulated = serializers.BooleanField(help_text="true when any number comes from the simulated provider")
@@ -36,7 +40,7 @@ class ForecastPointSerializer(serializers.Serializer):
     quality = serializers.CharField()
     end = TimestampField()
     kind = serializers.CharField(help_text="actual or forecast")
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     simulated = serializers.BooleanField()
 
 
@@ -93,18 +97,16 @@ class CurrentIntensitySerializer(serializers.Serializer):
     signal = serializers.CharField()
     estimated = serializers.BooleanField()
     renewable_percent = serializers.FloatField(allow_null=True)
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     simulated = serializers.BooleanField()
     stale = serializers.BooleanField()
 
 
 def zone_field(**kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(
-        max_length=32,
-        required=False,
-        help_text="zone id, e.g. DE (case-insensitive); default CARBON_DEFAULT_ZONE",
-        **kwargs,
-    )
+    help_text = "zone id, e.g. DE (case-insensitive); default CARBON_DEFAULT_ZONE"
+    if kwargs.get("allow_blank"):
+        return StrictCharField(max_length=32, required=False, help_text=help_text, **kwargs)
+    return non_blank(max_length=32, required=False, help_text=help_text, **kwargs)
 
 
 # --- GET /carbon/zones, GET /carbon/zones/{id} ---------------------------------------------------
@@ -113,7 +115,7 @@ def zone_field(**kwargs: Any) -> serializers.CharField:
 class ZoneListSerializer(serializers.Serializer):
     zones = ZoneSerializer(many=True)
     total = serializers.IntegerField()
-    source = serializers.CharField(help_text='"configuration": zones are set up by admins')
+    source = serializers.CharField(help_text='"configuration": zones are set up by admins')  # type: ignore[assignment]
     timestamp = TimestampField()
 
 
@@ -201,7 +203,7 @@ class IntensitySeriesSerializer(ProvenanceSerializer):
 
 class CarbonStatusRequestSerializer(serializers.Serializer):
     zone = zone_field()
-    threshold = FiniteFloatField(
+    threshold = StrictFloatField(
         required=False,
         allow_null=True,
         min_value=0,
@@ -239,14 +241,14 @@ class CarbonStatusSerializer(RenewableSerializer, ProvenanceSerializer):
 
 class EstimateRequestSerializer(serializers.Serializer):
     zone = zone_field()
-    data_size_gb = FiniteFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
-    duration_hours = FiniteFloatField(
-        positive=True,
+    data_size_gb = StrictFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
+    duration_hours = StrictFloatField(
+        min_value=MIN_DURATION_HOURS,
         max_value=MAX_DURATION_HOURS,
         default=2.0,
         help_text="must be > 0 (default 2.0), at most 168",
     )
-    horizon_hours = FiniteFloatField(
+    horizon_hours = StrictFloatField(
         required=False,
         min_value=0,
         max_value=MAX_DURATION_HOURS,
@@ -284,7 +286,7 @@ class EstimateSerializer(ProvenanceSerializer):
 
 
 class ReportRequestSerializer(serializers.Serializer):
-    job_id = serializers.CharField(
+    job_id = StrictCharField(
         max_length=128,
         required=False,
         allow_blank=True,
@@ -292,7 +294,7 @@ class ReportRequestSerializer(serializers.Serializer):
     )
     start_time = TimestampField()
     end_time = TimestampField()
-    data_size_gb = FiniteFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
+    data_size_gb = StrictFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
     zone = zone_field(allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
