@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 from accounts import services as accounts
+from accounts.models import KEY_PREFIX
 from accounts.roles import has_role
 
 View = Callable[..., HttpResponse]
@@ -61,13 +62,10 @@ def download_role_required(role: str) -> Callable[[View], View]:
                 found = accounts.user_for_api_key(key.strip())
                 problem = "invalid or revoked API key"
             else:
-                parts = authorization.split()
-                found = (
-                    accounts.token_for_bearer(parts[1])
-                    if len(parts) == 2 and parts[0].lower() == "bearer"
-                    else None
+                found = _bearer_credential(authorization)
+                problem = (
+                    "Authorization must be 'Bearer <token or API key>' with a valid one; POST /api/login for a token"
                 )
-                problem = "Authorization must be 'Bearer <token>' with a valid token; POST /api/login for one"
             if found is None or not found.user.is_active:
                 return _json_error(
                     401, problem, www_authenticate='ApiKey realm="hyperweb", header="X-API-Key"'
@@ -80,6 +78,17 @@ def download_role_required(role: str) -> Callable[[View], View]:
         return wrapped
 
     return decorator
+
+
+def _bearer_credential(authorization: str) -> Any:
+    """The API key or login token in `Authorization: Bearer <value>` (None if neither), looked up as
+    the API's BearerTokenAuthentication does: a value with the key prefix is a key first."""
+    parts = authorization.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    plain = parts[1]
+    found = accounts.user_for_api_key(plain) if plain.startswith(KEY_PREFIX) else None
+    return found if found is not None else accounts.token_for_bearer(plain)
 
 
 def _json_error(status: int, message: str, *, www_authenticate: str = "") -> HttpResponse:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, CharField, Count, Max, Min, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce, TruncDay, TruncMonth
+from django.db.models import Case, CharField, Count, F, FloatField, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, TruncDay, TruncMonth
 
 from carbon.charts import ACTUAL_COLOUR, FORECAST_COLOUR, base_layout, note, render
 from scheduler.models import BackupJob
@@ -86,6 +87,11 @@ def accounted_jobs() -> QuerySet[BackupJob]:
     return BackupJob.objects.filter(status=BackupJob.Status.COMPLETED, emissions_kg__isnull=False)
 
 
+# What a run read, as accounted (the energy model's input, the ESG report's data_gb), else the
+# size declared at submission.
+DATA_READ_GB = Coalesce(Cast(KT("accounting__data_gb"), FloatField()), F("data_size_gb"))
+
+
 def _kg_sums(field: str, signal: Q) -> Coalesce:
     return Coalesce(Sum(field, filter=signal), 0.0)
 
@@ -94,8 +100,7 @@ def totals(jobs: QuerySet[BackupJob]) -> Totals:
     """Runs, data, and per signal emissions, counterfactual and avoided kg (one query)."""
     row = jobs.annotate(signal=SIGNAL).aggregate(
         runs=Count("pk"),
-        bytes=Coalesce(Sum("bytes_written"), 0),
-        size_gb=Coalesce(Sum("data_size_gb"), 0.0),
+        read_gb=Coalesce(Sum(DATA_READ_GB), 0.0),
         average_runs=Count("pk", filter=Q(signal=AVERAGE)),
         emitted=_kg_sums("emissions_kg", Q(signal=AVERAGE)),
         counterfactual=_kg_sums("counterfactual_kg", Q(signal=AVERAGE)),
@@ -109,8 +114,8 @@ def totals(jobs: QuerySet[BackupJob]) -> Totals:
         made_worse=Count("pk", filter=Q(signal=AVERAGE, saving_kg__lt=0)),
         lost=Coalesce(Sum("saving_kg", filter=Q(signal=AVERAGE, saving_kg__lt=0)), 0.0),
     )
-    # Data backed up: what the backups really wrote where known, else the declared size.
-    data_gb = row["bytes"] / 1e9 if row["bytes"] else row["size_gb"]
+    # Data backed up: what the runs really read (the ESG report's figure), not the archives' size.
+    data_gb = row["read_gb"]
     marginal = None
     if row["marginal_runs"]:
         marginal = MarginalTotals(

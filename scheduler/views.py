@@ -152,6 +152,14 @@ def backup_restore(request: HttpRequest, job_id: str) -> HttpResponse:
         request.POST or None, initial={"target": f"{backup.name or 'backup'}-{backup.pk}"[:200]}
     )
     plan, refused = None, None
+    if request.method != "POST":
+        # A backup that cannot be restored (pruned, damaged, not a file backup...) says so at once
+        # rather than after the form is filled in.
+        try:
+            lifecycle.plan_restore(backup, None)
+        except lifecycle.LifecycleRefused as exc:
+            if exc.field is None:
+                refused = str(exc)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -11,14 +11,16 @@ from rest_framework.response import Response
 from accounts import services
 from accounts.models import APIToken
 from hyperweb.api.errors import api_error
-from hyperweb.api.fields import TimestampField
+from hyperweb.api.fields import TimestampField, non_blank
 from hyperweb.api.timestamps import now_iso
 from hyperweb.api.views import APIView
 
 
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=1024, trim_whitespace=False, style={"input_type": "password"})
+    username = non_blank(max_length=150)
+    password = serializers.CharField(
+        min_length=1, max_length=1024, trim_whitespace=False, style={"input_type": "password"}
+    )
 
 
 class LoginResponseSerializer(serializers.Serializer):
@@ -81,8 +83,11 @@ class LogoutView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        """Revoke the bearer token this request was made with."""
+        """Revoke the bearer token this request was made with. Other credentials (an API key, a
+        browser session) cannot be revoked here: 403."""
         if not isinstance(request.auth, APIToken):
-            raise api_error(400, "logout revokes a bearer token; this request did not use one")
+            raise api_error(
+                403, "logout revokes a bearer token from POST /api/login; this request did not use one"
+            )
         services.logout(request.auth)
         return Response({"status": "logged out", "timestamp": now_iso()})

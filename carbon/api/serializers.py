@@ -14,8 +14,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from carbon.models import CarbonReading, Zone
-from hyperweb.api.fields import FiniteFloatField, TimestampField
-from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY
+from hyperweb.api.fields import StrictCharField, StrictFloatField, TimestampField, non_blank
+from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 
 # --- shared pieces -------------------------------------------------------------------------------
 
@@ -99,12 +99,10 @@ class CurrentIntensitySerializer(serializers.Serializer):
 
 
 def zone_field(**kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(
-        max_length=32,
-        required=False,
-        help_text="zone id, e.g. DE (case-insensitive); default CARBON_DEFAULT_ZONE",
-        **kwargs,
-    )
+    help_text = "zone id, e.g. DE (case-insensitive); default CARBON_DEFAULT_ZONE"
+    if kwargs.get("allow_blank"):
+        return StrictCharField(max_length=32, required=False, help_text=help_text, **kwargs)
+    return non_blank(max_length=32, required=False, help_text=help_text, **kwargs)
 
 
 # --- GET /carbon/zones, GET /carbon/zones/{id} ---------------------------------------------------
@@ -201,7 +199,7 @@ class IntensitySeriesSerializer(ProvenanceSerializer):
 
 class CarbonStatusRequestSerializer(serializers.Serializer):
     zone = zone_field()
-    threshold = FiniteFloatField(
+    threshold = StrictFloatField(
         required=False,
         allow_null=True,
         min_value=0,
@@ -239,14 +237,14 @@ class CarbonStatusSerializer(RenewableSerializer, ProvenanceSerializer):
 
 class EstimateRequestSerializer(serializers.Serializer):
     zone = zone_field()
-    data_size_gb = FiniteFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
-    duration_hours = FiniteFloatField(
-        positive=True,
+    data_size_gb = StrictFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
+    duration_hours = StrictFloatField(
+        min_value=MIN_DURATION_HOURS,
         max_value=MAX_DURATION_HOURS,
         default=2.0,
         help_text="must be > 0 (default 2.0), at most 168",
     )
-    horizon_hours = FiniteFloatField(
+    horizon_hours = StrictFloatField(
         required=False,
         min_value=0,
         max_value=MAX_DURATION_HOURS,
@@ -284,7 +282,7 @@ class EstimateSerializer(ProvenanceSerializer):
 
 
 class ReportRequestSerializer(serializers.Serializer):
-    job_id = serializers.CharField(
+    job_id = StrictCharField(
         max_length=128,
         required=False,
         allow_blank=True,
@@ -292,7 +290,7 @@ class ReportRequestSerializer(serializers.Serializer):
     )
     start_time = TimestampField()
     end_time = TimestampField()
-    data_size_gb = FiniteFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
+    data_size_gb = StrictFloatField(positive=True, max_value=MAX_DATA_SIZE_GB, help_text="must be > 0")
     zone = zone_field(allow_blank=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

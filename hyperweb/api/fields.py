@@ -6,14 +6,75 @@ from datetime import datetime
 from typing import Any
 
 from drf_spectacular.drainage import set_override
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hyperweb.api.timestamps import format_timestamp, parse_timestamp
 
+# The years a timestamp coming in may name, as a pattern the OpenAPI schema carries: the server
+# takes 1970-01-01T00:00:00Z to 2100-01-01T00:00:00Z (hyperweb.api.timestamps); the pattern
+# keeps a year of margin at both ends so that any offset stays inside.
+YEAR_PATTERN = r"^(197[1-9]|19[89][0-9]|20[0-8][0-9]|209[0-8])-"
+TIMESTAMP_SCHEMA = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": YEAR_PATTERN,
+    "description": "RFC 3339; Z, an offset, or none (UTC); between 1970 and 2100",
+}
+NON_BLANK = r"\S"
 
-@extend_schema_field(OpenApiTypes.DATETIME)
+
+class StrictCharField(serializers.CharField):
+    """A string that must arrive as a JSON string: DRF's CharField would take 5 as "5", which
+    the schema (type: string) calls invalid."""
+
+    default_error_messages = {"not_a_string": "must be a string, got {kind}"}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            from hyperweb.api.views import json_type
+
+            self.fail("not_a_string", kind=json_type(data))
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only (DRF's BooleanField also takes 0, 1, "yes", ...), for JSON bodies."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that must arrive as a JSON integer (not "12", not 12.0), for JSON bodies."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def non_blank(**kwargs: Any) -> serializers.CharField:
+    """A string that must hold more than whitespace, and says so in the schema (minLength 1 and
+    the pattern \\S): whitespace is trimmed, so "  " would be refused as blank."""
+    from django.core.validators import RegexValidator
+
+    validators = [*kwargs.pop("validators", []), RegexValidator(NON_BLANK, message="must not be blank")]
+    return StrictCharField(min_length=1, validators=validators, **kwargs)
+
+
+class PatternCharField(serializers.CharField):
+    """A string documented with a pattern (the part of the rule JSON Schema can state); the
+    server's own parsing stays the check."""
+
+    def __init__(self, *, schema_pattern: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        set_override(self, "field", {"type": "string", "pattern": schema_pattern})
+
+
+@extend_schema_field(TIMESTAMP_SCHEMA)
 class TimestampField(serializers.Field):
     """A UTC timestamp: accepts `Z`, offsets and naive (= UTC) input, writes `...Z` output."""
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 MAX_DATA_SIZE_GB = 1_000_000.0
 # Longest expected duration of one backup run (jobs and recurring policies alike): one week.
 MAX_DURATION_HOURS = 168.0
+# Shortest: 36 seconds (a smaller positive number would round to a zero-length window).
+MIN_DURATION_HOURS = 0.01
 # Highest carbon intensity threshold (gCO2/kWh); the dirtiest grids stay below 2,000.
 MAX_INTENSITY = 100_000.0
 # How far ahead a job may be told to wait before starting (metadata.not_before).

@@ -9,9 +9,13 @@ from rest_framework import serializers
 from hyperweb.api.errors import field_error
 
 
-def limit_field(default: int, maximum: int, **kwargs: Any) -> serializers.IntegerField:
-    """A serializer field for `limit`: 1..maximum, default `default`."""
-    return serializers.IntegerField(
+def limit_field(default: int, maximum: int, *, body: bool = False, **kwargs: Any) -> serializers.IntegerField:
+    """A serializer field for `limit`: 1..maximum, default `default` (`body`: a JSON integer only;
+    query parameters are text)."""
+    from hyperweb.api.fields import StrictIntegerField
+
+    field_class = StrictIntegerField if body else serializers.IntegerField
+    return field_class(
         min_value=1,
         max_value=maximum,
         default=default,

@@ -6,13 +6,15 @@ What no view should ever see is refused here, once, as a 400 naming where it is 
 - a NUL character (\\u0000) in a key or string: PostgreSQL cannot store it in text or JSONB;
 - a lone UTF-16 surrogate (`"x\\ud800y"`): valid JSON escapes, but not a character, so it cannot
   be encoded as UTF-8 by any database driver;
-- a number outside what a float (or a 64-bit integer) holds: Python reads `1e400` as infinity;
+- a number outside what a float holds: Python reads `1e400` as infinity, and an integer with
+  hundreds of digits cannot become a float;
 - nesting deeper than MAX_DEPTH: `[[[[...` would reach a RecursionError in the decoder.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +23,7 @@ from rest_framework.parsers import JSONParser as DRFJSONParser
 
 # No request hyperweb understands nests deeper than a few levels; 64 leaves room for any client.
 MAX_DEPTH = 64
-MAX_INTEGER = 2**63 - 1
+MAX_NUMBER = sys.float_info.max  # an integer beyond it cannot become a float (OverflowError)
 
 
 def _string_problem(text: str) -> str | None:
@@ -53,8 +55,8 @@ def find_problem(value: Any, path: str = "", depth: int = 0) -> tuple[str, str] 
             return path or "body", "is not a finite number (out of range)"
         return None
     if isinstance(value, int):
-        if abs(value) > MAX_INTEGER:
-            return path or "body", f"is out of range (at most {MAX_INTEGER} in magnitude)"
+        if abs(value) > MAX_NUMBER:
+            return path or "body", "is out of range (larger than any float)"
         return None
     if isinstance(value, dict):
         for key, item in value.items():
@@ -95,9 +97,7 @@ def _max_depth(text: bytes) -> int:
     return deepest
 
 
-class JSONParser(DRFJSONParser):
-    media_type = "application/json"
-
+class _JSONBodyParser(DRFJSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
@@ -121,5 +121,12 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-class AnyContentTypeJSONParser(JSONParser):
+class JSONParser(_JSONBodyParser):
+    media_type = "application/json"
+
+
+class AnyContentTypeJSONParser(_JSONBodyParser):
+    """Any other content type, read as JSON. Not a JSONParser subclass, so the OpenAPI schema
+    (SPECTACULAR_SETTINGS["PARSER_WHITELIST"]) documents JSON bodies only."""
+
     media_type = "*/*"

@@ -40,6 +40,14 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def _get_request_body(self, direction: str = "request") -> dict[str, Any] | None:
+        # A view that refuses a missing body (hyperweb.api.views.require_body) sets
+        # `body_required = True`; a raw-dict request schema would otherwise read as optional.
+        body = super()._get_request_body(direction)
+        if body is not None and getattr(self.view, "body_required", False) and self.method in ("POST", "PUT"):
+            body["required"] = True
+        return body
+
     def get_description(self) -> str:
         # The handler method's docstring, else the view class's own one: never a base class's
         # docstring (those describe how to write views, not what the endpoint does).

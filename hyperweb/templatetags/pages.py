@@ -81,11 +81,13 @@ def quality_class(quality: str | None) -> str:
 
 @register.filter
 def hours(value: object) -> str:
-    """A timedelta as hours ("1.5 h")."""
+    """A timedelta as hours ("1.5 h"), or minutes below an hour ("1 min", not "0.0166667 h")."""
     seconds = getattr(value, "total_seconds", None)
     if seconds is None:
         return "—"
-    return f"{seconds() / 3600:g} h"
+    if seconds() < 3600:
+        return f"{round(seconds() / 60, 1):g} min"
+    return f"{round(seconds() / 3600, 2):g} h"
 
 
 @register.simple_tag(takes_context=True)

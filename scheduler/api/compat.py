@@ -19,7 +19,9 @@ from hyperweb.api.views import APIView, json_type
 from scheduler.api.views import SCHEDULES, get_job
 from scheduler.services import compat
 
-NOT_SUPPORTED = OpenApiResponse(ErrorSerializer, description="Not supported by hyperweb: the message says what")
+NOT_SUPPORTED = OpenApiResponse(
+    ErrorSerializer, description="Not supported by hyperweb: the message says what"
+)
 
 
 # -- shapes (the clients' declared fields first, hyperweb's extras after) -------------------------
@@ -31,7 +33,9 @@ class QueuedJobSerializer(serializers.Serializer):
     priority = serializers.IntegerField(help_text="always 0: hyperweb orders by planned start, not priority")
     added_at = serializers.CharField(help_text="when the job was requested (UTC, Z)")
     attempts = serializers.IntegerField()
-    state = serializers.CharField(help_text="pending (runnable now) or scheduled (waiting for its planned start)")
+    state = serializers.CharField(
+        help_text="pending (runnable now) or scheduled (waiting for its planned start)"
+    )
     planned_start = serializers.CharField(allow_null=True)
     zone = serializers.CharField(allow_null=True)
 
@@ -57,13 +61,19 @@ class RetryStatusSerializer(serializers.Serializer):
     attempt = serializers.IntegerField(help_text="attempts started so far")
     max_attempts = serializers.IntegerField()
     last_error = serializers.CharField(required=False, help_text="absent when the job has no error")
-    next_retry = serializers.CharField(required=False, help_text="when the next attempt is due (absent if none)")
-    history = RetryEventSerializer(many=True, help_text="the job's warnings and errors, newest first (at most 20)")
+    next_retry = serializers.CharField(
+        required=False, help_text="when the next attempt is due (absent if none)"
+    )
+    history = RetryEventSerializer(
+        many=True, help_text="the job's warnings and errors, newest first (at most 20)"
+    )
     state = serializers.CharField()
 
 
 class RetryListSerializer(serializers.Serializer):
-    jobs = RetryStatusSerializer(many=True, help_text="jobs with a failed attempt that were or will be retried")
+    jobs = RetryStatusSerializer(
+        many=True, help_text="jobs with a failed attempt that were or will be retried"
+    )
     total = serializers.IntegerField()
     timestamp = serializers.CharField()
 
@@ -72,7 +82,9 @@ class WindowSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     start_time = serializers.CharField(help_text="earliest start (UTC, Z)")
     end_time = serializers.CharField(help_text="latest start, the deadline (UTC, Z)")
-    days = serializers.ListField(child=serializers.CharField(), help_text="always empty: one window, not a weekly one")
+    days = serializers.ListField(
+        child=serializers.CharField(), help_text="always empty: one window, not a weekly one"
+    )
     timezone = serializers.CharField()
     active = serializers.BooleanField()
     next_start = serializers.CharField(required=False, help_text="the planned start")
@@ -83,7 +95,9 @@ class WindowStatusSerializer(serializers.Serializer):
     job_name = serializers.CharField()
     in_window = serializers.BooleanField()
     message = serializers.CharField()
-    next_window_start = serializers.CharField(required=False, help_text="present while the window is not open yet")
+    next_window_start = serializers.CharField(
+        required=False, help_text="present while the window is not open yet"
+    )
     windows = WindowSerializer(many=True)
     state = serializers.CharField()
     carbon_aware = serializers.BooleanField()
@@ -131,7 +145,9 @@ class JobIdQuerySerializer(serializers.Serializer):
 class QueueView(APIView):
     permission_classes = [IsViewer]
 
-    @extend_schema(operation_id="schedules_queue", responses=QueueSerializer, summary="The job queue", tags=SCHEDULES)
+    @extend_schema(
+        operation_id="schedules_queue", responses=QueueSerializer, summary="The job queue", tags=SCHEDULES
+    )
     def get(self, request: Request) -> Response:
         """Job counts by state and the waiting jobs in the order they are due to start."""
         return Response(compat.queue_status())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from hyperweb.api.fields import StrictBooleanField, StrictCharField
 from hyperweb.api.pagination import limit_field
 
 WIRE_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
@@ -166,10 +167,10 @@ class SubmitResponseSerializer(serializers.Serializer):
 
 
 class QueryRequestSerializer(serializers.Serializer):
-    job_ids = serializers.ListField(child=serializers.CharField(), required=False)
+    job_ids = serializers.ListField(child=StrictCharField(allow_blank=True), required=False)
     status = serializers.ListField(child=serializers.ChoiceField(choices=WIRE_STATUSES), required=False)
-    all = serializers.BooleanField(required=False, default=False)
-    limit = limit_field(100, 1000, required=False)
+    all = StrictBooleanField(required=False, default=False)
+    limit = limit_field(100, 1000, body=True, required=False)
 
 
 class QueryParamsSerializer(serializers.Serializer):
@@ -185,7 +186,11 @@ class QueryResponseSerializer(serializers.Serializer):
 
 
 class CancelRequestSerializer(serializers.Serializer):
-    job_ids = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    job_ids = serializers.ListField(
+        child=StrictCharField(allow_blank=True),
+        min_length=1,
+        help_text="at least one; unknown ids are listed in `failed`",
+    )
 
 
 class CancelResponseSerializer(serializers.Serializer):
@@ -247,12 +252,9 @@ class RetentionSerializer(serializers.Serializer):
     rule = serializers.CharField(
         read_only=True, help_text="the rule in words, e.g. 'keep last 7, monthly 12'"
     )
-    # "from" is a Python keyword: declared through the fields mapping below.
-
-
-RetentionSerializer._declared_fields["from"] = serializers.ChoiceField(
-    choices=["policy", "default"], read_only=True, help_text="whose counts apply"
-)
+    source = serializers.ChoiceField(
+        choices=["policy", "default"], read_only=True, help_text="whose counts apply"
+    )
 
 
 class ScheduledJobSerializer(serializers.Serializer):

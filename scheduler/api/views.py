@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -16,10 +15,11 @@ from hyperweb.api.permissions import IsOperator, IsViewer, ReadViewerWriteOperat
 from hyperweb.api.timestamps import now_iso
 from hyperweb.api.views import APIView, json_type, require_body
 from scheduler import services
+from scheduler.api import schemas
 from scheduler.api import serializers as s
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services import lifecycle
-from scheduler.services.definitions import problem_text
+from scheduler.services.definitions import IdTaken, problem_text
 from scheduler.services.jobs import job_eta
 
 JOBS = ["jobs"]
@@ -35,20 +35,27 @@ def get_job(job_id: str) -> BackupJob:
 
 class SubmitView(APIView):
     permission_classes = [IsOperator]
+    body_required = True
 
     @extend_schema(
         operation_id="jobs_submit",
-        request=s.JobDefinitionSerializer(many=True),
+        request={"application/json": schemas.submit_schema()},
         responses=s.SubmitResponseSerializer,
         summary='Submit one JobDefinition, an array of them, or {"jobs": [...]}',
         tags=JOBS,
     )
     def post(self, request: Request) -> Response:
-        """Always 200 for a well-shaped body: each definition is accepted (its id in `job_ids`) or
-        rejected (a message in `errors`). Carbon-aware jobs (`metadata.carbon_aware`) are planned
-        into the cleanest window and get their id at once; others are dispatched at once."""
+        """200 for well-formed definitions: each is accepted (its id in `job_ids`) or rejected with
+        the reason in `errors` (a path outside the roots, an unknown zone, an id taken, a
+        not_before more than 366 days ahead). A definition that breaks this schema makes the
+        whole request a 400 naming `[i].field`, and nothing is stored. Carbon-aware jobs
+        (`metadata.carbon_aware`) are planned into the cleanest window and get their id at once;
+        others are dispatched at once."""
         data = require_body(request)
         if isinstance(data, dict) and isinstance(data.get("jobs"), list):
+            extra = sorted(set(data) - {"jobs"})
+            if extra:
+                raise field_error(extra[0], 'unknown key beside "jobs" (put job definitions in the list)')
             definitions, prefix = data["jobs"], "jobs"
         elif isinstance(data, dict):
             definitions, prefix = [data], None
@@ -279,7 +286,9 @@ class VerifyView(APIView):
 # -- schedules ----------------------------------------------------------------------------------
 
 
-def _invalid(exc: services.InvalidDefinition) -> exceptions.ValidationError:
+def _invalid(exc: services.InvalidDefinition) -> exceptions.APIException:
+    if isinstance(exc, IdTaken):
+        return api_error(409, str(exc))
     field = getattr(exc, "field", "")
     return exceptions.ValidationError({field: [problem_text(exc)]} if field else str(exc))
 
@@ -293,6 +302,8 @@ def _json_body(request: Request) -> dict[str, Any]:
 
 class ScheduleListView(APIView):
     permission_classes = [ReadViewerWriteOperator]
+    body_required = True  # POST
+    extra_error_codes = ("409",)  # POST with an id that is taken
 
     @extend_schema(
         operation_id="schedules_list",
@@ -307,7 +318,7 @@ class ScheduleListView(APIView):
 
     @extend_schema(
         operation_id="schedules_create",
-        request=s.ScheduledJobSerializer,
+        request={"application/json": schemas.schedule_schema(creating=True)},
         responses={201: s.ScheduledJobSerializer},
         summary="Create a recurring backup",
         tags=SCHEDULES,
@@ -324,6 +335,7 @@ class ScheduleListView(APIView):
 
 class ScheduleDetailView(APIView):
     permission_classes = [ReadViewerWriteOperator]
+    body_required = True  # PUT
 
     @extend_schema(
         operation_id="schedules_retrieve",
@@ -337,7 +349,7 @@ class ScheduleDetailView(APIView):
 
     @extend_schema(
         operation_id="schedules_update",
-        request=s.ScheduledJobSerializer,
+        request={"application/json": schemas.schedule_schema(creating=False)},
         responses=s.ScheduledJobSerializer,
         summary="Update a schedule (the fields given)",
         tags=SCHEDULES,
@@ -364,7 +376,10 @@ class ScheduleDetailView(APIView):
 
 
 def _policy(schedule_id: str) -> BackupPolicy:
-    return get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=schedule_id)
+    policy = BackupPolicy.objects.select_related("zone").filter(pk=schedule_id).first()
+    if policy is None:  # worded like a missing job, not Django's "No BackupPolicy matches the given query."
+        raise exceptions.NotFound(f"schedule {schedule_id} not found; GET /schedules lists them")
+    return policy
 
 
 class ScheduleEnableView(APIView):
@@ -400,6 +415,7 @@ class ScheduleDisableView(ScheduleEnableView):
 
 class ScheduleTriggerView(APIView):
     permission_classes = [IsOperator]
+    extra_error_codes = ("409",)  # its stored template no longer passes today's checks
 
     @extend_schema(
         operation_id="schedules_trigger",
@@ -414,7 +430,7 @@ class ScheduleTriggerView(APIView):
         try:
             job = services.run_policy(_policy(schedule_id), user=request.user)
         except services.InvalidDefinition as exc:  # a template stored before today's checks
-            raise _invalid(exc) from None
+            raise api_error(409, f"this schedule's stored template is no longer valid: {exc}") from None
         job = BackupJob.objects.select_related("zone").get(pk=job.pk)
         return Response(
             {

@@ -11,7 +11,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
-from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MAX_NOT_BEFORE_DAYS
+from hyperweb.api.limits import (
+    MAX_DATA_SIZE_GB,
+    MAX_DURATION_HOURS,
+    MAX_INTENSITY,
+    MAX_NOT_BEFORE_DAYS,
+    MIN_DURATION_HOURS,
+)
 from hyperweb.api.timestamps import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
 from scheduler.uncertainty import RISK_LEVELS
@@ -36,6 +42,10 @@ class InvalidDefinition(ValueError):
     def __init__(self, message: str, *, field: str = "") -> None:
         super().__init__(message)
         self.field = field
+
+
+class IdTaken(InvalidDefinition):
+    """A caller-chosen id that already exists (the API answers 409)."""
 
 
 class MalformedDefinition(InvalidDefinition):
@@ -163,6 +173,11 @@ def restore_secrets(definition: dict[str, Any], secrets: dict[str, Any]) -> dict
     return full
 
 
+def is_unset_number(value: Any) -> bool:
+    """None or 0 mean "not set" for thresholds (clients send 0); false is not a number."""
+    return value is None or (not isinstance(value, bool) and isinstance(value, int | float) and value == 0)
+
+
 def _number(value: Any, what: str, *, minimum: float = 0.0, maximum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise malformed(f"{what} must be a number, got {value!r}", what)
@@ -209,6 +224,9 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     if not isinstance(raw, dict):
         raise malformed("a job definition must be a JSON object", "body")
     definition, secrets = strip_secrets(raw)
+    # null means "not set" for every key of a JobDefinition (clients send them): dropped, so the
+    # stored definition (and what is echoed) carries only values of the documented types.
+    definition = {key: value for key, value in definition.items() if value is not None}
     columns = {name: BackupJob._meta.get_field(name).max_length for name in ("name", "vm_path", "target")}
     vm_path = check_text(definition.get("vm_path"), "vm_path", columns["vm_path"], required=True)
     job_id = definition.get("id")
@@ -216,7 +234,10 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         job_id = None
     else:
         check_id(job_id, MAX_ID_LENGTH)
-    name = check_text(definition.get("name") or "", "name", columns["name"])
+    name = "" if definition.get("name") is None else check_text(definition["name"], "name", columns["name"])
+    for key in ("vcenter_url", "username", "datacenter", "method", "created_at"):
+        if definition.get(key) is not None and not isinstance(definition[key], str):
+            raise malformed(f"{key} must be a string", key)
     _enum(definition, "format", FORMATS)
     _enum(definition, "export_method", EXPORT_METHODS)
     for key in ("output_dir", "output_path"):
@@ -233,9 +254,10 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     metadata = definition.setdefault("metadata", {})
 
     carbon_aware = _bool(metadata.get("carbon_aware", False), "metadata.carbon_aware")
-    zone_code = metadata.get("carbon_zone") or None
+    zone_code = metadata.get("carbon_zone")
     if zone_code is not None and not isinstance(zone_code, str):
         raise malformed("metadata.carbon_zone must be a string")
+    zone_code = zone_code or None
     if carbon_aware and zone_code is None:
         raise InvalidDefinition(
             "metadata.carbon_zone is required when carbon_aware is true", field="metadata.carbon_zone"
@@ -243,14 +265,15 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     threshold = metadata.get("carbon_max_intensity")
     threshold = (
         None
-        if threshold in (None, 0)
+        if is_unset_number(threshold)
         else _number(threshold, "metadata.carbon_max_intensity", maximum=MAX_INTENSITY)
     )
-    risk = metadata.get("carbon_risk") or ""
+    risk = metadata.get("carbon_risk")
+    risk = "" if risk is None else risk
     if risk not in ("", *RISK_LEVELS):
-        raise InvalidDefinition(
+        raise malformed(
             f"metadata.carbon_risk must be one of {', '.join(RISK_LEVELS)} (or absent), not {risk!r}",
-            field="metadata.carbon_risk",
+            "metadata.carbon_risk",
         )
     delay_ns = metadata.get("carbon_max_delay")
     if delay_ns is None:
@@ -262,19 +285,19 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         if delay_us > MAX_DELAY / timedelta(microseconds=1):
             raise malformed("metadata.carbon_max_delay is more than 14 days (it is in nanoseconds)")
         max_delay = timedelta(microseconds=delay_us)
-    hours = metadata.get("expected_duration_hours", metadata.get("carbon_duration_hours"))
-    duration_hours = (
-        settings.BACKUP_DEFAULT_DURATION_HOURS
-        if hours is None
-        else _number(hours, "metadata.expected_duration_hours", minimum=0.0)
-    )
-    if duration_hours <= 0 or duration_hours > MAX_DURATION_HOURS:
-        raise malformed(f"metadata.expected_duration_hours must be in (0, {MAX_DURATION_HOURS:g}]")
+    duration_hours = settings.BACKUP_DEFAULT_DURATION_HOURS
+    for key in ("carbon_duration_hours", "expected_duration_hours"):  # the second wins
+        if metadata.get(key) is None:
+            continue
+        duration_hours = _number(metadata[key], f"metadata.{key}", minimum=0.0)
+        if not MIN_DURATION_HOURS <= duration_hours <= MAX_DURATION_HOURS:
+            raise malformed(f"metadata.{key} must be in [{MIN_DURATION_HOURS:g}, {MAX_DURATION_HOURS:g}]")
     size = metadata.get("data_size_gb")
     data_size_gb = None if size is None else _number(size, "metadata.data_size_gb", maximum=MAX_DATA_SIZE_GB)
-    executor = metadata.get("executor") or settings.BACKUP_DEFAULT_EXECUTOR
-    if not isinstance(executor, str):
+    executor = metadata.get("executor")
+    if executor is not None and not isinstance(executor, str):
         raise malformed("metadata.executor must be a string")
+    executor = executor or settings.BACKUP_DEFAULT_EXECUTOR
     if executor not in EXECUTOR_NAMES:
         raise malformed(
             f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}", "metadata.executor"
@@ -343,7 +366,7 @@ def _check_file_paths(definition: dict[str, Any], vm_path: str) -> None:
 
 def _timestamp(value: Any, what: str) -> datetime | None:
     """ISO 8601 in: `Z`, offsets and naive (UTC) times, as the Python client sends them."""
-    if value in (None, ""):
+    if value is None:
         return None
     if not isinstance(value, str):
         raise malformed(f"{what} must be an ISO 8601 timestamp", what)

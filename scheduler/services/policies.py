@@ -10,16 +10,18 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY
+from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 from scheduler.cron import cron_problem, next_fire
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services.definitions import (
     MAX_DELAY,
+    IdTaken,
     InvalidDefinition,
     _bool,
     _number,
     check_id,
     check_text,
+    is_unset_number,
     malformed,
     parse_definition,
     restore_secrets,
@@ -122,21 +124,27 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
         if isinstance(template, dict):
             template.pop("id", None)
         try:
-            parse_definition(template, now=now)  # validates vm_path, enums and carbon metadata
+            parsed = parse_definition(template, now=now)  # validates vm_path, enums and carbon metadata
         except InvalidDefinition as exc:
             exc.field = ".".join(p for p in ("job_template", exc.field) if p and p != "body")
             raise
-        policy.job_template = template
+        # Stored as parsed: unset keys ("", null) dropped, as a job's definition is.
+        policy.job_template = parsed.definition
     if "description" in data:
-        policy.description = str(data.get("description") or "")
+        description = data.get("description")
+        if description is not None and not isinstance(description, str):
+            raise malformed("description must be a string", "description")
+        policy.description = description or ""
     if "tags" in data:
-        tags = data.get("tags") or []
+        tags = [] if data.get("tags") is None else data["tags"]
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise malformed("tags must be a list of strings", "tags")
         policy.tags = tags
     if "enabled" in data:
         policy.enabled = _bool(data["enabled"], "enabled")
     metadata = (policy.job_template or {}).get("metadata") or {}
+    if data.get("zone") is not None and not isinstance(data["zone"], str):
+        raise malformed("zone must be a string", "zone")
     zone_code = data.get("zone") or metadata.get("carbon_zone")
     if zone_code:
         try:
@@ -145,9 +153,12 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
             raise InvalidDefinition(f"unknown zone {zone_code!r}", field="zone") from None
     if "threshold" in data or "carbon_max_intensity" in metadata:
         value = data.get("threshold", metadata.get("carbon_max_intensity"))
-        policy.threshold = None if value in (None, 0) else _number(value, "threshold", maximum=MAX_INTENSITY)
+        policy.threshold = (
+            None if is_unset_number(value) else _number(value, "threshold", maximum=MAX_INTENSITY)
+        )
     if "risk" in data or "carbon_risk" in metadata:
-        value = data.get("risk", metadata.get("carbon_risk")) or ""
+        value = data.get("risk", metadata.get("carbon_risk"))
+        value = "" if value is None else value
         if value not in ("", *RISK_LEVELS):
             raise InvalidDefinition(
                 f"risk must be one of {', '.join(RISK_LEVELS)} (or null), not {value!r}", field="risk"
@@ -168,8 +179,10 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
         hours = _number(
             data["expected_duration_hours"], "expected_duration_hours", maximum=MAX_DURATION_HOURS
         )
-        if hours <= 0:
-            raise malformed("expected_duration_hours must be positive", "expected_duration_hours")
+        if hours < MIN_DURATION_HOURS:
+            raise malformed(
+                f"expected_duration_hours must be at least {MIN_DURATION_HOURS:g}", "expected_duration_hours"
+            )
         policy.expected_duration = timedelta(hours=hours)
     if "data_size_gb" in data:
         policy.data_size_gb = _number(data["data_size_gb"], "data_size_gb", maximum=MAX_DATA_SIZE_GB)
@@ -199,7 +212,7 @@ def check_new_policy_id(value: Any) -> str:
             f"schedule id {value!r} is reserved (/schedules/{value} is a route of its own)", field="id"
         )
     if BackupPolicy.objects.filter(pk=value).exists():
-        raise InvalidDefinition(f"schedule id {value!r} already exists", field="id")
+        raise IdTaken(f"schedule id {value!r} already exists", field="id")
     return value
 
 
@@ -208,7 +221,7 @@ def save_policy(
 ) -> BackupPolicy:
     now = now or timezone.now()
     creating = policy._state.adding
-    if creating and isinstance(data, dict) and data.get("id"):
+    if creating and isinstance(data, dict) and data.get("id") not in (None, ""):
         policy.id = check_new_policy_id(data["id"])
     apply_policy_data(policy, data, partial=partial, now=now)
     if creating and getattr(user, "is_authenticated", False):

@@ -130,7 +130,7 @@ def test_it_throttles_per_username_across_addresses(carol, settings):
 
 @pytest.mark.django_db
 def test_it_refuses_logout_without_a_bearer_token(viewer_api, anon_api):
-    assert_error(viewer_api.post("/api/logout"), 400, "bearer token")
+    assert_error(viewer_api.post("/api/logout"), 403, "bearer token")
     assert_error(anon_api.post("/api/logout"), 401)
 
 

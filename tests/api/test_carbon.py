@@ -278,7 +278,7 @@ def test_it_defaults_the_duration_to_two_hours(viewer_api):
     [
         ({"zone": "DE", "data_size_gb": 0}, "data_size_gb: must be greater than 0"),
         ({"zone": "DE", "data_size_gb": -3}, "data_size_gb: must be greater than 0"),
-        ({"zone": "DE", "data_size_gb": 10, "duration_hours": -1}, "duration_hours: must be greater than 0"),
+        ({"zone": "DE", "data_size_gb": 10, "duration_hours": -1}, "duration_hours: must be at least 0.01"),
         ({"zone": "DE"}, "data_size_gb: This field is required"),
         ({"zone": "Atlantis", "data_size_gb": 10}, "zone: unknown zone"),
         ({"zone": "DE", "data_size_gb": 10, "duration_hours": 1000}, "duration_hours: must be at most 168"),

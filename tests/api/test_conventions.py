@@ -107,7 +107,7 @@ def test_it_names_every_bad_field_and_lists_them(viewer_api):
     response = viewer_api.post(
         "/carbon/estimate", {"zone": "DE", "data_size_gb": "lots", "duration_hours": 0}, format="json"
     )
-    body = assert_error(response, 400, "data_size_gb:", "duration_hours: must be greater than 0")
+    body = assert_error(response, 400, "data_size_gb:", "duration_hours: must be at least 0.01")
     assert set(body["fields"]) == {"data_size_gb", "duration_hours"}
 
 

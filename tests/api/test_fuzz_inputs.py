@@ -295,12 +295,13 @@ def test_it_caps_a_schedule_duration_as_it_caps_a_job(operator_api) -> None:
     )
 
 
-def test_it_answers_400_when_a_schedule_stored_before_the_cap_is_triggered(operator_api) -> None:
+def test_it_answers_409_when_a_schedule_stored_before_the_cap_is_triggered(operator_api) -> None:
     policy = BackupPolicyFactory(
         expected_duration=timedelta(hours=500), job_template={"vm_path": "web.img"}, zone=zone("DE")
     )
     response = operator_api.post(f"/schedules/{policy.pk}/trigger")
-    assert_refused(response, "metadata.expected_duration_hours")
+    assert response.status_code == 409  # the request is fine; the stored schedule is not
+    assert "metadata.expected_duration_hours" in response.json()["error"]
     assert not BackupJob.objects.exists()
 
 

@@ -75,6 +75,17 @@ def test_it_hands_the_file_to_an_api_key_or_a_bearer_token(viewer_user: Any, dem
     assert by_key["Content-Type"].startswith("text/csv")
 
 
+def test_it_hands_the_file_to_an_api_key_sent_as_a_bearer_token(viewer_user: Any, demo_data: None) -> None:
+    """HyperSDK's clients send a key as `Authorization: Bearer hwk_...`; the API takes it, so must
+    the downloads (found by the permission matrix: it was a 401)."""
+    _, key = APIKey.create_for(viewer_user, "export script")
+    by_key = Client().get("/zones/DE/readings.csv?days=1", HTTP_X_API_KEY=key)
+    as_bearer = Client().get("/zones/DE/readings.csv?days=1", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert _csv(as_bearer) == _csv(by_key)
+    APIKey.objects.get(user=viewer_user).revoke()
+    assert Client().get("/zones/DE/readings.csv?days=1", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 401
+
+
 @pytest.mark.parametrize(
     "headers",
     [

@@ -701,3 +701,28 @@ def test_it_steps_the_cumulative_curve_at_each_backup_finish_and_stays_flat_betw
     chart = charts.cumulative_chart(steps)
     assert '"shape":"hv"' in chart.replace(" ", "") and "g CO2, cumulative" in chart
     assert '"2026-11-02T01:30:00Z"' in chart
+
+
+def test_it_shows_durations_in_hours_or_below_an_hour_in_minutes() -> None:
+    from hyperweb.templatetags.pages import hours
+
+    assert hours(timedelta(minutes=1)) == "1 min"  # a verification run's expected duration
+    assert hours(timedelta(seconds=30)) == "0.5 min"
+    assert hours(timedelta(hours=1)) == "1 h"
+    assert hours(timedelta(hours=12, minutes=20)) == "12.33 h"
+    assert hours(timedelta(hours=100, minutes=30)) == "100.5 h"
+    assert hours(None) == "—"
+
+
+def test_it_counts_the_data_the_backups_read_on_the_overview_not_the_archives_size(
+    viewer: Client, now: Any
+) -> None:
+    de = Zone.objects.get(code="DE")
+    # Read 4.194304 MB (the accounting's data_gb, as the ESG report counts it); the fixture's
+    # archives are 50 GB each, which the figure must not show.
+    completed_job(de, when=now, emitted=2.0, counterfactual=3.0, accounting={"signal": "average", "data_gb": 0.004194304})
+    # Not accounted with a data size: its declared size counts.
+    completed_job(de, when=now, emitted=1.0, counterfactual=1.0, data_size_gb=0.001)
+    body = viewer.get("/").content.decode()
+    assert "5.19 MB" in body, "4.19 MB read + 1 MB declared"
+    assert "100 GB" not in body

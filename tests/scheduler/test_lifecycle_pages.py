@@ -78,3 +78,22 @@ def test_it_lets_viewers_look_but_not_restore_or_verify(roots, viewer_user, clie
     anonymous = client.post(f"/backups/{backup.pk}/verify")
     assert anonymous.status_code == 302 and "/login" in anonymous["Location"]
     assert not BackupJob.objects.exclude(operation="backup").exists()
+
+
+def test_it_says_at_once_that_a_pruned_backup_cannot_be_restored(roots, operator_user) -> None:
+    from django.utils import timezone
+
+    backup = make_backup(roots)
+    BackupJob.objects.filter(pk=backup.pk).update(pruned_at=timezone.now())
+    page = logged_in(operator_user).get(f"/backups/{backup.pk}/restore").content.decode()
+    assert 'id="restore-refused"' in page and "deleted by retention" in page
+    assert 'id="restore-form"' not in page, "no form to fill in for a restore that is refused anyway"
+
+
+def test_it_states_the_restore_size_in_decimal_units_like_the_backup_page(roots, operator_user) -> None:
+    from hyperweb.quantities import data_bytes
+
+    backup = make_backup(roots)
+    review = logged_in(operator_user).post(f"/backups/{backup.pk}/restore", {"target": "size"})
+    total = sum(len(b) for b in files_under(roots["vms"]).values())
+    assert f"({data_bytes(total)})" in review.content.decode()

@@ -136,3 +136,16 @@ def test_it_refuses_a_schedule_id_that_could_not_be_addressed_by_its_url(operato
         created = operator_api.post("/schedules", {**NIGHTLY, "id": bad}, format="json")
         assert created.status_code == 400 and "without '/'" in created.json()["error"]
     assert operator_api.post("/schedules", {**NIGHTLY, "id": "nightly-web"}, format="json").status_code == 201
+
+
+def test_it_names_a_missing_schedule_in_its_404_on_every_route(operator_api) -> None:
+    for method, path in [
+        ("get", "/schedules/nope"),
+        ("put", "/schedules/nope"),
+        ("delete", "/schedules/nope"),
+        ("post", "/schedules/nope/enable"),
+        ("post", "/schedules/nope/trigger"),
+    ]:
+        response = getattr(operator_api, method)(path, {}, format="json")
+        assert response.status_code == 404, path
+        assert response.json()["error"] == "schedule nope not found; GET /schedules lists them", path

@@ -40,7 +40,7 @@ class PromptStop:
     def on_signal(self, signum: int, frame: Any) -> None:
         now = time.monotonic()
         if self.deadline is None:
-            log.warning("cluster stopping (signal %d): work still running after %g s is stopped", signum, self.grace)
+            log.warning("cluster stopping (signal %d); work still running in %g s will be stopped", signum, self.grace)
             self.deadline = now + self.grace
             if self.cluster.stop_event is not None:
                 self.cluster.stop_event.set()  # what django-q2's own handler does, without blocking here
