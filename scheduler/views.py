@@ -268,7 +268,7 @@ def backup_new(request: HttpRequest) -> HttpResponse:
 def policy_list(request: HttpRequest) -> HttpResponse:
     policies = list(BackupPolicy.objects.select_related("zone").order_by("name", "pk"))
     for policy in policies:
-        policy.schedule_text = describe_cron(policy.schedule)
+        policy.schedule_text = describe_cron(policy.schedule)  # type: ignore[attr-defined]  # for the template
     return render(
         request,
         "scheduler/policy_list.html",

@@ -228,7 +228,7 @@ def _run_for(backup: BackupJob, operation: str, *, user: Any, now: datetime, def
             "manifest_path": result["manifest_path"],
             "metadata": {
                 "carbon_aware": aware,
-                **({"carbon_zone": backup.zone.code} if backup.zone_id else {}),
+                **({"carbon_zone": backup.zone.code} if backup.zone is not None else {}),
             },
         },
         created_by=user if getattr(user, "is_authenticated", False) else None,
