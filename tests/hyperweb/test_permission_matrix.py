@@ -66,7 +66,7 @@ capabilities                                api   GET         401    403    200 
 capabilities                                api   *           401    403    405    405    405
 api/login                                   api   POST        400    400    400    400    400
 api/login                                   api   *           405    405    405    405    405
-api/logout                                  api   POST        401    400    400    400    400
+api/logout                                  api   POST        401    403    403    403    403
 api/logout                                  api   *           401    405    405    405    405
 openapi.yaml                                api   GET         200    200    200    200    200
 openapi.yaml                                api   *           405    405    405    405    405
