@@ -17,6 +17,7 @@ from hyperweb.views import role_required
 @role_required(VIEWER)
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
+    assert request.user.is_authenticated  # role_required
     current = services.preferences_for(request.user)
     form = PreferencesForm(request.POST or None, instance=current, initial={"email": request.user.email})
     if request.method == "POST" and form.is_valid():

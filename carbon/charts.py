@@ -165,8 +165,8 @@ def curve(steps: Sequence[tuple[datetime, datetime, float]], max_points: int = 6
     x, y = [], []
     t = first
     while t < last:
-        end = min(t + width, last)
-        mean = series.mean(datetime.fromtimestamp(t, tz=UTC), datetime.fromtimestamp(end, tz=UTC))
+        bucket_end = min(t + width, last)
+        mean = series.mean(datetime.fromtimestamp(t, tz=UTC), datetime.fromtimestamp(bucket_end, tz=UTC))
         x.append(_iso(t))
         y.append(None if mean is None else round(mean, 1))
         t += width
@@ -175,7 +175,8 @@ def curve(steps: Sequence[tuple[datetime, datetime, float]], max_points: int = 6
 
 def split_points(points: Iterable[Any]) -> tuple[list[tuple], list[tuple]]:
     """(actual steps, forecast steps) from carbon.services ForecastPoint-like objects."""
-    actual, forecast = [], []
+    actual: list[tuple] = []
+    forecast: list[tuple] = []
     for p in points:
         (actual if p.kind == "actual" else forecast).append((p.start, p.end, p.value))
     return actual, forecast

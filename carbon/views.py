@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Avg, Count, F, FloatField, Func, OuterRef, Q, Subquery
@@ -86,7 +86,7 @@ def upcoming(now: datetime, until: datetime) -> list[Upcoming]:
             job.name or job.vm_path,
             reverse("backup", args=[job.pk]),
             job.zone,
-            job.planned_start,
+            cast(datetime, job.planned_start),  # filtered on planned_start__gte: never None
             job.expected_duration,
             job.status,
             job.vm_path,
@@ -127,7 +127,7 @@ class SecondsBetween(Func):
             **extra,
         )
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]  # Func's keywords pass through **extra
         extra.setdefault("template", "EXTRACT(EPOCH FROM (%(expressions)s))")
         extra.setdefault("arg_joiner", " - ")
         return super().as_sql(compiler, connection, **extra)

@@ -1,5 +1,12 @@
 """The 12 default zones of DESIGN.md (loaded by a data migration, then editable in the admin)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from carbon.models import Zone
+
 DEFAULT_ZONES: list[dict] = [
     {
         "code": "US-CAL-CISO",
@@ -100,7 +107,7 @@ DEFAULT_ZONES: list[dict] = [
 ]
 
 
-def load_default_zones(zone_model: type) -> None:
+def load_default_zones(zone_model: type[Zone]) -> None:
     """Create the default zones that are missing (existing rows, maybe edited, are kept).
 
     Takes the model class so the data migration can pass its historical model.

@@ -6,6 +6,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from whitenoise.compress import Compressor  # type: ignore[import-untyped]  # whitenoise ships no types
 
@@ -228,7 +229,7 @@ LOGGING = {
 
 # --- Background workers (django-q2): ORM broker by default, Redis with REDIS_URL ---------------
 REDIS_URL = env_str("REDIS_URL")
-Q_CLUSTER = {
+Q_CLUSTER: dict[str, Any] = {  # django-q2 reads it (mixed value types)
     "name": "hyperweb",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
     "timeout": env_int("Q_TIMEOUT", 6 * 3600, minimum=10),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -18,12 +18,14 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.views.decorators.http import require_http_methods
 
 from accounts import services as accounts
-from accounts.models import KEY_PREFIX
+from accounts.models import KEY_PREFIX, APIKey, APIToken
 from accounts.roles import has_role
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]  # HttpResponse, or a StreamingHttpResponse for downloads
 
 
 def role_required(role: str) -> Callable[[View], View]:
@@ -31,7 +33,7 @@ def role_required(role: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not has_role(request.user, role):
@@ -53,15 +55,17 @@ def download_role_required(role: str) -> Callable[[View], View]:
         page_view = role_required(role)(view)
 
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             key = request.headers.get("X-API-Key")
             authorization = request.headers.get("Authorization")
             if key is None and authorization is None:
                 return page_view(request, *args, **kwargs)
+            found: APIKey | APIToken | None
             if key is not None:
                 found = accounts.user_for_api_key(key.strip())
                 problem = "invalid or revoked API key"
             else:
+                assert authorization is not None  # one of the two headers is there
                 found = _bearer_credential(authorization)
                 problem = (
                     "Authorization must be 'Bearer <token or API key>' with a valid one; POST /api/login for a token"
@@ -102,7 +106,15 @@ def _json_error(status: int, message: str, *, www_authenticate: str = "") -> Htt
     return response
 
 
-class ThrottledLoginMixin:
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    _LoginForm = AuthenticationForm  # what the mixin is mixed into (it is a plain class at run time)
+else:
+    _LoginForm = object
+
+
+class ThrottledLoginMixin(_LoginForm):
     """Checks the password of a Django login form through accounts.services.check_password, so
     every login form (dashboard, Django admin) shares /api/login's failure counters (per address
     and per username): guessing passwords on one form is no way around another's limit."""
@@ -115,7 +127,8 @@ class ThrottledLoginMixin:
         if username is not None and password:
             address = accounts.client_ip(self.request.META if self.request else {})
             try:
-                self.user_cache = accounts.check_password(username, password, client_ip=address)
+                # authenticate() is typed AbstractBaseUser; it returns the AUTH_USER_MODEL (User).
+                self.user_cache = cast("User", accounts.check_password(username, password, client_ip=address))
             except accounts.LoginThrottled as exc:
                 self.throttled = exc
                 raise forms.ValidationError(
@@ -147,6 +160,7 @@ def _throttled_status(response: HttpResponse) -> HttpResponse:
     return response
 
 
+@require_http_methods(["GET", "POST"])
 def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
     """/admin/login/ (routed before the admin's own URLs): Django's admin login, whose form
     hyperweb/urls.py sets to ThrottledAdminAuthenticationForm, answering 429 when throttled."""
@@ -156,6 +170,7 @@ def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = Non
 class LoginView(auth_views.LoginView):
     """The dashboard's login; a throttled attempt answers 429 with Retry-After, like /api/login."""
 
+    http_method_names = ["get", "post", "head", "options"]  # a form: PUT is no way to log in (405)
     template_name = "registration/login.html"
     redirect_authenticated_user = True
     authentication_form = ThrottledAuthenticationForm

@@ -131,7 +131,7 @@ class HyperwebCollector:
                 add("finished", (zone, operation, row["status"]), row["n"])
             if operation == "backup" and row["status"] == BackupJob.Status.COMPLETED:
                 add("integrity", (zone, row["integrity"] or "unverified"), row["n"])
-        families = {
+        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {
             "jobs": jobs,
             "runs": runs,
             "finished": finished,

@@ -206,6 +206,7 @@ def cumulative_steps(jobs: QuerySet[BackupJob], *, until: datetime) -> list[tupl
     steps: list[tuple[datetime, float, float]] = [(first, 0.0, 0.0)]
     emitted = counterfactual = 0.0
     for completed, e, c in rows.iterator(chunk_size=2000):
+        assert completed is not None  # accounted jobs have completed
         # None adds nothing, as in the totals (Sum) beside the chart.
         emitted += e or 0.0
         counterfactual += c or 0.0

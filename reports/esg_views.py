@@ -43,8 +43,10 @@ class ReportForm(forms.Form):
         from scheduler.models import BackupPolicy
 
         super().__init__(*args, **kwargs)
-        self.fields["zone"].choices = [("", "All zones"), *Zone.objects.values_list("code", "code")]
-        self.fields["policy"].choices = [
+        zone, policy = self.fields["zone"], self.fields["policy"]
+        assert isinstance(zone, forms.ChoiceField) and isinstance(policy, forms.ChoiceField)
+        zone.choices = [("", "All zones"), *Zone.objects.values_list("code", "code")]
+        policy.choices = [
             ("", "All policies"),
             *BackupPolicy.objects.values_list("pk", "name"),
         ]

@@ -38,13 +38,17 @@ def _backtest(series: Any, *, duration: timedelta, flexibility: timedelta) -> di
     if series is None or not len(series):
         return None
     # The last BACKTEST_DAYS of request times, with the model's history before them if stored.
+    series_end = series.last_end
+    assert series_end is not None  # not empty
     recent = StepSeries.from_steps(
-        s for s in series.steps() if s[1] > series.last_end - timedelta(days=BACKTEST_DAYS) - HISTORY
+        s for s in series.steps() if s[1] > series_end - timedelta(days=BACKTEST_DAYS) - HISTORY
     )
-    start = max(series.last_end - timedelta(days=BACKTEST_DAYS), recent.first_start + HISTORY)
-    if start > recent.last_end - timedelta(days=1):
+    recent_start, recent_end = recent.first_start, recent.last_end
+    assert recent_start is not None and recent_end is not None  # holds the last step at least
+    start = max(series_end - timedelta(days=BACKTEST_DAYS), recent_start + HISTORY)
+    if start > recent_end - timedelta(days=1):
         # A young zone: replay with the week of history the model works with (less than it wants).
-        start = recent.first_start + timedelta(days=7)
+        start = recent_start + timedelta(days=7)
     try:
         result = run_backtest(
             recent, BacktestConfig(duration=duration, max_delay=flexibility, forecast="model", start=start)

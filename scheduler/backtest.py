@@ -64,6 +64,7 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from carbon.forecaster import DEFAULT_PARAMS, forecast_from_grid
 from carbon.intensity import StepSeries, energy_kwh
@@ -130,7 +131,7 @@ class BacktestConfig:
     seed: int = 0
     data_gb: float = 100.0
     refresh: timedelta = timedelta(hours=1)  # how often model/noisy forecasts are reissued
-    forecast_params: dict | None = None  # overrides of carbon.forecaster.DEFAULT_PARAMS (model)
+    forecast_params: dict[str, float] | None = None  # overrides of carbon.forecaster.DEFAULT_PARAMS (model)
     # Re-plan waiting jobs on newer forecasts (the product does); False: decide once at submission.
     replan: bool = True
     # How often a waiting job is re-planned: the product re-plans every CARBON_REFRESH_MINUTES
@@ -160,7 +161,7 @@ class PolicyResult:
     lost_pct: float = 0.0  # emissions lost on them, % of run_now's emissions
     worst_pct: float = 0.0  # the worst job, % above its run-now emissions
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {
             "emissions_kg": round(self.emissions_kg, 4),
             "saving_pct": round(self.saving_pct, 3),
@@ -187,7 +188,7 @@ class BacktestResult:
     # choose (a hole in the file): counted, not replayed ("no data").
     no_data: int = 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         c = self.config
         return {
             "duration_h": c.duration.total_seconds() / 3600,
@@ -272,21 +273,22 @@ def run_backtest(
     if d <= timedelta(0) or maxd < timedelta(0) or every <= timedelta(0):
         raise ValueError("duration and every must be positive, max delay not negative")
     first, last = actual.first_start, actual.last_end
+    assert first is not None and last is not None  # not empty (checked above)
     start = config.start or first + HISTORY
     end = config.end or last - maxd - d + timedelta(seconds=1)
     e_s = every.total_seconds()
-    t = math.ceil(max(start, first).timestamp() / e_s) * e_s
+    ts = math.ceil(max(start, first).timestamp() / e_s) * e_s
     horizon = maxd + d
     submits: list[datetime] = []
     no_data = 0
-    while t < end.timestamp():
-        when = datetime.fromtimestamp(t, tz=UTC)
+    while ts < end.timestamp():
+        when = datetime.fromtimestamp(ts, tz=UTC)
         # Only jobs whose every possible run is fully in the data: the optimum must be knowable.
         if actual.coverage(when, when + horizon) >= 1 - 1e-9:
             submits.append(when)
         else:
             no_data += 1
-        t += e_s
+        ts += e_s
     if not submits:
         raise ValueError("no job fits between --start/--end in the data (check the period and the data)")
 
@@ -319,18 +321,19 @@ def run_backtest(
                 series = forecasts(datetime.fromtimestamp(issue, tz=UTC))
                 got = (series, [(s, v) for s, _, v in series.steps()])
             else:
-                vals = issue_values(issue)
-                ks = [k for k, v in enumerate(vals) if v is not None]
+                assert grid is not None  # model and noisy forecasts have one
+                present = {k: v for k, v in enumerate(issue_values(issue)) if v is not None}
+                ks = list(present)
                 series = StepSeries(
                     [issue + k * grid.step for k in ks],
                     [issue + (k + 1) * grid.step for k in ks],
-                    [vals[k] for k in ks],
+                    [present[k] for k in ks],
                 )
                 # HyperSDK's look-ahead points (only the first hours are ever read).
                 near = [k for k in ks if k * grid.step <= lookahead.total_seconds() + refresh_s]
                 got = (
                     series,
-                    [(datetime.fromtimestamp(issue + k * grid.step, tz=UTC), vals[k]) for k in near],
+                    [(datetime.fromtimestamp(issue + k * grid.step, tz=UTC), present[k]) for k in near],
                 )
             issued[issue] = got
         return got
@@ -347,12 +350,14 @@ def run_backtest(
 
     def issue_values(issue: float) -> list[float | None]:
         """An issue's forecast on the grid (shared by the decisions and the error learning)."""
+        assert grid is not None  # model and noisy forecasts have one
         got = learned.get(issue)
         if got is None or len(got) < steps_ahead:
             learned[issue] = got = _issue_values(kind, pct, grid, issue, span, config)
         return got[:steps_ahead] if len(got) > steps_ahead else got
 
     def learn(now: float) -> ErrorProfile:
+        assert grid is not None  # an error profile is learned only with one
         last = math.floor((now - steps_ahead * grid.step) / refresh_s) * refresh_s
         first = last - config.error_days * 86400
         if not shared:
@@ -402,6 +407,7 @@ def run_backtest(
         req = PlanRequest(key="bt", earliest=t, latest=t + maxd, duration=d)
         now_mean = actual.mean(t, t + d)
         best = actual.best_window(d, t, t + maxd)
+        assert now_mean is not None and best is not None  # every run of a job is in the data
         if kind == "perfect":
             fc = actual
             if actual_points is None:
@@ -438,6 +444,7 @@ def run_backtest(
         starts = {"run_now": t, "hypersdk": hs, "hyperweb": hw, "optimum": best.start}
         for p, s in starts.items():
             m = now_mean if s == t else actual.mean(s, s + d)
+            assert m is not None  # every run of a job is in the data
             sums[p] += m
             delays[p] += (s - t).total_seconds() / 60
             if m > now_mean * (1 + 1e-9):
@@ -506,21 +513,21 @@ def _issue_values(
     """The forecast issued at ``issue``, one value per grid step from it (None: no value)."""
     steps_ahead = math.ceil(horizon.total_seconds() / grid.step) + 1
     i0 = grid.index(issue)
+    out: list[float | None]
     if kind == "model":
         params = {**DEFAULT_PARAMS, **(config.forecast_params or {})}
         need = grid.per_day * (max(int(params["days"]), 7) + 1) + 2
         history = grid.values[max(0, i0 - need) : i0]  # strictly before the issue time
-        values = forecast_from_grid(history, grid.per_day, steps_ahead, params)
+        out = list(forecast_from_grid(history, grid.per_day, steps_ahead, params))
     else:
         rng = random.Random(f"{config.seed}:{issue}")
         sigma = pct / 100.0 / math.sqrt(grid.per_day)  # random-walk sd reaches pct at 24 h
         err = 0.0
-        values = []
+        out = []
         for k in range(steps_ahead):
             err += rng.gauss(0.0, sigma)
             v = grid.values[i0 + k] if i0 + k < len(grid.values) else None
-            values.append(max(0.0, v * (1 + err)) if v is not None else None)
-    out: list[float | None] = list(values)
+            out.append(max(0.0, v * (1 + err)) if v is not None else None)
     return out + [None] * (steps_ahead - len(out))
 
 

@@ -42,6 +42,7 @@ import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from carbon.intensity import StepSeries
 from scheduler.fleet_slots import (
@@ -118,10 +119,10 @@ def plan_fleet(
             sp[2] += math.ceil(r.duration.total_seconds() / S) + 1  # slots a run may occupy
     # A run under way matters from now on: slots before now are never a candidate.
     busy = [(grp, max(a, now), b) for grp, a, b in busy if b > now]
-    for grp, a, b in busy:
+    for grp, run_start, run_end in busy:
         if grp in spans:
-            spans[grp][0] = min(spans[grp][0], a.timestamp())
-            spans[grp][1] = max(spans[grp][1], b.timestamp())
+            spans[grp][0] = min(spans[grp][0], run_start.timestamp())
+            spans[grp][1] = max(spans[grp][1], run_end.timestamp())
     # Every group shares one slot grid (same t0 and length), so a run's slot range is the same in
     # its zone and in the targets it also counts against.
     caps: dict[str, int] = {}
@@ -147,11 +148,13 @@ def plan_fleet(
         for name in {r.cost_group for r in reqs if r.cost_group and r.cost_group != r.group}
     }
     family = list(groups.values()) + list(ranking.values())
-    for grp, a, b in busy:
+    for grp, run_start, run_end in busy:
         g = groups.get(grp)
         if g is None:
             continue
-        ia, ib = occ_range((a.timestamp() - g.t0) / S, (b.timestamp() - a.timestamp()) / S)
+        ia, ib = occ_range(
+            (run_start.timestamp() - g.t0) / S, (run_end.timestamp() - run_start.timestamp()) / S
+        )
         ia, ib = max(ia, 0), min(ib, g.n + 1)
         if ib > ia:
             g.add(ia, ib, 1)
@@ -401,7 +404,7 @@ def _repair(
     return False
 
 
-def _fleet_decision(job: SlotJob, summary: dict, now: datetime) -> Decision:
+def _fleet_decision(job: SlotJob, summary: dict[str, Any], now: datetime) -> Decision:
     r, g = job.req, job.g
     S = g.slot
     x0 = (job.lo - g.t0) / S
@@ -456,6 +459,7 @@ def _fleet_decision(job: SlotJob, summary: dict, now: datetime) -> Decision:
         reason = f"No forecast covers this job's window: starting at the first free slot {iso(start)}."
     elif job.threshold_now:
         strategy = "threshold_now"
+        assert expected is not None and r.threshold is not None  # threshold_now: both are known
         reason = threshold_reason(dur, expected, r.threshold)
     else:
         versus = f" vs {now_value:.0f} starting now" if now_value is not None else ""

@@ -51,7 +51,9 @@ class SlotGroup:
                 # A slot at least half covered counts as covered (mean over its covered part):
                 # slot edges and forecast edges rarely line up to the second.
                 if series.coverage(a, b) >= 0.5:
-                    means[i] = series.mean(a, b)
+                    mean = series.mean(a, b)
+                    assert mean is not None  # covered at least half
+                    means[i] = mean
                     gap[i] = False
         self.means = means
         prefix = [0.0] * (n + 2)

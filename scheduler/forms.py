@@ -85,7 +85,8 @@ class BackupFilterForm(forms.Form):
     sort = forms.ChoiceField(required=False, choices=list(SORTS.items()))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name in ("since", "until"):
             day = data.get(name)
             # The same range as every timestamp hyperweb takes in; 9999-12-31 would overflow below.
@@ -182,7 +183,9 @@ class BackupForm(forms.Form):
         super().__init__(*args, **kwargs)
         from scheduler.executors import EXECUTOR_NAMES
 
-        self.fields["executor"].choices = [(name, name) for name in EXECUTOR_NAMES]
+        executor = self.fields["executor"]
+        assert isinstance(executor, forms.ChoiceField)
+        executor.choices = [(name, name) for name in EXECUTOR_NAMES]
 
     def clean_vm_path(self) -> str:
         path = self.cleaned_data["vm_path"].strip()
@@ -285,7 +288,9 @@ class PolicyForm(forms.Form):
             raise forms.ValidationError(
                 "not a cron expression: use five fields, e.g. '0 22 * * *' (22:00 UTC daily)"
             )
-        problem = cron_problem(schedule, max_length=self.fields["schedule"].max_length, now=timezone.now())
+        field = self.fields["schedule"]
+        assert isinstance(field, forms.CharField) and field.max_length is not None
+        problem = cron_problem(schedule, max_length=field.max_length, now=timezone.now())
         if problem:
             raise forms.ValidationError(problem)
         return schedule

@@ -20,10 +20,14 @@ from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENS
 # --- shared pieces -------------------------------------------------------------------------------
 
 
+# The API's "source" fields shadow rest_framework's Field.source attribute in the stubs (not at run
+# time: the serializer metaclass takes them out of the class): hence the ignores below.
+
+
 class ProvenanceSerializer(serializers.Serializer):
     """Where the numbers came from: every carbon response carries these."""
 
-    source = serializers.CharField(
+    source = serializers.CharField(  # type: ignore[assignment]
         help_text="provider name(s), comma-separated, e.g. 'simulated' or 'electricitymaps'"
     )
     simulated = serializers.BooleanField(help_text="true when any number comes from the simulated provider")
@@ -36,7 +40,7 @@ class ForecastPointSerializer(serializers.Serializer):
     quality = serializers.CharField()
     end = TimestampField()
     kind = serializers.CharField(help_text="actual or forecast")
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     simulated = serializers.BooleanField()
 
 
@@ -93,7 +97,7 @@ class CurrentIntensitySerializer(serializers.Serializer):
     signal = serializers.CharField()
     estimated = serializers.BooleanField()
     renewable_percent = serializers.FloatField(allow_null=True)
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     simulated = serializers.BooleanField()
     stale = serializers.BooleanField()
 
@@ -111,7 +115,7 @@ def zone_field(**kwargs: Any) -> serializers.CharField:
 class ZoneListSerializer(serializers.Serializer):
     zones = ZoneSerializer(many=True)
     total = serializers.IntegerField()
-    source = serializers.CharField(help_text='"configuration": zones are set up by admins')
+    source = serializers.CharField(help_text='"configuration": zones are set up by admins')  # type: ignore[assignment]
     timestamp = TimestampField()
 
 

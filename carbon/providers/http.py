@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 
@@ -222,7 +222,14 @@ def parse_time(value: Any, *, field: str = "time") -> datetime:
     return parsed.astimezone(UTC)
 
 
-def http_settings() -> dict[str, float | int]:
+class HttpSettings(TypedDict):
+    """The keyword arguments http_settings() gives every provider."""
+
+    timeout: float
+    retries: int
+
+
+def http_settings() -> HttpSettings:
     """Timeout and retries from django settings, as keyword arguments for a provider."""
     from django.conf import settings
 

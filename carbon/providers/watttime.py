@@ -128,7 +128,8 @@ class WattTimeProvider:
     # -- parsing ----------------------------------------------------------------------------------
 
     def _readings(self, payload: dict, *, what: str, kind: str, fetched_at: datetime) -> list[Reading]:
-        meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
+        raw_meta = payload.get("meta")
+        meta = raw_meta if isinstance(raw_meta, dict) else {}
         signal_type = meta.get("signal_type") or self.signal_type
         if signal_type not in SIGNALS:
             raise ProviderError(f"watttime {what}: unexpected signal type {signal_type!r}")

@@ -28,7 +28,7 @@ def renewable_share(zone: Zone, start: datetime, end: datetime) -> float | None:
     totals: dict[str, list[float]] = {}  # source: [percent x seconds, seconds]
     for source, r_start, r_end, percent in rows:
         seconds = (min(r_end, end) - max(r_start, start)).total_seconds()
-        if seconds > 0:
+        if seconds > 0 and percent is not None:  # never None: filtered on renewable_percent__isnull
             acc = totals.setdefault(source, [0.0, 0.0])
             acc[0] += percent * seconds
             acc[1] += seconds

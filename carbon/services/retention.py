@@ -45,6 +45,7 @@ def _doomed_issues(zone: Zone, cutoff: datetime) -> dict[tuple[str, str], list[d
     )
     per_day: dict[tuple[str, str, date], list[datetime]] = defaultdict(list)
     for source, signal, issued_at in issues:
+        assert issued_at is not None  # a forecast has an issue time (constraint forecast_has_issue_time)
         per_day[(source, signal, issued_at.astimezone(UTC).date())].append(issued_at)
     doomed: dict[tuple[str, str], list[datetime]] = defaultdict(list)
     for (source, signal, _day), times in per_day.items():

@@ -378,6 +378,7 @@ def _current_from(zone: Zone, recent: list[CarbonReading], now: datetime) -> Cur
             raise NoData(
                 f"no carbon intensity data for {zone.code}: every provider failed and none is stored"
             )
+        assert reading.issued_at is not None  # filtered on issued_at__lte
         stale = reading.issued_at < now - timedelta(hours=24)
     renewable = reading.renewable_percent
     if renewable is None:
@@ -447,6 +448,7 @@ def reading_range(
         now = resolve_now(now)
         return (now - day, now) if kind == ACTUAL else (now, now + day)
     if start is None:
+        assert end is not None  # both None returned above
         return end - day, end
     if end is None:
         return start, start + day

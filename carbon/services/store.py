@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_save
 from django.utils import timezone
@@ -99,8 +99,9 @@ def bump_data_version(zone_id: int) -> None:
 def _bump_on_save(sender: type, instance: CarbonReading | FetchAttempt | Zone, **kwargs: object) -> None:
     # Writers other than store_readings and the fetch record: the admin, factories in tests.
     # (No post_delete receiver: one would make Django fetch every row the daily prune deletes.)
-    bump_data_version(instance.pk if sender is Zone else instance.zone_id)
-    if sender is CarbonReading and instance.kind == CarbonReading.Kind.FORECAST:
+    bump_data_version(instance.pk if isinstance(instance, Zone) else instance.zone_id)
+    if isinstance(instance, CarbonReading) and instance.kind == CarbonReading.Kind.FORECAST:
+        assert instance.issued_at is not None  # constraint forecast_has_issue_time
         remember_issue(
             instance.zone_id,
             instance.source,
@@ -275,6 +276,7 @@ def _remember_issues(zone: Zone, source: str, readings: Iterable[Reading]) -> No
     spans: dict[tuple[str, datetime], list[datetime]] = {}  # (signal, issued_at) -> [start, end]
     for r in readings:
         if r.kind == CarbonReading.Kind.FORECAST:
+            assert r.issued_at is not None  # stored forecasts have one (constraint forecast_has_issue_time)
             span = spans.setdefault((r.signal, r.issued_at), [r.start, r.end])
             span[0], span[1] = min(span[0], r.start), max(span[1], r.end)
     newest: dict[str, datetime] = {}
@@ -300,6 +302,13 @@ _COLUMNS = (
     "renewable_percent",
     "fetched_at",
 )
+
+
+def _column(name: str) -> str:
+    """The database column of CarbonReading's concrete field ``name``."""
+    field = CarbonReading._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column is not None  # a concrete field
+    return field.column
 
 
 def _insert(zone: Zone, source: str, now: datetime, items: list[tuple[Reading, tuple]]) -> None:
@@ -335,7 +344,7 @@ def _insert(zone: Zone, source: str, now: datetime, items: list[tuple[Reading, t
     ops = connection.ops
     when = ops.adapt_datetimefield_value
     fetched = when(now)
-    columns = ", ".join(ops.quote_name(CarbonReading._meta.get_field(c).column) for c in _COLUMNS)
+    columns = ", ".join(ops.quote_name(_column(c)) for c in _COLUMNS)
     sql = (
         f"INSERT INTO {ops.quote_name(CarbonReading._meta.db_table)} ({columns}) "
         f"VALUES ({', '.join(['%s'] * len(_COLUMNS))}) ON CONFLICT DO NOTHING"

@@ -36,6 +36,8 @@ def error_response(status_code: int, message: str, **extra: Any) -> Response:
 class APIError(exceptions.APIException):
     """An error with a chosen status and message."""
 
+    wait: float  # set on a 429: the Retry-After seconds (absent otherwise)
+
     def __init__(self, status_code: int, message: str) -> None:
         self.status_code = status_code
         super().__init__(detail=message)
@@ -91,10 +93,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return error_response(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal server error")
 
     headers: dict[str, str] = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    auth_header, wait = getattr(exc, "auth_header", None), getattr(exc, "wait", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    if wait:
+        headers["Retry-After"] = str(int(wait))
 
     if isinstance(exc, exceptions.NotAuthenticated):
         message = (
@@ -132,7 +135,7 @@ def json_error(status_code: int, message: str) -> JsonResponse:
 def _page_or_json(request: HttpRequest, status_code: int, message: str, template: str) -> HttpResponse:
     if wants_html(request):
         try:
-            body = loader.render_to_string(template, {"message": message}, request)
+            body: str = loader.render_to_string(template, {"message": message}, request)
         except Exception:  # no template (or a broken one): plain text, never a traceback
             # The message may hold the requested path, which the caller chose: escape it.
             body = f"<h1>{status_code}</h1><p>{escape(message)}</p>"

@@ -45,7 +45,7 @@ class BodySizeLimitMiddleware:
         if _url_has_nul(request):
             # PostgreSQL cannot compare text with U+0000: refused here, once, for every path.
             return json_error(400, "the URL must not contain NUL (%00) characters")
-        if limit is not None and length > limit and not request.content_type.startswith("multipart/"):
+        if limit is not None and length > limit and not (request.content_type or "").startswith("multipart/"):
             return json_error(
                 413, f"request body of {length} bytes is larger than the limit of {limit} bytes"
             )

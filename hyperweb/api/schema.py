@@ -10,7 +10,7 @@ their success response.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
@@ -32,7 +32,7 @@ _DESCRIPTIONS = {
 class ErrorSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="what went wrong, naming the field where there is one")
     timestamp = serializers.DateTimeField(help_text="UTC, Z suffix")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named like a Serializer attribute (the metaclass takes it out)
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="validation errors only: messages per field",
@@ -48,7 +48,8 @@ class AutoSchema(SpectacularAutoSchema):
             body["required"] = True
         return body
 
-    def get_description(self) -> str:
+    # drf-spectacular's signature (no path, method); the DRF stubs type DRF's own inspector.
+    def get_description(self) -> str:  # type: ignore[override]
         # The handler method's docstring, else the view class's own one: never a base class's
         # docstring (those describe how to write views, not what the endpoint does).
         handler = getattr(self.view, self.method.lower(), None)
@@ -80,7 +81,7 @@ class AutoSchema(SpectacularAutoSchema):
     def _has_query_serializer(self) -> bool:
         return getattr(self.view, "query_serializer_class", None) is not None
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         bodies = super()._get_response_bodies(direction)
         if direction != "response":
             return bodies

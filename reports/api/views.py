@@ -7,6 +7,7 @@ streams straight from the database, so a year of backups never sits in memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -31,11 +32,11 @@ class AlwaysJSONErrors(BaseContentNegotiation):
     """Success bodies are CSV or PDF responses built by the view; errors are always JSON, whatever
     the client's Accept header says (a 406 would hide the real problem)."""
 
-    def select_parser(self, request: Request, parsers: list[Any]) -> Any:
-        return parsers[0]
+    def select_parser(self, request: Request, parsers: Sequence[Any]) -> Any:  # type: ignore[override]
+        return parsers[0]  # DRF passes a list; the stubs say any Iterable
 
-    def select_renderer(
-        self, request: Request, renderers: list[Any], format_suffix: str | None = None
+    def select_renderer(  # type: ignore[override]  # as above
+        self, request: Request, renderers: Sequence[Any], format_suffix: str | None = None
     ) -> Any:
         return renderers[0], renderers[0].media_type
 

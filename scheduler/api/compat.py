@@ -122,7 +122,7 @@ class ValidateRequestSerializer(serializers.Serializer):
 
 class ValidateSerializer(serializers.Serializer):
     valid = serializers.BooleanField(help_text="POST /schedules would accept this body")
-    errors = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]  # shadows Serializer.errors in the stubs only
     warnings = serializers.ListField(child=serializers.CharField())
     message = serializers.CharField(required=False)
     next_run = serializers.CharField(required=False, allow_null=True)

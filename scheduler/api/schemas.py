@@ -16,7 +16,13 @@ from typing import Any
 from hyperweb.api.fields import NON_BLANK, TIMESTAMP_SCHEMA
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 from scheduler.executors.base import EXECUTOR_NAMES
-from scheduler.services.definitions import EXPORT_METHODS, FORMATS, MAX_DELAY, MAX_ID_LENGTH
+from scheduler.services.definitions import (
+    EXPORT_METHODS,
+    FORMATS,
+    MAX_DELAY,
+    MAX_ID_LENGTH,
+    column_max_length,
+)
 from scheduler.uncertainty import RISK_LEVELS
 
 # Common cron forms (minute, hour, day 1-28, month, weekday; `*` and `*/n` steps): every string
@@ -54,14 +60,13 @@ def _number(*, minimum: float = 0, maximum: float | None = None, exclusive: bool
 def _columns() -> dict[str, int]:
     from scheduler.models import BackupJob, BackupPolicy
 
-    job, policy = BackupJob._meta, BackupPolicy._meta
     return {
-        "job.name": job.get_field("name").max_length,
-        "job.vm_path": job.get_field("vm_path").max_length,
-        "job.target": job.get_field("target").max_length,
-        "policy.id": policy.get_field("id").max_length,
-        "policy.name": policy.get_field("name").max_length,
-        "policy.schedule": policy.get_field("schedule").max_length,
+        "job.name": column_max_length(BackupJob, "name"),
+        "job.vm_path": column_max_length(BackupJob, "vm_path"),
+        "job.target": column_max_length(BackupJob, "target"),
+        "policy.id": column_max_length(BackupPolicy, "id"),
+        "policy.name": column_max_length(BackupPolicy, "name"),
+        "policy.schedule": column_max_length(BackupPolicy, "schedule"),
     }
 
 

@@ -162,7 +162,7 @@ class SubmitResponseSerializer(serializers.Serializer):
     job_ids = serializers.ListField(child=serializers.CharField())
     accepted = serializers.IntegerField()
     rejected = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.CharField())
+    errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]  # shadows Serializer.errors in the stubs only
     timestamp = serializers.DateTimeField()
 
 
@@ -196,7 +196,7 @@ class CancelRequestSerializer(serializers.Serializer):
 class CancelResponseSerializer(serializers.Serializer):
     cancelled = serializers.ListField(child=serializers.CharField())
     failed = serializers.ListField(child=serializers.CharField())
-    errors = serializers.DictField(child=serializers.CharField())
+    errors = serializers.DictField(child=serializers.CharField())  # type: ignore[assignment]  # shadows Serializer.errors in the stubs only
     timestamp = serializers.DateTimeField()
 
 
@@ -252,7 +252,7 @@ class RetentionSerializer(serializers.Serializer):
     rule = serializers.CharField(
         read_only=True, help_text="the rule in words, e.g. 'keep last 7, monthly 12'"
     )
-    source = serializers.ChoiceField(
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # shadows Field.source in the stubs only
         choices=["policy", "default"], read_only=True, help_text="whose counts apply"
     )
 

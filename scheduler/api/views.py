@@ -222,7 +222,7 @@ class EtaView(APIView):
         )
 
 
-def _refused(exc: Exception) -> exceptions.APIException:
+def _refused(exc: lifecycle.LifecycleRefused) -> exceptions.APIException:
     """A LifecycleRefused as the API answers it: 400 naming the field, or 409/404 with the reason."""
     if exc.field and exc.status == 400:
         return field_error(exc.field, str(exc))

@@ -108,7 +108,11 @@ CancelFn = Callable[[], bool]
 
 class Executor(Protocol):
     name: str
-    available: bool  # False when not configured (e.g. no HYPERSDK_URL); run() then raises BackupError
+
+    @property
+    def available(self) -> bool:
+        """False when not configured (e.g. no HYPERSDK_URL); run() then raises BackupError."""
+        ...
 
     def run(
         self,

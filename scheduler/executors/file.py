@@ -346,7 +346,8 @@ class FileExecutor:
                 else None
             )
             try:
-                with tarfile.open(
+                # typeshed wants a full file object; a stream ("w|") only ever calls write().
+                with tarfile.open(  # type: ignore[call-overload]
                     fileobj=gz or writer, mode="w|", format=tarfile.PAX_FORMAT, copybufsize=self.chunk_size
                 ) as tar:
                     for entry in entries:

@@ -92,10 +92,15 @@ def _int(value: Any) -> int:
         return 0
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object from the daemon, or {} for anything else (missing, null, another type)."""
+    return value if isinstance(value, dict) else {}
+
+
 def progress_from_job(job: dict[str, Any]) -> Progress:
     """Map a remote Job's status and progress object onto our Progress."""
     status = str(job.get("status") or "pending")
-    remote = job.get("progress") if isinstance(job.get("progress"), dict) else {}
+    remote = _object(job.get("progress"))
     percent = remote.get("percent_complete")
     phase = remote.get("phase") or status
     if status in ("completed", "failed", "cancelled"):
@@ -278,7 +283,7 @@ class HypersdkExecutor:
             if status == "completed":
                 return self._result(job, remote_id, started)
             if status == "failed":
-                result = job.get("result") if isinstance(job.get("result"), dict) else {}
+                result = _object(job.get("result"))
                 reason = job.get("error") or result.get("error") or "no reason given"
                 raise BackupError(f"HyperSDK job {remote_id} failed: {reason}")
             if status == "cancelled":
@@ -286,7 +291,7 @@ class HypersdkExecutor:
             self._sleep(self.poll_interval)
 
     def _result(self, job: dict[str, Any], remote_id: str, started: float) -> BackupResult:
-        result = job.get("result") if isinstance(job.get("result"), dict) else {}
+        result = _object(job.get("result"))
         if result.get("success") is False:
             raise BackupError(f"HyperSDK job {remote_id} completed without success: {result.get('error')}")
         duration_ns = result.get("duration")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from carbon.services import energy_model
 from scheduler.accounting import RunAccounting, account_run, counterfactual_start
 from scheduler.models import BackupJob
+
+if TYPE_CHECKING:
+    from carbon.models import Zone
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +96,7 @@ def _rests_on_estimates(job: BackupJob, flags: dict, counter_start: datetime, du
     sources = flags.get("sources") or []
     if not sources:
         return False
+    assert job.started_at is not None and job.completed_at is not None  # accounted: it ran
     start = min(counter_start, job.started_at)
     end = max(job.completed_at, counter_start + duration)
     return CarbonReading.objects.filter(
@@ -105,7 +110,7 @@ def _rests_on_estimates(job: BackupJob, flags: dict, counter_start: datetime, du
     ).exists()
 
 
-def reaccount_revised(zone: object, start: datetime, end: datetime, *, now: datetime | None = None) -> int:
+def reaccount_revised(zone: Zone, start: datetime, end: datetime, *, now: datetime | None = None) -> int:
     """Account again every finished backup in `zone` whose run or counterfactual overlaps
     [start, end), where stored readings were revised (an estimate became a measurement, or a
     measurement changed). Returns how many were accounted again."""
@@ -130,7 +135,7 @@ def reaccount_revised(zone: object, start: datetime, end: datetime, *, now: date
 
 
 def on_readings_revised(
-    sender: object, *, zone: object, start: datetime, end: datetime, **kwargs: object
+    sender: object, *, zone: Zone, start: datetime, end: datetime, **kwargs: object
 ) -> None:
     """carbon.signals.readings_revised receiver (connected in SchedulerConfig.ready)."""
     reaccount_revised(zone, start, end)

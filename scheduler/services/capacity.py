@@ -15,6 +15,7 @@ exceeded (``scheduler.fleet``), and a worker's claim checks the limits again
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -129,7 +130,7 @@ def _maybe_covered(key: str) -> Q:
     return Q(target=key)
 
 
-def jobs_on_target(key: str, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+def jobs_on_target(key: str, statuses: tuple[str, ...]) -> list[Mapping[str, Any]]:
     """Jobs with one of ``statuses`` whose target ``key`` covers (id, status, times, duration)."""
     rows = BackupJob.objects.filter(_maybe_covered(key), status__in=statuses).values(
         "pk", "target", "status", "started_at", "planned_start", "expected_duration"

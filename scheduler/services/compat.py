@@ -50,7 +50,7 @@ def queue_status() -> dict[str, Any]:
             "attempts": job.attempts,
             "state": job.status,
             "planned_start": format_ts(job.planned_start),
-            "zone": job.zone.code if job.zone_id else None,
+            "zone": job.zone.code if job.zone is not None else None,
         }
         for job in waiting.order_by("planned_start", "earliest_start", "requested_at", "pk")[:LIST_LIMIT]
     ]
@@ -121,7 +121,7 @@ def window_status(job: BackupJob, *, now: datetime | None = None) -> dict[str, A
         message = f"within the window; planned to start at {format_ts(job.planned_start)}"
     else:
         message = "within the window; due to start now"
-    window = {
+    window: dict[str, Any] = {
         "index": 0,
         "start_time": format_ts(job.earliest_start),
         "end_time": format_ts(job.latest_start),
@@ -137,7 +137,7 @@ def window_status(job: BackupJob, *, now: datetime | None = None) -> dict[str, A
         "windows": [window],
         "state": job.status,
         "carbon_aware": job.carbon_aware,
-        "zone": job.zone.code if job.zone_id else None,
+        "zone": job.zone.code if job.zone is not None else None,
         "planned_start": format_ts(job.planned_start),
     }
     if waiting and job.planned_start is not None:
@@ -183,5 +183,5 @@ def validate_schedule(data: dict[str, Any], *, now: datetime | None = None) -> d
         "message": "Schedule configuration is valid",
         "next_run": format_ts(policy.next_run_at),
         "carbon_aware": policy.carbon_aware,
-        "zone": policy.zone.code if policy.zone_id else None,
+        "zone": policy.zone.code if policy.zone is not None else None,
     }

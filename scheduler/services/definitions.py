@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.db.models import Field, Model
 
 from hyperweb.api.limits import (
     MAX_DATA_SIZE_GB,
@@ -72,10 +73,19 @@ def malformed(message: str, field: str = "") -> MalformedDefinition:
     return MalformedDefinition(message, field=field or _field_of(message))
 
 
+def column_max_length(model: type[Model], name: str) -> int:
+    """The max_length of ``model``'s text field ``name``: the longest value its column takes."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.max_length is not None  # a CharField
+    return field.max_length
+
+
 def check_text(value: Any, what: str, max_length: int, *, required: bool = False) -> str:
     """A string of at most `max_length` characters (the column it is stored in)."""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise malformed(f"{what} is required" if required else f"{what} must be a string", what)
+    if required and (value is None or (isinstance(value, str) and not value.strip())):
+        raise malformed(f"{what} is required", what)
+    if not isinstance(value, str):  # 42 is not missing: say what is wrong with it
+        raise malformed(f"{what} must be a string, got {type(value).__name__}", what)
     if len(value) > max_length:
         raise malformed(f"{what} must be at most {max_length} characters, got {len(value)}", what)
     return value
@@ -227,7 +237,7 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     # null means "not set" for every key of a JobDefinition (clients send them): dropped, so the
     # stored definition (and what is echoed) carries only values of the documented types.
     definition = {key: value for key, value in definition.items() if value is not None}
-    columns = {name: BackupJob._meta.get_field(name).max_length for name in ("name", "vm_path", "target")}
+    columns = {name: column_max_length(BackupJob, name) for name in ("name", "vm_path", "target")}
     vm_path = check_text(definition.get("vm_path"), "vm_path", columns["vm_path"], required=True)
     job_id = definition.get("id")
     if job_id in (None, ""):

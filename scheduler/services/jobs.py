@@ -215,10 +215,11 @@ def create_and_plan(jobs: list[BackupJob], *, now: datetime) -> None:
                     job=job,
                     created_at=now,
                     planned_start=job.planned_start,
-                    reason=job.decision["reason"],
-                    strategy=job.decision["strategy"],
+                    reason=decision["reason"],
+                    strategy=decision["strategy"],
                 )
                 for job in immediate
+                if (decision := job.decision) is not None  # all: set above
             ]
         )
         aware = [job for job in jobs if job.carbon_aware]

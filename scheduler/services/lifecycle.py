@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from scheduler.executors.archive import (
@@ -228,7 +228,7 @@ def _run_for(backup: BackupJob, operation: str, *, user: Any, now: datetime, def
             "manifest_path": result["manifest_path"],
             "metadata": {
                 "carbon_aware": aware,
-                **({"carbon_zone": backup.zone.code} if backup.zone_id else {}),
+                **({"carbon_zone": backup.zone.code} if backup.zone is not None else {}),
             },
         },
         created_by=user if getattr(user, "is_authenticated", False) else None,
@@ -461,6 +461,10 @@ def demo_lifecycle(policy: Any, *, count: int = 3) -> list[str]:
     if made:
         run, _ = request_verification(BackupJob.objects.get(pk=made[-1]), reason="demo")
         execute_job(run.pk)
+        # The policy's own counters agree with the runs listed under it ("Runs 0" beside 3 runs).
+        type(policy).objects.filter(pk=policy.pk).update(
+            run_count=F("run_count") + len(made), last_run_at=timezone.now()
+        )
         if policy.keep_last is None:
             type(policy).objects.filter(pk=policy.pk).update(keep_last=2)
     return made

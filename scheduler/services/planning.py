@@ -153,6 +153,7 @@ def _fallback_requests(
         lo = max(req.earliest, now)
         if lo <= req.latest and _without_forecast(series, req, now):
             start = fallback_start(req.earliest, req.latest, now=now)
+            assert start is not None  # the fallback time is set (checked above)
             moved[req.key] = (req.earliest, start)
             req = replace(req, earliest=start)
         out.append(req)
@@ -402,7 +403,7 @@ def replan_zone(zone: Any, *, now: datetime | None = None, trigger: str = "newer
     )
     if not waiting:
         return []
-    prefer = {job.id: job.planned_start for job in waiting}
+    prefer = {job.id: job.planned_start for job in waiting if job.planned_start is not None}  # all: filtered
     decisions, flags = _plan(zone, waiting, prefer, now=now)
     moved = [
         job.id

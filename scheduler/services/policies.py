@@ -21,6 +21,7 @@ from scheduler.services.definitions import (
     _number,
     check_id,
     check_text,
+    column_max_length,
     is_unset_number,
     malformed,
     parse_definition,
@@ -110,11 +111,10 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
 
     if not isinstance(data, dict):
         raise malformed("a schedule must be a JSON object", "body")
-    column = BackupPolicy._meta.get_field
     if not partial or "name" in data:
-        policy.name = check_text(data.get("name"), "name", column("name").max_length, required=True).strip()
+        policy.name = check_text(data.get("name"), "name", column_max_length(BackupPolicy, "name"), required=True).strip()
     if not partial or "schedule" in data:
-        problem = cron_problem(data.get("schedule"), max_length=column("schedule").max_length, now=now)
+        problem = cron_problem(data.get("schedule"), max_length=column_max_length(BackupPolicy, "schedule"), now=now)
         if problem:
             raise malformed(f"schedule {problem}", "schedule")
         policy.schedule = data["schedule"]
@@ -206,7 +206,7 @@ RESERVED_IDS = frozenset({"queue", "dependencies", "retry", "timewindow", "valid
 
 def check_new_policy_id(value: Any) -> str:
     """A caller-chosen id for a new schedule, or InvalidDefinition."""
-    check_id(value, BackupPolicy._meta.get_field("id").max_length)
+    check_id(value, column_max_length(BackupPolicy, "id"))
     if value in RESERVED_IDS:
         raise InvalidDefinition(
             f"schedule id {value!r} is reserved (/schedules/{value} is a route of its own)", field="id"
@@ -285,7 +285,10 @@ def upcoming_firings(
             if at >= until:
                 break
             firings.append((policy, at))
-            at = next_run(policy.schedule, at)
+            following = next_run(policy.schedule, at)
+            if following is None:  # a schedule that never fires again (refused on entry since)
+                break
+            at = following
     return sorted(firings, key=lambda firing: (firing[1], firing[0].name))
 
 

@@ -161,7 +161,7 @@ def preview(policy: BackupPolicy | None = None, *, rule: Rule | None = None) -> 
                     b.pk,
                     b.completed_at or b.requested_at,
                     verified=b.integrity == BackupJob.Integrity.VERIFIED,
-                    busy=bool(b.busy),
+                    busy=bool(b.busy),  # type: ignore[attr-defined]  # an annotate() column
                 )
                 for b in backups
             ],

@@ -68,6 +68,7 @@ def _learn(zone: Any, *, now: datetime) -> ErrorProfile | None:
     )
     issues: dict[tuple[str, str, datetime], list[tuple[datetime, datetime, float]]] = defaultdict(list)
     for source, signal, issued, start, end, value in rows:
+        assert issued is not None  # filtered on issued_at
         if start < issued + LEAD and end > issued:
             issues[(source, signal, issued)].append((start, end, value))
     if not issues:

@@ -158,6 +158,7 @@ def test_it_walks_through_the_dashboard(
     assert page.inner_text("#job-status") == "pending"
     from scheduler.tasks import run_job
 
+    backup_url = page.url
     assert run_job(page.url.rsplit("/", 1)[1]) == "completed"
     page.wait_for_selector("#job-status:text('completed')")  # progress.js polled and reloaded
     assert "Avoided" in page.inner_text("main")
@@ -197,3 +198,6 @@ def test_it_walks_through_the_dashboard(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
+    # The backup page's long VM and target paths wrap rather than widen the page.
+    _visit(page, errors, backup_url, "14-backup-phone")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

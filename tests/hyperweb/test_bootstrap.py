@@ -58,6 +58,9 @@ def test_it_loads_demo_data_vms_policy_and_schedules_once(data_dirs):
     assert "web-01.qcow2" in images
     policy = BackupPolicy.objects.get(name="Nightly demo VMs")
     assert policy.enabled and policy.zone.code == "DE" and policy.next_run_at is not None
+    # Its demo backups count as its runs (the policy page listed 3 runs beside "Runs 0").
+    runs = policy.jobs.filter(operation="backup").count()
+    assert runs == 3 and policy.run_count == runs and policy.last_run_at is not None
     schedules = set(Schedule.objects.values_list("name", flat=True))
 
     run()

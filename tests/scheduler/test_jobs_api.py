@@ -199,3 +199,15 @@ def test_the_hypersdk_client_submits_queries_follows_and_cancels_a_carbon_aware_
     cancelled = client.call("POST", "/jobs/cancel", json={"job_ids": [job_id]})
     assert cancelled["cancelled"] == [job_id]
     assert client.call("GET", f"/jobs/{job_id}")["status"] == "cancelled"
+
+
+@pytest.mark.django_db
+def test_it_says_a_vm_path_of_the_wrong_type_is_not_a_string_rather_than_missing(operator_api) -> None:
+    for value, kind in [(42, "int"), (["a"], "list"), ({"p": "a"}, "dict")]:
+        response = operator_api.post("/jobs/submit", {"vm_path": value}, format="json")
+        assert response.status_code == 400
+        assert response.json()["fields"] == {"vm_path": [f"must be a string, got {kind}"]}, value
+    assert operator_api.post("/jobs/submit", {"vm_path": "  "}, format="json").json()["fields"] == {
+        "vm_path": ["is required"]
+    }
+    assert not BackupJob.objects.exists()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -100,7 +101,7 @@ class Command(BaseCommand):
         )
         p.add_argument("--at", default="now", help=argparse.SUPPRESS)  # for tests and replays
 
-    def handle(self, *args: object, subcommand: str, **options: object) -> None:
+    def handle(self, *args: object, subcommand: str, **options: Any) -> None:
         self.color = bool(options.get("force_color")) or (
             not options.get("no_color") and self.stdout.isatty()
         )

@@ -143,10 +143,10 @@ class Command(BaseCommand):
         self.stdout.write("nothing was submitted")
 
     def _list(self, *, status: list[str], limit: int, json: bool, **_: Any) -> None:
-        jobs = BackupJob.objects.select_related("zone").order_by("-requested_at", "-pk")
+        query = BackupJob.objects.select_related("zone").order_by("-requested_at", "-pk")
         if status:
-            jobs = jobs.filter(status__in=status)
-        jobs = list(jobs[: max(1, limit)])
+            query = query.filter(status__in=status)
+        jobs = list(query[: max(1, limit)])
         if json:
             self.stdout.write(_dumps([job_to_hypersdk_json(job) for job in jobs]))
             return
