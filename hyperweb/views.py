@@ -19,6 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.views.decorators.http import require_http_methods
 
 from accounts import services as accounts
 from accounts.models import KEY_PREFIX, APIKey, APIToken
@@ -159,6 +160,7 @@ def _throttled_status(response: HttpResponse) -> HttpResponse:
     return response
 
 
+@require_http_methods(["GET", "POST"])
 def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
     """/admin/login/ (routed before the admin's own URLs): Django's admin login, whose form
     hyperweb/urls.py sets to ThrottledAdminAuthenticationForm, answering 429 when throttled."""
@@ -168,6 +170,7 @@ def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = Non
 class LoginView(auth_views.LoginView):
     """The dashboard's login; a throttled attempt answers 429 with Retry-After, like /api/login."""
 
+    http_method_names = ["get", "post", "head", "options"]  # a form: PUT is no way to log in (405)
     template_name = "registration/login.html"
     redirect_authenticated_user = True
     authentication_form = ThrottledAuthenticationForm

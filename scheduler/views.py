@@ -144,6 +144,7 @@ def backup_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 @role_required(OPERATOR)
+@require_http_methods(["GET", "POST"])
 def backup_restore(request: HttpRequest, job_id: str) -> HttpResponse:
     """Two steps, no script needed: the form, then a confirmation saying what will be written
     (and overwritten); only the confirmed POST starts the restore."""
@@ -248,6 +249,7 @@ def _measured_gb(path: Any, *, limit: int = 10_000) -> float | None:
 
 
 @role_required(OPERATOR)
+@require_http_methods(["GET", "POST"])
 def backup_new(request: HttpRequest) -> HttpResponse:
     form = BackupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -299,6 +301,7 @@ def _explain(form: PolicyForm, policy: BackupPolicy | None, now: datetime) -> di
 
 
 @role_required(OPERATOR)
+@require_http_methods(["GET", "POST"])
 def policy_new(request: HttpRequest) -> HttpResponse:
     form = PolicyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -311,6 +314,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(VIEWER)
+@require_http_methods(["GET", "POST"])
 def policy_detail(request: HttpRequest, policy_id: str) -> HttpResponse:
     policy = get_object_or_404(BackupPolicy.objects.select_related("zone"), pk=policy_id)
     can_operate = has_role(request.user, OPERATOR)
@@ -343,6 +347,7 @@ def _retention(policy: BackupPolicy, rule: Any = None) -> dict[str, Any]:
 
 
 @role_required(VIEWER)
+@require_http_methods(["GET", "POST"])
 def policy_retention(request: HttpRequest, policy_id: str) -> HttpResponse:
     """The rule's form. "Preview" shows what any counts typed in would keep and delete (nothing is
     stored nor deleted, so viewers may); "Save" stores them (operators)."""

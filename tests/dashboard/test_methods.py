@@ -44,3 +44,27 @@ def test_it_answers_a_post_to_a_backups_page_with_405(viewer: Client, operator: 
         assert client.post(f"/backups/{job.pk}").status_code == 405
     job.refresh_from_db()
     assert job.status == BackupJob.Status.SCHEDULED
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_it_answers_other_methods_on_a_form_page_with_405(
+    viewer: Client, operator: Client, now: Any, method: str
+) -> None:
+    """Form pages take GET and POST only; PUT/PATCH/DELETE used to render the form with a 200
+    (a viewer's PUT to a recurring backup's page too). Found by the permission matrix."""
+    job = make_job(now=now, status=BackupJob.Status.COMPLETED)
+    policy = BackupPolicy.objects.create(name="nightly", schedule="0 22 * * *", job_template={"vm_path": "x"})
+    pages = [
+        (operator, "/backups/new"),
+        (operator, f"/backups/{job.pk}/restore"),
+        (operator, "/policies/new"),
+        (viewer, f"/policies/{policy.pk}"),
+        (operator, f"/policies/{policy.pk}"),
+        (viewer, f"/policies/{policy.pk}/retention"),
+        (Client(), "/login"),
+        (Client(), "/admin/login/"),
+    ]
+    for client, url in pages:
+        response = getattr(client, method)(url)
+        assert response.status_code == 405, (url, response.status_code)
+        assert set(response["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}, url

@@ -23,6 +23,7 @@ API key's last_used_at).
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Iterator
@@ -38,12 +39,16 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.crypto import get_random_string
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from rest_framework.views import APIView
 
 from carbon.models import Zone
+from carbon.services import load_demo_data
+from reports.esg import pdf as esg_pdf
 from scheduler.models import BackupJob
 from tests.dashboard.conftest import make_job
-from tests.scheduler.factories import BackupPolicyFactory, add_readings
+from tests.scheduler.factories import BackupPolicyFactory
 from tests.scheduler.lifecycle import enqueued, make_backup, roots  # noqa: F401 (fixtures)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -66,7 +71,7 @@ capabilities                                api   GET         401    403    200 
 capabilities                                api   *           401    403    405    405    405
 api/login                                   api   POST        400    400    400    400    400
 api/login                                   api   *           405    405    405    405    405
-api/logout                                  api   POST        401    400    400    400    400
+api/logout                                  api   POST        401    403    403    403    403
 api/logout                                  api   *           401    405    405    405    405
 openapi.yaml                                api   GET         200    200    200    200    200
 openapi.yaml                                api   *           405    405    405    405    405
@@ -77,8 +82,8 @@ docs                                        api   *           405    405    405 
 redoc                                       api   GET         200    200    200    200    200
 redoc                                       api   *           405    405    405    405    405
 admin/login/                                page  GET         200    200    200    200    302
-admin/login/                                page  PATCH,DELETE 405    405    405    405    405
-admin/login/                                page  *           200    200    200    200    200
+admin/login/                                page  POST        200    200    200    200    200
+admin/login/                                page  *           405    405    405    405    405
 carbon/status                               api   POST        401    403    200    200    200
 carbon/status                               api   *           401    403    405    405    405
 carbon/zones                                api   GET         401    403    200    200    200
@@ -140,8 +145,8 @@ reports/esg-summary.csv                     api   GET         401    403    200 
 reports/esg-summary.csv                     api   *           401    403    405    405    405
 reports/esg.pdf                             api   GET         401    403    200    200    200
 reports/esg.pdf                             api   *           401    403    405    405    405
-login                                       page  PATCH,DELETE 405    302    302    302    302
-login                                       page  *           200    302    302    302    302
+login                                       page  GET,POST    200    302    302    302    302
+login                                       page  *           405    302    302    302    302
 logout                                      page  POST        login  login  login  login  login
 logout                                      page  *           405    405    405    405    405
 /                                           page  GET         login  403    200    200    200
@@ -152,7 +157,9 @@ zones/<str:code>/readings.csv               file  GET         login  403    200 
 zones/<str:code>/readings.csv               file  *           login  403    405    405    405
 backups                                     page  GET         login  403    200    200    200
 backups                                     page  *           login  403    405    405    405
-backups/new                                 page  *           login  403    403    200    200
+backups/new                                 page  GET         login  403    403    200    200
+backups/new                                 page  POST        login  403    403    302    302
+backups/new                                 page  *           login  403    403    405    405
 backups/progress                            page  GET         login  403    200    200    200
 backups/progress                            page  *           login  403    405    405    405
 backups/<str:job_id>                        page  GET         login  403    200    200    200
@@ -160,20 +167,24 @@ backups/<str:job_id>                        page  *           login  403    405 
 backups/<str:job_id>/cancel                 page  GET         login  403    403    200    200
 backups/<str:job_id>/cancel                 page  POST        login  403    403    302    302
 backups/<str:job_id>/cancel                 page  *           login  403    403    405    405
+backups/<str:job_id>/restore                page  GET         login  403    403    200    200
 backups/<str:job_id>/restore                page  POST        login  403    403    302    302
-backups/<str:job_id>/restore                page  *           login  403    403    200    200
+backups/<str:job_id>/restore                page  *           login  403    403    405    405
 backups/<str:job_id>/verify                 page  POST        login  403    403    302    302
 backups/<str:job_id>/verify                 page  *           login  403    403    405    405
 policies                                    page  GET         login  403    200    200    200
 policies                                    page  *           login  403    405    405    405
+policies/new                                page  GET         login  403    403    200    200
 policies/new                                page  POST        login  403    403    302    302
-policies/new                                page  *           login  403    403    200    200
+policies/new                                page  *           login  403    403    405    405
 policies/describe                           page  GET         login  403    200    200    200
 policies/describe                           page  *           login  403    405    405    405
+policies/<str:policy_id>                    page  GET         login  403    200    200    200
 policies/<str:policy_id>                    page  POST        login  403    403    302    302
-policies/<str:policy_id>                    page  *           login  403    200    200    200
+policies/<str:policy_id>                    page  *           login  403    405    405    405
+policies/<str:policy_id>/retention          page  GET         login  403    200    200    200
 policies/<str:policy_id>/retention          page  POST        login  403    403    302    302
-policies/<str:policy_id>/retention          page  *           login  403    200    200    200
+policies/<str:policy_id>/retention          page  *           login  403    405    405    405
 policies/<str:policy_id>/enable             page  POST        login  403    403    302    302
 policies/<str:policy_id>/enable             page  *           login  403    403    405    405
 policies/<str:policy_id>/disable            page  POST        login  403    403    302    302
@@ -280,7 +291,14 @@ BODIES: dict[str, Any] = {
     "carbon/status": {"zone": "DE"},
     "carbon/estimate": {"zone": "DE", "data_size_gb": 1},
     "carbon/report": REPORT,
-    "backups/new": {"vm_path": "web01", "data_size_gb": "10", "expected_duration_hours": "1", "executor": "file"},
+    "backups/new": {
+        "vm_path": "web01",
+        "zone": "DE",
+        "expected_duration_hours": "1",
+        "max_delay_hours": "4",
+        "carbon_aware": "on",
+        "executor": "file",
+    },
     "backups/<str:job_id>/cancel": {"confirm": "yes"},
     "backups/<str:job_id>/restore": {"target": "matrix", "confirm": "yes"},
     "policies/new": POLICY_FORM,
@@ -356,12 +374,40 @@ def is_drf(pattern: URLPattern | None) -> bool:
 # --- the data every case sees (rolled back to after each case) ---------------------------------
 
 
+def first_answer(function: Any) -> Any:
+    """`function`, answering every call with its first call's result."""
+    kept: list[Any] = []
+
+    @functools.wraps(function)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not kept:
+            kept.append(function(*args, **kwargs))
+        return kept[0]
+
+    return wrapped
+
+
 @pytest.fixture
-def world(roots, admin_user, operator_user, viewer_user, outsider_user, api_key_for) -> dict[str, Any]:  # noqa: F811
+def expensive_bodies_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PDF report and the OpenAPI schema are made once, then reused: each costs 0.2-2 s on a
+    loaded machine and the matrix asks for them ~40 times, about who may see them. Their contents
+    are tested in tests/reports and tests/api/test_openapi.py; who gets them is decided before."""
+    monkeypatch.setattr(esg_pdf, "render_pdf", first_answer(esg_pdf.render_pdf))
+    monkeypatch.setattr(SchemaGenerator, "get_schema", first_answer(SchemaGenerator.get_schema))
+    for renderer in (OpenApiYamlRenderer, OpenApiJsonRenderer):
+        monkeypatch.setattr(renderer, "render", first_answer(renderer.render))
+
+
+@pytest.fixture
+def world(
+    roots,  # noqa: F811
+    admin_user, operator_user, viewer_user, outsider_user, api_key_for, expensive_bodies_once
+) -> dict[str, Any]:
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     zone = Zone.objects.get(code="DE")
-    add_readings(zone, now - timedelta(hours=24), [300.0 + i for i in range(24)])
-    add_readings(zone, now, [250.0 + i for i in range(24)], kind="forecast", source="simulated", issued_at=now)
+    # A day of readings and the forecast for every zone, with their fetches recorded, so no request
+    # fetches from a provider (fresh data): a fetch undone by each case's rollback would be redone.
+    load_demo_data(days=1, now=now)
     backup = make_backup(roots)
     waiting = make_job(zone, status=BackupJob.Status.SCHEDULED)
     policy = BackupPolicyFactory(zone=zone, job_template={"vm_path": "web01", "metadata": {}})
@@ -526,6 +572,7 @@ def test_it_gives_each_persona_the_status_in_the_matrix_for_every_route_and_meth
     observed_rows: list[str] = []
     started = time.perf_counter()
     cases = 0
+    spent: dict[str, float] = {}
     for route in ROUTES:
         if route not in table:
             problems.append(f"/{route}: no row in MATRIX")
@@ -535,7 +582,9 @@ def test_it_gives_each_persona_the_status_in_the_matrix_for_every_route_and_meth
             for persona in PERSONAS:
                 seen: dict[str, str] = {}
                 for credential in credentials(kind, persona):
+                    began = time.perf_counter()
                     outcome = send(world, route, method, persona, credential)
+                    spent[route] = spent.get(route, 0.0) + time.perf_counter() - began
                     cases += 1
                     seen[credential] = outcome.cell
                     for problem in violations(route, kind, method, persona, outcome):
@@ -551,6 +600,10 @@ def test_it_gives_each_persona_the_status_in_the_matrix_for_every_route_and_meth
                     + ", ".join(f"{p} {observed[p]}" for p in PERSONAS)
                 )
     elapsed = time.perf_counter() - started
-    print(f"permission matrix: {len(ROUTES)} routes x {len(PERSONAS)} personas x {len(METHODS)} methods, "
-          f"{cases} requests in {elapsed:.1f} s")
+    slowest = sorted(spent.items(), key=lambda item: -item[1])[:6]
+    print(
+        f"permission matrix: {len(ROUTES)} routes x {len(PERSONAS)} personas x {len(METHODS)} methods, "
+        f"{cases} requests in {elapsed:.1f} s; slowest routes: "
+        + ", ".join(f"/{route} {seconds:.1f} s" for route, seconds in slowest)
+    )
     assert not problems, "\n".join(problems) + "\n\nobserved rows:\n" + "\n".join(observed_rows)
