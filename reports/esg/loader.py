@@ -252,9 +252,16 @@ def zone_names() -> dict[str, str]:
 
 
 def build(
-    period: Period, scope: Scope, *, keep_rows: int | None = None, now: datetime | None = None
+    period: Period,
+    scope: Scope,
+    *,
+    keep_rows: int | None = None,
+    now: datetime | None = None,
+    curve: bool = True,
 ) -> ESGReport:
-    """The report for a period and scope, read from the database in one streamed pass."""
+    """The report for a period and scope, read from the database in one streamed pass; with
+    `curve`, a second streamed pass (three columns) gives the cumulative chart its steps (the
+    summary CSV, which draws nothing, passes curve=False)."""
     zone_codes = (
         [scope.zone]
         if scope.kind == "zone"
@@ -275,6 +282,8 @@ def build(
         keep_rows=keep_rows,
     )
     # The same steps as the savings page's chart, from the same backups as the rows and the CSV.
+    if not curve:
+        return report
     steps = cumulative_steps(
         accounted_jobs(period, scope), until=min(period.end, max(generated_at, period.start))
     )

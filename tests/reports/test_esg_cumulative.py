@@ -66,3 +66,15 @@ def test_it_draws_the_savings_bars_in_the_unit_the_tables_use() -> None:
         [{"zone__code": "DE", "counterfactual": 2500.0, "emitted": 2000.0, "avoided": 500.0}]
     )
     assert '"t CO2"' in tonnes and "2.5" in tonnes
+
+
+def test_it_skips_the_curve_where_nothing_is_drawn(esg_fixture) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as with_curve:
+        drawn = loader.build(TWO_DAYS, Scope(), keep_rows=0, now=NOW)
+    with CaptureQueriesContext(connection) as without:
+        summary = loader.build(TWO_DAYS, Scope(), keep_rows=0, now=NOW, curve=False)
+    assert drawn.cumulative and not summary.cumulative
+    assert len(without) < len(with_curve) and summary.totals == drawn.totals
