@@ -234,11 +234,23 @@ PERSONAL = {
 # readings cache, which a read fills from the providers when the stored data are older than their
 # TTL (public grid data, not something a caller changes).
 BOOKKEEPING = frozenset(
-    {"django_session", "accounts_apikey", "carbon_carbonreading", "carbon_fetchattempt", "carbon_forecastissue"}
+    {
+        "django_session",
+        "accounts_apikey",
+        "carbon_carbonreading",
+        "carbon_fetchattempt",
+        "carbon_forecastissue",
+    }
 )
 
 # Path parameters, by name, then by route where one route needs another object.
-PATH_VALUES = {"job_id": "backup", "schedule_id": "policy", "policy_id": "policy", "zone_id": "DE", "code": "DE"}
+PATH_VALUES = {
+    "job_id": "backup",
+    "schedule_id": "policy",
+    "policy_id": "policy",
+    "zone_id": "DE",
+    "code": "DE",
+}
 PATH_OVERRIDES = {
     ("backups/<str:job_id>/cancel", "job_id"): "waiting",
 }
@@ -252,6 +264,7 @@ NIGHTLY = {
     "window_hours": 8,
 }
 
+
 def REPORT(objects: dict[str, Any]) -> dict[str, Any]:
     """A finished operation inside the readings the world holds (the last two hours)."""
     end = objects["now"]
@@ -261,6 +274,7 @@ def REPORT(objects: dict[str, Any]) -> dict[str, Any]:
         "data_size_gb": 1,
         "zone": "DE",
     }
+
 
 POLICY_FORM = {
     "name": "matrix form",
@@ -329,12 +343,19 @@ def parse_matrix(text: str) -> dict[str, dict[str, tuple[str, dict[str, str]]]]:
     lines = [line.split("#")[0].split() for line in text.strip().splitlines()[1:]]
     for parts in filter(None, lines):
         if len(parts) != 3 + len(PERSONAS):
-            raise ValueError(f"MATRIX row {' '.join(parts)!r}: expected route kind methods + {len(PERSONAS)} cells")
+            raise ValueError(
+                f"MATRIX row {' '.join(parts)!r}: expected route kind methods + {len(PERSONAS)} cells"
+            )
         route, kind, methods, *cells = parts
         route = "" if route == "/" else route.lstrip("/")
         if kind not in ("api", "file", "page"):
             raise ValueError(f"MATRIX row for {route!r}: unknown kind {kind!r}")
-        row = Row(route, kind, () if methods == "*" else tuple(methods.split(",")), dict(zip(PERSONAS, cells, strict=False)))
+        row = Row(
+            route,
+            kind,
+            () if methods == "*" else tuple(methods.split(",")),
+            dict(zip(PERSONAS, cells, strict=False)),
+        )
         if row.methods == ():
             rest[route] = row
             continue
@@ -422,7 +443,12 @@ def expensive_bodies_once(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def world(
     roots,  # noqa: F811
-    admin_user, operator_user, viewer_user, outsider_user, api_key_for, expensive_bodies_once
+    admin_user,
+    operator_user,
+    viewer_user,
+    outsider_user,
+    api_key_for,
+    expensive_bodies_once,
 ) -> dict[str, Any]:
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     zone = Zone.objects.get(code="DE")
@@ -448,7 +474,14 @@ def world(
     # One client for every case (a new one loads the middleware again, WhiteNoise's file scan too);
     # send() gives it fresh cookies each time.
     client = Client(enforce_csrf_checks=True, raise_request_exception=False)
-    return {"sessions": sessions, "keys": keys, "tokens": tokens, "objects": objects, "users": users, "client": client}
+    return {
+        "sessions": sessions,
+        "keys": keys,
+        "tokens": tokens,
+        "objects": objects,
+        "users": users,
+        "client": client,
+    }
 
 
 def fill(route: str, objects: dict[str, str]) -> str:
@@ -456,7 +489,9 @@ def fill(route: str, objects: dict[str, str]) -> str:
         name = match.group(2)
         source = PATH_OVERRIDES.get((route, name)) or PATH_VALUES.get(name)
         if source is None:
-            raise LookupError(f"route {route!r}: no fixture value for path parameter {name!r} (add it to PATH_VALUES)")
+            raise LookupError(
+                f"route {route!r}: no fixture value for path parameter {name!r} (add it to PATH_VALUES)"
+            )
         return str(objects[source])
 
     return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", value, route)
@@ -468,7 +503,9 @@ def body_for(route: str, objects: dict[str, Any]) -> Any:
         return body(objects)
     if isinstance(body, dict):
         return {
-            key: [objects["waiting"] if v == "{waiting}" else v for v in value] if isinstance(value, list) else value
+            key: [objects["waiting"] if v == "{waiting}" else v for v in value]
+            if isinstance(value, list)
+            else value
             for key, value in body.items()
         }
     return body
@@ -535,7 +572,10 @@ def send(
     cell = str(status)
     if status == 302:
         location = response.get("Location", "")
-        if location.startswith((settings.LOGIN_URL + "?", "/admin/login/?")) or location == settings.LOGIN_URL:
+        if (
+            location.startswith((settings.LOGIN_URL + "?", "/admin/login/?"))
+            or location == settings.LOGIN_URL
+        ):
             cell = "login"
     return Outcome(status, cell, writes.tables)
 
@@ -549,7 +589,14 @@ def credentials(kind: str, persona: str) -> tuple[str, ...]:
     return ("session",) if kind == "page" else ("session", "key", "bearer", "token")
 
 
-def violations(route: str, kind: str, method: str, persona: str, outcome: Outcome) -> list[str]:
+# POST routes that only read (they compute an answer from the body); with CARBON_PUBLIC_READ the
+# carbon ones are open to anonymous callers, and the write check alone holds them.
+CARBON_READS_BY_POST = frozenset({"carbon/status", "carbon/estimate", "carbon/report"})
+
+
+def violations(
+    route: str, kind: str, method: str, persona: str, outcome: Outcome, *, carbon_public: bool = False
+) -> list[str]:
     """The rules that hold whatever the table says."""
     found = []
     own = PERSONAL.get(route)
@@ -560,7 +607,8 @@ def violations(route: str, kind: str, method: str, persona: str, outcome: Outcom
         found.append("an API route redirected to the login page")
     if persona in ("anon", "none", "viewer") and extra:
         found.append(f"{persona} wrote to {sorted(extra)}")
-    if persona == "anon" and method in UNSAFE and route not in LOGIN_ROUTES:
+    opened = carbon_public and method == "POST" and route in CARBON_READS_BY_POST
+    if persona == "anon" and method in UNSAFE and route not in LOGIN_ROUTES and not opened:
         if not (400 <= outcome.status < 500 or outcome.cell == "login"):
             found.append(f"anonymous {method} was not refused ({outcome.status})")
     if route in ADMIN_ONLY and persona != "admin":
@@ -587,14 +635,18 @@ def test_it_has_a_row_for_every_route() -> None:
     table = parse_matrix(MATRIX)
     missing = [route or "/" for route in ROUTES if route not in table]
     stale = [route or "/" for route in table if route not in ROUTES]
-    assert not missing, f"routes without a row in MATRIX (tests/hyperweb/test_permission_matrix.py): {missing}"
+    assert not missing, (
+        f"routes without a row in MATRIX (tests/hyperweb/test_permission_matrix.py): {missing}"
+    )
     assert not stale, f"MATRIX rows for routes that no longer exist: {stale}"
     wrong_kind = [
         route or "/"
         for route, methods in table.items()
         if route in ROUTES and (methods["GET"][0] == "api") != is_drf(ROUTES[route])
     ]
-    assert not wrong_kind, f"MATRIX rows whose kind says api for a non-DRF view or page for a DRF one: {wrong_kind}"
+    assert not wrong_kind, (
+        f"MATRIX rows whose kind says api for a non-DRF view or page for a DRF one: {wrong_kind}"
+    )
 
 
 def test_it_fills_every_path_parameter() -> None:
@@ -615,7 +667,9 @@ def test_it_gives_each_persona_the_status_in_the_matrix_for_every_route_and_meth
         if route not in table:
             problems.append(f"/{route}: no row in MATRIX")
         for method in METHODS:
-            kind, expected = table.get(route, {}).get(method, ("api" if is_drf(ROUTES[route]) else "page", {}))
+            kind, expected = table.get(route, {}).get(
+                method, ("api" if is_drf(ROUTES[route]) else "page", {})
+            )
             observed: dict[str, str] = {}
             for persona in PERSONAS:
                 seen: dict[str, str] = {}
@@ -661,3 +715,26 @@ def test_it_changes_nothing_for_a_signed_in_browser_without_the_csrf_token(world
                 problems.append(f"{method} /{route}: {outcome.status}, wrote {sorted(written)}")
     assert not problems, "\n".join(problems)
     assert statuses[403] > len(ROUTES), statuses  # the CSRF check answered, not only 405s
+
+
+@pytest.mark.django_db
+def test_it_opens_only_the_carbon_reads_to_anonymous_callers_with_carbon_public_read(world, settings) -> None:
+    """CARBON_PUBLIC_READ=true (docs/API.md): anonymous callers get what a viewer gets from the six
+    carbon routes, and still nothing else; the routes store nothing (but the readings cache)."""
+    settings.CARBON_PUBLIC_READ = True
+    table = parse_matrix(MATRIX)
+    carbon = [route for route in ROUTES if route.startswith("carbon/")]
+    assert len(carbon) == 6, carbon
+    problems = []
+    for route in ROUTES:
+        for method in METHODS:
+            outcome = send(world, route, method, "anon", "none")
+            kind, expected = table[route][method]
+            wanted = expected["viewer"] if route in carbon else expected["anon"]
+            problems += [
+                f"{method} /{route}: {problem}"
+                for problem in violations(route, kind, method, "anon", outcome, carbon_public=True)
+            ]
+            if outcome.cell != wanted:
+                problems.append(f"{method} /{route}: anonymous got {outcome.cell}, expected {wanted}")
+    assert not problems, "\n".join(problems)
