@@ -264,8 +264,20 @@ def cumulative_chart(steps: list[tuple[datetime, float, float]]) -> str:
 
 
 def _grouped_bars(labels: list[str], rows: list[dict[str, Any]]) -> str:
+    """Counterfactual, emitted and avoided per group, in the mass unit (g, kg or t) that
+    hyperweb.quantities picks for the largest bar, as the tables beside them write it."""
+    from hyperweb.quantities import mass_unit
+
+    keys = ("counterfactual", "emitted", "avoided")
+    unit, per = mass_unit(max((abs(r[key]) for r in rows for key in keys), default=0.0))
     data = [
-        {"type": "bar", "x": labels, "y": [r[key] for r in rows], "name": name, "marker": {"color": colour}}
+        {
+            "type": "bar",
+            "x": labels,
+            "y": [round(r[key] / per, 6) for r in rows],
+            "name": name,
+            "marker": {"color": colour},
+        }
         for key, name, colour in (
             ("counterfactual", "counterfactual", COUNTERFACTUAL_COLOUR),
             ("emitted", "emitted", EMITTED_COLOUR),
@@ -276,7 +288,7 @@ def _grouped_bars(labels: list[str], rows: list[dict[str, Any]]) -> str:
         barmode="group",
         height=320,
         xaxis={"type": "category"},
-        yaxis={"title": {"text": "kg CO2"}, "rangemode": "tozero", "gridcolor": "#eef1f5"},
+        yaxis={"title": {"text": f"{unit} CO2"}, "rangemode": "tozero", "gridcolor": "#eef1f5"},
     )
     return render({"data": data, "layout": layout})
 

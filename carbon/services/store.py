@@ -13,9 +13,10 @@ Revisions: providers re-send recent periods (the trailing re-fetch window, CARBO
 so a measured value replaces the estimate stored earlier for the same period, and a later
 revision replaces it again; such a row gets `revised_at`, and `carbon.signals.readings_revised`
 is sent (after commit) with the span of actual readings whose value or measured/estimated state
-changed, so finished backups over that span are accounted again. An estimate never replaces a
-measured value already stored for the same period (the provider's `latest` is often estimated
-while its history already holds the measurement).
+changed, so finished backups over that span are accounted again; newly stored actual readings
+are sent the same way (a backup that finished before its step's reading existed is accounted when
+it arrives). An estimate never replaces a measured value already stored for the same period (the
+provider's `latest` is often estimated while its history already holds the measurement).
 """
 
 from __future__ import annotations
@@ -215,11 +216,14 @@ def store_readings(zone: Zone, source: str, readings: Iterable[Reading]) -> Stor
     to_create: list[tuple] = []
     to_update: list[CarbonReading] = []
     revised: tuple[datetime, datetime] | None = None  # span of actuals whose value changed
+    added: tuple[datetime, datetime] | None = None  # span of actuals stored for the first time
     for key, reading in incoming.items():
         new = (reading.end, float(reading.value), bool(reading.estimated), reading.renewable_percent)
         found = existing.get(key)
         if found is None:
             to_create.append((reading, new))
+            if key[0] == "actual":
+                added = _widen(added, reading.start, reading.end)
             continue
         old = found[1]
         if old == new or (key[0] == "actual" and new[2] and not old[2]):
@@ -230,9 +234,7 @@ def store_readings(zone: Zone, source: str, readings: Iterable[Reading]) -> Stor
         revised_at = found[2]
         if key[0] == "actual" and (old[1] != value or old[2] != estimated):
             revised_at = now
-            revised = (
-                (min(revised[0], reading.start), max(revised[1], end)) if revised else (reading.start, end)
-            )
+            revised = _widen(revised, reading.start, end)
         to_update.append(
             CarbonReading(
                 id=found[0],
@@ -259,8 +261,12 @@ def store_readings(zone: Zone, source: str, readings: Iterable[Reading]) -> Stor
         bump_data_version(zone.pk)
         transaction.on_commit(lambda: bump_data_version(zone.pk))
     if revised is not None:
-        start, end = revised
-        log.info("%s/%s: readings revised between %s and %s", source, zone.code, start, end)
+        log.info("%s/%s: readings revised between %s and %s", source, zone.code, *revised)
+    # A backup that finished before its period's reading was stored (the step in progress has
+    # none yet) is accounted once that reading arrives, as a revised one is.
+    changed = revised if added is None else _widen(revised, *added)
+    if changed is not None:
+        start, end = changed
         transaction.on_commit(
             lambda: readings_revised.send(
                 sender=CarbonReading, zone=zone, source=source, start=start, end=end
@@ -269,6 +275,12 @@ def store_readings(zone: Zone, source: str, readings: Iterable[Reading]) -> Stor
     result.created += len(to_create)
     result.updated += len(to_update)
     return result
+
+
+def _widen(
+    span: tuple[datetime, datetime] | None, start: datetime, end: datetime
+) -> tuple[datetime, datetime]:
+    return (start, end) if span is None else (min(span[0], start), max(span[1], end))
 
 
 def _remember_issues(zone: Zone, source: str, readings: Iterable[Reading]) -> None:

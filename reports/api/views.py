@@ -106,7 +106,7 @@ class ESGSummaryCsvView(ESGView):
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         period, scope = self.period_and_scope()
-        report = loader.build(period, scope, keep_rows=0)
+        report = loader.build(period, scope, keep_rows=0, curve=False)
         lines = esg_csv.summary_csv(report)
         response = StreamingHttpResponse((line.encode() for line in lines), content_type=_CSV_TYPE)
         return _attachment(response, pdf.filename(period, scope, "csv").replace("esg-", "esg-summary-", 1))

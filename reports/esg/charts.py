@@ -11,9 +11,10 @@ the HTML preview shows the very same drawing. One chart, one function; each retu
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from html import escape
 
+from hyperweb import quantities
 from reports.esg.value import ESGReport
 
 EMITTED = "#a34a00"
@@ -58,15 +59,17 @@ def _svg(name: str, width: int, height: int, title: str, desc: str, body: list[s
 
 
 def emissions_over_time(report: ESGReport) -> str:
-    """Cumulative emitted kg against cumulative counterfactual kg, per day of completion."""
-    days = report.by_day
+    """Cumulative emitted CO2 against the cumulative counterfactual, a step at each backup's finish
+    time and flat in between: the report's `cumulative` steps, the savings page's very data
+    (reports.charts.cumulative_steps). The mass unit (g, kg or t) is hyperweb.quantities'."""
+    steps = list(report.cumulative)
     width, height, left, right, top, bottom = 720, 300, 64, 16, 28, 40
     title = "Emissions against the counterfactual, cumulative"
     if report.has_marginal:  # one curve, one signal: marginal backups are not drawn here
         title += ", average-signal backups"
     if report.totals.simulated:
         title += " (includes simulated data)"
-    if not days:
+    if not steps:
         return _svg(
             "esg-emissions",
             width,
@@ -75,61 +78,69 @@ def emissions_over_time(report: ESGReport) -> str:
             "no backups in the period",
             [_text(width / 2, 45, "No backups in this period", "middle")],
         )
-    emitted, counter = [], []
-    e_total = c_total = 0.0
-    for _, figures in days:
-        e_total += figures.emissions_kg
-        c_total += figures.counterfactual_kg
-        emitted.append(e_total)
-        counter.append(c_total)
-    ticks = nice_ticks(max(max(emitted), max(counter)))
+    period = report.header.period
+    start, end = period.start, max(period.end, steps[-1][0])
+    if steps[0][0] > start:  # nothing emitted before the first finish
+        steps.insert(0, (start, 0.0, 0.0))
+    e_total, c_total = steps[-1][1], steps[-1][2]
+    unit, per = quantities.mass_unit(max(max(e, c) for _, e, c in steps))
+    ticks = nice_ticks(max(max(e, c) for _, e, c in steps) / per)
     y_max = ticks[-1] or 1.0
-    start, end = report.header.period.start.date(), report.header.period.end.date()
-    span = max(1, (end - start).days)
+    span = max((end - start).total_seconds(), 1.0)
     plot_w, plot_h = width - left - right, height - top - bottom
 
-    def x(day: date) -> float:
-        # each day's cumulative value is drawn at the end of that day
-        return left + plot_w * min(1.0, ((day - start).days + 1) / span)
+    def x(when: datetime) -> float:
+        return left + plot_w * min(1.0, max(0.0, (when - start).total_seconds() / span))
 
-    def y(value: float) -> float:
-        return top + plot_h * (1 - value / y_max)
+    def y(kg: float) -> float:
+        return top + plot_h * (1 - kg / per / y_max)
+
+    def stepped(values: list[float]) -> list[tuple[float, float]]:
+        """Flat from each step to the next, then up: the value changes only at a finish time."""
+        points: list[tuple[float, float]] = []
+        for i, ((when, _, _), value) in enumerate(zip(steps, values, strict=True)):
+            if i:
+                points.append((x(when), points[-1][1]))
+            points.append((x(when), y(value)))
+        return points
 
     body: list[str] = [_text(left, 16, title, "start", bold=True)]
     for tick in ticks:
         body.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="{GRID}"/>'
+            f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h * (1 - tick / y_max):.1f}" '
+            f'y2="{top + plot_h * (1 - tick / y_max):.1f}" stroke="{GRID}"/>'
         )
-        body.append(_text(left - 6, y(tick) + 4, _fmt(tick), "end"))
-    body.append(_text(14, top + plot_h / 2, "kg CO2e", "middle", rotate=True))
-    ticks_x = _date_ticks(start, end)
+        body.append(_text(left - 6, top + plot_h * (1 - tick / y_max) + 4, _fmt(tick), "end"))
+    body.append(_text(14, top + plot_h / 2, f"{unit} CO2e", "middle", rotate=True))
+    ticks_x = _date_ticks(start.date(), (end - timedelta(microseconds=1)).date() + timedelta(days=1))
     for label_day in ticks_x:
         # the first label starts at the axis, the last ends at it: neither is cut off
         anchor = "start" if label_day == ticks_x[0] else "end" if label_day == ticks_x[-1] else "middle"
-        tick_x = left + plot_w * (label_day - start).days / span
+        tick_x = x(datetime.combine(label_day, time(), tzinfo=UTC))
         body.append(_text(tick_x, height - bottom + 16, f"{label_day:%Y-%m-%d}", anchor))
-    points_e = [(x(d), y(v)) for (d, _), v in zip(days, emitted, strict=True)]
-    points_c = [(x(d), y(v)) for (d, _), v in zip(days, counter, strict=True)]
-    first_x = left
-    area = [(first_x, y(0)), *points_c, *reversed(points_e), (first_x, y(0))]
+    body.append(_text(width - right, height - bottom + 30, "UTC", "end"))
+    points_e = stepped([e for _, e, _ in steps])
+    points_c = stepped([c for _, _, c in steps])
+    area = [*points_c, *reversed(points_e)]
     body.append(f'<polygon points="{_pts(area)}" fill="{AVOIDED_FILL}" stroke="none"/>')
     body.append(
-        f'<polyline points="{_pts([(first_x, y(0)), *points_c])}" fill="none" stroke="{COUNTERFACTUAL}" '
+        f'<polyline class="counterfactual" points="{_pts(points_c)}" fill="none" stroke="{COUNTERFACTUAL}" '
         'stroke-width="2" stroke-dasharray="6 4"/>'
     )
     body.append(
-        f'<polyline points="{_pts([(first_x, y(0)), *points_e])}" fill="none" stroke="{EMITTED}" stroke-width="2"/>'
+        f'<polyline class="emitted" points="{_pts(points_e)}" fill="none" stroke="{EMITTED}" stroke-width="2"/>'
     )
     legend_y = height - 8
     body += [
         f'<line x1="{left}" x2="{left + 24}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{EMITTED}" stroke-width="2"/>',
-        _text(left + 30, legend_y, f"emitted ({_fmt(e_total)} kg)", "start"),
+        _text(left + 30, legend_y, f"emitted ({quantities.co2(e_total)})", "start"),
         f'<line x1="{left + 220}" x2="{left + 244}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{COUNTERFACTUAL}" '
         'stroke-width="2" stroke-dasharray="6 4"/>',
-        _text(left + 250, legend_y, f"had each started when allowed ({_fmt(c_total)} kg)", "start"),
+        _text(left + 250, legend_y, f"had each started when allowed ({quantities.co2(c_total)})", "start"),
     ]
     desc = (
-        f"Cumulative emitted {e_total:.3f} kg against counterfactual {c_total:.3f} kg over {len(days)} days."
+        f"Cumulative emitted {quantities.co2(e_total)} against counterfactual {quantities.co2(c_total)} CO2e, "
+        "a step at each backup's finish time (UTC), flat in between."
     )
     return _svg("esg-emissions", width, height, title, desc, body)
 

@@ -6,6 +6,7 @@ per backup nor the whole year's rows are ever held at once; value.build_report f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -251,22 +252,39 @@ def zone_names() -> dict[str, str]:
 
 
 def build(
-    period: Period, scope: Scope, *, keep_rows: int | None = None, now: datetime | None = None
+    period: Period,
+    scope: Scope,
+    *,
+    keep_rows: int | None = None,
+    now: datetime | None = None,
+    curve: bool = True,
 ) -> ESGReport:
-    """The report for a period and scope, read from the database in one streamed pass."""
+    """The report for a period and scope, read from the database in one streamed pass; with
+    `curve`, a second streamed pass (three columns) gives the cumulative chart its steps (the
+    summary CSV, which draws nothing, passes curve=False)."""
     zone_codes = (
         [scope.zone]
         if scope.kind == "zone"
         else list(accounted_jobs(period, scope).order_by().values_list("zone__code", flat=True).distinct())
     )
-    return build_report(
+    from reports.charts import cumulative_steps
+
+    generated_at = (now or timezone.now()).astimezone(UTC)
+    report = build_report(
         iter_rows(period, scope),
         period=period,
         scope=scope,
         config=config_from_settings(),
-        generated_at=(now or timezone.now()).astimezone(UTC),
+        generated_at=generated_at,
         zone_names=zone_names(),
         zone_sources=zone_sources(period, [c for c in zone_codes if c]),
         unaccounted_runs=unaccounted_runs(period, scope),
         keep_rows=keep_rows,
     )
+    # The same steps as the savings page's chart, from the same backups as the rows and the CSV.
+    if not curve:
+        return report
+    steps = cumulative_steps(
+        accounted_jobs(period, scope), until=min(period.end, max(generated_at, period.start))
+    )
+    return dataclasses.replace(report, cumulative=tuple(steps))

@@ -117,6 +117,9 @@ class ESGReport:
     sci: Sci  # of the average-signal backups (an inventory intensity)
     rows: tuple[BackupRow, ...]
     unaccounted_runs: int = 0  # failed or not accounted in the period: counted, not summed
+    # The inventory's cumulative curve: (time, emitted kg, counterfactual kg), a step at each
+    # average-signal backup's finish (reports.charts.cumulative_steps, as on the savings page).
+    cumulative: tuple[tuple[datetime, float, float], ...] = ()
 
     # The inventory's figures under their usual names: average-signal backups only.
     @property

@@ -13,11 +13,8 @@
   var timeFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
 
   function value(name) { var el = form.elements[name]; return el ? el.value.trim() : ""; }
-  function kg(x) { return x >= 1 ? x.toFixed(2) : x.toFixed(3); }
+  var q = window.hyperwebQuantities;  // static/js/quantities.js: the pages' own rule, g/kg/t by size
   function say(html) { box.innerHTML = html; }
-  function fmtGb(gb) {  // decimal SI, as the pages write it
-    return gb >= 1000 ? (gb / 1000).toFixed(2) + " TB" : gb >= 1 ? gb.toFixed(1) + " GB" : gb >= 0.001 ? (gb * 1000).toFixed(1) + " MB" : Math.round(gb * 1e6) + " kB";
-  }
   function esc(text) { var d = document.createElement("div"); d.textContent = text; return d.innerHTML; }
 
   function estimate() {
@@ -27,7 +24,7 @@
     if (!(size > 0) && value("vm_path")) {
       var option = document.querySelector('#vm-paths option[value="' + CSS.escape(value("vm_path")) + '"]');
       var gb = option ? parseFloat(option.getAttribute("data-gb")) : NaN;
-      if (gb > 0) { size = gb; measured = '<p class="small muted" id="estimate-size">Data size: the VM measured ' + esc(fmtGb(gb)) + ".</p>"; }
+      if (gb > 0) { size = gb; measured = '<p class="small muted" id="estimate-size">Data size: the VM measured ' + esc(q.dataGb(gb)) + ".</p>"; }
     }
     var delay = parseFloat(value("max_delay_hours"));
     var aware = form.elements["carbon_aware"] && form.elements["carbon_aware"].checked;
@@ -50,11 +47,11 @@
         var e = res.body;
         var start = new Date(e.best_time), end = new Date(e.best_end);
         var label = e.simulated ? ' <span class="badge simulated">simulated</span>' : "";
-        var html = "<p>Start now: <strong>" + kg(e.current_emissions_kg_co2) + " kg CO2</strong> (" +
+        var html = "<p>Start now: <strong>" + esc(q.co2(e.current_emissions_kg_co2)) + " CO2</strong> (" +
           Math.round(e.current_intensity_gco2_kwh) + " g/kWh)" + label + "</p>";
         if (e.savings_kg_co2 > 0 && e.delay_minutes > 0) {
           html += "<p>Best window " + esc(timeFmt.format(start)) + "–" + esc(timeFmt.format(end).split(" ").pop()) +
-            ": <strong>" + kg(e.best_emissions_kg_co2) + " kg CO2</strong>, " + e.savings_percent.toFixed(1) + " % less</p>";
+            ": <strong>" + esc(q.co2(e.best_emissions_kg_co2)) + " CO2</strong>, " + e.savings_percent.toFixed(1) + " % less</p>";
         } else {
           html += "<p>No cleaner window within " + body.horizon_hours + " h: it would start at once.</p>";
         }

@@ -4,7 +4,8 @@
 //   (hover) keeps the zone's local time the server put there.
 // - Text written in UTC ("Best 2 h window 08:45-10:45 UTC", "at 22:00 UTC") inside an element
 //   marked data-utc-text is rewritten in the viewer's time; a time without a date is on the day of
-//   the element's data-ref (an ISO time), else today. The UTC text stays on hover.
+//   the element's data-ref (an ISO time), else today. The UTC text stays on hover. A hover text
+//   in UTC (attribute data-utc-title) is rewritten the same way into the element's title.
 // - Charts (charts.js) use window.hyperwebLocalTime for their axes and hover labels.
 (function () {
   "use strict";
@@ -37,7 +38,10 @@
     var original = node.getAttribute("data-utc-original") || node.textContent;
     node.setAttribute("data-utc-original", original);
     node.title = original;
-    node.textContent = original.replace(UTC_TEXT, function (all, day, h1, m1, h2, m2) {
+    node.textContent = rewrite(original, ref);
+  }
+  function rewrite(original, ref) {
+    return original.replace(UTC_TEXT, function (all, day, h1, m1, h2, m2) {
       var base = day ? day.trim().split("-").map(Number) : [ref.getUTCFullYear(), ref.getUTCMonth() + 1, ref.getUTCDate()];
       var start = new Date(Date.UTC(base[0], base[1] - 1, base[2], +h1, +m1));
       var text = hhmm.format(start);
@@ -62,6 +66,9 @@
     }
     var texts = (root || document).querySelectorAll("[data-utc-text]");
     for (var j = 0; j < texts.length; j++) localiseText(texts[j]);
+    // A hover text written in UTC (data-utc-title, e.g. an integrity badge's "verified ... UTC").
+    var titles = (root || document).querySelectorAll("[data-utc-title]");
+    for (var t = 0; t < titles.length; t++) titles[t].title = rewrite(titles[t].getAttribute("data-utc-title"), new Date());
     var names = (root || document).querySelectorAll("[data-viewer-zone]");
     for (var k = 0; k < names.length; k++) names[k].textContent = zoneName;
   }

@@ -129,7 +129,7 @@ def test_it_walks_through_the_dashboard(
     page.fill("#id_max_delay_hours", "12")
     page.wait_for_selector("#estimate :text('Start now')")
     estimate = page.inner_text("#estimate")
-    assert re.search(r"Start now: [\d.]+ kg", estimate), estimate
+    assert re.search(r"Start now: [\d.,]+ (g|kg|t) CO2", estimate), estimate
     _shot(page, "04-backup-new")
     page.click("#submit-backup")
     page.wait_for_url(re.compile(r"/backups/[0-9a-f-]{36}$"))

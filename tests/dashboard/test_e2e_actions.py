@@ -185,7 +185,7 @@ def test_the_new_backup_form_estimates_from_the_vms_size_and_keeps_it_after_an_e
     page.select_option("#id_zone", "DE")
     page.fill("#id_vm_path", str(vm))  # no data size typed
     page.wait_for_selector("#estimate :text('Start now')")
-    assert "the VM measured 2.5 MB" in page.inner_text("#estimate")
+    assert "the VM measured 2.50 MB" in page.inner_text("#estimate")
     _shot(page, "08-new-backup-measured-size")
     # A validation error: the page comes back with the same choices, and the estimate with them.
     page.fill("#id_max_delay_hours", "-3")

@@ -5,8 +5,9 @@ except its login page and the two probes in ADMIN_PROBES; static files are not r
 route added without a row in MATRIX below fails `test_it_has_a_row_for_every_route` naming it.
 
 Each cell is sent as every credential the route takes: pages by the session cookie (with a valid
-CSRF token, as a browser sends it); API routes and downloads also by `X-API-Key` and by
-`Authorization: Bearer <key>`; all must give the cell's status. Each request runs in a savepoint
+CSRF token, as a browser sends it); API routes and downloads also by `X-API-Key`, by
+`Authorization: Bearer <key>` and by a login token (`Bearer <token>`); all must give the cell's status
+unless the cell names an exception. Each request runs in a savepoint
 rolled back afterwards, with an empty cache, so no case sees another's changes.
 
 Beside the table, rules that hold whatever a row says (so a wrong row cannot hide a hole):
@@ -43,8 +44,10 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from rest_framework.views import APIView
 
+from accounts.models import APIKey, APIToken
 from carbon.models import Zone
 from carbon.services import load_demo_data
+from reports.api import views as esg_views
 from reports.esg import pdf as esg_pdf
 from scheduler.models import BackupJob
 from tests.dashboard.conftest import make_job
@@ -59,7 +62,10 @@ PERSONAS = ("anon", "none", "viewer", "operator", "admin")
 #       file = a download page that also takes X-API-Key / Bearer (download_role_required);
 #       page = an HTML page (or the metrics endpoint): the session cookie only.
 # methods: one or more of GET,POST,PUT,PATCH,DELETE, or * for every method no other row names.
-# cells: the status; `login` = a 302 to the login page (a refusal); `302` = a redirect elsewhere.
+# cells: the status; `login` = a 302 to the login page (a refusal); `302` = a redirect elsewhere;
+#        `403+token=200`: 403 for every credential but a login token, which gets 200.
+# Credentials: session (cookie + CSRF token), key (X-API-Key), bearer (Authorization: Bearer <key>),
+#        token (Authorization: Bearer <token from POST /api/login>).
 # Personas: anon (no credentials), none (authenticated, no role), viewer, operator, admin.
 MATRIX = """
 route                                       kind  methods     anon   none   viewer operator admin
@@ -71,7 +77,7 @@ capabilities                                api   GET         401    403    200 
 capabilities                                api   *           401    403    405    405    405
 api/login                                   api   POST        400    400    400    400    400
 api/login                                   api   *           405    405    405    405    405
-api/logout                                  api   POST        401    403    403    403    403
+api/logout                                  api   POST        401    403+token=200 403+token=200 403+token=200 403+token=200
 api/logout                                  api   *           401    405    405    405    405
 openapi.yaml                                api   GET         200    200    200    200    200
 openapi.yaml                                api   *           405    405    405    405    405
@@ -387,12 +393,27 @@ def first_answer(function: Any) -> Any:
     return wrapped
 
 
+def answer_once_per_arguments(function: Any) -> Any:
+    """`function`, computed once for each distinct set of arguments (compared by repr)."""
+    kept: dict[str, Any] = {}
+
+    @functools.wraps(function)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        key = repr((args, sorted(kwargs.items())))
+        if key not in kept:
+            kept[key] = function(*args, **kwargs)
+        return kept[key]
+
+    return wrapped
+
+
 @pytest.fixture
 def expensive_bodies_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The PDF report and the OpenAPI schema are made once, then reused: each costs 0.2-2 s on a
+    """The ESG report (loaded and as a PDF) and the OpenAPI schema are made once, then reused: each costs 0.2-2 s on a
     loaded machine and the matrix asks for them ~40 times, about who may see them. Their contents
     are tested in tests/reports and tests/api/test_openapi.py; who gets them is decided before."""
     monkeypatch.setattr(esg_pdf, "render_pdf", first_answer(esg_pdf.render_pdf))
+    monkeypatch.setattr(esg_views.loader, "build", answer_once_per_arguments(esg_views.loader.build))
     monkeypatch.setattr(SchemaGenerator, "get_schema", first_answer(SchemaGenerator.get_schema))
     for renderer in (OpenApiYamlRenderer, OpenApiJsonRenderer):
         monkeypatch.setattr(renderer, "render", first_answer(renderer.render))
@@ -418,11 +439,16 @@ def world(
         client.force_login(user)
         sessions[persona] = client.cookies[settings.SESSION_COOKIE_NAME].value
     keys = {persona: api_key_for(user) for persona, user in users.items()}
+    # Marked as used in the coming hour: the once-a-minute last_used_at write then stays out of
+    # every case (it is bookkeeping, and the rollback would undo it each time).
+    APIKey.objects.update(last_used_at=now + timedelta(hours=1))
+    tokens = {persona: APIToken.issue(user)[1] for persona, user in users.items()}
+    APIToken.objects.update(last_used_at=now + timedelta(hours=1))
     objects = {"backup": backup.pk, "waiting": waiting.pk, "policy": policy.pk, "DE": "DE", "now": now}
     # One client for every case (a new one loads the middleware again, WhiteNoise's file scan too);
     # send() gives it fresh cookies each time.
     client = Client(enforce_csrf_checks=True, raise_request_exception=False)
-    return {"sessions": sessions, "keys": keys, "objects": objects, "users": users, "client": client}
+    return {"sessions": sessions, "keys": keys, "tokens": tokens, "objects": objects, "users": users, "client": client}
 
 
 def fill(route: str, objects: dict[str, str]) -> str:
@@ -470,21 +496,27 @@ class Outcome:
     writes: set[str]
 
 
-def send(world: dict[str, Any], route: str, method: str, persona: str, credential: str) -> Outcome:
-    csrf = get_random_string(32)
+def send(
+    world: dict[str, Any], route: str, method: str, persona: str, credential: str, *, csrf_token: bool = True
+) -> Outcome:
     client = world["client"]
     client.cookies = SimpleCookie()  # nothing carries over from the last case (a logout, a message)
-    # Everyone, anonymous callers too, sends a valid CSRF token (anyone can get one from the login
-    # page), so that CSRF protection does not stand in for the permission check being tested.
-    client.cookies[settings.CSRF_COOKIE_NAME] = csrf
-    headers: dict[str, str] = {"X-CSRFToken": csrf}
+    headers: dict[str, str] = {}
+    if csrf_token:
+        # Everyone, anonymous callers too, sends a valid CSRF token (anyone can get one from the
+        # login page), so that CSRF protection does not stand in for the permission check tested.
+        csrf = get_random_string(32)
+        client.cookies[settings.CSRF_COOKIE_NAME] = csrf
+        headers["X-CSRFToken"] = csrf
     if persona != "anon":
         if credential == "session":
             client.cookies[settings.SESSION_COOKIE_NAME] = world["sessions"][persona]
         elif credential == "key":
             headers["X-API-Key"] = world["keys"][persona]
-        else:
+        elif credential == "bearer":
             headers["Authorization"] = f"Bearer {world['keys'][persona]}"
+        else:
+            headers["Authorization"] = f"Bearer {world['tokens'][persona]}"
     url = fill(route, world["objects"]) + (f"?{QUERIES[route]}" if route in QUERIES else "")
     kwargs: dict[str, Any] = {"headers": headers}
     if method in UNSAFE:
@@ -514,7 +546,7 @@ ROUTES = routes()
 def credentials(kind: str, persona: str) -> tuple[str, ...]:
     if persona == "anon":
         return ("none",)
-    return ("session",) if kind == "page" else ("session", "key", "bearer")
+    return ("session",) if kind == "page" else ("session", "key", "bearer", "token")
 
 
 def violations(route: str, kind: str, method: str, persona: str, outcome: Outcome) -> list[str]:
@@ -535,6 +567,12 @@ def violations(route: str, kind: str, method: str, persona: str, outcome: Outcom
         if not (400 <= outcome.status < 500 or outcome.cell == "login"):
             found.append(f"{persona} got into an admin-only route ({outcome.status})")
     return found
+
+
+def cell_text(seen: dict[str, str]) -> str:
+    """What each credential got, as a cell: `403`, or `403+token=200` where one differs."""
+    first, *others = seen.items()
+    return first[1] + "".join(f"+{credential}={cell}" for credential, cell in others if cell != first[1])
 
 
 def row_text(route: str, kind: str, method: str, cells: dict[str, str]) -> str:
@@ -589,8 +627,7 @@ def test_it_gives_each_persona_the_status_in_the_matrix_for_every_route_and_meth
                     seen[credential] = outcome.cell
                     for problem in violations(route, kind, method, persona, outcome):
                         problems.append(f"{method} /{route} as {persona} ({credential}): {problem}")
-                cells = set(seen.values())
-                observed[persona] = cells.pop() if len(cells) == 1 else "/".join(f"{c}={s}" for c, s in seen.items())
+                observed[persona] = cell_text(seen)
             if observed != expected:
                 observed_rows.append(row_text(route, kind, method, observed))
                 problems.append(
@@ -607,3 +644,20 @@ def test_it_gives_each_persona_the_status_in_the_matrix_for_every_route_and_meth
         + ", ".join(f"/{route} {seconds:.1f} s" for route, seconds in slowest)
     )
     assert not problems, "\n".join(problems) + "\n\nobserved rows:\n" + "\n".join(observed_rows)
+
+
+@pytest.mark.django_db
+def test_it_changes_nothing_for_a_signed_in_browser_without_the_csrf_token(world) -> None:
+    """A cross-site form riding on an admin's session: every unsafe method on every route is refused
+    (403 from the CSRF check, or 405/400 where the route takes no session) and writes nothing."""
+    problems = []
+    statuses: dict[int, int] = {}
+    for route in ROUTES:
+        for method in sorted(UNSAFE):
+            outcome = send(world, route, method, "admin", "session", csrf_token=False)
+            written = outcome.writes - BOOKKEEPING
+            statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+            if not 400 <= outcome.status < 500 or written:
+                problems.append(f"{method} /{route}: {outcome.status}, wrote {sorted(written)}")
+    assert not problems, "\n".join(problems)
+    assert statuses[403] > len(ROUTES), statuses  # the CSRF check answered, not only 405s

@@ -40,7 +40,7 @@ def test_it_previews_a_custom_range_with_charts_and_downloads(viewer_browser, es
     html = response.content.decode()
     assert "2026-Q3" in html and "zone DE" in html
     assert html.count("<svg") == 2
-    assert "0.065 kg CO2e" in html  # DE: A 0.045 + B 0.020
+    assert "65.0 g CO2e" in html  # DE: A 0.045 + B 0.020
     assert (
         'href="/reports/esg.pdf?start=2026-07-01T00%3A00%3A00Z&amp;end=2026-10-01T00%3A00%3A00Z&amp;zone=DE"'
         in html

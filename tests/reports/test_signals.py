@@ -87,10 +87,10 @@ def test_it_labels_the_marginal_section_in_the_pdf(mixed_fixture) -> None:
     html = render_html(loader.build(Q3, Scope(), now=NOW))
     before_method = html.split("<h2>Methodology</h2>")[0]
     assert "Marginal emissions" in before_method and MARGINAL_LABEL[0].upper() + MARGINAL_LABEL[1:] in html
-    assert "1 of 4 backups" in before_method and "0.075 kg CO2e (marginal)" in before_method
-    assert "0.030 kg CO2e (marginal)" in before_method
+    assert "1 of 4 backups" in before_method and "75.0 g CO2e (marginal)" in before_method
+    assert "30.0 g CO2e (marginal)" in before_method
     assert "Totals (average signal: the location-based inventory)" in before_method
-    assert "0.095 kg CO2e" in before_method
+    assert "95.0 g CO2e" in before_method
 
 
 def test_it_reads_a_missing_signal_as_average_and_refuses_an_unknown_one() -> None:
@@ -137,8 +137,8 @@ def test_it_prints_the_marginal_section_apart_in_the_pdf(mixed_fixture, tmp_path
     data = pdf.render_pdf(loader.build(Q3, Scope(), keep_rows=pdf.PDF_ROWS, now=NOW))
     text = " ".join(pdf_text(data, tmp_path).split())
     totals, rest = text.split("Marginal emissions Marginal emissions (WattTime MOER)")
-    assert "0.095 kg CO2e" in totals and "0.075" not in totals
-    assert "0.075 kg CO2e (marginal)" in rest and "0.030 kg CO2e (marginal)" in rest
+    assert "95.0 g CO2e" in totals and "75.0 g" not in totals
+    assert "75.0 g CO2e (marginal)" in rest and "30.0 g CO2e (marginal)" in rest
     path = tmp_path / "report.pdf"
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(path), str(tmp_path / "page")], check=True)
     assert sorted(p.name for p in tmp_path.glob("page*.png"))

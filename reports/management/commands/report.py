@@ -73,7 +73,7 @@ class Command(BaseCommand):
                 site_scope=config.site_scope,
             )
         else:
-            lines = esg_csv.summary_csv(loader.build(period, scope, keep_rows=0))
+            lines = esg_csv.summary_csv(loader.build(period, scope, keep_rows=0, curve=False))
         count = self._write_lines(output, lines)
         if output != "-":
             self.stdout.write(f"wrote {output}: {max(0, count - 1)} data lines")
