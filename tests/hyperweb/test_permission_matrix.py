@@ -453,8 +453,9 @@ def world(
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     zone = Zone.objects.get(code="DE")
     # A day of readings and the forecast for every zone, with their fetches recorded, so no request
-    # fetches from a provider (fresh data): a fetch undone by each case's rollback would be redone.
-    load_demo_data(days=1, now=now)
+    # fetches from a provider (fetched "now", within every TTL): a fetch undone by each case's rollback
+    # would be redone in the next.
+    load_demo_data(days=1, now=datetime.now(UTC))
     backup = make_backup(roots)
     waiting = make_job(zone, status=BackupJob.Status.SCHEDULED)
     policy = BackupPolicyFactory(zone=zone, job_template={"vm_path": "web01", "metadata": {}})
