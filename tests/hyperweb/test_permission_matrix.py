@@ -6,9 +6,9 @@ route added without a row in MATRIX below fails `test_it_has_a_row_for_every_rou
 
 Each cell is sent as every credential the route takes: pages by the session cookie (with a valid
 CSRF token, as a browser sends it); API routes and downloads also by `X-API-Key`, by
-`Authorization: Bearer <key>` and by a login token (`Bearer <token>`); all must give the cell's status
-unless the cell names an exception. Each request runs in a savepoint
-rolled back afterwards, with an empty cache, so no case sees another's changes.
+`Authorization: Bearer <key>` and by a login token (`Bearer <token>`); all must give the cell's
+status unless the cell names an exception. Each request runs in a savepoint rolled back afterwards,
+with an empty cache, so no case sees another's changes (a cancel, a delete, a logout).
 
 Beside the table, rules that hold whatever a row says (so a wrong row cannot hide a hole):
 - no request answers 5xx (501 "not supported" excepted, docs/API.md);
@@ -19,7 +19,12 @@ Beside the table, rules that hold whatever a row says (so a wrong row cannot hid
 - an API route never redirects to the login page (scripts would save the login page);
 - operators (and everyone below) are refused the admin-only routes.
 Writes are caught at the database cursor (INSERT/UPDATE/DELETE), less BOOKKEEPING (sessions, an
-API key's last_used_at).
+API key's last_used_at, the carbon readings cache). Two more tests: an admin's session without the
+CSRF token changes nothing anywhere, and CARBON_PUBLIC_READ opens the carbon reads and nothing else.
+
+A new route: run the matrix test; its failure prints the observed rows in MATRIX's format. Check
+them against docs/API.md and the README before pasting them in (the table is what the docs promise,
+not whatever the code happens to answer); add a body in BODIES if its main action needs one.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PERSONAS = ("anon", "none", "viewer", "operator", "admin")
 
-# kind: api  = a DRF view: session, X-API-Key and Bearer <key> must all give the cell's status;
+# kind: api  = a DRF view: every credential below must give the cell's status;
 #       file = a download page that also takes X-API-Key / Bearer (download_role_required);
 #       page = an HTML page (or the metrics endpoint): the session cookie only.
 # methods: one or more of GET,POST,PUT,PATCH,DELETE, or * for every method no other row names.
