@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -372,6 +374,28 @@ def _check_file_paths(definition: dict[str, Any], vm_path: str) -> None:
                 f"{key} {value!r} is outside the backup target root ({settings.BACKUP_TARGET_ROOT})",
                 field=key,
             )
+        _check_path_length(str(resolve_inside(value, [settings.BACKUP_TARGET_ROOT])), key)
+
+
+# A file or folder name longer than this fails when the backup writes it (Linux's NAME_MAX).
+NAME_MAX_BYTES = 255
+
+
+def _check_path_length(resolved: str, key: str) -> None:
+    """A target the job can store (its column) and the filesystem can create, said at submission
+    rather than as a database error or a failed run later."""
+    from scheduler.models import BackupJob
+
+    longest = column_max_length(BackupJob, "target")
+    if len(resolved) > longest:
+        raise InvalidDefinition(
+            f"{key} is too long: {len(resolved)} characters inside the target root, at most {longest}",
+            field=key,
+        )
+    if any(len(os.fsencode(part)) > NAME_MAX_BYTES for part in PurePath(resolved).parts):
+        raise InvalidDefinition(
+            f"{key} has a file or folder name longer than {NAME_MAX_BYTES} bytes", field=key
+        )
 
 
 def _timestamp(value: Any, what: str) -> datetime | None:

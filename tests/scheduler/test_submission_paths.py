@@ -48,6 +48,24 @@ def test_it_rejects_an_output_dir_outside_the_target_root(operator_api: Any) -> 
     assert not BackupJob.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        # Short enough as written, too long for the target column once inside the root (PostgreSQL
+        # refused the row with a 500; schemathesis found it).
+        ({"output_path": "0" * 1000}, "output_path is too long"),
+        ({"output_dir": "a/" * 500}, "output_dir is too long"),
+        ({"output_dir": "n" * 256}, "output_dir has a file or folder name longer than 255 bytes"),
+    ],
+)
+def test_it_rejects_a_target_too_long_to_store_or_create(operator_api: Any, body: dict, words: str) -> None:
+    response = operator_api.post("/jobs/submit", {"vm_path": "web.img", **body}, format="json")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["rejected"] == 1 and words in data["errors"][0], data
+    assert not BackupJob.objects.exists()
+
+
 def test_it_accepts_a_source_inside_the_roots_that_does_not_exist_yet(operator_api: Any) -> None:
     body = {"vm_path": "not-there-yet.img", "output_dir": "nightly"}
     data = operator_api.post("/jobs/submit", body, format="json").json()
