@@ -108,7 +108,13 @@ def job_definition_schema() -> dict[str, Any]:
     columns = _columns()
     flag = _nullable({"type": "boolean"})
     text = _nullable(_string())
-    target = _nullable(_string(columns["job.target"], description="file executor: inside BACKUP_TARGET_ROOT"))
+    target = _nullable(
+        _string(
+            columns["job.target"],
+            description="file executor: inside BACKUP_TARGET_ROOT; at most "
+            f"{columns['job.target']} characters once resolved there, each name at most 255 bytes",
+        )
+    )
     return {
         "type": "object",
         "description": "A HyperSDK JobDefinition. Keys not listed are kept as given; secrets "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePath
@@ -392,7 +391,7 @@ def _check_path_length(resolved: str, key: str) -> None:
             f"{key} is too long: {len(resolved)} characters inside the target root, at most {longest}",
             field=key,
         )
-    if any(len(os.fsencode(part)) > NAME_MAX_BYTES for part in PurePath(resolved).parts):
+    if any(len(part.encode("utf-8", "surrogatepass")) > NAME_MAX_BYTES for part in PurePath(resolved).parts):
         raise InvalidDefinition(
             f"{key} has a file or folder name longer than {NAME_MAX_BYTES} bytes", field=key
         )

@@ -14,8 +14,9 @@ the hooks below, each one the documented rule:
 - a report covers stored readings: /carbon/report runs are moved to end an hour ago (their length
   and sizes stay as generated) where the server has readings;
 - zones and policies must exist: an unknown zone id is replaced by a known one;
-- a file-executor path lies inside the configured roots: absolute paths and `..` are replaced by
-  a relative one; a carbon-aware template names its zone; not_before at most 366 days ahead.
+- a file-executor path lies inside the configured roots: absolute paths, `..` and paths too long
+  once resolved there (the target column's length, names of 255 bytes) are replaced by a relative
+  one; a carbon-aware template names its zone; not_before at most 366 days ahead.
 Strings never contain NUL (PostgreSQL cannot store it; documented in docs/API.md).
 """
 
@@ -107,7 +108,10 @@ def _known_zone(value: Any) -> Any:
 def _relative(path: Any) -> Any:
     if not isinstance(path, str) or not path.strip():
         return path
-    if path.startswith("/") or ".." in path or path.startswith("~"):
+    too_long = len(path) > 500 or any(
+        len(name.encode("utf-8", "surrogatepass")) > 255 for name in path.split("/")
+    )
+    if path.startswith("/") or ".." in path or path.startswith("~") or too_long:
         return "vm-" + str(zlib.crc32(path.encode("utf-8", "replace")))
     return path
 
