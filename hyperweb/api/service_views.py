@@ -145,7 +145,7 @@ class CapabilitiesView(APIView):
         return Response(
             {
                 "capabilities": _executor_capabilities(),
-                "default_method": getattr(settings, "BACKUP_DEFAULT_EXECUTOR", "file"),
+                "default_method": settings.BACKUP_DEFAULT_EXECUTOR,
                 "formats": list(BACKUP_FORMATS),
                 "carbon": {
                     "carbon_aware": True,
