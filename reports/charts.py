@@ -13,7 +13,7 @@ but WattTime's default MOER gives average intensities.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Case, CharField, Count, F, FloatField, Max, Min, Q, QuerySet, Sum, Value, When
@@ -21,6 +21,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, TruncDay, TruncMonth
 
 from carbon.charts import ACTUAL_COLOUR, FORECAST_COLOUR, base_layout, note, render
+from hyperweb.lib.timefmt import format_utc
 from scheduler.models import BackupJob
 
 EMITTED_COLOUR = "#a34a00"
@@ -219,7 +220,7 @@ def cumulative_steps(jobs: QuerySet[BackupJob], *, until: datetime) -> list[tupl
 
 
 def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(when, "seconds")
 
 
 def _same_bucket(a: datetime, b: datetime, origin: datetime, slice_s: float) -> bool:
@@ -229,8 +230,8 @@ def _same_bucket(a: datetime, b: datetime, origin: datetime, slice_s: float) -> 
 def cumulative_chart(steps: list[tuple[datetime, float, float]]) -> str:
     """Cumulative emitted against cumulative counterfactual, stepping at each backup's finish and
     flat in between (line shape "hv"); the gap between them is the saving. The axis unit (g, kg
-    or t) suits the largest value, as hyperweb.quantities writes masses everywhere."""
-    from hyperweb.quantities import mass_unit
+    or t) suits the largest value, as hyperweb.lib.units writes masses everywhere."""
+    from hyperweb.lib.units import mass_unit
 
     unit, per = mass_unit(max((max(e, c) for _, e, c in steps), default=0.0))
     x = [_iso(when) for when, _, _ in steps]
@@ -265,8 +266,8 @@ def cumulative_chart(steps: list[tuple[datetime, float, float]]) -> str:
 
 def _grouped_bars(labels: list[str], rows: list[dict[str, Any]]) -> str:
     """Counterfactual, emitted and avoided per group, in the mass unit (g, kg or t) that
-    hyperweb.quantities picks for the largest bar, as the tables beside them write it."""
-    from hyperweb.quantities import mass_unit
+    hyperweb.lib.units picks for the largest bar, as the tables beside them write it."""
+    from hyperweb.lib.units import mass_unit
 
     keys = ("counterfactual", "emitted", "avoided")
     unit, per = mass_unit(max((abs(r[key]) for r in rows for key in keys), default=0.0))
