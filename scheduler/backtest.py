@@ -68,6 +68,7 @@ from typing import Any
 from carbon.forecaster import DEFAULT_PARAMS, GridModel
 from carbon.intensity import StepSeries, energy_kwh
 from hyperweb.lib import durations
+from hyperweb.lib.timefmt import format_utc
 from scheduler.planner import PlanRequest, plan_job, replan
 from scheduler.uncertainty import DEFAULT_RISK, ErrorProfile, issue_errors, profile_from_errors, risk_quantile
 
@@ -200,7 +201,7 @@ class BacktestResult:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(value, "seconds")
 
 
 class _Grid:

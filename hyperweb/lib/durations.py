@@ -1,14 +1,14 @@
-"""The one duration grammar of hyperweb's commands and settings (pure).
+"""The one duration grammar of hyperweb's commands (pure).
 
 A duration is one or more parts `<number><unit>`, optionally spaced, case-insensitive:
 
     90m  90min  2h  1.5h  1h30m  1h 30m  1d  2 days  1w  45s  1h30m0s (Go's time.Duration)
 
 units: s, sec, second(s); m, min, mins, minute(s); h, hr, hrs, hour(s); d, day(s); w, week(s).
-A bare number (`90`, `1.5`: digits, no sign or exponent) is in the unit its option names: hours
-for the commands' durations, seconds for duration settings. Anything else (`-2h`, `1h30`, `2x`, `PT2H`, `1e3`,
-`soon`) is refused with a ValueError naming the text. docs/OPERATIONS.md, "Durations and
-times", documents it once; every command's --help points there.
+A bare number (`90`, `1.5`: digits, no sign or exponent) is hours in every command (`bare_unit`
+names another unit for a caller whose bare numbers always meant one). Anything else (`-2h`,
+`1h30`, `2x`, `PT2H`, `1e3`, `soon`) is refused with a ValueError naming the text.
+docs/OPERATIONS.md, "Durations and times", documents it once; every command's --help points there.
 """
 
 from __future__ import annotations
