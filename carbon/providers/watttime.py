@@ -238,7 +238,7 @@ class WattTimeProvider:
         return [unique[k] for k in sorted(unique)]
 
     def zones(self) -> list[str]:
-        """Always []: PROVIDERS.md documents no region listing; regions come from zone mappings."""
+        """Always []: hyperweb does not ask WattTime for its region list; regions come from zone mappings."""
         return []
 
 
