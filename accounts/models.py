@@ -104,9 +104,7 @@ class UserPreference(models.Model):
     browser's timezone; a timezone chosen here wins over the browser's on every page (text,
     tables, chart axes and hover labels, event logs, policy times). The API and CSV stay in UTC."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
     timezone = models.CharField(
         max_length=64,
         blank=True,
