@@ -1,6 +1,6 @@
 """UK NESO Carbon Intensity API: national Great Britain intensity, no key (CC BY 4.0).
 
-Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used (PROVIDERS.md):
+Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used:
 `/intensity` (the current half-hour), `/intensity/{from}/fw48h` (forecast), `/intensity/{from}/{to}`
 (history), `/generation` and `/generation/{from}/{to}` (the fuel mix, for the renewable share
 of the present and of the history).
@@ -154,7 +154,7 @@ class UkGridProvider:
             logger.warning("ukgrid /generation history unavailable: %s", exc)
             return {}
 
-    def zones(self) -> list[str]:
+    def zones(self, *, now: datetime | None = None) -> list[str]:
         return ["GB"]
 
 
