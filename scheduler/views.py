@@ -24,6 +24,7 @@ from carbon import charts
 from carbon import services as carbon_services
 from carbon.intensity import emissions_kg
 from hyperweb.api.timestamps import now_iso
+from hyperweb.lib.timefmt import format_utc
 from hyperweb.views import role_required
 from scheduler import services
 from scheduler.forms import (
@@ -418,7 +419,7 @@ def policy_describe(request: HttpRequest) -> JsonResponse:
     body: dict[str, Any] = {
         "schedule_text": describe_cron(schedule),
         "window_text": window,
-        "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
+        "next_runs": [format_utc(r) for r in runs],
     }
     # What the form would refuse is a 400 naming the field (the words above still say why).
     fields = {
