@@ -22,7 +22,7 @@ import plotly.io as pio
 
 from carbon.intensity import StepSeries
 
-QUALITY_BANDS = (  # (upper bound, colour) as DESIGN.md's quality levels; light, behind the curve
+QUALITY_BANDS = (  # (upper bound, colour) as carbon.intensity.quality's levels; light, behind the curve
     (100, "rgba(30,107,52,0.08)"),
     (200, "rgba(61,122,26,0.06)"),
     (400, "rgba(122,90,0,0.06)"),

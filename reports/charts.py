@@ -3,7 +3,8 @@
 Savings are always against each job's counterfactual (had it started when it was requested),
 as scheduler accounting records them; nothing here recomputes a saving.
 
-A marginal signal is not an average one (PROVIDERS.md): every kg figure here is split by the
+A marginal signal is not an average one (a marginal rate prices the next kWh, an average one the
+mix: neither may be added to the other): every kg figure here is split by the
 signal the job's accounting recorded (`accounting["signal"]`), and the figures shown as the
 savings are average-signal ones; marginal-signal jobs (WattTime MOER) are summed apart and never
 added in. A job accounted before the signal was recorded counts as average, since every provider

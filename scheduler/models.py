@@ -28,7 +28,7 @@ class BackupJob(models.Model):
     """One backup of one VM: what to back up, when it may run, what was decided and what happened.
 
     `definition` is the caller's HyperSDK JobDefinition with secrets removed before storage; the
-    carbon decision is also written into `definition.metadata` (CONTRACT.md). Status `scheduled`
+    carbon decision is also written into `definition.metadata` (`carbon_*` keys, docs/API.md). Status `scheduled`
     means "waiting for its planned start" and is shown as `pending` to HyperSDK clients.
     """
 

@@ -1,6 +1,6 @@
 """Electricity Maps v3: average (consumption-based, life-cycle) intensity for most grids.
 
-Endpoints used (see PROVIDERS.md in the design notes): `carbon-intensity/latest`, `/forecast`, `/history`
+Endpoints used (Electricity Maps' v3 API): `carbon-intensity/latest`, `/forecast`, `/history`
 (last 24 h), `/past-range` (older ranges), `power-breakdown/latest`, `/history` and `/past-range`
 (the renewable percentage, the only source of it), and `zones`. Auth is the `auth-token` header;
 the token never appears in a URL, a log line or an exception message.
@@ -314,7 +314,7 @@ def build() -> ElectricityMapsProvider:
     from django.conf import settings
 
     return ElectricityMapsProvider(
-        token=getattr(settings, "ELECTRICITYMAPS_TOKEN", ""),
-        base_url=getattr(settings, "ELECTRICITYMAPS_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
+        token=settings.ELECTRICITYMAPS_TOKEN,
+        base_url=settings.ELECTRICITYMAPS_BASE_URL,
         **http_settings(),
     )

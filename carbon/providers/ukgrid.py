@@ -1,6 +1,6 @@
 """UK NESO Carbon Intensity API: national Great Britain intensity, no key (CC BY 4.0).
 
-Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used (PROVIDERS.md):
+Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used:
 `/intensity` (the current half-hour), `/intensity/{from}/fw48h` (forecast), `/intensity/{from}/{to}`
 (history), `/generation` and `/generation/{from}/{to}` (the fuel mix, for the renewable share
 of the present and of the history).
@@ -243,6 +243,6 @@ def build() -> UkGridProvider:
     from django.conf import settings
 
     return UkGridProvider(
-        base_url=getattr(settings, "UKGRID_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
+        base_url=settings.UKGRID_BASE_URL,
         **http_settings(),
     )

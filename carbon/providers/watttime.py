@@ -237,7 +237,7 @@ class WattTimeProvider:
         return [unique[k] for k in sorted(unique)]
 
     def zones(self) -> list[str]:
-        """Always []: PROVIDERS.md documents no region listing; regions come from zone mappings."""
+        """Always []: hyperweb does not ask WattTime for its region list; regions come from zone mappings."""
         return []
 
 
@@ -250,9 +250,9 @@ def build() -> WattTimeProvider:
     from django.conf import settings
 
     return WattTimeProvider(
-        username=getattr(settings, "WATTTIME_USERNAME", ""),
-        password=getattr(settings, "WATTTIME_PASSWORD", ""),
-        base_url=getattr(settings, "WATTTIME_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
-        signal_type=getattr(settings, "WATTTIME_SIGNAL", "co2_moer") or "co2_moer",
+        username=settings.WATTTIME_USERNAME,
+        password=settings.WATTTIME_PASSWORD,
+        base_url=settings.WATTTIME_BASE_URL,
+        signal_type=settings.WATTTIME_SIGNAL,
         **http_settings(),
     )

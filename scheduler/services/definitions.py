@@ -1,4 +1,4 @@
-"""Parsing and validating HyperSDK JobDefinitions (CONTRACT.md), secrets kept apart."""
+"""Parsing and validating HyperSDK JobDefinitions (`POST /jobs/submit`, docs/API.md), secrets kept apart."""
 
 from __future__ import annotations
 

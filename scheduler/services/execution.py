@@ -103,7 +103,7 @@ class RunMonitor:
 
 
 def _result_json(job: BackupJob, result: BackupResult) -> dict[str, Any]:
-    """JobResult of CONTRACT.md (duration in integer nanoseconds) plus the archive details."""
+    """A job's `result` as HyperSDK clients read it (duration in integer nanoseconds) plus the archive details."""
     return {
         "vm_name": job.name or job.vm_path.rstrip("/").rsplit("/", 1)[-1],
         "output_dir": str(_parent(result.archive_path)),

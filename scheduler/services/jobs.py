@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def format_ts(value: datetime | None) -> str | None:
-    """UTC, `Z` suffix, at most 6 fractional digits (CONTRACT.md); None stays None."""
+    """UTC, `Z` suffix, at most 6 fractional digits (docs/API.md, "Conventions"); None stays None."""
     return None if value is None else format_timestamp(value)
 
 
@@ -240,7 +240,7 @@ def _dispatch_now(job_ids: list[str]) -> None:
 
 
 def query_jobs(job_ids: list[str] | None, statuses: list[str] | None) -> QuerySet[BackupJob]:
-    """Jobs newest first, filtered by id and by wire status (CONTRACT.md: a job waiting for its
+    """Jobs newest first, filtered by id and by wire status (docs/API.md: a job waiting for its
     planned start is `pending`, so asking for pending jobs includes the scheduled ones)."""
     jobs = BackupJob.objects.select_related("zone").order_by("-requested_at", "-pk")
     if job_ids:
@@ -310,7 +310,7 @@ PROGRESS_KEYS = (
 
 
 def job_progress(job: BackupJob) -> dict[str, Any]:
-    """The progress object of CONTRACT.md; `phase` always present."""
+    """The progress object of `GET /jobs/progress/{id}`; `phase` always present."""
     stored = job.progress or {}
     progress: dict[str, Any] = {
         "phase": stored.get("phase") or _phase_for(job),
@@ -348,7 +348,7 @@ def _remaining_text(job: BackupJob) -> str:
 
 
 def job_to_hypersdk_json(job: BackupJob) -> dict[str, Any]:
-    """A Job as CONTRACT.md describes it, plus hyperweb's extra (ignored-by-clients) fields."""
+    """A Job as the HyperSDK clients read it, plus hyperweb's extra (ignored-by-clients) fields."""
     definition = dict(job.definition or {})
     definition["vm_path"] = definition.get("vm_path") or job.vm_path
     definition["id"] = job.id

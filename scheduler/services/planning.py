@@ -6,7 +6,7 @@ already under way occupying them (and, for a target, other zones' waiting jobs a
 runs), so new jobs do not pile onto the slot others already hold. A job with no forecast for its window starts at once, or, with
 BACKUP_NO_FORECAST_FALLBACK set, at the first free slot from the next such time of day in its
 window (`fallback_start`; the fleet is asked with its earliest start moved there). Every
-decision that sets or moves a planned start is stored as a JobDecision; the latest is on the job and in its `definition.metadata` (CONTRACT.md).
+decision that sets or moves a planned start is stored as a JobDecision; the latest is on the job and in its `definition.metadata` (`carbon_*` keys, docs/API.md).
 """
 
 from __future__ import annotations
