@@ -227,7 +227,7 @@ class CsvProvider:
     ) -> list[Reading]:
         raise self._refuse()
 
-    def zones(self) -> list[str]:
+    def zones(self, *, now: datetime | None = None) -> list[str]:
         return []
 
 

@@ -154,7 +154,7 @@ class UkGridProvider:
             logger.warning("ukgrid /generation history unavailable: %s", exc)
             return {}
 
-    def zones(self) -> list[str]:
+    def zones(self, *, now: datetime | None = None) -> list[str]:
         return ["GB"]
 
 

@@ -236,7 +236,7 @@ class WattTimeProvider:
             chunk_start = chunk_end
         return [unique[k] for k in sorted(unique)]
 
-    def zones(self) -> list[str]:
+    def zones(self, *, now: datetime | None = None) -> list[str]:
         """Always []: hyperweb does not ask WattTime for its region list; regions come from zone mappings."""
         return []
 

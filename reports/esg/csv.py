@@ -232,6 +232,14 @@ def summary_csv(report: ESGReport) -> Iterator[str]:
             "no backups completed in the period" if report.empty else "",
         ),
         ("unaccounted_runs", str(report.unaccounted_runs), "failed/cancelled runs, no kWh or kg"),
+        ("restore_runs", str(report.lifecycle.restores), "accounted restores: not backups, not in totals"),
+        ("verify_runs", str(report.lifecycle.verifications), "accounted verifications: not backups, not in totals"),
+        ("restore_verify_energy_kwh", _number(report.lifecycle.energy_kwh), "kWh, not in totals"),
+        (
+            "restore_verify_emissions_kg",
+            _number(report.lifecycle.emissions_kg),
+            "kg CO2e location-based (average signal), not in totals",
+        ),
         (
             "marginal_backups",
             str(report.marginal.totals.backups),

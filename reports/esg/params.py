@@ -12,7 +12,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from hyperweb.api.timestamps import RANGE_TEXT, check_range
-from reports.esg.periods import Period, ReportInputError, check_period, parse_period
+from reports.esg.periods import (
+    Period,
+    ReportInputError,
+    check_period,
+    month_period,
+    parse_period,
+    quarter_period,
+    year_period,
+)
 
 
 def parse_moment(text: str, *, name: str, end: bool = False) -> datetime:
@@ -64,8 +72,6 @@ def period_from_inputs(
 
 def _named(period: Period) -> Period:
     """A custom range that is exactly a month, quarter or year is labelled as one."""
-    from reports.esg.periods import month_period, quarter_period, year_period
-
     s = period.start
     if (s.day, s.hour, s.minute, s.second, s.microsecond) != (1, 0, 0, 0, 0):
         return period

@@ -37,7 +37,7 @@ from reports.esg.inputs import (
     parse_site_scope,
     signal_of,
 )
-from reports.esg.outputs import ESGReport, Figures, Header, Sci, SignalFigures, ZoneHeader
+from reports.esg.outputs import ESGReport, Figures, Header, LifecycleRuns, Sci, SignalFigures, ZoneHeader
 
 __all__ = [
     "AVERAGE",
@@ -52,6 +52,7 @@ __all__ = [
     "ExactSum",
     "Figures",
     "Header",
+    "LifecycleRuns",
     "ReportConfig",
     "Sci",
     "Scope",

@@ -277,7 +277,7 @@ def cancel_jobs(job_ids: list[str], user: Any = None, *, now: datetime | None = 
             continue
         # Conditional update: a job that finished meanwhile is not turned into "cancelled".
         changed = BackupJob.objects.filter(
-            pk=job_id, status__in=[*BackupJob.WAITING, BackupJob.Status.RUNNING]
+            pk=job_id, status__in=BackupJob.CANCELLABLE
         ).update(
             status=BackupJob.Status.CANCELLED,
             completed_at=now,

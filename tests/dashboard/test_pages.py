@@ -688,7 +688,7 @@ def test_it_precomputes_the_what_if_answer_and_shares_the_replay_across_historie
 def test_it_steps_the_cumulative_curve_at_each_backup_finish_and_stays_flat_between(now: Any, db: None) -> None:
     from datetime import UTC, datetime
 
-    from reports import charts
+    from reports import charts, queries
 
     de = Zone.objects.get(code="DE")
     day2 = datetime(2026, 11, 2, 1, 30, tzinfo=UTC)
@@ -696,7 +696,7 @@ def test_it_steps_the_cumulative_curve_at_each_backup_finish_and_stays_flat_betw
     completed_job(de, when=day2, emitted=0.1, counterfactual=0.1)
     completed_job(de, when=day2 + timedelta(days=3), emitted=0.3, counterfactual=0.4)
     until = datetime(2026, 11, 10, tzinfo=UTC)
-    steps = charts.cumulative_steps(charts.accounted_jobs(), until=until)
+    steps = queries.cumulative_steps(queries.accounted_jobs(), until=until)
     assert [when for when, _, _ in steps] == [day2, day2, day2, day2 + timedelta(days=3), until]
     assert steps[0][1:] == (0.0, 0.0)
     assert steps[2][1:] == pytest.approx((0.3, 0.6))  # both 01:30 backups, nothing before
