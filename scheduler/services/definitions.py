@@ -20,7 +20,7 @@ from hyperweb.api.limits import (
     MAX_NOT_BEFORE_DAYS,
     MIN_DURATION_HOURS,
 )
-from hyperweb.api.timestamps import parse_timestamp
+from hyperweb.lib.timefmt import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
 from scheduler.uncertainty import RISK_LEVELS
 

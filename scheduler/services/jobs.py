@@ -13,7 +13,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.roles import OPERATOR, has_role
-from hyperweb.api.timestamps import format_timestamp, go_duration
+from hyperweb.lib.durations import go_duration
+from hyperweb.lib.timefmt import format_utc
 from scheduler.models import BackupJob, JobDecision, JobEvent
 from scheduler.services.capacity import job_target
 from scheduler.services.definitions import (
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def format_ts(value: datetime | None) -> str | None:
     """UTC, `Z` suffix, at most 6 fractional digits (docs/API.md, "Conventions"); None stays None."""
-    return None if value is None else format_timestamp(value)
+    return None if value is None else format_utc(value)
 
 
 def log_event(job_id: str, message: str, *, level: str = "info", now: datetime | None = None) -> None:
