@@ -313,6 +313,13 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
         raise malformed(
             f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}", "metadata.executor"
         )
+    if executor == "hypersdk" and not settings.HYPERSDK_URL:
+        # Refused now rather than failing at run time: nothing on this server could run it.
+        raise malformed(
+            "the hypersdk executor is not configured on this server (HYPERSDK_URL is unset); "
+            "use the file executor or ask an administrator to set HYPERSDK_URL",
+            "metadata.executor",
+        )
     not_before = _timestamp(metadata.get("not_before"), "metadata.not_before")
     if not_before is not None and not_before > now + timedelta(days=MAX_NOT_BEFORE_DAYS):
         raise InvalidDefinition(

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.roles import OPERATOR, has_role
 from hyperweb.lib.durations import go_duration
 from hyperweb.lib.timefmt import format_utc
 from scheduler.models import BackupJob, JobDecision, JobEvent
@@ -259,6 +260,12 @@ class CancelOutcome:
     cancelled: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+
+
+def can_cancel(user: Any, job: BackupJob) -> bool:
+    """Whether `user` may cancel `job` now: operators may cancel any job (they work as a team,
+    docs/API.md "Owners"), and only while it waits or runs (BackupJob.is_cancellable)."""
+    return has_role(user, OPERATOR) and job.is_cancellable
 
 
 def cancel_jobs(job_ids: list[str], user: Any = None, *, now: datetime | None = None) -> CancelOutcome:

@@ -23,6 +23,9 @@ def _vms_source_root(settings: Any) -> None:
     # The forms below name VMs under /vms; file-executor paths are checked against the source
     # roots at submission (tests about real files set their own tmp_path roots).
     settings.BACKUP_SOURCE_ROOTS = [Path("/vms")]
+    # Backups planned hours ahead use the hypersdk executor (no source file needed); no daemon
+    # listens there, and nothing here runs them.
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"
 
 
 # --- login and roles ---------------------------------------------------------------------------
