@@ -29,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 from carbon.intensity import StepSeries  # noqa: E402
 from carbon.providers.csvfile import parse_csv  # noqa: E402
 from scheduler import uncertainty  # noqa: E402
@@ -210,6 +212,7 @@ def main() -> None:
     )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    runinfo.begin()
 
     risks = list(RISKS) + ([f"w{w:g}" for w in CURVE] if args.curve else [])
     zones = [z.strip().upper() for z in args.zones.split(",")]

@@ -37,12 +37,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 from carbon.intensity import StepSeries, energy_kwh  # noqa: E402
 from carbon.providers.csvfile import parse_csv  # noqa: E402
 from scheduler.fleet import plan_fleet  # noqa: E402
 from scheduler.planner import PlanRequest  # noqa: E402
 
-ZONES = {  # code: typical gCO2/kWh (DESIGN.md), the real curve whose shape it borrows
+ZONES = {  # code: typical gCO2/kWh (carbon/zones.py), the real curve whose shape it borrows
     "US-CAL-CISO": (220, "de"),
     "US-NEISO": (250, "de"),
     "US-PJM": (380, "de"),
@@ -154,6 +156,7 @@ def main() -> None:
     ap.add_argument("--targets", type=int, default=0, help="shared backup targets with limits (0: none)")
     ap.add_argument("--target-factor", type=float, default=1.25, help="target capacity / its mean load")
     args = ap.parse_args()
+    runinfo.begin()
 
     curves = zone_curves(args.data)
     jobs = make_jobs(args.jobs, args.seed)

@@ -22,7 +22,7 @@ from carbon import services as carbon_services
 from carbon.intensity import StepSeries
 from carbon.models import Zone
 from carbon.services.store import cache_allowed
-from reports import charts
+from reports import charts, stats
 
 DEFAULT_INPUTS = (2.0, 4.0, 90)  # duration hours, wait hours, history days: the form's initial values
 WHATIF_DAYS = ((30, "last 30 days"), (90, "last 90 days"), (365, "last year"))
@@ -110,7 +110,7 @@ def answer(zone: Zone, duration_hours: float, flexibility_hours: float, days: in
         now = timezone.now()
         # Stored actual readings only (the series ends at now): what really happened.
         info = carbon_services.intensity_series(zone, now - timedelta(days=days), now, now=now)
-        result = charts.whatif_distribution(
+        result = stats.whatif_distribution(
             info.series,
             duration=timedelta(hours=duration_hours),
             flexibility=timedelta(hours=flexibility_hours),

@@ -59,15 +59,16 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from carbon.forecaster import DEFAULT_PARAMS, forecast_from_grid
+from carbon.forecaster import DEFAULT_PARAMS, GridModel
 from carbon.intensity import StepSeries, energy_kwh
+from hyperweb.lib import durations
+from hyperweb.lib.timefmt import format_utc
 from scheduler.planner import Decision, PlanRequest, plan_job, replan
 from scheduler.uncertainty import (
     DEFAULT_RISK,
@@ -98,21 +99,10 @@ HYPERSDK_LOOKAHEAD = timedelta(hours=4)  # the original looked at the next 4 h o
 # the default first submission leaves it that much history (carbon.services.modelled.LOOKBACK).
 HISTORY = timedelta(days=max(int(DEFAULT_PARAMS["days"]), 7) + 1)
 
-_DURATION_RE = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$"
-)
-
-
 def parse_duration(text: str) -> timedelta:
-    """``"2h"``, ``"30m"``, ``"90min"``, ``"1h30m"``, ``"1d"``, ``"1.5h"`` -> timedelta (> 0)."""
-    m = _DURATION_RE.match(text or "")
-    if not text or not m or not any(m.groups()):
-        raise ValueError(f"bad duration {text!r}: use e.g. 2h, 30m, 1h30m, 1d")
-    d, h, mi = (float(g) if g else 0.0 for g in m.groups())
-    value = timedelta(days=d, hours=h, minutes=mi)
-    if value <= timedelta(0):
-        raise ValueError(f"duration {text!r} must be positive")
-    return value
+    """A job length or step (> 0) in hyperweb's grammar (hyperweb.lib.durations: ``2h``, ``90min``,
+    ``1h30m``, ``1d``; a bare number is hours)."""
+    return durations.parse_duration(text, positive=True)
 
 
 def parse_forecast(text: str) -> tuple[str, float]:
@@ -222,7 +212,7 @@ class BacktestResult:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(value, "seconds")
 
 
 class _Grid:
@@ -254,6 +244,15 @@ class _Grid:
             total[i] / covered[i] if covered[i] >= self.step / 2 else None for i in range(n)
         ]
         self.per_day = round(86400 / self.step)
+        self._models: dict[tuple[tuple[str, float], ...], GridModel] = {}
+
+    def model(self, params: dict[str, float]) -> GridModel:
+        """The forecaster over this grid with these parameters (built once per grid)."""
+        key = tuple(sorted(params.items()))
+        got = self._models.get(key)
+        if got is None:
+            got = self._models[key] = GridModel(self.values, self.per_day, params)
+        return got
 
     def index(self, t: float) -> int:
         return math.floor((t - self.t0) / self.step + 1e-9)
@@ -550,8 +549,9 @@ def _issue_values(
     if kind == "model":
         params = {**DEFAULT_PARAMS, **(config.forecast_params or {})}
         need = grid.per_day * (max(int(params["days"]), 7) + 1) + 2
-        history = grid.values[max(0, i0 - need) : i0]  # strictly before the issue time
-        out = list(forecast_from_grid(history, grid.per_day, steps_ahead, params))
+        # forecast_from_grid on the history strictly before the issue time, grid.values[i0 - need
+        # : i0], with the smoothing shared by every issue of this grid (bit for bit the same).
+        out = list(grid.model(params).forecast(i0, need, steps_ahead))
     else:
         rng = random.Random(f"{config.seed}:{issue}")
         sigma = pct / 100.0 / math.sqrt(grid.per_day)  # random-walk sd reaches pct at 24 h

@@ -77,7 +77,7 @@ class Progress:
         return 0.0
 
     def as_contract(self) -> dict[str, Any]:
-        """The progress keys of CONTRACT.md's `/jobs/progress/{id}` (the caller adds the rest)."""
+        """The progress keys of `GET /jobs/progress/{id}` (the caller adds the rest)."""
         return {
             "phase": self.phase,
             "current_file": self.current_file or "",
@@ -171,7 +171,7 @@ def get_executor(name: str) -> Executor:
     if name == "file":
         from scheduler.executors.file import FileExecutor
 
-        return FileExecutor(compresslevel=min(9, getattr(settings, "BACKUP_GZIP_LEVEL", 6)))
+        return FileExecutor(compresslevel=settings.BACKUP_GZIP_LEVEL)
     if name == "hypersdk":
         from scheduler.executors.hypersdk import HypersdkExecutor
 
