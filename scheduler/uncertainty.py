@@ -69,8 +69,8 @@ class RiskRule:
 
 # Tuned on a training slice of the backtest (docs/BENCHMARKS.md), not on the period reported.
 RISK_RULES: dict[str, RiskRule | None] = {
-    "cautious": RiskRule(max_worse=0.10, min_expected_pct=1.0, hedge=0.5),
-    "balanced": RiskRule(max_worse=0.25, min_expected_pct=0.0, hedge=0.0),
+    "cautious": RiskRule(max_worse=0.10, hedge=0.5),
+    "balanced": RiskRule(max_worse=0.25, hedge=0.5),
     "greedy": None,
 }
 LIKELY_Q = 0.5  # "likely saving": the median error
