@@ -1,15 +1,17 @@
 """Backtest benchmark: the issue's 6 cases, each risk setting's trade-off, HyperSDK beside.
 
-    .venv/bin/python benchmarks/bench_backtest.py [--data data/grid] [--curve] [--once]
+    .venv/bin/python benchmarks/bench_backtest.py [--data data/grid] [--period held-out] [--curve] [--once]
         [--naive] [--oracle] [--workers 2] [--json]
 
-(DE, FR) x (2 h job / 4 h delay, 2 h / 8 h, 1 h / 24 h), jobs every 30 min from 2020-01-01 to
-2020-12-31, run through scheduler.backtest.run_backtest (the code behind `manage.py backtest`):
+(DE, FR) x (2 h job / 4 h delay, 2 h / 8 h, 1 h / 24 h), jobs every 30 min over the period (default
+2020-03-01 .. 2020-12-31), run through scheduler.backtest.run_backtest (the code behind `manage.py backtest`):
 the perfect forecast, and the model forecast re-planned every 15 min (the product's
 CARBON_REFRESH_MINUTES) under each risk setting (greedy, balanced, cautious). Every row reports
 the saving, the share of the optimum, and the regret: jobs made worse than starting at
 submission, the emissions lost on them (% of run-now's) and the worst job. `--curve` adds more
-points of the trade-off curve (the error quantile planned against: 0.6, 0.8, 0.85); `--once`
+points of the trade-off curve (balanced's rule taking a 5 .. 40 % chance of ending dirtier);
+`--period` (held-out, the default: March-December 2020, what the settings were not tuned on;
+training: January-February; year), `--zones FR`, `--cases 2/4` run a part; `--once`
 adds the model decided once at submission (greedy); `--naive` a seasonal-naive forecast (same
 time yesterday, greedy, re-planned); `--oracle` adds FR replays on a cheating forecast (the
 exact next 1 h / 2 h, then the model; greedy). Prints markdown tables for docs/BENCHMARKS.md.

@@ -22,10 +22,11 @@ over its run times its energy. Policies:
   product's ``plan_fleet`` applies the same rule and hysteresis on a 5-minute slot grid.
   ``replan=False`` (``--no-replan``) decides once at submission, for comparison;
   Risk (``risk``, the product's BACKUP_RISK by default in ``manage.py backtest``): with a model or
-  noisy forecast and a setting other than ``greedy``, the planner decides on the forecast made
-  pessimistic by :mod:`scheduler.uncertainty`, with the error profile learned, as the product
-  does, from the replay's own past issues (the last ``error_days`` whose 26 h are observed,
-  relearned daily); ``greedy`` plans on the forecast as it is;
+  noisy forecast and a setting other than ``greedy``, the start at submission is the risk rule's
+  (:func:`scheduler.uncertainty.choose` on :meth:`~scheduler.uncertainty.ErrorProfile.assess`),
+  with the error profile learned, as the product does, from the replay's own past issues (the
+  last ``error_days`` whose 26 h are observed, relearned daily); a job it sends waiting is
+  re-planned as above, on the forecast as it is; ``greedy`` plans on the forecast as it is;
 - ``optimum``: the best start with perfect foresight (``StepSeries.best_window`` on the actual
   data): the physical limit.
 

@@ -13,18 +13,35 @@ positive D means the point ``tau`` ahead turned out dirtier, relative to "now", 
 :func:`learn_errors` collects D by lead (one value per past issue and lead step) from the zone's
 own recent history: the forecasts as issued (with their issue time) and what happened.
 
-Planning against it: :meth:`ErrorProfile.pessimistic` adds to each forecast step ``tau`` ahead
-its upper ``q``-quantile of D times the current level. The planner then runs unchanged on that
-series: a later start must beat "now" by more than the error the forecast usually makes at that
-lead, so a wait is only chosen when the expected saving outweighs the risk; near starts carry a
-small penalty and far ones a larger one, so between "now" and a far, uncertain minimum a nearer,
-surer start can win (a hedge). As the job waits and is re-planned, the leads shrink, the
-penalties with them, and the decision is taken again on the newer forecast.
+Deciding with it (:meth:`ErrorProfile.assess`, :func:`choose`). For a job of duration ``d``,
+the error that matters for a start ``s`` is the error of its whole run against "now"'s run,
+E(s) = mean D over [s, s + d) - mean D over [now, now + d), one value per past issue
+(:meth:`ErrorProfile.run_errors`: the joint per-issue errors, not per-lead quantiles averaged,
+which overstate a run's error). For every candidate start (the profile's step, e.g. 15 min) the
+forecast's saving ``g`` (a share of the level), then:
 
-Risk settings (the quantile planned against): ``greedy`` plans on the forecast as it is (the
-planner before this module), ``balanced`` (the default) against the 75th percentile of the
-error, ``cautious`` the 90th. Their measured trade-off (share of the optimum vs jobs made worse)
-is in docs/BENCHMARKS.md.
+- the expected saving, ``g - mean(E)`` (the forecast's usual bias at that lead taken off);
+- the chance of ending dirtier than "now", ``P(E > g)``;
+- the error band, the inter-quartile range of E.
+
+A risk setting's :class:`RiskRule` admits a later start only while that chance is at most
+``max_worse``; among the admissible starts ("now" always is) it takes the best expected saving,
+except that the earliest admissible start within ``hedge`` error bands of the best wins (the
+hedge: when "now", or a near window, and the forecast minimum are within the error band of each
+other, the earlier and surer one). The planner then ranks the job's starts so that this one
+comes first (capacity permitting; else the nearest free start).
+
+It decides a job's start at submission. A job it sends waiting is then re-planned on the
+forecast as it is, with the product's hysteresis, as the leads shrink: its regret is against
+its run at submission, which is gone; re-deciding against the run at each re-plan time (which
+sends a job that lost its window off at once), or keeping the plan unless a move is likely to
+pay, were both measured worse (docs/BENCHMARKS.md).
+
+Risk settings: ``greedy`` plans on the forecast as it is (the planner before this module),
+``balanced`` (the default) waits when the chance of ending dirtier is at most 25 %, ``cautious``
+10 %; both hedge within half an error band. The parameters were tuned on a training slice of the
+backtest (January-February 2020) and are reported on the held-out rest of 2020: their measured
+trade-off (share of the optimum vs jobs made worse) is in docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
