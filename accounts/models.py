@@ -97,3 +97,19 @@ class APIToken(models.Model):
 
     def is_valid(self, *, now: datetime | None = None) -> bool:
         return not self.revoked and self.expires_at > (now or timezone.now())
+
+
+class UserPreference(models.Model):
+    """A user's own display choices. Without a row (or with an empty timezone) pages use the
+    browser's timezone; a timezone chosen here wins over the browser's on every page (text,
+    tables, chart axes and hover labels, event logs, policy times). The API and CSV stay in UTC."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA name, e.g. Europe/Berlin; empty: the browser's timezone",
+    )
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user}"

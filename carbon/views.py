@@ -23,7 +23,7 @@ from carbon import charts, services
 from carbon.models import CarbonReading, Zone
 from carbon.tiles import overview_tiles
 from hyperweb.views import download_role_required, role_required
-from reports.charts import accounted_jobs, month_start, totals
+from reports.queries import month_start, month_totals
 from scheduler.models import BackupJob
 
 ZONE_DAYS = (1, 7, 30)  # history ranges offered on the zone page
@@ -38,7 +38,7 @@ SPAN_LIMIT = 200
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     tiles = overview_tiles(list(Zone.objects.filter(active=True)), now)
-    month = totals(accounted_jobs().filter(completed_at__gte=month_start(now)))
+    month = month_totals(now)
     planned = upcoming(now, now + timedelta(hours=TIMELINE_HOURS))
     context = {
         "now": now,

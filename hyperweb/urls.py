@@ -42,6 +42,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("reports.urls")),
     path("", include("reports.esg_urls")),
     path("", include("alerts.urls")),
+    path("", include("accounts.urls")),
     path("", include("metrics.urls")),
 ]
 admin.site.login_form = views.ThrottledAdminAuthenticationForm

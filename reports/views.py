@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from accounts.roles import VIEWER
 from carbon.models import Zone
 from hyperweb.views import role_required
-from reports import charts, whatif
+from reports import charts, queries, whatif
 
 WHATIF_DAYS = whatif.WHATIF_DAYS
 
@@ -21,21 +21,21 @@ WHATIF_DAYS = whatif.WHATIF_DAYS
 @role_required(VIEWER)
 @require_GET
 def savings(request: HttpRequest) -> HttpResponse:
-    jobs = charts.accounted_jobs()
-    overall = charts.totals(jobs)
-    months = charts.by_period(jobs, "month") if overall.runs else []
-    zones = charts.by_zone(jobs) if overall.runs else []
+    jobs = queries.accounted_jobs()
+    overall = queries.totals(jobs)
+    months = queries.by_period(jobs, "month") if overall.runs else []
+    zones = queries.by_zone(jobs) if overall.runs else []
     # The figures and charts are average-signal jobs only; marginal-signal ones (WattTime MOER)
     # are listed apart, never drawn on the same curve or added to the same figure.
-    steps = charts.cumulative_steps(jobs, until=timezone.now()) if overall.runs else []
-    average_months = charts.of_signal(months, charts.AVERAGE)
-    average_zones = charts.of_signal(zones, charts.AVERAGE)
+    steps = queries.cumulative_steps(jobs, until=timezone.now()) if overall.runs else []
+    average_months = queries.of_signal(months, queries.AVERAGE)
+    average_zones = queries.of_signal(zones, queries.AVERAGE)
     context = {
         "overall": overall,
         "months": average_months,
         "zones": average_zones,
-        "marginal_months": charts.of_signal(months, charts.MARGINAL),
-        "marginal_zones": charts.of_signal(zones, charts.MARGINAL),
+        "marginal_months": queries.of_signal(months, queries.MARGINAL),
+        "marginal_zones": queries.of_signal(zones, queries.MARGINAL),
         "cumulative_chart": charts.cumulative_chart(steps) if steps else "",
         "monthly_chart": charts.monthly_chart(average_months) if average_months else "",
         "zone_chart": charts.zone_bars_chart(average_zones) if average_zones else "",

@@ -32,7 +32,7 @@ from carbon import services as carbon_services
 from carbon.intensity import StepSeries
 from carbon.models import CarbonReading, Zone
 from carbon.services.store import cache_allowed
-from reports import charts
+from reports import charts, stats
 
 # The form's choices: every combination is precomputed by the workers (30 x 3 per zone).
 DURATIONS = (0.5, 1.0, 2.0, 4.0, 8.0)  # backup duration, hours
@@ -213,7 +213,7 @@ def answer(
     def compute() -> dict[str, Any]:
         # Stored actual readings only (the series ends at the start of today): what happened.
         found = info if info is not None else _series(zone, start, end)
-        result = charts.whatif_distribution(
+        result = stats.whatif_distribution(
             found.series,
             duration=timedelta(hours=duration_hours),
             flexibility=timedelta(hours=flexibility_hours),

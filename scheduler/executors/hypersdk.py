@@ -3,7 +3,7 @@
 For sites that keep their export engine (vCenter exports through govc/ovftool): hyperweb still
 plans the start, then submits the JobDefinition to the daemon (`POST /jobs/submit`), polls
 `GET /jobs/{id}` and maps its progress, and forwards a cancel (`POST /jobs/cancel`). The wire
-format is CONTRACT.md's.
+format is the one hyperweb serves itself (docs/API.md).
 
 - The remote job id is our job id, so a worker that dies after submitting and is retried finds
   its job already there ("duplicate") and follows it instead of starting a second export.
