@@ -20,6 +20,7 @@ data version, so a page view that finds everything cached makes no query of the 
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -166,25 +167,31 @@ def _series(zone: Zone, start: datetime, end: datetime) -> Any:
 
 
 def replay(
+    zone: Zone, duration_hours: float, flexibility_hours: float, *, now: datetime | None = None
+) -> Any:
+    """The planner's replay over the BACKTEST_DAYS before today (cached; None without enough
+    history)."""
+    end = period_end(now or timezone.now())
+    start, _ = _replay_range(end)
+    fp = _fingerprint(zone, start, end, carbon_services.data_version(zone.pk))
+    return _replay(zone, end, fp, duration_hours, flexibility_hours)
+
+
+def _replay(
     zone: Zone,
+    end: datetime,
+    fp: str,
     duration_hours: float,
     flexibility_hours: float,
     *,
-    version: str | None = None,
-    now: datetime | None = None,
-    issue_cache: dict[float, list[float | None]] | None = None,
     series: Any = None,
+    issue_cache: dict[float, list[float | None]] | None = None,
 ) -> Any:
-    """The planner's replay over the BACKTEST_DAYS before today (cached; None without enough
-    history). `issue_cache` and `series` let the workers share one zone's forecast issues and
-    readings between the pairs of inputs."""
-    end = period_end(now or timezone.now())
-    version = version or carbon_services.data_version(zone.pk)
-    start, _ = _replay_range(end)
-    fp = _fingerprint(zone, start, end, version)
+    """replay() given its range's fingerprint; `series` and `issue_cache` let the workers share
+    one zone's readings and forecast issues between the pairs of inputs."""
 
     def compute() -> Any:
-        found = series if series is not None else _series(zone, start, end).series
+        found = series if series is not None else _series(zone, *_replay_range(end)).series
         return _backtest(
             found,
             duration=timedelta(hours=duration_hours),
@@ -196,23 +203,33 @@ def replay(
 
 
 def answer(
-    zone: Zone,
-    duration_hours: float,
-    flexibility_hours: float,
-    days: int,
-    *,
-    now: datetime | None = None,
-    info: Any = None,
+    zone: Zone, duration_hours: float, flexibility_hours: float, days: int, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """What the what-if page shows for these inputs (cached; see the module docstring)."""
     end = period_end(now or timezone.now())
     version = carbon_services.data_version(zone.pk)
-    start = end - timedelta(days=days)
-    fp = _fingerprint(zone, start, end, version)
+    fp = _fingerprint(zone, end - timedelta(days=days), end, version)
+    found = dict(_distribution(zone, end, days, fp, duration_hours, flexibility_hours))
+    replay_fp = _fingerprint(zone, *_replay_range(end), version)
+    found["replay"] = _replay(zone, end, replay_fp, duration_hours, flexibility_hours)
+    return found
+
+
+def _distribution(
+    zone: Zone,
+    end: datetime,
+    days: int,
+    fp: str,
+    duration_hours: float,
+    flexibility_hours: float,
+    *,
+    info: Any = None,
+) -> dict[str, Any]:
+    """The distribution part of answer(), given its range's fingerprint (and its series)."""
 
     def compute() -> dict[str, Any]:
         # Stored actual readings only (the series ends at the start of today): what happened.
-        found = info if info is not None else _series(zone, start, end)
+        found = info if info is not None else _series(zone, end - timedelta(days=days), end)
         result = stats.whatif_distribution(
             found.series,
             duration=timedelta(hours=duration_hours),
@@ -225,42 +242,66 @@ def answer(
             "simulated": found.simulated,
         }
 
-    found = dict(_cached(_distribution_key(zone, end, days, fp, duration_hours, flexibility_hours), compute))
-    found["replay"] = replay(zone, duration_hours, flexibility_hours, version=version, now=now)
+    found: dict[str, Any] = _cached(
+        _distribution_key(zone, end, days, fp, duration_hours, flexibility_hours), compute
+    )
     return found
 
 
-def warm_zone(zone: Zone, *, now: datetime | None = None) -> int:
-    """Every choice of the form for one zone, computed unless already cached; returns how many
-    answers (distributions and replays) were computed. Each range's readings are read once and
-    the replays share the zone's forecast issues."""
+def warm_zone(
+    zone: Zone,
+    *,
+    now: datetime | None = None,
+    pairs: list[tuple[float, float]] | None = None,
+    histories: list[int] | None = None,
+    deadline: float | None = None,
+) -> int:
+    """Every choice of the form for one zone (or the `pairs` of duration and wait and the
+    `histories` given), computed unless already cached, until time.monotonic() passes `deadline`;
+    returns how many answers (distributions and replays) were computed. Each range's readings
+    are read once and the replays share the zone's forecast issues."""
     end = period_end(now or timezone.now())
     version = carbon_services.data_version(zone.pk)
     computed = 0
-    pairs = sorted(((d, w) for d in DURATIONS for w in WAITS), key=lambda p: -(p[0] + p[1]))
-    start, _ = _replay_range(end)
-    fp = _fingerprint(zone, start, end, version)
+    if pairs is None:
+        pairs = [(d, w) for d in DURATIONS for w in WAITS]
+    pairs = sorted(pairs, key=lambda p: -(p[0] + p[1]))  # the longest first: see below
+    fp = _fingerprint(zone, *_replay_range(end), version)
     missing = [p for p in pairs if cache.get(_replay_key(zone, end, fp, *p)) is None]
     if missing:
-        series = _series(zone, start, end).series
+        series = _series(zone, *_replay_range(end)).series
         issues: dict[float, list[float | None]] = {}  # the model's issues, shared by the pairs
         for d, w in missing:  # the longest first: the shared issues are long enough for the rest
-            replay(zone, d, w, version=version, now=end, issue_cache=issues, series=series)
+            if deadline is not None and time.monotonic() >= deadline:
+                return computed
+            _replay(zone, end, fp, d, w, series=series, issue_cache=issues)
             computed += 1
-    for days, _label in WHATIF_DAYS:
-        start = end - timedelta(days=days)
-        fp = _fingerprint(zone, start, end, version)
+    for days in histories if histories is not None else [days for days, _label in WHATIF_DAYS]:
+        fp = _fingerprint(zone, end - timedelta(days=days), end, version)
         missing = [p for p in pairs if cache.get(_distribution_key(zone, end, days, fp, *p)) is None]
         if not missing:
             continue
-        info = _series(zone, start, end)
+        info = _series(zone, end - timedelta(days=days), end)
         for d, w in missing:
-            answer(zone, d, w, days, now=end, info=info)
+            if deadline is not None and time.monotonic() >= deadline:
+                return computed
+            _distribution(zone, end, days, fp, d, w, info=info)
             computed += 1
     return computed
 
 
-def warm(*, now: datetime | None = None) -> int:
-    """Every choice of the form for every active zone (the workers, after a refresh); returns
-    how many answers were computed (0 when everything was cached: the usual case during a day)."""
-    return sum(warm_zone(zone, now=now) for zone in Zone.objects.filter(active=True))
+def warm(*, now: datetime | None = None, budget_seconds: float | None = None) -> int:
+    """What the workers compute after a refresh: the form's initial inputs for every active zone,
+    then every other choice, zone by zone, for at most `budget_seconds`
+    (WHATIF_PRECOMPUTE_SECONDS; the next refresh goes on where this one stopped). Returns how
+    many answers were computed (0 when everything was cached: the usual case during a day)."""
+    budget = settings.WHATIF_PRECOMPUTE_SECONDS if budget_seconds is None else budget_seconds
+    deadline = time.monotonic() + budget
+    zones = list(Zone.objects.filter(active=True))
+    duration, wait, days = DEFAULT_INPUTS
+    computed = sum(warm_zone(zone, now=now, pairs=[(duration, wait)], histories=[days]) for zone in zones)
+    for zone in zones:
+        if time.monotonic() >= deadline:
+            break
+        computed += warm_zone(zone, now=now, deadline=deadline)
+    return computed

@@ -687,7 +687,7 @@ def test_it_precomputes_every_what_if_choice_and_keeps_it_while_the_data_it_read
     Zone.objects.exclude(code="FR").update(active=False)
     # What the workers do after each refresh: 4 replays (one per duration and wait, shared by
     # the histories) and 4 x 3 distributions.
-    assert whatif.warm() == 4 + 4 * 3
+    assert whatif.warm(budget_seconds=3600) == 4 + 4 * 3
     client = Client()
     client.force_login(viewer_user)
     for duration in ("1", "2"):
@@ -704,11 +704,14 @@ def test_it_precomputes_every_what_if_choice_and_keeps_it_while_the_data_it_read
     today = whatif.period_end(timezone.now())
     late = max(today, now - timedelta(minutes=30))
     store_readings(fr, "simulated", [Reading(late, late + timedelta(minutes=5), 50.0)])
-    assert whatif.warm() == 0
+    assert whatif.warm(budget_seconds=3600) == 0
     # A revised reading of yesterday: every answer that reads it is computed again.
     yesterday = today - timedelta(hours=2)
     store_readings(fr, "simulated", [Reading(yesterday, yesterday + timedelta(minutes=15), 999.0)])
-    assert whatif.warm() == 4 + 4 * 3
+    assert whatif.warm(budget_seconds=3600) == 4 + 4 * 3
+    # The workers' time per refresh is bounded: past the budget, only the initial inputs.
+    store_readings(fr, "simulated", [Reading(yesterday, yesterday + timedelta(minutes=15), 998.0)])
+    assert whatif.warm(budget_seconds=0) == 1 + 1
 
 
 def test_it_steps_the_cumulative_curve_at_each_backup_finish_and_stays_flat_between(
