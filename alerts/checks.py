@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from alerts.models import Kind
 from alerts.services import job_alert, raise_alert
+from hyperweb.lib.timefmt import parse_instant
 
 log = logging.getLogger(__name__)
 
@@ -289,8 +290,8 @@ def digest_value(start: datetime, end: datetime) -> dict[str, Any]:
 
 
 def digest_text(value: dict[str, Any]) -> str:
-    start = datetime.fromisoformat(value["period_start"])
-    end = datetime.fromisoformat(value["period_end"]) - timedelta(days=1)
+    start = parse_instant(value["period_start"])
+    end = parse_instant(value["period_end"]) - timedelta(days=1)
     percent = value["avoided_percent"]
     lines = [
         f"hyperweb weekly digest, {start:%Y-%m-%d} to {end:%Y-%m-%d} (UTC)",

@@ -4,11 +4,12 @@ what-if statistics)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from carbon.charts import ACTUAL_COLOUR, FORECAST_COLOUR, base_layout, note, render
-from hyperweb.quantities import mass_unit
+from hyperweb.lib.timefmt import format_utc
+from hyperweb.lib.units import mass_unit
 
 EMITTED_COLOUR = "#a34a00"
 COUNTERFACTUAL_COLOUR = "#55606e"
@@ -16,13 +17,13 @@ SAVED_COLOUR = "#1e6b34"
 
 
 def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(when, "seconds")
 
 
 def cumulative_chart(steps: list[tuple[datetime, float, float]]) -> str:
     """Cumulative emitted against cumulative counterfactual, stepping at each backup's finish and
     flat in between (line shape "hv"); the gap between them is the saving. The axis unit (g, kg
-    or t) suits the largest value, as hyperweb.quantities writes masses everywhere."""
+    or t) suits the largest value, as hyperweb.lib.units writes masses everywhere."""
     unit, per = mass_unit(max((max(e, c) for _, e, c in steps), default=0.0))
     x = [_iso(when) for when, _, _ in steps]
     emitted = [round(e / per, 6) for _, e, _ in steps]
@@ -56,7 +57,7 @@ def cumulative_chart(steps: list[tuple[datetime, float, float]]) -> str:
 
 def _grouped_bars(labels: list[str], rows: list[dict[str, Any]]) -> str:
     """Counterfactual, emitted and avoided per group, in the mass unit (g, kg or t) that
-    hyperweb.quantities picks for the largest bar, as the tables beside them write it."""
+    hyperweb.lib.units picks for the largest bar, as the tables beside them write it."""
     keys = ("counterfactual", "emitted", "avoided")
     unit, per = mass_unit(max((abs(r[key]) for r in rows for key in keys), default=0.0))
     data = [

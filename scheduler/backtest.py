@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +67,8 @@ from typing import Any
 
 from carbon.forecaster import DEFAULT_PARAMS, GridModel
 from carbon.intensity import StepSeries, energy_kwh
+from hyperweb.lib import durations
+from hyperweb.lib.timefmt import format_utc
 from scheduler.planner import PlanRequest, plan_job, replan
 from scheduler.uncertainty import DEFAULT_RISK, ErrorProfile, issue_errors, profile_from_errors, risk_quantile
 
@@ -89,21 +90,10 @@ HYPERSDK_LOOKAHEAD = timedelta(hours=4)  # the original looked at the next 4 h o
 # the default first submission leaves it that much history (carbon.services.modelled.LOOKBACK).
 HISTORY = timedelta(days=max(int(DEFAULT_PARAMS["days"]), 7) + 1)
 
-_DURATION_RE = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$"
-)
-
-
 def parse_duration(text: str) -> timedelta:
-    """``"2h"``, ``"30m"``, ``"90min"``, ``"1h30m"``, ``"1d"``, ``"1.5h"`` -> timedelta (> 0)."""
-    m = _DURATION_RE.match(text or "")
-    if not text or not m or not any(m.groups()):
-        raise ValueError(f"bad duration {text!r}: use e.g. 2h, 30m, 1h30m, 1d")
-    d, h, mi = (float(g) if g else 0.0 for g in m.groups())
-    value = timedelta(days=d, hours=h, minutes=mi)
-    if value <= timedelta(0):
-        raise ValueError(f"duration {text!r} must be positive")
-    return value
+    """A job length or step (> 0) in hyperweb's grammar (hyperweb.lib.durations: ``2h``, ``90min``,
+    ``1h30m``, ``1d``; a bare number is hours)."""
+    return durations.parse_duration(text, positive=True)
 
 
 def parse_forecast(text: str) -> tuple[str, float]:
@@ -211,7 +201,7 @@ class BacktestResult:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(value, "seconds")
 
 
 class _Grid:

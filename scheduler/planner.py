@@ -40,6 +40,7 @@ from functools import lru_cache
 from typing import Any
 
 from carbon.intensity import StepSeries
+from hyperweb.lib.timefmt import format_utc
 
 __all__ = [
     "STRATEGIES",
@@ -136,7 +137,7 @@ def iso(value: datetime | None) -> str | None:
     # Cached: a fleet plan formats the same few hundred slot times tens of thousands of times.
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(value, "seconds")
 
 
 @lru_cache(maxsize=1024)

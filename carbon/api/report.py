@@ -66,17 +66,16 @@ def find_job(job_id: str) -> Any | None:
 def carbon_report(
     *, zone: Zone, job: Any | None, job_id: str, start: datetime, end: datetime, data_gb: float, now: datetime
 ) -> Report:
-    from scheduler.accounting import account_run
+    from scheduler.accounting import account_run, counterfactual_start
 
     requested_at = getattr(job, "requested_at", None) or start
     # The counterfactual starts when the job was allowed to: its earliest start if the caller
-    # imposed a later one (not_before, a policy window), else the request (scheduler/accounting.py).
+    # imposed a later one (not_before, a policy window), else the request. One rule, the
+    # accounting's (scheduler.accounting.counterfactual_start), for this report and every job.
     earliest_start = getattr(job, "earliest_start", None)
     duration = end - start
-    counterfactual_start = max(requested_at, earliest_start or requested_at)
-    info = services.intensity_series(
-        zone, min(start, counterfactual_start), max(end, counterfactual_start + duration), now=now
-    )
+    counter_start = counterfactual_start(requested_at, earliest_start)
+    info = services.intensity_series(zone, min(start, counter_start), max(end, counter_start + duration), now=now)
     run = account_run(
         info.series,
         requested_at=requested_at,

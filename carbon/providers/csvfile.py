@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from carbon.providers.base import ProviderError, Reading, ZoneRef
-from hyperweb.api.timestamps import parse_timestamp
+from hyperweb.lib.timefmt import parse_timestamp
 
 SHARED_HEADER = ("time", "carbon intensity")
 GZIP_MAGIC = b"\x1f\x8b"

@@ -37,6 +37,7 @@ from carbon.providers.http import (
     parse_time,
     step_from_times,
 )
+from hyperweb.lib.timefmt import format_utc
 
 logger = logging.getLogger("carbon.providers")
 
@@ -306,7 +307,7 @@ def _percent(value: Any) -> float:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment, "seconds")
 
 
 def build() -> ElectricityMapsProvider:

@@ -18,6 +18,7 @@ from typing import Any
 
 from carbon.providers.base import ProviderError, Reading, ZoneRef
 from carbon.providers.http import HttpClient, HTTPStatusError, http_settings, intensity_number, parse_time
+from hyperweb.lib.timefmt import format_utc
 
 logger = logging.getLogger("carbon.providers")
 
@@ -242,7 +243,7 @@ class WattTimeProvider:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment, "seconds")
 
 
 def build() -> WattTimeProvider:

@@ -98,7 +98,14 @@ def metadata_schema() -> dict[str, Any]:
             "not_before": _nullable(
                 TIMESTAMP_SCHEMA | {"description": "start no earlier (at most 366 days ahead)"}
             ),
-            "executor": _nullable({"type": "string", "enum": ["", *EXECUTOR_NAMES]}),
+            "executor": _nullable(
+                {
+                    "type": "string",
+                    "enum": ["", *EXECUTOR_NAMES],
+                    "description": "empty: the server's default; hypersdk only where the server has "
+                    "HYPERSDK_URL set (else 400 naming metadata.executor)",
+                }
+            ),
             "carbon_risk": _nullable({"type": "string", "enum": ["", *RISK_LEVELS]}),
         },
     }

@@ -6,12 +6,13 @@ accounting, policies). Import from here.
 
 from __future__ import annotations
 
-from scheduler.services.accounting import account_job
+from scheduler.services.accounting import DecisionEstimate, account_job, decision_estimate
 from scheduler.services.capacity import capacity_for
 from scheduler.services.definitions import InvalidDefinition, parse_definition
 from scheduler.services.jobs import (
     CancelOutcome,
     SubmitOutcome,
+    can_cancel,
     cancel_jobs,
     format_ts,
     job_progress,
@@ -31,12 +32,15 @@ from scheduler.services.policies import (
 )
 
 __all__ = [
+    "DecisionEstimate",
     "CancelOutcome",
     "InvalidDefinition",
     "SubmitOutcome",
     "account_job",
+    "can_cancel",
     "cancel_jobs",
     "capacity_for",
+    "decision_estimate",
     "fire_due_policies",
     "format_ts",
     "job_progress",

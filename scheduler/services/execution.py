@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from hyperweb.api.timestamps import go_duration
+from hyperweb.lib.durations import go_duration
 from scheduler.dispatch import ClaimRefused, claim_job, dispatch_due, release_unclaimed, worker_name
 from scheduler.executors import (
     BackupError,

@@ -12,7 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from hyperweb.api.timestamps import format_timestamp, go_duration
+from accounts.roles import OPERATOR, has_role
+from hyperweb.lib.durations import go_duration
+from hyperweb.lib.timefmt import format_utc
 from scheduler.models import BackupJob, JobDecision, JobEvent
 from scheduler.services.capacity import job_target
 from scheduler.services.definitions import (
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def format_ts(value: datetime | None) -> str | None:
     """UTC, `Z` suffix, at most 6 fractional digits (docs/API.md, "Conventions"); None stays None."""
-    return None if value is None else format_timestamp(value)
+    return None if value is None else format_utc(value)
 
 
 def log_event(job_id: str, message: str, *, level: str = "info", now: datetime | None = None) -> None:
@@ -258,6 +260,12 @@ class CancelOutcome:
     cancelled: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+
+
+def can_cancel(user: Any, job: BackupJob) -> bool:
+    """Whether `user` may cancel `job` now: operators may cancel any job (they work as a team,
+    docs/API.md "Owners"), and only while it waits or runs (BackupJob.is_cancellable)."""
+    return has_role(user, OPERATOR) and job.is_cancellable
 
 
 def cancel_jobs(job_ids: list[str], user: Any = None, *, now: datetime | None = None) -> CancelOutcome:

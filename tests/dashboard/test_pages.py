@@ -23,6 +23,9 @@ def _vms_source_root(settings: Any) -> None:
     # The forms below name VMs under /vms; file-executor paths are checked against the source
     # roots at submission (tests about real files set their own tmp_path roots).
     settings.BACKUP_SOURCE_ROOTS = [Path("/vms")]
+    # Backups planned hours ahead use the hypersdk executor (no source file needed); no daemon
+    # listens there, and nothing here runs them.
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"
 
 
 # --- login and roles ---------------------------------------------------------------------------
@@ -552,14 +555,14 @@ def test_it_formats_co2_with_a_suitable_unit(kg: float, text: str) -> None:
     [(315_000_000, "315 MB"), (314_572_800, "315 MB"), (1_200_000_000, "1.20 GB"), (999, "999 B"), (None, "—")],
 )
 def test_it_writes_bytes_in_decimal_si_units(value: Any, text: str) -> None:
-    from hyperweb.quantities import data_bytes
+    from hyperweb.lib.units import data_bytes
 
     assert data_bytes(value) == text  # 300 MiB is 315 MB, never "300 MB"
 
 
 @pytest.mark.parametrize(("kwh", "text"), [(0.105, "105 Wh"), (1.25, "1.25 kWh"), (2400.0, "2.40 MWh")])
 def test_it_writes_energy_in_wh_kwh_or_mwh(kwh: float, text: str) -> None:
-    from hyperweb.quantities import energy
+    from hyperweb.lib.units import energy
 
     assert energy(kwh) == text
 

@@ -53,7 +53,7 @@ def test_it_steps_the_esg_curve_at_each_finish_time_and_stays_flat_between(esg_f
             points[0][0] == left and points[-1][0] == left + plot_w
         )  # from the period's start, flat to its end
     assert x_of(datetime(2026, 7, 1, 1, 30, tzinfo=UTC)) in {p[0] for p in _polyline(svg, "emitted")}
-    # masses in the unit hyperweb.quantities picks (the fixture emits grams)
+    # masses in the unit hyperweb.lib.units picks (the fixture emits grams)
     assert ">g CO2e</text>" in svg and "emitted (95.0 g)" in svg
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from carbon import services
 from carbon.intensity import quality
-from carbon.management.commands._carbon_args import parse_duration, parse_number, parse_when
+from carbon.management.commands._carbon_args import parse_number, parse_when
 from carbon.management.commands._carbon_output import (
     buckets,
     estimate_json,
@@ -38,6 +38,8 @@ from carbon.management.commands._carbon_output import (
 )
 from carbon.models import CarbonReading, Zone
 from hyperweb import quantities
+from hyperweb.lib.durations import HELP as DURATION_HELP
+from hyperweb.lib.durations import parse_duration, parse_hours
 
 BAD_INPUT = 2
 
@@ -68,14 +70,16 @@ class Command(BaseCommand):
         p = command("forecast", "The zone's intensity from now on, averaged per --every.")
         p.add_argument("--hours", default="24", help="hours ahead (default 24)")
         p.add_argument("--at", default="now", help="from this time (ISO or relative, default now)")
-        p.add_argument("--every", default="1h", help="averaging step, e.g. 1h, 30m; 0 = raw steps")
+        p.add_argument(
+            "--every", default="1h", help=f"averaging step (default 1h; 0 = raw steps): {DURATION_HELP}"
+        )
         p = command("estimate", "Emissions of a backup now versus its best window.")
         p.add_argument("--data", required=True, help="data size in GB")
-        p.add_argument("--hours", default="2", help="backup duration in hours (default 2)")
+        p.add_argument("--hours", default="2", help=f"backup duration (default 2 h): {DURATION_HELP}")
         p.add_argument(
             "--max-delay",
             default=None,
-            help=f"latest start, e.g. 8h (default {settings.CARBON_ESTIMATE_HORIZON_HOURS:g}h)",
+            help=f"latest start (default {settings.CARBON_ESTIMATE_HORIZON_HOURS:g}h): {DURATION_HELP}",
         )
         p.add_argument("--at", default="now", help="as of this time (ISO or relative, default now)")
         p = command(
@@ -245,12 +249,10 @@ class Command(BaseCommand):
     def do_estimate(self, *, zone: str, json: bool, **options: object) -> None:
         now = self.now(options)
         data_gb = parse_number(str(options["data"]), "--data")
-        hours = parse_duration(str(options["hours"])).total_seconds() / 3600
-        if hours <= 0:
-            raise ValueError(f"--hours must be positive, not {options['hours']!r}")
+        hours = parse_hours(str(options["hours"]), positive=True)
         horizon = None
         if options.get("max_delay") is not None:
-            horizon = parse_duration(str(options["max_delay"])).total_seconds() / 3600
+            horizon = parse_hours(str(options["max_delay"]))
         z = services.get_zone(zone)
         est = services.estimate(z, data_gb, hours, now=now, horizon_hours=horizon)
         if json:
