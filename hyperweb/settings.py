@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "csp.middleware.CSPMiddleware",
     "hyperweb.middleware.PrivateNoStoreMiddleware",
+    # A page's empty 405 (require_POST) gets a body that says what the address is for.
+    "hyperweb.middleware.MethodNotAllowedBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -760,3 +760,26 @@ def test_it_counts_the_data_the_backups_read_on_the_overview_not_the_archives_si
     body = viewer.get("/").content.decode()
     assert "5.19 MB" in body, "4.19 MB read + 1 MB declared"
     assert "100 GB" not in body
+
+
+@pytest.mark.parametrize(("operation", "noun"), [("restore", "restore"), ("verify", "verification")])
+def test_a_restore_or_verification_run_names_its_operation(
+    operator: Client, now: Any, operation: str, noun: str
+) -> None:
+    backup = make_job(None, now=now, status=BackupJob.Status.COMPLETED, result={"archive_path": "/b/web.tar.gz"})
+    run = make_job(None, now=now, operation=operation, subject=backup, result={"files": 3})
+    body = operator.get(f"/backups/{run.pk}").content.decode()
+    assert f"Cancel {noun}…" in body and "Cancel backup" not in body
+    assert f"<summary>{noun.capitalize()} result</summary>" in body and "Backup result" not in body
+    confirm = operator.get(f"/backups/{run.pk}/cancel").content.decode()
+    assert f"Cancel the {noun}</button>" in confirm and "Cancel the backup" not in confirm
+    response = operator.post(f"/backups/{run.pk}/cancel", {"confirm": "yes"}, follow=True)
+    assert f"{noun.capitalize()} cancelled." in response.content.decode()
+
+
+def test_a_get_on_verify_says_what_to_do(operator: Client, now: Any) -> None:
+    backup = make_job(None, now=now, status=BackupJob.Status.COMPLETED)
+    response = operator.get(f"/backups/{backup.pk}/verify")
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    body = response.content.decode()
+    assert "POST" in body and f"/backups/{backup.pk}" in body, body
