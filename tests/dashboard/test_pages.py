@@ -646,7 +646,7 @@ def test_it_reads_the_upcoming_list_in_two_queries(viewer: Client, operator: Cli
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_zones(
+def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_zones_and_history(
     viewer_user: Any, now: Any
 ) -> None:
     from django.db import connection
@@ -667,6 +667,30 @@ def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_z
         body = client.get("/").content.decode()
     assert body.count('class="card tile') == 6
     assert len(six) == len(twelve) <= 12, [q["sql"][:80] for q in twelve]
+    Zone.objects.exclude(pk=Zone.objects.filter(active=True).first().pk).update(active=False)
+    with CaptureQueriesContext(connection) as one:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 1
+    assert len(one) == len(twelve), [q["sql"][:80] for q in one]
+    # A long history (a year of hourly readings before the demo day, every zone): the same.
+    Zone.objects.update(active=True)
+    first = now - timedelta(days=366)
+    CarbonReading.objects.bulk_create(
+        CarbonReading(
+            zone=zone,
+            start=first + k * timedelta(hours=1),
+            end=first + (k + 1) * timedelta(hours=1),
+            value=300.0,
+            source="csv",
+        )
+        for zone in Zone.objects.all()
+        for k in range(365 * 24)
+    )
+    assert warm_overview() == 12
+    with CaptureQueriesContext(connection) as long:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 12
+    assert len(long) == len(twelve), [q["sql"][:80] for q in long]
 
 
 @pytest.mark.django_db(transaction=True)
