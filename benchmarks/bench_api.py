@@ -33,7 +33,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -41,6 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import runinfo  # noqa: E402
+
 CSV = ROOT / "data" / "grid" / "de_2020_ci.csv.gz"
 
 ENDPOINTS = [
@@ -168,10 +170,11 @@ def main() -> None:
         "--status-cache-seconds", type=int, default=None, help="CARBON_STATUS_CACHE_SECONDS (0: off)"
     )
     args = parser.parse_args()
+    runinfo.begin()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
 
-    data_dir = tempfile.mkdtemp(prefix="hyperweb-bench-api-")
+    data_dir = str(runinfo.scratch("hyperweb-bench-api-"))
     env = {
         **os.environ,
         "HYPERWEB_DATA_DIR": data_dir,

@@ -29,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 from carbon.intensity import StepSeries  # noqa: E402
 from carbon.providers.csvfile import parse_csv  # noqa: E402
 from scheduler import uncertainty  # noqa: E402
@@ -172,6 +174,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=4, help="groups of replays run in parallel (default 4)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    runinfo.begin()
 
     risks = list(RISKS) + ([f"q{q}" for q in CURVE] if args.curve else [])
     runs = []

@@ -41,7 +41,6 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,6 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "grid"
 sys.path.insert(0, str(ROOT))
+
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
 
 PAGES = ["/", "/(sparklines not cached)", "/zones/DE", "/zones/DE?days=30", "/backups", "/savings"]
 BROWSER_PAGES = ["/", "/zones/DE", "/savings"]
@@ -332,8 +333,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8106, help="gunicorn port for --browser")
     parser.add_argument("--keep", type=Path, help="data folder to keep (and reuse when it is already loaded)")
     args = parser.parse_args()
+    runinfo.begin()
 
-    folder = args.keep or Path(tempfile.mkdtemp(prefix="hyperweb-bench-dashboard-"))
+    folder = args.keep or runinfo.scratch("hyperweb-bench-dashboard-")
     folder.mkdir(parents=True, exist_ok=True)
     reuse = args.keep is not None and (folder / "loaded").exists()
     os.environ["HYPERWEB_DATA_DIR"] = str(folder)

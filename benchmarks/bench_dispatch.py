@@ -28,13 +28,14 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
 
 
 def _prepare_env(tmp: Path) -> dict[str, str]:
@@ -151,7 +152,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="hw-bench-dispatch-"))
+    runinfo.begin()
+    tmp = runinfo.scratch("hw-bench-dispatch-")
     try:
         env = _prepare_env(tmp)
         (tmp / "vms").mkdir()

@@ -32,7 +32,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -41,6 +40,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 PY = ROOT / ".venv" / "bin" / "python"
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 HOST, PORT = "127.0.0.1", 8103
@@ -249,10 +251,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--stops", type=int, default=3)
     args = parser.parse_args()
+    runinfo.begin()
     if listening():
         raise SystemExit(f"port {PORT} is in use")
 
-    work = Path(tempfile.mkdtemp(prefix="hw-bench-faults-"))
+    work = runinfo.scratch("hw-bench-faults-")
     silent = SilentServer()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(

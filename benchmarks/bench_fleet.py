@@ -37,6 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 from carbon.intensity import StepSeries, energy_kwh  # noqa: E402
 from carbon.providers.csvfile import parse_csv  # noqa: E402
 from scheduler.fleet import plan_fleet  # noqa: E402
@@ -154,6 +156,7 @@ def main() -> None:
     ap.add_argument("--targets", type=int, default=0, help="shared backup targets with limits (0: none)")
     ap.add_argument("--target-factor", type=float, default=1.25, help="target capacity / its mean load")
     args = ap.parse_args()
+    runinfo.begin()
 
     curves = zone_curves(args.data)
     jobs = make_jobs(args.jobs, args.seed)

@@ -14,12 +14,13 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
 
 
 def main() -> None:
@@ -28,8 +29,9 @@ def main() -> None:
     parser.add_argument("--zone", default="DE")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    runinfo.begin()
 
-    data_dir = tempfile.mkdtemp(prefix="hyperweb-bench-import-")
+    data_dir = str(runinfo.scratch("hyperweb-bench-import-"))
     os.environ["HYPERWEB_DATA_DIR"] = data_dir  # a fresh SQLite file, WAL as in production
     os.environ.pop("DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hyperweb.settings")

@@ -24,11 +24,12 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
 
 from scheduler.executors.archive import check_archive, restore_archive  # noqa: E402
 from scheduler.executors.base import BackupSpec  # noqa: E402
@@ -49,7 +50,8 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="hw-bench-lifecycle-"))
+    runinfo.begin()
+    work = runinfo.scratch("hw-bench-lifecycle-")
     try:
         vm = work / "vms" / "vm1"
         vm.mkdir(parents=True)

@@ -19,7 +19,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -27,9 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 
 def setup_django() -> None:
-    os.environ["HYPERWEB_DATA_DIR"] = tempfile.mkdtemp(prefix="hyperweb-bench-metrics-")
+    os.environ["HYPERWEB_DATA_DIR"] = str(runinfo.scratch("hyperweb-bench-metrics-"))
     os.environ.pop("DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hyperweb.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -155,6 +156,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="0,10000,100000")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
+    runinfo.begin()
     sizes = [int(s) for s in args.sizes.split(",")]
     setup_django()
     print(

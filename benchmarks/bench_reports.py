@@ -16,7 +16,6 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -27,12 +26,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 YEAR = 2025
 ZONES = {"DE": 380.0, "FR": 60.0, "GB": 250.0}
 
 
 def setup_django() -> None:
-    os.environ["HYPERWEB_DATA_DIR"] = tempfile.mkdtemp(prefix="hyperweb-bench-reports-")
+    os.environ["HYPERWEB_DATA_DIR"] = str(runinfo.scratch("hyperweb-bench-reports-"))
     os.environ.pop("DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hyperweb.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -130,7 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backups", type=int, default=100_000)
     parser.add_argument("--sizes", default="10000,50000,100000")
+    parser.add_argument("--pdf", type=Path, help="keep the year's PDF at this path (default: not kept)")
     args = parser.parse_args()
+    runinfo.begin()
     sizes = [int(s) for s in args.sizes.split(",")]
 
     setup_django()
@@ -183,9 +186,9 @@ def main() -> None:
     print(
         f"PDF rendering of it: {seconds:.2f} s wall, {cpu:.2f} s CPU, peak {peak:.1f} MiB, {len(document) / 2**10:.0f} KiB"
     )
-    out = Path(tempfile.gettempdir()) / "bench_reports_year.pdf"
-    out.write_bytes(document)
-    print(f"  written to {out}")
+    if args.pdf:
+        args.pdf.write_bytes(document)
+        print(f"  written to {args.pdf}")
 
     seconds = http_check(year)
     print(f"GET /reports/esg.csv for the year through the view (viewer API key): {seconds:.2f} s")

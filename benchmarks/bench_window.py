@@ -27,6 +27,8 @@ from pathlib import Path
 # Runnable as a plain script from the project root: make the project importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 from carbon.intensity import StepSeries  # noqa: E402
 
 STEP = 300.0  # seconds: 5-minute forecast steps
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    runinfo.begin()
 
     rng = random.Random(args.seed)
     starts, ends, values = make_forecast(rng)

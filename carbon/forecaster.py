@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from carbon.intensity import StepSeries
 
-__all__ = ["DEFAULT_PARAMS", "forecast_from_grid", "forecast_from_history", "history_grid"]
+__all__ = ["DEFAULT_PARAMS", "GridModel", "forecast_from_grid", "forecast_from_history", "history_grid"]
 
 DAY_S = 86400.0
 
@@ -114,21 +114,71 @@ def forecast_from_grid(
     values for the steps from now on. ``per_day`` steps make a day. [] if the last day of the grid
     holds no value (too little recent history to say anything)."""
     p = {**DEFAULT_PARAMS, **(params or {})}
-    n = len(grid)
     if not any(v is not None for v in grid[-per_day:]):
         return []
+    sm = _smooth_steps(p, per_day)
+    # Each smoothed value is asked for by several (position, day) pairs: all of them are computed
+    # once, up front (the same arithmetic in the same order: the forecast is bit for bit what it
+    # was). Positions outside [-sm, n + sm) have no known value in their window.
+    n = len(grid)
+    return _forecast(grid, [_smoothed(grid, j, sm, n) for j in range(-sm, n + sm)], per_day, horizon, p)
+
+
+def _smooth_steps(p: dict[str, float], per_day: int) -> int:
+    return round(p["smooth_min"] / 60.0 * (per_day / 24.0))
+
+
+class GridModel:
+    """The model over one long regular grid, forecasting from any position of it: what the
+    backtest does at every hourly issue. ``forecast(i, need, horizon)`` is bit for bit
+    ``forecast_from_grid(values[max(0, i - need) : i], per_day, horizon, params)``, but each
+    smoothed value is computed once for the whole grid instead of once per issue (consecutive
+    issues share all but a few hours of their history): only the ``sm`` positions at either edge
+    of a slice, whose windows the slice cuts, are computed per forecast.
+    """
+
+    def __init__(self, values: Sequence[float | None], per_day: int, params: dict[str, float] | None = None):
+        self.values = values
+        self.per_day = per_day
+        self.params = {**DEFAULT_PARAMS, **(params or {})}
+        self.sm = sm = _smooth_steps(self.params, per_day)
+        n = len(values)
+        # Unclipped windows only: a position whose window the grid's own ends cut is always
+        # computed from its slice (where it is cut the same way or not at all).
+        self._inner = [_smoothed(values, j, sm, n) if sm <= j < n - sm else None for j in range(n)]
+
+    def forecast(self, i: int, need: int, horizon: int) -> list[float]:
+        lo = max(0, i - need)
+        grid = self.values[lo:i]
+        if not any(v is not None for v in grid[-self.per_day :]):
+            return []
+        n, sm = len(grid), self.sm
+        if n <= 2 * sm:
+            smoothed_at = [_smoothed(grid, j, sm, n) for j in range(-sm, n + sm)]
+        else:
+            # Local j in [sm, n - sm) is absolute lo + j, whose window lies inside the slice.
+            smoothed_at = [_smoothed(grid, j, sm, n) for j in range(-sm, sm)]
+            smoothed_at += self._inner[lo + sm : i - sm]
+            smoothed_at += [_smoothed(grid, j, sm, n) for j in range(n - sm, n + sm)]
+        return _forecast(grid, smoothed_at, self.per_day, horizon, self.params)
+
+
+def _forecast(
+    grid: Sequence[float | None],
+    smoothed_at: list[float | None],
+    per_day: int,
+    horizon: int,
+    p: dict[str, float],
+) -> list[float]:
+    """forecast_from_grid given the smoothed values of positions -sm .. n + sm - 1."""
+    n = len(grid)
     days = int(p["days"])
     dw = p["day_weight"]
     ww = p["week_weight"]
     hour_steps = per_day / 24.0
-    sm = round(p["smooth_min"] / 60.0 * hour_steps)
+    sm = _smooth_steps(p, per_day)
     level_n = max(1, round(p["level_steps_h"] * hour_steps))
     decay_step = p["decay_per_h"] ** (1.0 / hour_steps)
-
-    # Each smoothed value is asked for by several (position, day) pairs: all of them are computed
-    # once, up front (the same arithmetic in the same order: the forecast is bit for bit what it
-    # was). Positions outside [-sm, n + sm) have no known value in their window.
-    smoothed_at = [_smoothed(grid, j, sm, n) for j in range(-sm, n + sm)]
     known_lo, known_hi = -sm, n + sm
     day_weights = [(k * per_day, dw ** (k - 1)) for k in range(1, days + 1)]
 

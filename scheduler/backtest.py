@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from carbon.forecaster import DEFAULT_PARAMS, forecast_from_grid
+from carbon.forecaster import DEFAULT_PARAMS, GridModel
 from carbon.intensity import StepSeries, energy_kwh
 from scheduler.planner import PlanRequest, plan_job, replan
 from scheduler.uncertainty import DEFAULT_RISK, ErrorProfile, issue_errors, profile_from_errors, risk_quantile
@@ -243,6 +243,15 @@ class _Grid:
             total[i] / covered[i] if covered[i] >= self.step / 2 else None for i in range(n)
         ]
         self.per_day = round(86400 / self.step)
+        self._models: dict[tuple[tuple[str, float], ...], GridModel] = {}
+
+    def model(self, params: dict[str, float]) -> GridModel:
+        """The forecaster over this grid with these parameters (built once per grid)."""
+        key = tuple(sorted(params.items()))
+        got = self._models.get(key)
+        if got is None:
+            got = self._models[key] = GridModel(self.values, self.per_day, params)
+        return got
 
     def index(self, t: float) -> int:
         return math.floor((t - self.t0) / self.step + 1e-9)
@@ -517,8 +526,9 @@ def _issue_values(
     if kind == "model":
         params = {**DEFAULT_PARAMS, **(config.forecast_params or {})}
         need = grid.per_day * (max(int(params["days"]), 7) + 1) + 2
-        history = grid.values[max(0, i0 - need) : i0]  # strictly before the issue time
-        out = list(forecast_from_grid(history, grid.per_day, steps_ahead, params))
+        # forecast_from_grid on the history strictly before the issue time, grid.values[i0 - need
+        # : i0], with the smoothing shared by every issue of this grid (bit for bit the same).
+        out = list(grid.model(params).forecast(i0, need, steps_ahead))
     else:
         rng = random.Random(f"{config.seed}:{issue}")
         sigma = pct / 100.0 / math.sqrt(grid.per_day)  # random-walk sd reaches pct at 24 h

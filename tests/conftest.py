@@ -86,7 +86,7 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
-# --- Personas and per-role API clients (owner: the "api" helper) ---------------------------------
+# --- Personas and per-role API clients ------------------------------------------------------------
 # admin_user is pytest-django's superuser (= the admin role); the others are plain users in one
 # role group each; outsider_user is authenticated but in no role. Each *_api client sends that
 # persona's X-API-Key, as integrations do.

@@ -314,7 +314,7 @@ def build() -> ElectricityMapsProvider:
     from django.conf import settings
 
     return ElectricityMapsProvider(
-        token=getattr(settings, "ELECTRICITYMAPS_TOKEN", ""),
-        base_url=getattr(settings, "ELECTRICITYMAPS_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
+        token=settings.ELECTRICITYMAPS_TOKEN,
+        base_url=settings.ELECTRICITYMAPS_BASE_URL,
         **http_settings(),
     )

@@ -234,8 +234,8 @@ def http_settings() -> HttpSettings:
     from django.conf import settings
 
     return {
-        "timeout": float(getattr(settings, "CARBON_HTTP_TIMEOUT", 10.0)),
-        "retries": int(getattr(settings, "CARBON_HTTP_RETRIES", 3)),
+        "timeout": float(settings.CARBON_HTTP_TIMEOUT),
+        "retries": int(settings.CARBON_HTTP_RETRIES),
     }
 
 

@@ -243,6 +243,6 @@ def build() -> UkGridProvider:
     from django.conf import settings
 
     return UkGridProvider(
-        base_url=getattr(settings, "UKGRID_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
+        base_url=settings.UKGRID_BASE_URL,
         **http_settings(),
     )

@@ -250,9 +250,9 @@ def build() -> WattTimeProvider:
     from django.conf import settings
 
     return WattTimeProvider(
-        username=getattr(settings, "WATTTIME_USERNAME", ""),
-        password=getattr(settings, "WATTTIME_PASSWORD", ""),
-        base_url=getattr(settings, "WATTTIME_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
-        signal_type=getattr(settings, "WATTTIME_SIGNAL", "co2_moer") or "co2_moer",
+        username=settings.WATTTIME_USERNAME,
+        password=settings.WATTTIME_PASSWORD,
+        base_url=settings.WATTTIME_BASE_URL,
+        signal_type=settings.WATTTIME_SIGNAL,
         **http_settings(),
     )

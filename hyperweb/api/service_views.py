@@ -25,11 +25,8 @@ EXECUTORS = ("file", "hypersdk")
 
 
 def job_counts() -> dict[str, int]:
-    """Jobs per state in one query; zeros while the scheduler app has no BackupJob model."""
-    try:
-        model = apps.get_model("scheduler", "BackupJob")
-    except LookupError:
-        return {"total": 0, **dict.fromkeys(JOB_STATES, 0)}
+    """Jobs per state in one query."""
+    model = apps.get_model("scheduler", "BackupJob")
     counts = model.objects.aggregate(
         total=Count("pk"), **{state: Count("pk", filter=Q(status=state)) for state in JOB_STATES}
     )
@@ -151,7 +148,7 @@ class CapabilitiesView(APIView):
         return Response(
             {
                 "capabilities": _executor_capabilities(),
-                "default_method": getattr(settings, "BACKUP_DEFAULT_EXECUTOR", "file"),
+                "default_method": settings.BACKUP_DEFAULT_EXECUTOR,
                 "formats": ["qcow2", "raw", "vmdk", "ova", "ovf"],
                 "carbon": {
                     "carbon_aware": True,

@@ -171,7 +171,7 @@ def get_executor(name: str) -> Executor:
     if name == "file":
         from scheduler.executors.file import FileExecutor
 
-        return FileExecutor(compresslevel=min(9, getattr(settings, "BACKUP_GZIP_LEVEL", 6)))
+        return FileExecutor(compresslevel=settings.BACKUP_GZIP_LEVEL)
     if name == "hypersdk":
         from scheduler.executors.hypersdk import HypersdkExecutor
 

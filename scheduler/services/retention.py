@@ -141,6 +141,22 @@ def _candidates() -> Any:
     )
 
 
+def vm_key(backup: BackupJob) -> str:
+    """The VM a one-off backup copied, however it was written: a file-executor source resolved
+    inside its source root and shown relative to it (`web01` and `/srv/vms/web01` are one VM).
+    Paths the executor does not resolve here (a hypersdk VM lives on the daemon) stay as written."""
+    if backup.executor != "file":
+        return backup.vm_path
+    try:
+        resolved = resolve_inside(backup.vm_path, settings.BACKUP_SOURCE_ROOTS)
+    except PathNotAllowed:
+        return backup.vm_path
+    for root in settings.BACKUP_SOURCE_ROOTS:
+        if resolved.is_relative_to(root):
+            return str(resolved.relative_to(root)) if len(settings.BACKUP_SOURCE_ROOTS) == 1 else str(resolved)
+    return str(resolved)
+
+
 def preview(policy: BackupPolicy | None = None, *, rule: Rule | None = None) -> list[GroupPreview]:
     """What retention would keep and delete now (a dry run), per group; `policy` limits it to
     that policy's backups; `rule` replaces the group's own (the policy page's what-if)."""
@@ -149,10 +165,10 @@ def preview(policy: BackupPolicy | None = None, *, rule: Rule | None = None) -> 
         rows = rows.filter(policy=policy)
     groups: dict[tuple[str, str], list[BackupJob]] = defaultdict(list)
     for backup in rows:
-        key = ("policy", backup.policy_id) if backup.policy_id else ("vm", backup.vm_path)
+        key = ("policy", backup.policy_id) if backup.policy_id else ("vm", vm_key(backup))
         groups[key].append(backup)
     previews = []
-    for (kind, _), backups in sorted(groups.items()):
+    for (kind, name), backups in sorted(groups.items()):
         owner = backups[0].policy if kind == "policy" else None
         group_rule, source = (rule, "asked") if rule is not None else policy_rule(owner)
         chosen = select(
@@ -167,7 +183,7 @@ def preview(policy: BackupPolicy | None = None, *, rule: Rule | None = None) -> 
             ],
             group_rule,
         )
-        label = f"policy {owner.name}" if owner is not None else f"one-off backups of {backups[0].vm_path}"
+        label = f"policy {owner.name}" if owner is not None else f"one-off backups of {name}"
         group = GroupPreview(label, owner, group_rule, source)
         for b in backups:
             group.rows.append(Row(b, b.pk in chosen.keep, chosen.keep.get(b.pk, [])))

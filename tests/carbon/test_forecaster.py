@@ -81,3 +81,30 @@ def test_it_says_nothing_without_recent_history():
 def test_it_refuses_a_naive_now():
     with pytest.raises(ValueError):
         forecast_from_history(daily(pattern), datetime(2024, 3, 10, 12), hours=1)
+
+
+@pytest.mark.parametrize("per_day", [96, 288, 24])  # smoothing of 1, 4 and 0 steps either side
+def test_a_grid_model_forecasts_every_slice_bit_for_bit_as_forecast_from_grid(per_day: int) -> None:
+    """The backtest's shared smoothing (GridModel) gives exactly forecast_from_grid's numbers for
+    any slice: near the grid's start (cut windows), across gaps, and long enough for every day."""
+    import random
+
+    from carbon.forecaster import GridModel
+
+    rng = random.Random(per_day)
+    n = per_day * 20
+    values: list[float | None] = [
+        None
+        if rng.random() < 0.05 or 5 * per_day <= i < 5 * per_day + per_day // 3
+        else 200 + 150 * rng.random()
+        for i in range(n)
+    ]
+    model = GridModel(values, per_day)
+    need = per_day * 15 + 2
+    ends = [1, 2, 3, 5, per_day // 2, per_day + 1, 3 * per_day, need - 1, need, need + 1, n - 1, n]
+    ends += [rng.randrange(1, n + 1) for _ in range(20)]
+    for i in ends:
+        expected = forecast_from_grid(values[max(0, i - need) : i], per_day, per_day * 3)
+        assert model.forecast(i, need, per_day * 3) == expected, i
+    assert model.forecast(6 * per_day, need, 10) != []
+    assert GridModel([None] * per_day, per_day).forecast(per_day, need, 10) == []

@@ -45,7 +45,7 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[str]]]:
         page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
         page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
         # Failed loads are checked by URL (the console's "Failed to load resource" names none);
-        # /favicon.ico is the `dashboard` helper's (pages without an icon link ask for it).
+        # /favicon.ico is served from static/root/ (pages without an icon link ask for it).
         page.on(
             "response",
             lambda r: errors.append(f"HTTP {r.status} {r.url}")

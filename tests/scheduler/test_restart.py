@@ -62,13 +62,21 @@ def test_it_keeps_a_delayed_job_across_a_cluster_restart_and_runs_it_at_its_plan
 
     second = start_cluster(env, tmp_path / "second.log")
     try:
+        ready = wait_for(lambda: "running" in (tmp_path / "second.log").read_text(), 20)
+        ready_at = datetime.now(UTC)
         done = wait_for(lambda: row(tmp_path, job_id)["status"] in ("completed", "failed"), 45)
     finally:
         stop_cluster(second)
     job = row(tmp_path, job_id)
-    assert done and job["status"] == "completed", (job, (tmp_path / "second.log").read_text()[-3000:])
-    late = ts(job["started_at"]) - ts(job["planned_start"])
-    assert timedelta(0) <= late < timedelta(seconds=3)
+    assert ready and done and job["status"] == "completed", (
+        job,
+        (tmp_path / "second.log").read_text()[-3000:],
+    )
+    # On time: within 3 s of its planned start, or of the moment the workers were up when a very
+    # loaded machine started them after it (nothing can start a backup before its workers run).
+    started_at = ts(job["started_at"])
+    assert started_at >= ts(job["planned_start"])
+    assert started_at - max(ts(job["planned_start"]), ready_at) < timedelta(seconds=3)
     assert sum(m.startswith("started by") for m in job["events"]) == 1
     result = json.loads(job["result"])
     assert verify(result["archive_path"], result["manifest_path"])

@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from scheduler.models import BackupJob
 from scheduler.services.execution import execute_job
+from scheduler.services.jobs import submit_jobs
 from scheduler.services.lifecycle import LifecycleRefused, request_restore, request_verification
 from scheduler.services.retention import preview, prune
 from tests.scheduler.factories import BackupPolicyFactory
@@ -169,3 +170,15 @@ def test_it_never_touches_a_hypersdk_backup_whose_files_live_on_the_daemon(roots
     )
     assert preview() == [] and prune().deleted == []
     assert remote_file.exists()
+
+
+def test_it_groups_one_vm_written_two_ways_as_one(roots, settings) -> None:
+    """`web01` and its absolute path inside the source root are the same VM: one group, one rule."""
+    settings.BACKUP_KEEP_LAST = 1
+    short = make_backup(roots, "web01")
+    BackupJob.objects.filter(pk=short.pk).update(completed_at=short.completed_at.replace(year=2025))
+    longer = submit_jobs([{"vm_path": str(roots["vms"] / "web01"), "name": "web01 again"}])
+    assert execute_job(longer.job_ids[0]) == "completed"
+    (group,) = preview()
+    assert group.label == "one-off backups of web01"
+    assert [row.backup.pk for row in group.deleted] == [short.pk]
