@@ -45,6 +45,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("carbon.urls")),
     path("", include("scheduler.urls")),
     path("", include("alerts.urls")),
+    path("", include("accounts.urls")),
     path("", include("metrics.urls")),
 ]
 admin.site.login_form = views.ThrottledAdminAuthenticationForm

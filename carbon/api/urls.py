@@ -1,4 +1,4 @@
-"""/carbon/* at the host root, no trailing slashes (CONTRACT.md)."""
+"""/carbon/* at the host root, no trailing slashes (as the HyperSDK clients call them: docs/API.md)."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""/jobs/* and /schedules at the host root, no trailing slashes (CONTRACT.md)."""
+"""/jobs/* and /schedules at the host root, no trailing slashes (as the HyperSDK clients call them: docs/API.md)."""
 
 from django.urls import path
 
