@@ -484,11 +484,12 @@ class _Shared(StepSeries):
     """A forecast every job waiting at a re-plan time is planned on: each job's best window, from
     that time to its own latest start, is read from one scan per (duration, earliest) up to
     ``until`` (StepSeries.best_windows_from: bit for bit best_window's answers), instead of one
-    scan per job. With a 24 h wait, 48 jobs wait at each re-plan time."""
+    scan per job. With a 24 h wait, 48 jobs wait at each re-plan time; the first job planned
+    from a time scans on its own (often the only one with a short wait)."""
 
     __slots__ = ("_tables", "_until")
 
-    _tables: dict[tuple[timedelta, datetime, float], BestWindows]
+    _tables: dict[tuple[timedelta, datetime, float], BestWindows | None]
     _until: datetime
 
     @classmethod
@@ -508,6 +509,9 @@ class _Shared(StepSeries):
         key = (duration, earliest, min_coverage)
         table = self._tables.get(key)
         if table is None:
+            if key not in self._tables:  # the first job planned from there: one scan of its own
+                self._tables[key] = None
+                return super().best_window(duration, earliest, latest, min_coverage=min_coverage)
             table = self._tables[key] = self.best_windows_from(
                 duration, earliest, self._until, min_coverage=min_coverage
             )
