@@ -25,7 +25,7 @@ from carbon.providers.csvfile import parse_csv
 from hyperweb.lib import durations
 from hyperweb.lib.timefmt import parse_instant
 from scheduler.backtest import BacktestConfig, format_table, parse_duration, parse_forecast, run_backtest
-from scheduler.uncertainty import risk_quantile
+from scheduler.uncertainty import risk_rule
 
 BAD_INPUT = 2
 
@@ -97,7 +97,7 @@ class Command(BaseCommand):
             )
             parse_forecast(opts["forecast"])
             risk = opts["risk"] or settings.BACKUP_RISK
-            risk_quantile(risk)
+            risk_rule(risk)
         except ValueError as exc:
             raise CommandError(str(exc), returncode=BAD_INPUT) from None
         start = _date(opts["start"], "--start") if opts["start"] else None
