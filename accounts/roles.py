@@ -2,7 +2,7 @@
 
 A user's role is the highest of the groups they belong to; a user in none of them is an
 "outsider": authenticated, but refused everywhere except /health. The API's permission classes
-(hyperweb.api.permissions) and the dashboard ask `has_role(user, ...)`, never the groups directly.
+(accounts.api.permissions) and the dashboard ask `has_role(user, ...)`, never the groups directly.
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import VIEWER
+from accounts.views import download_role_required
 from carbon import services
 from carbon.models import CarbonReading, Zone
-from hyperweb.views import download_role_required
 
 ZONE_DAYS = (1, 7, 30)  # history ranges offered on the zone page and its CSV download
 

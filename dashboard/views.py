@@ -24,12 +24,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import ADMIN, VIEWER, has_role
+from accounts.views import role_required
 from carbon import charts, services
 from carbon.models import CarbonReading, Zone
 from carbon.tiles import overview_tiles
 from carbon.views import ZONE_DAYS, requested_days, zone_or_404
 from dashboard.forms import ReportForm, WhatIfForm, default_preset
-from hyperweb.views import role_required
 from reports import charts as report_charts
 from reports import whatif
 from reports.charts import accounted_jobs, month_start, totals

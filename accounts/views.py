@@ -1,4 +1,4 @@
-"""Dashboard plumbing shared by every page: login, logout and the role check.
+"""Page plumbing shared by every app's pages: login, logout and the role checks.
 
 Pages are login-only; what a user may see and do follows accounts.roles. An authenticated user
 without the role a page needs (an "outsider", or a viewer posting an operator action) gets 403.
@@ -17,13 +17,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_http_methods
 
 from accounts import services as accounts
 from accounts.models import KEY_PREFIX, APIKey, APIToken
 from accounts.roles import has_role
+from hyperweb.api.errors import error_body
 
 View = Callable[..., HttpResponseBase]  # HttpResponse, or a StreamingHttpResponse for downloads
 
@@ -96,10 +97,6 @@ def _bearer_credential(authorization: str) -> Any:
 
 
 def _json_error(status: int, message: str, *, www_authenticate: str = "") -> HttpResponse:
-    from django.http import JsonResponse
-
-    from hyperweb.api.errors import error_body
-
     response = JsonResponse(error_body(message), status=status)
     if www_authenticate:
         response["WWW-Authenticate"] = www_authenticate

@@ -1,12 +1,12 @@
 """Service endpoints: GET /health (no auth), GET /status, GET /capabilities, and the benchmark's
-constant endpoint (routed only when settings.BENCH_ENDPOINT is on)."""
+constant endpoint (routed only when settings.BENCH_ENDPOINT is on). They live in the scheduler app,
+the lowest layer that may answer them: /status counts its jobs, /capabilities asks its executors."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
@@ -18,6 +18,8 @@ from rest_framework.response import Response
 from hyperweb.api.fields import TimestampField
 from hyperweb.api.timestamps import go_duration, now_iso
 from hyperweb.api.views import APIView
+from scheduler.executors import get_executor
+from scheduler.models import BackupJob
 
 _STARTED = time.monotonic()  # per process: uptime of this web worker
 JOB_STATES = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
@@ -26,8 +28,7 @@ EXECUTORS = ("file", "hypersdk")
 
 def job_counts() -> dict[str, int]:
     """Jobs per state in one query."""
-    model = apps.get_model("scheduler", "BackupJob")
-    counts = model.objects.aggregate(
+    counts = BackupJob.objects.aggregate(
         total=Count("pk"), **{state: Count("pk", filter=Q(status=state)) for state in JOB_STATES}
     )
     return {key: value or 0 for key, value in counts.items()}
@@ -126,11 +127,9 @@ def _executor_capabilities() -> dict[str, dict[str, Any]]:
     result = {}
     for name in EXECUTORS:
         try:
-            from scheduler.executors.base import get_executor  # the scheduler helpers' module
-
             executor = get_executor(name)
             available = bool(getattr(executor, "available", True))
-        except Exception:  # not built yet, or not configured (e.g. no HyperSDK URL)
+        except Exception:  # not configured (e.g. no HyperSDK URL)
             available = False
         result[name] = {"available": available, "description": descriptions[name]}
     return result
