@@ -52,6 +52,18 @@ class Zone(models.Model):
         return list(settings.CARBON_ZONE_PROVIDERS.get(self.code, settings.CARBON_PROVIDERS))
 
 
+# The built-in forecaster's readings (carbon/services/modelled.py): "model" when made from real
+# history, "model+simulated" when any of that history was simulated, so both labels show.
+MODEL_SOURCE = "model"
+MODEL_FROM_SIMULATED_SOURCE = "model+simulated"
+SIMULATED_SOURCES = frozenset({"simulated", MODEL_FROM_SIMULATED_SOURCE})
+
+
+def source_is_simulated(source: str) -> bool:
+    """Numbers from the simulated provider, or a model forecast made from them."""
+    return source in SIMULATED_SOURCES
+
+
 class CarbonReading(models.Model):
     """One interval [start, end) of grid carbon intensity for a zone, as a provider gave it.
 
@@ -118,8 +130,6 @@ class CarbonReading(models.Model):
     @property
     def simulated(self) -> bool:
         # One rule with the services (a model forecast made from simulated history counts too).
-        from carbon.services.base import source_is_simulated
-
         return source_is_simulated(self.source)
 
 

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from scheduler.models import BackupJob, BackupPolicy, Capacity, JobDecision, JobEvent
+from scheduler.targets import is_target_key
 
 
 class JobEventInline(admin.TabularInline):
@@ -87,8 +88,6 @@ class CapacityAdmin(admin.ModelAdmin):
 
     @admin.display(description="limits")
     def kind(self, row: Capacity) -> str:
-        from scheduler.services.capacity import is_target_key
-
         if not is_target_key(row.key):
             return "a zone's backups"
         return "backups written there or below" if row.key.startswith("/") else "jobs sent to that daemon"

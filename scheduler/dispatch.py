@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from scheduler.joblog import log_event
 from scheduler.models import BackupJob
 from scheduler.signals import DEADLINE_GRACE, backup_failed, deadline_missed, send_on_commit
 
@@ -192,8 +193,6 @@ def reap_stale_claims(now: datetime | None = None, *, lost: Collection[str] = ()
     was a process of this host that no longer exists (killed, out of memory), or is one of `lost`
     (worker ids a stopping cluster has just killed): no need to wait.
     """
-    from scheduler.services.jobs import log_event
-
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.BACKUP_STALE_SECONDS)
     reaped = []

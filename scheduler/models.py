@@ -16,6 +16,10 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from carbon.models import Zone
+from scheduler.executors.base import PathNotAllowed, resolve_inside
+from scheduler.targets import is_target_key, normalise_target_key
+
 
 def new_job_id() -> str:
     return str(uuid.uuid4())
@@ -313,10 +317,6 @@ class Capacity(models.Model):
         return f"{self.key}: {self.max_concurrent}"
 
     def clean(self) -> None:
-        from carbon.models import Zone
-        from scheduler.executors.base import PathNotAllowed, resolve_inside
-        from scheduler.services.capacity import is_target_key, normalise_target_key
-
         key = (self.key or "").strip()
         if not is_target_key(key):
             if not Zone.objects.filter(code=key).exists():

@@ -25,6 +25,7 @@ from scheduler.executors import (
 from scheduler.models import BackupJob, JobEvent
 from scheduler.services.definitions import restore_secrets
 from scheduler.services.jobs import format_ts, log_event
+from scheduler.services.lifecycle import run_lifecycle
 from scheduler.signals import backup_failed, send_on_commit
 
 log = logging.getLogger(__name__)
@@ -160,8 +161,6 @@ def execute_job(
     done = None
     try:
         if job.operation != BackupJob.Operation.BACKUP:
-            from scheduler.services.lifecycle import run_lifecycle
-
             done = run_lifecycle(job, report=monitor.report, should_cancel=monitor.should_cancel)
         else:
             executor = executor or get_executor(job.executor)

@@ -12,7 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from hyperweb.api.timestamps import format_timestamp, go_duration
+from hyperweb.api.timestamps import go_duration
+from scheduler import dispatch
+from scheduler.joblog import format_ts, log_event
 from scheduler.models import BackupJob, JobDecision, JobEvent
 from scheduler.services.capacity import job_target
 from scheduler.services.definitions import (
@@ -22,18 +24,9 @@ from scheduler.services.definitions import (
     parse_definition,
     problem_text,
 )
+from scheduler.services.planning import plan_new_jobs
 
 log = logging.getLogger(__name__)
-
-
-def format_ts(value: datetime | None) -> str | None:
-    """UTC, `Z` suffix, at most 6 fractional digits (CONTRACT.md); None stays None."""
-    return None if value is None else format_timestamp(value)
-
-
-def log_event(job_id: str, message: str, *, level: str = "info", now: datetime | None = None) -> None:
-    JobEvent.objects.create(job_id=job_id, timestamp=now or timezone.now(), level=level, message=message)
-    log.log(logging.WARNING if level in ("warning", "error") else logging.INFO, "job %s: %s", job_id, message)
 
 
 @dataclass
@@ -187,8 +180,6 @@ def _zone(code: str, cache: dict[str, Any]) -> Any:
 
 def create_and_plan(jobs: list[BackupJob], *, now: datetime) -> None:
     """Store new jobs, plan the carbon-aware ones, and dispatch what may run at once."""
-    from scheduler.services.planning import plan_new_jobs
-
     with transaction.atomic():
         for job in jobs:
             if not job.carbon_aware:
@@ -231,10 +222,8 @@ def create_and_plan(jobs: list[BackupJob], *, now: datetime) -> None:
 
 
 def _dispatch_now(job_ids: list[str]) -> None:
-    from scheduler.dispatch import enqueue_jobs
-
     try:
-        enqueue_jobs(job_ids)
+        dispatch.enqueue_jobs(job_ids)
     except Exception:  # the broker is down: the periodic dispatcher picks them up later
         log.exception("could not enqueue %d jobs at once; the dispatcher will retry", len(job_ids))
 

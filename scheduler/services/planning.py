@@ -22,6 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from scheduler.fleet import plan_fleet
+from scheduler.joblog import format_ts, log_event
 from scheduler.models import BackupJob, JobDecision
 from scheduler.planner import Decision, PlanRequest, fmt_span, iso
 from scheduler.services.capacity import (
@@ -31,7 +32,6 @@ from scheduler.services.capacity import (
     target_limits,
     target_rows,
 )
-from scheduler.services.jobs import format_ts, log_event
 from scheduler.services.risk import effective_risk, zone_error_profile
 from scheduler.uncertainty import ErrorProfile, risk_quantile
 
