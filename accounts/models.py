@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from hyperweb.lib.timefmt import format_utc_short
+
 KEY_PREFIX = "hwk_"  # makes a leaked key recognisable (secret scanners, logs)
 
 
@@ -84,7 +86,7 @@ class APIToken(models.Model):
         indexes = [models.Index(fields=["expires_at"], name="apitoken_expires")]
 
     def __str__(self) -> str:
-        return f"token for {self.user} until {self.expires_at:%Y-%m-%d %H:%M}Z"
+        return f"token for {self.user} until {format_utc_short(self.expires_at)}"
 
     @classmethod
     def issue(cls, user: models.Model, *, now: datetime | None = None) -> tuple[APIToken, str]:
@@ -97,3 +99,19 @@ class APIToken(models.Model):
 
     def is_valid(self, *, now: datetime | None = None) -> bool:
         return not self.revoked and self.expires_at > (now or timezone.now())
+
+
+class UserPreference(models.Model):
+    """A user's own display choices. Without a row (or with an empty timezone) pages use the
+    browser's timezone; a timezone chosen here wins over the browser's on every page (text,
+    tables, chart axes and hover labels, event logs, policy times). The API and CSV stay in UTC."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="IANA name, e.g. Europe/Berlin; empty: the browser's timezone",
+    )
+
+    def __str__(self) -> str:
+        return f"preferences of {self.user}"

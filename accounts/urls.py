@@ -1,11 +1,14 @@
-"""The dashboard's login and logout pages (session login; the admin's login is routed by
-hyperweb/urls.py before the admin's own URLs)."""
+"""The pages of accounts: login and logout (session login; the admin's login is routed by
+hyperweb/urls.py before the admin's own URLs) and each user's preferences."""
 
-from django.urls import path
+from __future__ import annotations
+
+from django.urls import URLPattern, path
 
 from accounts import views
 
-urlpatterns = [
+urlpatterns: list[URLPattern] = [
     path("login", views.LoginView.as_view(), name="login"),
     path("logout", views.LogoutView.as_view(), name="logout"),
+    path("preferences", views.preferences, name="preferences"),
 ]

@@ -1,4 +1,5 @@
-"""Page plumbing shared by every app's pages: login, logout and the role checks.
+"""Page plumbing shared by every app's pages (login, logout and the role checks) and the
+preferences page, where each signed-in user chooses the timezone pages show times in.
 
 Pages are login-only; what a user may see and do follows accounts.roles. An authenticated user
 without the role a page needs (an "outsider", or a viewer posting an operator action) gets 403.
@@ -11,7 +12,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -19,11 +20,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts import services as accounts
+from accounts.forms import PreferencesForm
 from accounts.models import KEY_PREFIX, APIKey, APIToken
-from accounts.roles import has_role
+from accounts.preferences import save_timezone, timezone_of
+from accounts.roles import VIEWER, has_role
 from hyperweb.api.errors import error_body
 
 View = Callable[..., HttpResponseBase]  # HttpResponse, or a StreamingHttpResponse for downloads
@@ -178,3 +182,15 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     """POST only (Django 5): the navigation's "Log out" button is a small form."""
+
+
+@role_required(VIEWER)
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    form = PreferencesForm(request.POST or None, initial={"timezone": timezone_of(request.user)})
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["timezone"]
+        save_timezone(request, name)
+        messages.success(request, f"Times are now shown in {name or 'your browser’s timezone'}.")
+        return redirect("preferences")
+    return render(request, "accounts/preferences.html", {"form": form}, status=400 if form.errors else 200)

@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from alerts.models import Alert, Delivery, DeliveryAttempt
+from hyperweb.lib.timefmt import format_utc
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def webhook_body(alert: Alert, delivery: Delivery) -> bytes:
         "event": alert.kind,
         "alert_id": alert.pk,
         "delivery_id": delivery.pk,
-        "created_at": alert.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": format_utc(alert.created_at),
         "subject": alert.subject,
         "text": alert.body,
         "data": alert.payload,

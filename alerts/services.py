@@ -192,50 +192,6 @@ def job_link(job_id: str) -> str:
     return f"{base}/backups/{job_id}" if base else ""
 
 
-# --- Worker schedules ---------------------------------------------------------------------------
-
-RETRY_SCHEDULE = "alerts.retry_deliveries"
-CHECK_SCHEDULE = "alerts.run_checks"
-DIGEST_SCHEDULE = "alerts.weekly_digest"
-
-
-def register_schedules() -> None:
-    """Create or update the alerts' django-q2 schedules by name (idempotent); an empty
-    ALERT_DIGEST_CRON removes the digest's."""
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=RETRY_SCHEDULE,
-        defaults={
-            "func": "alerts.tasks.retry_deliveries",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 1,
-            "repeats": -1,
-        },
-    )
-    Schedule.objects.update_or_create(
-        name=CHECK_SCHEDULE,
-        defaults={
-            "func": "alerts.tasks.run_checks",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": settings.ALERT_CHECK_MINUTES,
-            "repeats": -1,
-        },
-    )
-    if settings.ALERT_DIGEST_CRON:
-        Schedule.objects.update_or_create(
-            name=DIGEST_SCHEDULE,
-            defaults={
-                "func": "alerts.tasks.weekly_digest",
-                "schedule_type": Schedule.CRON,
-                "cron": settings.ALERT_DIGEST_CRON,
-                "repeats": -1,
-            },
-        )
-    else:
-        Schedule.objects.filter(name=DIGEST_SCHEDULE).delete()
-
-
 def send_test_alert(hook: Webhook, *, by: str = "", now: datetime | None = None) -> Alert | None:
     """A test alert to one webhook (whatever alerts it subscribes to), to check its URL and secret."""
     now = now or timezone.now()

@@ -44,7 +44,7 @@ from carbon.providers.csvfile import parse_csv  # noqa: E402
 from scheduler.fleet import plan_fleet  # noqa: E402
 from scheduler.planner import PlanRequest  # noqa: E402
 
-ZONES = {  # code: typical gCO2/kWh (DESIGN.md), the real curve whose shape it borrows
+ZONES = {  # code: typical gCO2/kWh (carbon/zones.py), the real curve whose shape it borrows
     "US-CAL-CISO": (220, "de"),
     "US-NEISO": (250, "de"),
     "US-PJM": (380, "de"),

@@ -21,8 +21,9 @@ from typing import Any
 import plotly.io as pio
 
 from carbon.intensity import StepSeries
+from hyperweb.lib.timefmt import format_utc
 
-QUALITY_BANDS = (  # (upper bound, colour) as DESIGN.md's quality levels; light, behind the curve
+QUALITY_BANDS = (  # (upper bound, colour) as carbon.intensity.quality's levels; light, behind the curve
     (100, "rgba(30,107,52,0.08)"),
     (200, "rgba(61,122,26,0.06)"),
     (400, "rgba(122,90,0,0.06)"),
@@ -132,7 +133,7 @@ class Curve:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(datetime.fromtimestamp(epoch, tz=UTC), "seconds")
 
 
 def curve(steps: Sequence[tuple[datetime, datetime, float]], max_points: int = 600) -> Curve:

@@ -10,7 +10,7 @@ from carbon.providers.base import ZoneRef
 
 
 class Zone(models.Model):
-    """A grid area whose carbon intensity hyperweb tracks (one of DESIGN.md's 12 by default)."""
+    """A grid area whose carbon intensity hyperweb tracks (the 12 of carbon/zones.py by default)."""
 
     code = models.CharField(max_length=32, unique=True, help_text="hyperweb's zone id, e.g. DE")
     name = models.CharField(max_length=100)

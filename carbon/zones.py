@@ -1,4 +1,4 @@
-"""The 12 default zones of DESIGN.md (loaded by a data migration, then editable in the admin)."""
+"""The 12 default zones, with the ids HyperSDK's clients use (loaded by a data migration, then editable in the admin)."""
 
 from __future__ import annotations
 

@@ -31,11 +31,11 @@ from carbon.tiles import overview_tiles
 from carbon.views import ZONE_DAYS, requested_days, zone_or_404
 from dashboard.forms import ReportForm, WhatIfForm, default_preset
 from reports import charts as report_charts
-from reports import whatif
-from reports.charts import accounted_jobs, month_start, totals
+from reports import queries, whatif
 from reports.esg import loader, pdf
 from reports.esg.periods import Period
 from reports.esg.value import Scope
+from reports.queries import month_start, month_totals
 from scheduler.models import BackupJob
 from scheduler.services import upcoming_firings
 
@@ -50,7 +50,7 @@ SPAN_LIMIT = 200
 def overview(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     tiles = overview_tiles(list(Zone.objects.filter(active=True)), now)
-    month = totals(accounted_jobs().filter(completed_at__gte=month_start(now)))
+    month = month_totals(now)
     planned = upcoming(now, now + timedelta(hours=TIMELINE_HOURS))
     context = {
         "now": now,
@@ -247,21 +247,21 @@ def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
 @role_required(VIEWER)
 @require_GET
 def savings(request: HttpRequest) -> HttpResponse:
-    jobs = report_charts.accounted_jobs()
-    overall = report_charts.totals(jobs)
-    months = report_charts.by_period(jobs, "month") if overall.runs else []
-    zones = report_charts.by_zone(jobs) if overall.runs else []
+    jobs = queries.accounted_jobs()
+    overall = queries.totals(jobs)
+    months = queries.by_period(jobs, "month") if overall.runs else []
+    zones = queries.by_zone(jobs) if overall.runs else []
     # The figures and charts are average-signal jobs only; marginal-signal ones (WattTime MOER)
     # are listed apart, never drawn on the same curve or added to the same figure.
-    steps = report_charts.cumulative_steps(jobs, until=timezone.now()) if overall.runs else []
-    average_months = report_charts.of_signal(months, report_charts.AVERAGE)
-    average_zones = report_charts.of_signal(zones, report_charts.AVERAGE)
+    steps = queries.cumulative_steps(jobs, until=timezone.now()) if overall.runs else []
+    average_months = queries.of_signal(months, queries.AVERAGE)
+    average_zones = queries.of_signal(zones, queries.AVERAGE)
     context = {
         "overall": overall,
         "months": average_months,
         "zones": average_zones,
-        "marginal_months": report_charts.of_signal(months, report_charts.MARGINAL),
-        "marginal_zones": report_charts.of_signal(zones, report_charts.MARGINAL),
+        "marginal_months": queries.of_signal(months, queries.MARGINAL),
+        "marginal_zones": queries.of_signal(zones, queries.MARGINAL),
         "cumulative_chart": report_charts.cumulative_chart(steps) if steps else "",
         "monthly_chart": report_charts.monthly_chart(average_months) if average_months else "",
         "zone_chart": report_charts.zone_bars_chart(average_zones) if average_zones else "",

@@ -32,7 +32,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("scheduler.api.urls")),
     path("", include("reports.api.urls")),
     # HTML pages (session login): the dashboard's, then those of one app alone
-    path("", include("accounts.urls")),  # /login, /logout
+    path("", include("accounts.urls")),  # /login, /logout, /preferences
     path("", include("dashboard.urls")),
     path("", include("carbon.urls")),
     path("", include("scheduler.urls")),

@@ -4,7 +4,7 @@ Every gunicorn worker answers /metrics with the same numbers, because none are k
 memory: each scrape runs a fixed handful of aggregate queries (independent of the number of jobs,
 zones or providers). Totals are sums of what the scheduler and the accounting stored (the
 emissions and avoided emissions are the per-job figures of scheduler/accounting.py, summed per
-zone and signal the way reports.charts does); nothing is recomputed here.
+zone and signal over the same accounted-backups query as reports.queries); nothing is recomputed here.
 
 Counters are derived from stored rows, so deleting rows (an admin pruning old jobs or fetch
 attempts) lowers them; Prometheus reads a drop as a counter reset.
@@ -146,10 +146,10 @@ class HyperwebCollector:
     # --- Emissions and avoided emissions (the stored accounting) ---------------------------------
 
     def _emissions(self) -> Iterator[Metric]:
-        from reports.charts import SIGNAL, accounted_jobs
+        from scheduler.models import SIGNAL, BackupJob
 
         rows = (
-            accounted_jobs()
+            BackupJob.objects.accounted_backups()
             .annotate(signal=SIGNAL)
             .values("zone_id", "signal")
             .order_by()

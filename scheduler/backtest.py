@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,7 +66,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from carbon.forecaster import DEFAULT_PARAMS, GridModel
-from carbon.intensity import StepSeries, energy_kwh
+from carbon.intensity import BestWindows, StepSeries, Window, energy_kwh
+from hyperweb.lib import durations
+from hyperweb.lib.timefmt import format_utc
 from scheduler.planner import PlanRequest, plan_job, replan
 from scheduler.uncertainty import DEFAULT_RISK, ErrorProfile, issue_errors, profile_from_errors, risk_quantile
 
@@ -89,21 +90,10 @@ HYPERSDK_LOOKAHEAD = timedelta(hours=4)  # the original looked at the next 4 h o
 # the default first submission leaves it that much history (carbon.services.modelled.LOOKBACK).
 HISTORY = timedelta(days=max(int(DEFAULT_PARAMS["days"]), 7) + 1)
 
-_DURATION_RE = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)\s*d)?\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m(?:in)?)?\s*$"
-)
-
-
 def parse_duration(text: str) -> timedelta:
-    """``"2h"``, ``"30m"``, ``"90min"``, ``"1h30m"``, ``"1d"``, ``"1.5h"`` -> timedelta (> 0)."""
-    m = _DURATION_RE.match(text or "")
-    if not text or not m or not any(m.groups()):
-        raise ValueError(f"bad duration {text!r}: use e.g. 2h, 30m, 1h30m, 1d")
-    d, h, mi = (float(g) if g else 0.0 for g in m.groups())
-    value = timedelta(days=d, hours=h, minutes=mi)
-    if value <= timedelta(0):
-        raise ValueError(f"duration {text!r} must be positive")
-    return value
+    """A job length or step (> 0) in hyperweb's grammar (hyperweb.lib.durations: ``2h``, ``90min``,
+    ``1h30m``, ``1d``; a bare number is hours)."""
+    return durations.parse_duration(text, positive=True)
 
 
 def parse_forecast(text: str) -> tuple[str, float]:
@@ -211,7 +201,7 @@ class BacktestResult:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(value, "seconds")
 
 
 class _Grid:
@@ -333,10 +323,13 @@ def run_backtest(
                 assert grid is not None  # model and noisy forecasts have one
                 present = {k: v for k, v in enumerate(issue_values(issue)) if v is not None}
                 ks = list(present)
-                series = StepSeries(
-                    [issue + k * grid.step for k in ks],
-                    [issue + (k + 1) * grid.step for k in ks],
-                    [present[k] for k in ks],
+                series = _Shared.of(
+                    StepSeries(
+                        [issue + k * grid.step for k in ks],
+                        [issue + (k + 1) * grid.step for k in ks],
+                        [present[k] for k in ks],
+                    ),
+                    until=datetime.fromtimestamp(issue + refresh_s, tz=UTC) + maxd,
                 )
                 # HyperSDK's look-ahead points (only the first hours are ever read).
                 near = [k for k in ks if k * grid.step <= lookahead.total_seconds() + refresh_s]
@@ -395,7 +388,7 @@ def run_backtest(
         key = when.timestamp()
         got = pessimistic.get(key)
         if got is None:
-            pessimistic[key] = got = profile.pessimistic(fc, when, q)
+            pessimistic[key] = got = _Shared.of(profile.pessimistic(fc, when, q), until=when + maxd)
         return got
 
     actual_points = None
@@ -485,6 +478,40 @@ def run_backtest(
             worst_pct=worst[p],
         )
     return BacktestResult(config, n, submits[0], submits[-1], kwh, policies, no_data)
+
+
+class _Shared(StepSeries):
+    """A forecast every job waiting at a re-plan time is planned on: each job's best window, from
+    that time to its own latest start, is read from one scan per (duration, earliest) up to
+    ``until`` (StepSeries.best_windows_from: bit for bit best_window's answers), instead of one
+    scan per job. With a 24 h wait, 48 jobs wait at each re-plan time."""
+
+    __slots__ = ("_tables", "_until")
+
+    _tables: dict[tuple[timedelta, datetime, float], BestWindows]
+    _until: datetime
+
+    @classmethod
+    def of(cls, series: StepSeries, *, until: datetime) -> _Shared:
+        shared = cls.__new__(cls)
+        for name in StepSeries.__slots__:
+            setattr(shared, name, getattr(series, name))
+        shared._tables = {}
+        shared._until = until
+        return shared
+
+    def best_window(
+        self, duration: timedelta, earliest: datetime, latest: datetime, *, min_coverage: float = 1.0
+    ) -> Window | None:
+        if not earliest <= latest <= self._until:
+            return super().best_window(duration, earliest, latest, min_coverage=min_coverage)
+        key = (duration, earliest, min_coverage)
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = self.best_windows_from(
+                duration, earliest, self._until, min_coverage=min_coverage
+            )
+        return table.window(latest)
 
 
 def _replan_every(config: BacktestConfig) -> timedelta:

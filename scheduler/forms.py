@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from carbon.models import Zone
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY
-from hyperweb.api.timestamps import EARLIEST, LATEST
+from hyperweb.lib.timefmt import EARLIEST, LATEST
 from scheduler.cron import cron_problem, next_fire
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.uncertainty import RISK_LEVELS

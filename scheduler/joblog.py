@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from hyperweb.api.timestamps import format_timestamp
+from hyperweb.lib.timefmt import format_utc
 from scheduler.models import JobEvent
 
 # The logger these lines always had (they were written from scheduler.services.jobs).
@@ -19,8 +19,8 @@ log = logging.getLogger("scheduler.services.jobs")
 
 
 def format_ts(value: datetime | None) -> str | None:
-    """UTC, `Z` suffix, at most 6 fractional digits (CONTRACT.md); None stays None."""
-    return None if value is None else format_timestamp(value)
+    """UTC, `Z` suffix, at most 6 fractional digits (docs/API.md, "Conventions"); None stays None."""
+    return None if value is None else format_utc(value)
 
 
 def log_event(job_id: str, message: str, *, level: str = "info", now: datetime | None = None) -> None:

@@ -8,31 +8,74 @@ when a newer forecast arrives. Workers claim rows with conditional updates (see 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, CharField, Q, Value, When
 
 from carbon.models import Zone
 from scheduler.executors.base import PathNotAllowed, resolve_inside
 from scheduler.targets import is_target_key, normalise_target_key
+from scheduler.uncertainty import RISK_LEVELS
 
 
 def new_job_id() -> str:
     return str(uuid.uuid4())
 
 
-RISK_CHOICES = [("cautious", "cautious"), ("balanced", "balanced"), ("greedy", "greedy")]
+RISK_CHOICES = [(level, level) for level in RISK_LEVELS]
+
+# The signal a run's accounting recorded (accounting["signal"]): only a recorded "marginal" is
+# marginal; a missing or null key is an older accounting, and every provider but WattTime's MOER
+# gives averages. Totals never add the two (reports, metrics).
+AVERAGE_SIGNAL = "average"
+MARGINAL_SIGNAL = "marginal"
+SIGNAL = Case(
+    When(Q(accounting__signal=MARGINAL_SIGNAL), then=Value(MARGINAL_SIGNAL)),
+    default=Value(AVERAGE_SIGNAL),
+    output_field=CharField(),
+)
+
+
+class BackupJobQuerySet(models.QuerySet["BackupJob"]):
+    """The one definition of an accounted run, which every page, report, export and metric reads.
+
+    A run is accounted when it completed and the scheduler's accounting ran on it (energy is always
+    recorded; emissions are None when no reading covered the run, and such a run is counted, adding
+    no kg). Backups (operation "backup") are what savings, "backups" counts and the ESG inventory
+    sum; restores and verifications run the same machinery and are accounted too, but are never
+    counted as backups (docs/REPORTS.md).
+    """
+
+    def accounted(self) -> BackupJobQuerySet:
+        """Accounted runs of every operation (backup, restore, verify)."""
+        return self.filter(ACCOUNTED)
+
+    def unaccounted(self) -> BackupJobQuerySet:
+        """Every other job: waiting, running, failed, cancelled, or completed without accounting."""
+        return self.exclude(ACCOUNTED)
+
+    def accounted_backups(self) -> BackupJobQuerySet:
+        """Accounted backups: the savings page, the overview, the ESG report and the metrics."""
+        return self.accounted().filter(operation=BackupJob.Operation.BACKUP)
+
+    def accounted_lifecycle_runs(self) -> BackupJobQuerySet:
+        """Accounted restores and verifications: reported apart, never counted as backups."""
+        return self.accounted().exclude(operation=BackupJob.Operation.BACKUP)
+
+    def completed_in(self, start: datetime, end: datetime) -> BackupJobQuerySet:
+        """Completed in [start, end): the period a run falls in is decided by its completion."""
+        return self.filter(completed_at__gte=start, completed_at__lt=end)
 
 
 class BackupJob(models.Model):
     """One backup of one VM: what to back up, when it may run, what was decided and what happened.
 
     `definition` is the caller's HyperSDK JobDefinition with secrets removed before storage; the
-    carbon decision is also written into `definition.metadata` (CONTRACT.md). Status `scheduled`
+    carbon decision is also written into `definition.metadata` (`carbon_*` keys, docs/API.md). Status `scheduled`
     means "waiting for its planned start" and is shown as `pending` to HyperSDK clients.
     """
 
@@ -56,6 +99,8 @@ class BackupJob(models.Model):
 
     WAITING = (Status.PENDING, Status.SCHEDULED)
     FINISHED = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+    # What a cancellation can still stop (scheduler.services.cancel_jobs, the pages' buttons).
+    CANCELLABLE = (Status.PENDING, Status.SCHEDULED, Status.RUNNING)
 
     id = models.CharField(primary_key=True, max_length=128, default=new_job_id)
     name = models.CharField(max_length=255, blank=True)
@@ -147,6 +192,8 @@ class BackupJob(models.Model):
     stale = models.BooleanField(default=False)
     forecast_only = models.BooleanField(default=False)
 
+    objects = BackupJobQuerySet.as_manager()
+
     class Meta:
         ordering = ["-requested_at", "-pk"]
         indexes = [
@@ -175,6 +222,11 @@ class BackupJob(models.Model):
         return self.status in self.FINISHED
 
     @property
+    def is_cancellable(self) -> bool:
+        """Waiting or running: a cancellation still stops it (finished jobs stay as they ended)."""
+        return self.status in self.CANCELLABLE
+
+    @property
     def is_damaged(self) -> bool:
         return self.integrity == self.Integrity.DAMAGED
 
@@ -189,6 +241,15 @@ class BackupJob(models.Model):
             and bool(result.get("archive_path"))
             and bool(result.get("manifest_path"))
         )
+
+
+# Completed and accounted (see BackupJobQuerySet): energy is recorded once the accounting ran.
+ACCOUNTED = Q(
+    status=BackupJob.Status.COMPLETED,
+    started_at__isnull=False,
+    completed_at__isnull=False,
+    energy_kwh__isnull=False,
+)
 
 
 class JobDecision(models.Model):

@@ -23,8 +23,9 @@ from accounts.roles import OPERATOR, VIEWER, has_role
 from accounts.views import role_required
 from carbon import charts
 from carbon import services as carbon_services
-from carbon.intensity import emissions_kg
 from hyperweb.api.timestamps import now_iso
+from hyperweb.lib.timefmt import format_utc
+from hyperweb.templatetags.pages import operation_noun
 from scheduler import services
 from scheduler.forms import (
     BackupFilterForm,
@@ -89,9 +90,7 @@ def _decision_view(job: BackupJob) -> dict[str, Any] | None:
     info = carbon_services.intensity_series(
         job.zone, earliest - timedelta(hours=3), latest + duration + timedelta(hours=3), now=decided_at
     )
-    # The energy model the accounting uses, so the page's estimate and the job's figures agree.
-    kwh = carbon_services.energy_model().kwh(job.data_size_gb or 0.0, duration.total_seconds() / 3600)
-    now_value, chosen_value = decision.get("now_intensity"), decision.get("expected_intensity")
+    estimate = services.decision_estimate(job, decision)
     return {
         "decision": decision,
         "decided_at": decided_at,
@@ -100,9 +99,9 @@ def _decision_view(job: BackupJob) -> dict[str, Any] | None:
         "chosen_start": chosen_start,
         "chosen_end": chosen_start + duration if chosen_start else None,
         "start_now_end": earliest + duration,
-        "expected_kwh": kwh,
-        "now_kg": emissions_kg(kwh, now_value) if now_value is not None else None,
-        "chosen_kg": emissions_kg(kwh, chosen_value) if chosen_value is not None else None,
+        "expected_kwh": estimate.kwh,
+        "now_kg": estimate.now_kg,
+        "chosen_kg": estimate.chosen_kg,
         "simulated": info.simulated,
         "chart": charts.decision_chart(
             info.points,
@@ -134,8 +133,7 @@ def backup_detail(request: HttpRequest, job_id: str) -> HttpResponse:
             for f in (job.accounting or {}).get("flags", [])
             if f not in ("simulated", "stale", "forecast_only")
         ],
-        "can_cancel": has_role(request.user, OPERATOR)
-        and job.status in (*BackupJob.WAITING, BackupJob.Status.RUNNING),
+        "can_cancel": services.can_cancel(request.user, job),
         "zone_tz": job.zone.timezone if job.zone else "UTC",
         "can_operate": has_role(request.user, OPERATOR),
         "lifecycle_runs": list(job.lifecycle_runs.order_by("-requested_at", "-pk")[:20]),
@@ -207,11 +205,10 @@ def backup_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     (`confirm=yes`) cancels. A POST without it shows the confirmation too."""
     job = get_object_or_404(BackupJob.objects.select_related("zone"), pk=job_id)
     if request.method != "POST" or request.POST.get("confirm") != "yes":
-        cancellable = job.status in (*BackupJob.WAITING, BackupJob.Status.RUNNING)
-        return render(request, "scheduler/backup_cancel.html", {"job": job, "cancellable": cancellable})
+        return render(request, "scheduler/backup_cancel.html", {"job": job, "cancellable": job.is_cancellable})
     outcome = services.cancel_jobs([job.pk], request.user)
     if outcome.cancelled:
-        messages.success(request, "Backup cancelled.")
+        messages.success(request, f"{operation_noun(job).capitalize()} cancelled.")
     else:
         messages.error(request, outcome.errors.get(job.pk, "could not cancel"))
     return redirect("backup", job_id=job.pk)
@@ -418,7 +415,7 @@ def policy_describe(request: HttpRequest) -> JsonResponse:
     body: dict[str, Any] = {
         "schedule_text": describe_cron(schedule),
         "window_text": window,
-        "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
+        "next_runs": [format_utc(r) for r in runs],
     }
     # What the form would refuse is a 400 naming the field (the words above still say why).
     fields = {

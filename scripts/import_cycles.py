@@ -20,11 +20,9 @@ from pathlib import Path
 
 import grimp
 
-KNOWN: dict[frozenset[str], str] = {
-    frozenset({"scheduler.fleet", "scheduler.fleet_slots", "scheduler.planner"}): (
-        "plan_fleet's rework into named steps (issue 12, item 4) untangles it"
-    ),
-}
+# Empty since issue 12: every cycle the review found is gone. An entry is a frozenset of modules
+# and a note saying who is untangling it.
+KNOWN: dict[frozenset[str], str] = {}
 
 
 def find_cycles(graph: grimp.ImportGraph) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""Request and response shapes of /carbon/* (CONTRACT.md "Carbon", plus the provenance keys).
+"""Request and response shapes of /carbon/* (HyperSDK's carbon calls, docs/API.md, plus the provenance keys).
 
 Response serializers read the carbon services' dataclasses directly (`source=` maps the names), so
 the OpenAPI schema is generated from the same code that renders the responses.

@@ -1,5 +1,5 @@
-"""/carbon/* at the host root, no trailing slashes (CONTRACT.md). POST /carbon/report reads the
-scheduler's jobs too, so scheduler/api/urls.py routes it."""
+"""/carbon/* at the host root, no trailing slashes (as the HyperSDK clients call them: docs/API.md).
+POST /carbon/report reads the scheduler's jobs too, so scheduler/api/urls.py routes it."""
 
 from django.urls import path
 

@@ -2,9 +2,10 @@
 
 A provider answers four questions about a zone: its current intensity, a forecast, history over a
 range, and which zones it knows. It returns plain `Reading` values (aware UTC datetimes, gCO2eq/kWh)
-and knows nothing of the database; `carbon.services` stores what it returns. Every method that
-asks about data takes `now`, the fetch's clock: a provider that can answer "as of" a time (the
-simulated one) uses it; one that only knows the present (a remote API) may ignore it.
+and knows nothing of the database; `carbon.services` stores what it returns. Every method takes
+`now`, the fetch's clock, so callers pass it without asking which provider they hold: a provider
+that can answer "as of" a time (the simulated one) uses it; one that only knows the present (a
+remote API) may ignore it.
 
 Failures are exceptions: `ProviderError` for an outage (network, 5xx after retries, bad payload),
 which makes the chain move on to the next provider. A provider that simply has no forecast for a
@@ -77,4 +78,4 @@ class Provider(Protocol):
         self, zone: ZoneRef, start: datetime, end: datetime, *, now: datetime | None = None
     ) -> list[Reading]: ...
 
-    def zones(self) -> list[str]: ...
+    def zones(self, *, now: datetime | None = None) -> list[str]: ...

@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from carbon.providers.base import ProviderError, Reading, ZoneRef
-from hyperweb.api.timestamps import parse_timestamp
+from hyperweb.lib.timefmt import parse_timestamp
 
 SHARED_HEADER = ("time", "carbon intensity")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -227,7 +227,7 @@ class CsvProvider:
     ) -> list[Reading]:
         raise self._refuse()
 
-    def zones(self) -> list[str]:
+    def zones(self, *, now: datetime | None = None) -> list[str]:
         return []
 
 

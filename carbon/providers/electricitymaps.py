@@ -1,6 +1,6 @@
 """Electricity Maps v3: average (consumption-based, life-cycle) intensity for most grids.
 
-Endpoints used (see PROVIDERS.md in the design notes): `carbon-intensity/latest`, `/forecast`, `/history`
+Endpoints used (Electricity Maps' v3 API): `carbon-intensity/latest`, `/forecast`, `/history`
 (last 24 h), `/past-range` (older ranges), `power-breakdown/latest`, `/history` and `/past-range`
 (the renewable percentage, the only source of it), and `zones`. Auth is the `auth-token` header;
 the token never appears in a URL, a log line or an exception message.
@@ -37,6 +37,7 @@ from carbon.providers.http import (
     parse_time,
     step_from_times,
 )
+from hyperweb.lib.timefmt import format_utc
 
 logger = logging.getLogger("carbon.providers")
 
@@ -306,7 +307,7 @@ def _percent(value: Any) -> float:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment, "seconds")
 
 
 def build() -> ElectricityMapsProvider:

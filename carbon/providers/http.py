@@ -30,6 +30,7 @@ from typing import Any, TypedDict
 import requests
 
 from carbon.providers.base import ProviderError, ProviderUnreachable
+from hyperweb.lib.timefmt import parse_instant
 
 logger = logging.getLogger("carbon.providers")
 
@@ -210,16 +211,10 @@ def parse_time(value: Any, *, field: str = "time") -> datetime:
     """An aware UTC datetime from an ISO 8601 string ('Z', offset, or naive meaning UTC)."""
     if not isinstance(value, str) or not value.strip():
         raise ProviderError(f"{field} is missing or not a string: {value!r}")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        return parse_instant(value)  # hyperweb.lib.timefmt
     except ValueError:
         raise ProviderError(f"{field} is not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 class HttpSettings(TypedDict):

@@ -151,7 +151,7 @@ class SimulatedProvider:
             )
         return readings
 
-    def zones(self) -> list[str]:
+    def zones(self, *, now: datetime | None = None) -> list[str]:
         from carbon.zones import DEFAULT_ZONES
 
         return [zone["code"] for zone in DEFAULT_ZONES]

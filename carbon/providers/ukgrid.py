@@ -1,6 +1,6 @@
 """UK NESO Carbon Intensity API: national Great Britain intensity, no key (CC BY 4.0).
 
-Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used (PROVIDERS.md):
+Half-hour periods with times written `YYYY-MM-DDThh:mmZ`. Endpoints used:
 `/intensity` (the current half-hour), `/intensity/{from}/fw48h` (forecast), `/intensity/{from}/{to}`
 (history), `/generation` and `/generation/{from}/{to}` (the fuel mix, for the renewable share
 of the present and of the history).
@@ -20,11 +20,11 @@ from typing import Any
 
 from carbon.providers.base import ProviderError, Reading, ZoneRef
 from carbon.providers.http import HttpClient, http_settings, intensity_number, parse_time
+from hyperweb.lib.timefmt import format_utc
 
 logger = logging.getLogger("carbon.providers")
 
 DEFAULT_BASE_URL = "https://api.carbonintensity.org.uk"
-TIME_FORMAT = "%Y-%m-%dT%H:%MZ"
 # Fuels counted as renewable: wind, solar, hydro and biomass -- the same set Electricity Maps
 # counts, so the two providers' percentages compare. Nuclear is low-carbon but not renewable;
 # "imports" and "other" are of unknown origin, so they are not counted either.
@@ -154,7 +154,7 @@ class UkGridProvider:
             logger.warning("ukgrid /generation history unavailable: %s", exc)
             return {}
 
-    def zones(self) -> list[str]:
+    def zones(self, *, now: datetime | None = None) -> list[str]:
         return ["GB"]
 
 
@@ -235,7 +235,7 @@ def _dedupe(readings: list[Reading]) -> list[Reading]:
 
 
 def _fmt(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+    return format_utc(moment, "minutes")  # 2026-01-31T22:00Z, the API's own form
 
 
 def build() -> UkGridProvider:

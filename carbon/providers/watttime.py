@@ -18,6 +18,7 @@ from typing import Any
 
 from carbon.providers.base import ProviderError, Reading, ZoneRef
 from carbon.providers.http import HttpClient, HTTPStatusError, http_settings, intensity_number, parse_time
+from hyperweb.lib.timefmt import format_utc
 
 logger = logging.getLogger("carbon.providers")
 
@@ -236,13 +237,13 @@ class WattTimeProvider:
             chunk_start = chunk_end
         return [unique[k] for k in sorted(unique)]
 
-    def zones(self) -> list[str]:
-        """Always []: PROVIDERS.md documents no region listing; regions come from zone mappings."""
+    def zones(self, *, now: datetime | None = None) -> list[str]:
+        """Always []: hyperweb does not ask WattTime for its region list; regions come from zone mappings."""
         return []
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(moment, "seconds")
 
 
 def build() -> WattTimeProvider:

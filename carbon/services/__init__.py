@@ -16,7 +16,7 @@
   stored with readings; None when not known (the current reading falls back to the newest recent
   reading that has one: series.current_intensity);
 - estimates: `estimate`, a backup's emissions now against the best window ahead;
-- data: CSV import, simulated demo data, the worker schedules (refresh, prune);
+- data: CSV import, simulated demo data (the worker schedules are in carbon/schedules.py);
 - retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`);
 - modelled: the built-in forecaster's forecast from stored history, for zones whose providers
   give none (`store_model_forecast`, called by `refresh_zone`).
@@ -25,12 +25,9 @@
 from carbon.services.base import NoData, UnknownZone, energy_model, get_zone, resolve_now
 from carbon.services.data import (
     FORMATS,
-    PRUNE_SCHEDULE,
-    REFRESH_SCHEDULE,
     ImportResult,
     import_readings,
     load_demo_data,
-    register_schedules,
 )
 from carbon.services.estimates import Estimate, estimate
 from carbon.services.fetching import (
@@ -67,8 +64,6 @@ from carbon.services.store import (
 
 __all__ = [
     "FORMATS",
-    "PRUNE_SCHEDULE",
-    "REFRESH_SCHEDULE",
     "STATUS_WINDOW",
     "CarbonStatus",
     "CurrentIntensity",
@@ -104,7 +99,6 @@ __all__ = [
     "refresh_all_zones",
     "refresh_zone",
     "renewable_share",
-    "register_schedules",
     "resolve_now",
     "store_model_forecast",
     "staleness",

@@ -1,4 +1,4 @@
-"""Bulk data: CSV import, the simulated demo data, and the worker schedules."""
+"""Bulk data: CSV import and the simulated demo data."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -21,10 +21,6 @@ from carbon.services.store import StoreResult, store_readings
 log = logging.getLogger("carbon.fetch")
 
 FORMATS = ("auto", "lets-wait-awhile", "general")
-REFRESH_SCHEDULE = "carbon.refresh_all_zones"
-PRUNE_SCHEDULE = "carbon.prune_forecasts"
-# The daily prune's first run: a quiet hour (UTC), after the day's first forecast issue is stored.
-PRUNE_AT = time(3, 30)
 
 
 @dataclass
@@ -139,25 +135,3 @@ def load_demo_data(*, days: int | None = None, now: datetime | None = None) -> i
     return created
 
 
-def register_schedules(*, now: datetime | None = None) -> None:
-    """The django-q2 schedules, created or updated by name: the zone refresh and the daily prune."""
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=REFRESH_SCHEDULE,
-        defaults={
-            "func": "carbon.tasks.refresh_all_zones",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": settings.CARBON_REFRESH_MINUTES,
-            "repeats": -1,
-        },
-    )
-    prune = {"func": "carbon.tasks.prune_forecasts", "schedule_type": Schedule.DAILY, "repeats": -1}
-    # next_run only on creation: registering again (every start-up) must not move the daily run.
-    now = resolve_now(now)
-    first = datetime.combine(now.date(), PRUNE_AT, tzinfo=UTC)
-    Schedule.objects.update_or_create(
-        name=PRUNE_SCHEDULE,
-        defaults=prune,
-        create_defaults={**prune, "next_run": first if first > now else first + timedelta(days=1)},
-    )

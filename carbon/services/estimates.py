@@ -16,7 +16,7 @@ from carbon.intensity import Window, emissions_kg
 from carbon.models import Zone
 from carbon.services.base import NoData, energy_model, resolve_now
 from carbon.services.series import ForecastPoint, _priority, intensity_series
-from hyperweb import quantities
+from hyperweb.lib import units
 
 
 @dataclass
@@ -99,7 +99,7 @@ def estimate(
     else:
         text = (
             f"Wait {_humanize_minutes(delay)} and start at {best.start:%Y-%m-%d %H:%M} UTC: "
-            f"{best.mean:.0f} instead of {now_mean:.0f} gCO2/kWh saves {quantities.co2(savings)} CO2 "
+            f"{best.mean:.0f} instead of {now_mean:.0f} gCO2/kWh saves {units.co2(savings)} CO2 "
             f"({percent:.1f} %){label}."
         )
     if info.stale:

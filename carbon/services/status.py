@@ -26,7 +26,7 @@ from carbon.services.series import (
 )
 from carbon.services.store import cache_allowed, data_version
 
-STATUS_WINDOW = timedelta(hours=4)  # CONTRACT.md's forecast_next_4h
+STATUS_WINDOW = timedelta(hours=4)  # /carbon/status's forecast_next_4h (docs/API.md)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""hyperweb's REST API platform: the conventions of CONTRACT.md, implemented once.
+"""hyperweb's REST API platform: the wire conventions of docs/API.md ("Conventions"), implemented once.
 
 How to write an endpoint (the /jobs/* and /schedules views follow this too)
 -------------------------------------------------------------------------

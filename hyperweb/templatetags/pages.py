@@ -14,7 +14,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from hyperweb import quantities
+from hyperweb.lib import units
+from hyperweb.lib.timefmt import format_utc
 
 register = template.Library()
 
@@ -37,7 +38,7 @@ def when(value: datetime | None, zone_tz: str | None = None, style: str = "datet
     title = f"{local:%Y-%m-%d %H:%M} {zone_tz or 'UTC'} (zone time)"
     return format_html(
         '<time datetime="{}" data-style="{}" title="{}">{}</time>',
-        utc.isoformat().replace("+00:00", "Z"),
+        format_utc(utc),
         style,
         title,
         text,
@@ -46,26 +47,26 @@ def when(value: datetime | None, zone_tz: str | None = None, style: str = "datet
 
 @register.filter
 def co2(kg: float | None) -> str:
-    """A mass of CO2 with its unit, g, kg or t as its size suits (hyperweb.quantities)."""
-    return quantities.co2(kg)
+    """A mass of CO2 with its unit, g, kg or t as its size suits (hyperweb.lib.units)."""
+    return units.co2(kg)
 
 
 @register.filter
 def kwh(value: float | None) -> str:
-    """Energy in Wh, kWh or MWh as its size suits (hyperweb.quantities)."""
-    return quantities.energy(value)
+    """Energy in Wh, kWh or MWh as its size suits (hyperweb.lib.units)."""
+    return units.energy(value)
 
 
 @register.filter
 def gb(value: float | None) -> str:
-    """A data size given in GB (10^9 bytes), in decimal SI units (hyperweb.quantities)."""
-    return quantities.data_gb(value)
+    """A data size given in GB (10^9 bytes), in decimal SI units (hyperweb.lib.units)."""
+    return units.data_gb(value)
 
 
 @register.filter
 def data_bytes(value: float | None) -> str:
     """A byte count in decimal SI units (315 MB), never binary units under SI names."""
-    return quantities.data_bytes(value)
+    return units.data_bytes(value)
 
 
 @register.filter
@@ -116,3 +117,12 @@ def at_least(role: str, wanted: str) -> bool:
     from accounts.roles import ROLES
 
     return role in ROLES and ROLES.index(role) >= ROLES.index(wanted)
+
+
+_OPERATION_NOUNS = {"backup": "backup", "restore": "restore", "verify": "verification"}
+
+
+@register.filter
+def operation_noun(job: object) -> str:
+    """What a run is, in words: "backup", "restore" or "verification" (buttons, headings)."""
+    return _OPERATION_NOUNS.get(str(getattr(job, "operation", "backup")), "backup")

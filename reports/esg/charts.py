@@ -14,7 +14,7 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 from html import escape
 
-from hyperweb import quantities
+from hyperweb.lib import units
 from reports.esg.value import ESGReport
 
 EMITTED = "#a34a00"
@@ -61,7 +61,7 @@ def _svg(name: str, width: int, height: int, title: str, desc: str, body: list[s
 def emissions_over_time(report: ESGReport) -> str:
     """Cumulative emitted CO2 against the cumulative counterfactual, a step at each backup's finish
     time and flat in between: the report's `cumulative` steps, the savings page's very data
-    (reports.charts.cumulative_steps). The mass unit (g, kg or t) is hyperweb.quantities'."""
+    (reports.charts.cumulative_steps). The mass unit (g, kg or t) is hyperweb.lib.units'."""
     steps = list(report.cumulative)
     width, height, left, right, top, bottom = 720, 300, 64, 16, 28, 40
     title = "Emissions against the counterfactual, cumulative"
@@ -83,7 +83,7 @@ def emissions_over_time(report: ESGReport) -> str:
     if steps[0][0] > start:  # nothing emitted before the first finish
         steps.insert(0, (start, 0.0, 0.0))
     e_total, c_total = steps[-1][1], steps[-1][2]
-    unit, per = quantities.mass_unit(max(max(e, c) for _, e, c in steps))
+    unit, per = units.mass_unit(max(max(e, c) for _, e, c in steps))
     ticks = nice_ticks(max(max(e, c) for _, e, c in steps) / per)
     y_max = ticks[-1] or 1.0
     span = max((end - start).total_seconds(), 1.0)
@@ -133,13 +133,13 @@ def emissions_over_time(report: ESGReport) -> str:
     legend_y = height - 8
     body += [
         f'<line x1="{left}" x2="{left + 24}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{EMITTED}" stroke-width="2"/>',
-        _text(left + 30, legend_y, f"emitted ({quantities.co2(e_total)})", "start"),
+        _text(left + 30, legend_y, f"emitted ({units.co2(e_total)})", "start"),
         f'<line x1="{left + 220}" x2="{left + 244}" y1="{legend_y - 4}" y2="{legend_y - 4}" stroke="{COUNTERFACTUAL}" '
         'stroke-width="2" stroke-dasharray="6 4"/>',
-        _text(left + 250, legend_y, f"had each started when allowed ({quantities.co2(c_total)})", "start"),
+        _text(left + 250, legend_y, f"had each started when allowed ({units.co2(c_total)})", "start"),
     ]
     desc = (
-        f"Cumulative emitted {quantities.co2(e_total)} against counterfactual {quantities.co2(c_total)} CO2e, "
+        f"Cumulative emitted {units.co2(e_total)} against counterfactual {units.co2(c_total)} CO2e, "
         "a step at each backup's finish time (UTC), flat in between."
     )
     return _svg("esg-emissions", width, height, title, desc, body)

@@ -12,13 +12,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from carbon.models import CarbonReading, Zone
+from carbon.services import energy_model
 from reports.esg.periods import Period, ReportInputError
 from reports.esg.value import (
+    AVERAGE,
     BackupRow,
     ESGReport,
+    LifecycleRuns,
     ReportConfig,
     Scope,
     ZoneSource,
@@ -26,6 +31,8 @@ from reports.esg.value import (
     parse_site_scope,
     signal_of,
 )
+from reports.queries import SIGNAL, cumulative_steps
+from scheduler.models import BackupJob, BackupPolicy
 
 CHUNK = 2000  # rows per database round trip when streaming
 
@@ -65,8 +72,6 @@ _FIELDS = (
 
 
 def config_from_settings() -> ReportConfig:
-    from carbon.services import energy_model
-
     model = energy_model()  # the one the backups were accounted with
     return ReportConfig(
         organisation=settings.REPORT_ORGANISATION,
@@ -81,9 +86,6 @@ def config_from_settings() -> ReportConfig:
 
 def resolve_scope(zone: str | None = None, policy: str | None = None) -> Scope:
     """The scope for a zone code or a policy id (or name); at most one of them."""
-    from carbon.models import Zone
-    from scheduler.models import BackupPolicy
-
     zone, policy = (zone or "").strip(), (policy or "").strip()
     if zone and policy:
         raise ReportInputError("give a zone or a policy, not both", field="policy")
@@ -100,7 +102,7 @@ def resolve_scope(zone: str | None = None, policy: str | None = None) -> Scope:
     return Scope()
 
 
-def _scoped(queryset: QuerySet, scope: Scope) -> QuerySet:
+def _scoped(queryset: QuerySet[BackupJob], scope: Scope) -> QuerySet[BackupJob]:
     if scope.kind == "zone":
         return queryset.filter(zone__code=scope.zone)
     if scope.kind == "policy":
@@ -108,37 +110,40 @@ def _scoped(queryset: QuerySet, scope: Scope) -> QuerySet:
     return queryset
 
 
-def accounted_jobs(period: Period, scope: Scope) -> QuerySet:
-    """Completed, accounted backups whose completion falls in [start, end)."""
-    from scheduler.models import BackupJob
-
-    jobs = BackupJob.objects.filter(
-        status=BackupJob.Status.COMPLETED,
-        energy_kwh__isnull=False,
-        started_at__isnull=False,
-        completed_at__gte=period.start,
-        completed_at__lt=period.end,
-    )
-    return _scoped(jobs, scope)
+def accounted_jobs(period: Period, scope: Scope) -> QuerySet[BackupJob]:
+    """Accounted backups whose completion falls in [start, end): the savings page's query
+    (BackupJob.objects.accounted_backups), restricted to the period and scope."""
+    return _scoped(BackupJob.objects.accounted_backups().completed_in(period.start, period.end), scope)
 
 
 def latest_completion() -> datetime | None:
-    """When the latest completed, accounted backup finished (None when there is none)."""
-    from scheduler.models import BackupJob
-
-    jobs = BackupJob.objects.filter(
-        status=BackupJob.Status.COMPLETED, energy_kwh__isnull=False, started_at__isnull=False
-    )
-    return jobs.aggregate(latest=Max("completed_at"))["latest"]
+    """When the latest accounted backup finished (None when there is none)."""
+    return BackupJob.objects.accounted_backups().aggregate(latest=Max("completed_at"))["latest"]
 
 
 def unaccounted_runs(period: Period, scope: Scope) -> int:
     """Runs that ended in the period without accounting (failed, cancelled, or not accounted)."""
-    from scheduler.models import BackupJob
-
-    ended = BackupJob.objects.filter(completed_at__gte=period.start, completed_at__lt=period.end)
-    ended = ended.exclude(status=BackupJob.Status.COMPLETED, energy_kwh__isnull=False)
+    ended = BackupJob.objects.unaccounted().completed_in(period.start, period.end)
     return _scoped(ended, scope).count()
+
+
+def lifecycle_runs(period: Period, scope: Scope) -> LifecycleRuns:
+    """Accounted restores and verifications that completed in the period: their count, energy and
+    location-based kg (average-signal runs; a marginal signal is never added to an average kg).
+    Runs of the same machinery as backups, but not backups: reported on a line of their own."""
+    jobs = _scoped(BackupJob.objects.accounted_lifecycle_runs().completed_in(period.start, period.end), scope)
+    row = jobs.annotate(signal=SIGNAL).aggregate(
+        restores=Count("pk", filter=Q(operation=BackupJob.Operation.RESTORE)),
+        verifications=Count("pk", filter=Q(operation=BackupJob.Operation.VERIFY)),
+        energy=Coalesce(Sum("energy_kwh"), 0.0),
+        emitted=Coalesce(Sum("emissions_kg", filter=Q(signal=AVERAGE)), 0.0),
+    )
+    return LifecycleRuns(
+        restores=row["restores"],
+        verifications=row["verifications"],
+        energy_kwh=float(row["energy"]),
+        emissions_kg=float(row["emitted"]),
+    )
 
 
 def iter_rows(period: Period, scope: Scope, *, chunk_size: int = CHUNK) -> Iterator[BackupRow]:
@@ -212,8 +217,6 @@ def to_row(v: tuple[Any, ...]) -> BackupRow:
 
 def zone_sources(period: Period, codes: list[str] | None) -> list[ZoneSource]:
     """Per zone, source, signal and kind: how many readings the period holds and their step lengths."""
-    from carbon.models import CarbonReading
-
     readings = CarbonReading.objects.filter(start__lt=period.end, end__gt=period.start)
     if codes is not None:
         readings = readings.filter(zone__code__in=codes)
@@ -246,8 +249,6 @@ def _seconds(value: Any) -> float | None:
 
 
 def zone_names() -> dict[str, str]:
-    from carbon.models import Zone
-
     return dict(Zone.objects.values_list("code", "name"))
 
 
@@ -267,8 +268,6 @@ def build(
         if scope.kind == "zone"
         else list(accounted_jobs(period, scope).order_by().values_list("zone__code", flat=True).distinct())
     )
-    from reports.charts import cumulative_steps
-
     generated_at = (now or timezone.now()).astimezone(UTC)
     report = build_report(
         iter_rows(period, scope),
@@ -281,6 +280,7 @@ def build(
         unaccounted_runs=unaccounted_runs(period, scope),
         keep_rows=keep_rows,
     )
+    report = dataclasses.replace(report, lifecycle=lifecycle_runs(period, scope))
     # The same steps as the savings page's chart, from the same backups as the rows and the CSV.
     if not curve:
         return report

@@ -3,19 +3,12 @@ thresholds they name (pure; every rendering prints these, so an auditor can foll
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING
+# The thresholds and the types the text names live in the leaf module inputs.py (which imports
+# nothing from reports.esg), so this module imports them at the top without a cycle.
+from reports.esg.inputs import DEADLINE_GRACE as DEADLINE_GRACE
+from reports.esg.inputs import SHIFT_THRESHOLD as SHIFT_THRESHOLD
+from reports.esg.inputs import ReportConfig, Scope
 
-from scheduler.signals import DEADLINE_GRACE as DEADLINE_GRACE  # re-exported for reports.esg.inputs
-
-if TYPE_CHECKING:
-    from reports.esg.value import ReportConfig, Scope
-
-# DEADLINE_GRACE: a worker starts a backup a few seconds after its planned start; that is not a
-# missed deadline. One constant for reports and alerts (scheduler.signals).
-
-# A backup counts as "shifted" when its plan moved the start later than this after the request.
-SHIFT_THRESHOLD = timedelta(minutes=1)
 AVOIDED_LABEL = "avoided emissions, not an inventory reduction"
 MARGINAL_LABEL = "marginal emissions (WattTime MOER): a decision signal, not an inventory figure"
 
@@ -36,7 +29,10 @@ def methodology(config: ReportConfig) -> tuple[tuple[str, str], ...]:
             "Inclusion",
             "A backup is included when it completed in the period (completion time in UTC) and was "
             "accounted by the scheduler. Failed and cancelled runs are counted separately; their "
-            "energy is not measured, so they add no kWh or kg.",
+            "energy is not measured, so they add no kWh or kg. Restores and verifications of "
+            "archives are accounted the same way but are not backups: they are in no total, "
+            "breakdown, row or SCI figure, and their count, kWh and location-based kg are given on "
+            "a line of their own.",
         ),
         (
             "Energy model",

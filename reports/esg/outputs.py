@@ -108,6 +108,22 @@ class SignalFigures:
 
 
 @dataclass(frozen=True)
+class LifecycleRuns:
+    """Restores and verifications accounted in the period: runs of the same machinery as backups,
+    but not backups, so in no total, breakdown, row or SCI figure; their electricity is given here,
+    labelled as theirs. `emissions_kg` is location-based (average-signal runs only)."""
+
+    restores: int = 0
+    verifications: int = 0
+    energy_kwh: float = 0.0
+    emissions_kg: float = 0.0
+
+    @property
+    def runs(self) -> int:
+        return self.restores + self.verifications
+
+
+@dataclass(frozen=True)
 class ESGReport:
     """`average` is the inventory (the report's totals); `marginal` is reported apart, never added."""
 
@@ -117,6 +133,7 @@ class ESGReport:
     sci: Sci  # of the average-signal backups (an inventory intensity)
     rows: tuple[BackupRow, ...]
     unaccounted_runs: int = 0  # failed or not accounted in the period: counted, not summed
+    lifecycle: LifecycleRuns = LifecycleRuns()  # restores and verifications, apart from the backups
     # The inventory's cumulative curve: (time, emitted kg, counterfactual kg), a step at each
     # average-signal backup's finish (reports.charts.cumulative_steps, as on the savings page).
     cumulative: tuple[tuple[datetime, float, float], ...] = ()

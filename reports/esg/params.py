@@ -9,10 +9,18 @@ the same thing:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from hyperweb.api.timestamps import RANGE_TEXT, check_range
-from reports.esg.periods import Period, ReportInputError, check_period, parse_period
+from hyperweb.lib.timefmt import RANGE_TEXT, OutOfRange, parse_timestamp
+from reports.esg.periods import (
+    Period,
+    ReportInputError,
+    check_period,
+    month_period,
+    parse_period,
+    quarter_period,
+    year_period,
+)
 
 
 def parse_moment(text: str, *, name: str, end: bool = False) -> datetime:
@@ -23,21 +31,14 @@ def parse_moment(text: str, *, name: str, end: bool = False) -> datetime:
     """
     value = text.strip()
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        else:
-            moment = datetime.fromisoformat(value)
+        moment = parse_timestamp(value)  # hyperweb.lib.timefmt: a date alone is its midnight UTC
+    except OutOfRange:
+        raise ReportInputError(
+            f"{name} {text!r} is out of range: it must be {RANGE_TEXT}", field=name
+        ) from None
     except ValueError:
         raise ReportInputError(
             f"{name} {text!r} is not a date (2026-07-01) or a date-time (2026-07-01T00:00:00Z)", field=name
-        ) from None
-    try:
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-        check_range(moment)
-    except (OverflowError, ValueError):
-        raise ReportInputError(
-            f"{name} {text!r} is out of range: it must be {RANGE_TEXT}", field=name
         ) from None
     return moment + timedelta(days=1) if end and len(value) == 10 else moment
 
@@ -64,8 +65,6 @@ def period_from_inputs(
 
 def _named(period: Period) -> Period:
     """A custom range that is exactly a month, quarter or year is labelled as one."""
-    from reports.esg.periods import month_period, quarter_period, year_period
-
     s = period.start
     if (s.day, s.hour, s.minute, s.second, s.microsecond) != (1, 0, 0, 0, 0):
         return period

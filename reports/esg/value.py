@@ -6,7 +6,7 @@ energy, intensity or emissions: totals and breakdowns are sums of those per-back
 with exact (compensated) summation, so the CSV's rows reconcile to the totals to the gram.
 
 Output: `ESGReport` (header, totals, SCI-style intensity, breakdowns by zone, month and day, and
-the first `keep_rows` rows). A marginal signal is not an average one (PROVIDERS.md): every row
+the first `keep_rows` rows). A marginal signal is not an average one (docs/REPORTS.md): every row
 carries the signal its intensities are, and the figures are kept per signal. The inventory
 (`totals`, `by_zone`, `by_month`, `by_day`, `sci`) sums AVERAGE-signal backups only, as GHG
 Protocol Scope 2 location-based needs average emission factors; MARGINAL-signal backups (WattTime
@@ -37,7 +37,7 @@ from reports.esg.inputs import (
     parse_site_scope,
     signal_of,
 )
-from reports.esg.outputs import ESGReport, Figures, Header, Sci, SignalFigures, ZoneHeader
+from reports.esg.outputs import ESGReport, Figures, Header, LifecycleRuns, Sci, SignalFigures, ZoneHeader
 
 __all__ = [
     "AVERAGE",
@@ -52,6 +52,7 @@ __all__ = [
     "ExactSum",
     "Figures",
     "Header",
+    "LifecycleRuns",
     "ReportConfig",
     "Sci",
     "Scope",

@@ -19,7 +19,8 @@ from typing import Any
 from carbon import services
 from carbon.intensity import emissions_kg, equivalent_text, equivalents
 from carbon.models import Zone
-from scheduler.accounting import account_run
+from hyperweb.lib.timefmt import format_utc_short
+from scheduler.accounting import account_run, counterfactual_start
 from scheduler.models import BackupJob
 
 WORST_CASE_G_PER_KWH = 1000.0  # the original HyperSDK's "worst case", kept for its clients
@@ -67,13 +68,12 @@ def carbon_report(
 ) -> Report:
     requested_at = getattr(job, "requested_at", None) or start
     # The counterfactual starts when the job was allowed to: its earliest start if the caller
-    # imposed a later one (not_before, a policy window), else the request (scheduler/accounting.py).
+    # imposed a later one (not_before, a policy window), else the request. One rule, the
+    # accounting's (scheduler.accounting.counterfactual_start), for this report and every job.
     earliest_start = getattr(job, "earliest_start", None)
     duration = end - start
-    counterfactual_start = max(requested_at, earliest_start or requested_at)
-    info = services.intensity_series(
-        zone, min(start, counterfactual_start), max(end, counterfactual_start + duration), now=now
-    )
+    counter_start = counterfactual_start(requested_at, earliest_start)
+    info = services.intensity_series(zone, min(start, counter_start), max(end, counter_start + duration), now=now)
     run = account_run(
         info.series,
         requested_at=requested_at,
@@ -88,7 +88,8 @@ def carbon_report(
     )
     if run.intensity_experienced is None or run.emissions_kg is None:
         raise NoReadings(
-            f"no stored carbon intensity readings for {zone.code} cover {start:%Y-%m-%d %H:%M}Z..{end:%Y-%m-%d %H:%M}Z"
+            f"no stored carbon intensity readings for {zone.code} cover "
+            f"{format_utc_short(start)}..{format_utc_short(end)}"
         )
     report = Report(
         operation_id=job_id or str(uuid.uuid4()),

@@ -1,5 +1,6 @@
-"""/jobs/* and /schedules at the host root, no trailing slashes (CONTRACT.md), with the service's
-/health, /status and /capabilities and POST /carbon/report (they read the scheduler's jobs)."""
+"""/jobs/* and /schedules at the host root, no trailing slashes (as the HyperSDK clients call them:
+docs/API.md), with the service's /health, /status and /capabilities and POST /carbon/report (they
+read the scheduler's jobs)."""
 
 from django.conf import settings
 from django.urls import URLPattern, path

@@ -77,7 +77,7 @@ class Progress:
         return 0.0
 
     def as_contract(self) -> dict[str, Any]:
-        """The progress keys of CONTRACT.md's `/jobs/progress/{id}` (the caller adds the rest)."""
+        """The progress keys of `GET /jobs/progress/{id}` (the caller adds the rest)."""
         return {
             "phase": self.phase,
             "current_file": self.current_file or "",

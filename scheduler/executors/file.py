@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from hyperweb.lib.timefmt import format_utc
 from scheduler.executors.base import (
     BackupError,
     BackupResult,
@@ -271,7 +272,7 @@ class FileExecutor:
                 "format": MANIFEST_FORMAT,
                 "job_id": spec.job_id,
                 "name": spec.name,
-                "created_at": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+                "created_at": format_utc(datetime.now(UTC), "microseconds"),
                 "source": str(source),
                 "source_kind": "directory" if source.is_dir() else "file",
                 "vm_format": spec.format,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from carbon import services as carbon_services
+from carbon.intensity import emissions_kg
 from carbon.services import energy_model
 from scheduler.accounting import RunAccounting, account_run, counterfactual_start
 from scheduler.models import BackupJob
@@ -17,6 +19,32 @@ if TYPE_CHECKING:
     from carbon.models import Zone
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DecisionEstimate:
+    """What a planning decision expected of the run, before it ran: its energy and its emissions
+    had it started at once (`now_kg`) or at the chosen start (`chosen_kg`); None where the decision
+    recorded no intensity."""
+
+    kwh: float
+    now_kg: float | None
+    chosen_kg: float | None
+
+
+def decision_estimate(job: BackupJob, decision: dict[str, Any] | None = None) -> DecisionEstimate:
+    """The job's expected energy and emissions under its latest decision (or `decision`), with the
+    energy model the accounting uses, so the page's estimate and the job's accounted figures agree."""
+    decision = job.decision if decision is None else decision
+    decision = decision or {}
+    model = carbon_services.energy_model()  # looked up at call time, as the accounting's is
+    kwh = model.kwh(job.data_size_gb or 0.0, job.expected_duration.total_seconds() / 3600)
+    now_value, chosen_value = decision.get("now_intensity"), decision.get("expected_intensity")
+    return DecisionEstimate(
+        kwh=kwh,
+        now_kg=emissions_kg(kwh, now_value) if now_value is not None else None,
+        chosen_kg=emissions_kg(kwh, chosen_value) if chosen_value is not None else None,
+    )
 
 
 def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting | None:

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from hyperweb.api.timestamps import go_duration
+from hyperweb.lib.durations import go_duration
 from scheduler.dispatch import ClaimRefused, claim_job, dispatch_due, release_unclaimed, worker_name
 from scheduler.executors import (
     BackupError,
@@ -104,7 +104,7 @@ class RunMonitor:
 
 
 def _result_json(job: BackupJob, result: BackupResult) -> dict[str, Any]:
-    """JobResult of CONTRACT.md (duration in integer nanoseconds) plus the archive details."""
+    """A job's `result` as HyperSDK clients read it (duration in integer nanoseconds) plus the archive details."""
     return {
         "vm_name": job.name or job.vm_path.rstrip("/").rsplit("/", 1)[-1],
         "output_dir": str(_parent(result.archive_path)),

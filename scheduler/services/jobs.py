@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from hyperweb.api.timestamps import go_duration
+from accounts.roles import OPERATOR, has_role
+from hyperweb.lib.durations import go_duration
 from scheduler import dispatch
 from scheduler.joblog import format_ts, log_event
 from scheduler.models import BackupJob, JobDecision, JobEvent
@@ -229,7 +230,7 @@ def _dispatch_now(job_ids: list[str]) -> None:
 
 
 def query_jobs(job_ids: list[str] | None, statuses: list[str] | None) -> QuerySet[BackupJob]:
-    """Jobs newest first, filtered by id and by wire status (CONTRACT.md: a job waiting for its
+    """Jobs newest first, filtered by id and by wire status (docs/API.md: a job waiting for its
     planned start is `pending`, so asking for pending jobs includes the scheduled ones)."""
     jobs = BackupJob.objects.select_related("zone").order_by("-requested_at", "-pk")
     if job_ids:
@@ -249,6 +250,12 @@ class CancelOutcome:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def can_cancel(user: Any, job: BackupJob) -> bool:
+    """Whether `user` may cancel `job` now: operators may cancel any job (they work as a team,
+    docs/API.md "Owners"), and only while it waits or runs (BackupJob.is_cancellable)."""
+    return has_role(user, OPERATOR) and job.is_cancellable
+
+
 def cancel_jobs(job_ids: list[str], user: Any = None, *, now: datetime | None = None) -> CancelOutcome:
     """Cancel waiting or running jobs; a running one is stopped by its worker within about a second."""
     now = now or timezone.now()
@@ -266,7 +273,7 @@ def cancel_jobs(job_ids: list[str], user: Any = None, *, now: datetime | None = 
             continue
         # Conditional update: a job that finished meanwhile is not turned into "cancelled".
         changed = BackupJob.objects.filter(
-            pk=job_id, status__in=[*BackupJob.WAITING, BackupJob.Status.RUNNING]
+            pk=job_id, status__in=BackupJob.CANCELLABLE
         ).update(
             status=BackupJob.Status.CANCELLED,
             completed_at=now,
@@ -299,7 +306,7 @@ PROGRESS_KEYS = (
 
 
 def job_progress(job: BackupJob) -> dict[str, Any]:
-    """The progress object of CONTRACT.md; `phase` always present."""
+    """The progress object of `GET /jobs/progress/{id}`; `phase` always present."""
     stored = job.progress or {}
     progress: dict[str, Any] = {
         "phase": stored.get("phase") or _phase_for(job),
@@ -337,7 +344,7 @@ def _remaining_text(job: BackupJob) -> str:
 
 
 def job_to_hypersdk_json(job: BackupJob) -> dict[str, Any]:
-    """A Job as CONTRACT.md describes it, plus hyperweb's extra (ignored-by-clients) fields."""
+    """A Job as the HyperSDK clients read it, plus hyperweb's extra (ignored-by-clients) fields."""
     definition = dict(job.definition or {})
     definition["vm_path"] = definition.get("vm_path") or job.vm_path
     definition["id"] = job.id

@@ -6,7 +6,7 @@ already under way occupying them (and, for a target, other zones' waiting jobs a
 runs), so new jobs do not pile onto the slot others already hold. A job with no forecast for its window starts at once, or, with
 BACKUP_NO_FORECAST_FALLBACK set, at the first free slot from the next such time of day in its
 window (`fallback_start`; the fleet is asked with its earliest start moved there). Every
-decision that sets or moves a planned start is stored as a JobDecision; the latest is on the job and in its `definition.metadata` (CONTRACT.md).
+decision that sets or moves a planned start is stored as a JobDecision; the latest is on the job and in its `definition.metadata` (`carbon_*` keys, docs/API.md).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from hyperweb.lib.timefmt import parse_instant
 from scheduler.fleet import plan_fleet
 from scheduler.joblog import format_ts, log_event
 from scheduler.models import BackupJob, JobDecision
@@ -269,14 +270,14 @@ def _with_sureness(
     saving against starting now given the zone's forecast error at that lead."""
     inputs = {**decision.inputs, "risk": risk, "error_issues": profile.issues}
     reason = decision.reason
-    lo = max(now, datetime.fromisoformat(decision.inputs["earliest"].replace("Z", "+00:00")))
+    lo = max(now, parse_instant(decision.inputs["earliest"]))
     if decision.strategy in ("best_window", "capacity") and decision.start > lo:
         sure = profile.sureness(series, lo, decision.start, decision.end - decision.start)
         if sure is not None:
             inputs["sureness"] = sure.to_dict()
             reason = f"{reason} Risk {risk}: {sure.text()}."
     elif decision.strategy == "best_window" and risk_quantile(risk) is not None:
-        latest = datetime.fromisoformat(decision.inputs["latest"].replace("Z", "+00:00"))
+        latest = parse_instant(decision.inputs["latest"])
         plain = series.best_window(decision.end - decision.start, lo, max(latest, lo))
         if plain is not None and plain.start > decision.start:
             reason = (

@@ -58,7 +58,7 @@ def flexible_window(policy: BackupPolicy, fired_at: datetime) -> tuple[datetime,
 
 
 def policy_to_json(policy: BackupPolicy) -> dict[str, Any]:
-    """ScheduledJob of CONTRACT.md, plus hyperweb's window and carbon fields."""
+    """A schedule as the HyperSDK clients read it (`GET /schedules`), plus hyperweb's window and carbon fields."""
     return {
         "id": policy.id,
         "name": policy.name,

@@ -10,7 +10,9 @@
   if (vm) vm.setAttribute("list", "vm-paths");
   var timer = null;
   var seq = 0;
-  var timeFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" });
+  var timeOptions = { weekday: "short", hour: "2-digit", minute: "2-digit" };
+  var timeFmt = window.hyperwebLocalTime ? window.hyperwebLocalTime.formatter(timeOptions)  // the viewer's zone
+    : new Intl.DateTimeFormat(undefined, timeOptions);
 
   function value(name) { var el = form.elements[name]; return el ? el.value.trim() : ""; }
   var q = window.hyperwebQuantities;  // static/js/quantities.js: the pages' own rule, g/kg/t by size

@@ -5,7 +5,9 @@
 // Times: the server sends UTC ("...Z"); Plotly draws date strings as they are, so every UTC
 // string of the figure (trace x and base, shapes, annotations, axis ranges) becomes the viewer's
 // wall-clock time first, and "UTC" in axis titles and hover labels becomes the viewer's zone, as
-// on the rest of the page (localtime.js, loaded before this script).
+// on the rest of the page (localtime.js, loaded before this script). A chart inside an element
+// with data-zone-tz (a zone page, a backup's decision chart) also shows the zone's own local time
+// on hover, beside each value.
 (function () {
   "use strict";
   var ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
@@ -18,11 +20,25 @@
   function relabel(text) {
     return typeof text === "string" ? text.replace(/\bUTC\b/g, local.zoneName) : text;
   }
-  function localiseFigure(figure) {
+  // "%{y:.0f} g/kWh<extra>actual</extra>" -> "... · 09:45 CET Europe/Berlin<extra>...": the
+  // zone's local time of each point rides in customdata (a trace that has none of its own).
+  function zoneTimeOnHover(trace, zoneTz) {
+    if (!zoneTz || !trace.hovertemplate || trace.customdata || !Array.isArray(trace.x)) return;
+    if (!trace.x.some(function (v) { return typeof v === "string" && ISO_UTC.test(v); })) return;
+    var fmt = local.formatter({ hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" }, zoneTz);
+    trace.customdata = trace.x.map(function (v) {
+      return typeof v === "string" && ISO_UTC.test(v) ? fmt.format(new Date(v)) : "";
+    });
+    var tail = " · %{customdata} " + zoneTz.replace(/%/g, "");
+    trace.hovertemplate = trace.hovertemplate.indexOf("<extra>") >= 0
+      ? trace.hovertemplate.replace("<extra>", tail + "<extra>") : trace.hovertemplate + tail;
+  }
+  function localiseFigure(figure, zoneTz) {
     if (!local) return figure;
     (figure.data || []).forEach(function (trace) {
-      ["x", "base"].forEach(function (key) { if (key in trace) trace[key] = toLocal(trace[key]); });
       if (trace.hovertemplate) trace.hovertemplate = relabel(trace.hovertemplate);
+      zoneTimeOnHover(trace, zoneTz);  // before x becomes wall-clock text
+      ["x", "base"].forEach(function (key) { if (key in trace) trace[key] = toLocal(trace[key]); });
     });
     var layout = figure.layout || {};
     (layout.shapes || []).forEach(function (s) { s.x0 = toLocal(s.x0); s.x1 = toLocal(s.x1); });
@@ -41,7 +57,8 @@
       if (!block || div.dataset.drawn) return;
       var spec = JSON.parse(block.textContent);
       div.dataset.drawn = "1";
-      var figure = localiseFigure(spec.figure);
+      var zone = div.closest("[data-zone-tz]");
+      var figure = localiseFigure(spec.figure, zone ? zone.getAttribute("data-zone-tz") : "");
       Plotly.newPlot(div, figure.data || [], figure.layout || {}, spec.config || {});
     });
   }

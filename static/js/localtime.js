@@ -1,4 +1,5 @@
-// One rule for time: every time on a page is shown in the viewer's timezone (the browser's). The
+// One rule for time: every time on a page is shown in the viewer's timezone: the one they chose on
+// the preferences page (<html data-timezone>, from the server), else the browser's. The
 // server renders UTC, which is what a page says without JavaScript; the API and CSV stay in UTC.
 // - <time datetime="...Z"> elements get the viewer's local time with its zone name; their title
 //   (hover) keeps the zone's local time the server put there.
@@ -9,28 +10,48 @@
 // - Charts (charts.js) use window.hyperwebLocalTime for their axes and hover labels.
 (function () {
   "use strict";
-  var zoneName = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
-  var dateTime = new Intl.DateTimeFormat(undefined, {
+  var browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+  // The user's own choice (preferences page), if this browser knows the name; else the browser's.
+  var chosen = document.documentElement.getAttribute("data-timezone") || "";
+  if (chosen) {
+    try { new Intl.DateTimeFormat(undefined, { timeZone: chosen }); } catch (e) { chosen = ""; }
+  }
+  var zoneName = chosen || browserZone;
+  // An Intl.DateTimeFormat in the viewer's timezone (every script formats times through this).
+  function formatter(options, zone) {
+    var opts = {};
+    Object.keys(options || {}).forEach(function (k) { opts[k] = options[k]; });
+    if (zone || chosen) opts.timeZone = zone || chosen;
+    return new Intl.DateTimeFormat(undefined, opts);
+  }
+  var dateTime = formatter({
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
   });
-  var withSeconds = new Intl.DateTimeFormat(undefined, {
+  var withSeconds = formatter({
     year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
-    hour12: false
+    hourCycle: "h23"
   });
-  var timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  var hhmm = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
-  var shortZone = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" });
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  var timeOnly = formatter({ hour: "2-digit", minute: "2-digit" });
+  var hhmm = formatter({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  var shortZone = formatter({ timeZoneName: "short" });
   function zoneAbbrev(when) {
     var parts = shortZone.formatToParts(when).filter(function (p) { return p.type === "timeZoneName"; });
     return parts.length ? parts[0].value : zoneName;
   }
-  // "2026-12-02T08:45:00Z" -> "2026-12-02 09:45:00", the wall-clock time Plotly draws as given.
-  function localWallClock(iso) {
+  var wallParts = {};
+  // "2026-12-02T08:45:00Z" -> "2026-12-02 09:45:00", the wall-clock time in the viewer's zone (or
+  // in `zone`), which Plotly draws as given.
+  function localWallClock(iso, zone) {
     var when = new Date(iso);
     if (isNaN(when.getTime())) return iso;
-    return when.getFullYear() + "-" + pad(when.getMonth() + 1) + "-" + pad(when.getDate()) + " " +
-      pad(when.getHours()) + ":" + pad(when.getMinutes()) + ":" + pad(when.getSeconds());
+    var key = zone || chosen || "";
+    var fmt = wallParts[key] || (wallParts[key] = formatter({
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+      hourCycle: "h23"
+    }, zone));
+    var p = {};
+    fmt.formatToParts(when).forEach(function (part) { p[part.type] = part.value; });
+    return p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + ":" + p.second;
   }
   var UTC_TEXT = /(\d{4}-\d{2}-\d{2} )?(\d{2}):(\d{2})(?:-(\d{2}):(\d{2}))? UTC/g;
   function localiseText(node) {
@@ -71,8 +92,12 @@
     for (var t = 0; t < titles.length; t++) titles[t].title = rewrite(titles[t].getAttribute("data-utc-title"), new Date());
     var names = (root || document).querySelectorAll("[data-viewer-zone]");
     for (var k = 0; k < names.length; k++) names[k].textContent = zoneName;
+    var browsers = (root || document).querySelectorAll("[data-browser-zone]");
+    for (var b = 0; b < browsers.length; b++) browsers[b].textContent = browserZone;
   }
   window.hyperwebLocalise = localise;
-  window.hyperwebLocalTime = { wallClock: localWallClock, zoneName: zoneName, zoneAbbrev: zoneAbbrev };
+  window.hyperwebLocalTime = {
+    wallClock: localWallClock, zoneName: zoneName, zoneAbbrev: zoneAbbrev, formatter: formatter, chosen: chosen
+  };
   localise(document);
 })();

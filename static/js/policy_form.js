@@ -7,7 +7,9 @@
   var url = form.getAttribute("data-describe");
   var scheduleText = document.getElementById("schedule-text");
   var windowText = document.getElementById("window-text");
-  var fmt = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  var options = { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
+  var fmt = window.hyperwebLocalTime ? window.hyperwebLocalTime.formatter(options)  // the viewer's zone
+    : new Intl.DateTimeFormat(undefined, options);
   var timer = null;
 
   function describe() {

@@ -1,4 +1,4 @@
-// One way to write quantities in the browser: the very rule of hyperweb/quantities.py (decimal SI
+// One way to write quantities in the browser: the very rule of hyperweb/lib/units.py (decimal SI
 // bytes, g/kg/t by size, Wh/kWh/MWh by size, at most three significant digits). A Playwright test
 // (tests/dashboard/test_e2e_quantities.py) checks this file against the Python one value by value.
 (function () {

@@ -155,7 +155,7 @@ def test_the_weekly_digest_sums_last_week_as_the_esg_report_does() -> None:
 def test_the_schedules_are_registered_by_name_idempotently(settings) -> None:
     from django_q.models import Schedule
 
-    from alerts.services import register_schedules
+    from hyperweb.schedules import register_all as register_schedules
 
     settings.ALERT_CHECK_MINUTES = 7
     register_schedules()

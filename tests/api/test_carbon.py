@@ -1,4 +1,4 @@
-"""/carbon/* against CONTRACT.md "Carbon": exact keys and types per role, and who may not."""
+"""/carbon/* as the HyperSDK clients call them: exact keys and types per role, and who may not."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The wire conventions of CONTRACT.md "Transport", implemented once for every endpoint."""
+"""The wire conventions of docs/API.md ("Conventions"), implemented once for every endpoint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /health, /status, /capabilities (CONTRACT.md "Service")."""
+"""GET /health, /status, /capabilities (docs/API.md, "Endpoints")."""
 
 from __future__ import annotations
 

@@ -67,5 +67,5 @@ class FakeProvider:
             for i, v in enumerate(values)
         ]
 
-    def zones(self) -> list[str]:
+    def zones(self, *, now: datetime | None = None) -> list[str]:
         return []

@@ -1,4 +1,4 @@
-"""Electricity Maps v3 against a local server serving the documented shapes (PROVIDERS.md)."""
+"""Electricity Maps v3 against a local server serving the shapes of its public API documentation."""
 
 from __future__ import annotations
 

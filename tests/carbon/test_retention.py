@@ -10,8 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_q.models import Schedule
 
+from carbon import schedules as carbon_schedules
 from carbon import services, tasks
 from carbon.models import CarbonReading, Zone
+from hyperweb.schedules import register_all
 from tests.carbon.factories import ZoneFactory
 
 pytestmark = pytest.mark.django_db
@@ -146,9 +148,9 @@ def test_it_deletes_with_a_few_statements_not_row_by_row(zone):
 
 
 def test_it_registers_the_daily_prune_schedule_once_by_name():
-    services.register_schedules(now=datetime(2026, 4, 15, 12, 0, tzinfo=UTC))
-    services.register_schedules(now=datetime(2026, 4, 16, 2, 0, tzinfo=UTC))
-    schedule = Schedule.objects.get(name=services.PRUNE_SCHEDULE)
+    register_all(now=datetime(2026, 4, 15, 12, 0, tzinfo=UTC))
+    register_all(now=datetime(2026, 4, 16, 2, 0, tzinfo=UTC))
+    schedule = Schedule.objects.get(name=carbon_schedules.PRUNE_SCHEDULE)
     assert Schedule.objects.filter(name="carbon.prune_forecasts").count() == 1
     assert (schedule.func, schedule.schedule_type, schedule.repeats) == (
         "carbon.tasks.prune_forecasts",
@@ -157,7 +159,7 @@ def test_it_registers_the_daily_prune_schedule_once_by_name():
     )
     # the first run at the next quiet hour, not moved by registering again
     assert schedule.next_run == datetime(2026, 4, 16, 3, 30, tzinfo=UTC)
-    assert Schedule.objects.filter(name=services.REFRESH_SCHEDULE).count() == 1
+    assert Schedule.objects.filter(name=carbon_schedules.REFRESH_SCHEDULE).count() == 1
 
 
 def test_the_prune_task_prunes_with_the_setting_and_logs_it(settings, caplog):

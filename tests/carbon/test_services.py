@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django_q.models import Schedule
 
+from carbon import schedules as carbon_schedules
 from carbon import services
 from carbon.models import CarbonReading, FetchAttempt, ForecastIssue, Zone
 from carbon.providers import register, unregister
 from carbon.providers.base import Reading
+from hyperweb.schedules import register_all
 from tests.carbon.factories import ZoneFactory
 from tests.carbon.fakes import FakeProvider
 
@@ -407,10 +409,10 @@ def test_it_loads_demo_data_for_every_active_zone_idempotently(settings):
 
 
 def test_it_registers_the_refresh_schedule_once_by_name(settings):
-    services.register_schedules()
+    register_all()
     settings.CARBON_REFRESH_MINUTES = 5
-    services.register_schedules()
-    schedule = Schedule.objects.get(name=services.REFRESH_SCHEDULE)
+    register_all()
+    schedule = Schedule.objects.get(name=carbon_schedules.REFRESH_SCHEDULE)
     assert (schedule.func, schedule.minutes, schedule.repeats) == ("carbon.tasks.refresh_all_zones", 5, -1)
     assert schedule.schedule_type == Schedule.MINUTES
 

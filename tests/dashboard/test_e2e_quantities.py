@@ -1,5 +1,5 @@
 """One formatter for quantities in the browser too: static/js/quantities.js writes every value
-as hyperweb/quantities.py does, and the new-backup estimate box writes its masses with it (no kg
+as hyperweb/lib/units.py does, and the new-backup estimate box writes its masses with it (no kg
 format of its own). Headless Debian chromium; a screenshot goes to var/test-artifacts/."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.roles import ensure_roles
-from hyperweb import quantities
+from hyperweb.lib import units
 from tests.dashboard.conftest import PASSWORD
 from tests.dashboard.test_e2e_actions import ARTIFACTS, _page, chromium  # noqa: F401 (fixture)
 
@@ -85,10 +85,10 @@ def test_it_writes_quantities_in_the_browser_as_the_server_does(
         }""",
         [MASSES, ENERGIES, BYTES, GBS],
     )
-    assert written["co2"] == [quantities.co2(v) for v in MASSES]
-    assert written["energy"] == [quantities.energy(v) for v in ENERGIES]
-    assert written["bytes"] == [quantities.data_bytes(v) for v in BYTES]
-    assert written["gb"] == [quantities.data_gb(v) for v in GBS]
+    assert written["co2"] == [units.co2(v) for v in MASSES]
+    assert written["energy"] == [units.energy(v) for v in ENERGIES]
+    assert written["bytes"] == [units.data_bytes(v) for v in BYTES]
+    assert written["gb"] == [units.data_gb(v) for v in GBS]
 
     # The estimate box: the masses the API answered, written by the server's rule.
     page.select_option("#id_zone", "DE")
@@ -97,8 +97,8 @@ def test_it_writes_quantities_in_the_browser_as_the_server_does(
     page.wait_for_selector("#estimate :text('Start now')")
     body = answer.value.json()
     box = page.inner_text("#estimate")
-    assert f"Start now: {quantities.co2(body['current_emissions_kg_co2'])} CO2" in box, box
-    assert f"saves {quantities.co2(body['savings_kg_co2'])} CO2" in box or "Start now: no" in box, box
+    assert f"Start now: {units.co2(body['current_emissions_kg_co2'])} CO2" in box, box
+    assert f"saves {units.co2(body['savings_kg_co2'])} CO2" in box or "Start now: no" in box, box
     assert "the VM measured 3.00 MB" in box
     page.screenshot(path=str(ARTIFACTS / "quantities-estimate.png"), full_page=True)
     assert not errors, errors

@@ -1,6 +1,9 @@
 """One rule for time, in headless Chromium in two browser timezones (Europe/Berlin and
-America/Los_Angeles): the headline ("Best 2 h window ..."), the decision table and the chart's axis
-of the same backup show the same local times, the event log too; the API stays in UTC.
+America/Los_Angeles) and with a timezone chosen on the preferences page (which wins over the
+browser's): the headline ("Best 2 h window ..."), the decision table and the chart's axis of the
+same backup show the same local times, the event log too, and the chart's hover names the zone's
+own local time; a recurring backup's "Runs at ..." agrees with its "Next: ..." on the list and on
+its page; the API stays in UTC.
 
 Screenshots go to var/test-artifacts/ (git-ignored; CI keeps them as artefacts).
 """
@@ -8,7 +11,7 @@ Screenshots go to var/test-artifacts/ (git-ignored; CI keeps them as artefacts).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,17 +32,44 @@ AXIS_AND_SHAPES = """() => {
 }"""
 
 
+HOVER = """() => {
+  const div = document.querySelector('div.hw-chart');
+  return div.data.filter(t => t.customdata).map(t => ({template: t.hovertemplate, first: t.customdata[0], x: t.x[0]}));
+}"""
+
+
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("tz", ["Europe/Berlin", "America/Los_Angeles"])
-def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(live_server: Any, chromium: Any, tz: str) -> None:  # noqa: F811
+@pytest.mark.parametrize(
+    ("browser_tz", "chosen"),
+    [
+        ("Europe/Berlin", ""),
+        ("America/Los_Angeles", ""),
+        # The preferences page's choice wins over the browser's, whichever way round.
+        ("Europe/Berlin", "America/Los_Angeles"),
+        ("America/Los_Angeles", "Europe/Berlin"),
+    ],
+)
+def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(
+    live_server: Any,
+    chromium: Any,  # noqa: F811
+    browser_tz: str,
+    chosen: str,
+    settings: Any,
+) -> None:
     from django.utils import timezone
 
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
+
+    from accounts.models import UserPreference
     from carbon.services import load_demo_data
     from scheduler.models import BackupJob
     from scheduler.services import submit_jobs
 
     ensure_roles()
     admin = get_user_model().objects.create_superuser("admin", password=PASSWORD)
+    if chosen:
+        UserPreference.objects.create(user=admin, timezone=chosen)
+    tz = chosen or browser_tz
     now = timezone.now().replace(microsecond=0)
     load_demo_data(days=2, now=now)
     outcome = submit_jobs(
@@ -67,7 +97,7 @@ def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(live_server: Any
     end = (job.planned_start + job.expected_duration).astimezone(local)
 
     errors: list[str] = []
-    page = _page(chromium, errors, timezone_id=tz, locale="en-GB")
+    page = _page(chromium, errors, timezone_id=browser_tz, locale="en-GB")
     page.goto(live_server.url + "/login")
     page.fill("#id_username", "admin")
     page.fill("#id_password", PASSWORD)
@@ -86,18 +116,27 @@ def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(live_server: Any
     assert "UTC" not in headline, headline
     assert page.get_attribute("#why-reason", "title") == job.decision["reason"]
     # Table: the chosen run starts and ends at the same local times.
-    chosen = page.inner_text("tr:has-text('Chosen') td:nth-child(2)")
-    assert f"{start:%H:%M}" in chosen and f"{end:%H:%M}" in chosen, (chosen, span)
+    chosen_row = page.inner_text("tr:has-text('Chosen') td:nth-child(2)")
+    assert f"{start:%H:%M}" in chosen_row and f"{end:%H:%M}" in chosen_row, (chosen_row, span)
     # Chart: axis titled with the viewer's zone; the chosen run's band at the same wall-clock times.
     chart = page.evaluate(AXIS_AND_SHAPES)
     assert chart["title"] == tz
     assert [f"{start:%Y-%m-%d %H:%M:%S}", f"{end:%Y-%m-%d %H:%M:%S}"] in chart["shapes"], chart["shapes"]
     assert any(re.fullmatch(r"\d{2}:\d{2}", t) or ":" in t for t in chart["ticks"]), chart["ticks"]
+    assert _axis_hours(chart["ticks"]) <= {f"{h:02d}:00" for h in range(24)}
+    # Hover: each value beside the zone's own local time (DE: Europe/Berlin, whatever the viewer's).
+    hover = page.evaluate(HOVER)
+    assert hover, "no trace carries the zone's local time"
+    for trace in hover:
+        assert "%{customdata} Europe/Berlin" in trace["template"], trace
+        first = datetime.strptime(trace["x"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=local)
+        assert trace["first"].startswith(f"{first.astimezone(ZoneInfo('Europe/Berlin')):%H:%M}"), trace
     # Event log: local times with the zone's name, not a bare Z.
     first_event = page.inner_text("#events time")
     submitted = job.events.order_by("timestamp", "pk").first().timestamp.astimezone(local)
     assert f"{submitted:%H:%M:%S}" in first_event and "Z" not in first_event, first_event
-    page.screenshot(path=str(ARTIFACTS / f"timezone-{tz.replace('/', '-')}.png"), full_page=True)
+    name = f"{browser_tz}-chose-{chosen or 'nothing'}".replace("/", "-")
+    page.screenshot(path=str(ARTIFACTS / f"timezone-{name}.png"), full_page=True)
     assert not errors, errors
 
     # The API says UTC whatever the viewer's zone.
@@ -107,3 +146,61 @@ def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(live_server: Any
     planned = body.get("planned_start") or body.get("job", {}).get("planned_start")
     assert planned is None or planned.endswith("Z")
     assert job.planned_start - now <= timedelta(hours=12)
+
+
+def _axis_hours(ticks: list[str]) -> set[str]:
+    """The hh:mm of an axis's tick labels ("06:00", "Dec 2, 2026"...)."""
+    return {m.group(0) for t in ticks for m in [re.search(r"\d{2}:\d{2}", t)] if m}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("browser_tz", "chosen"),
+    [("Europe/Berlin", ""), ("America/Los_Angeles", ""), ("Europe/Berlin", "America/Los_Angeles")],
+)
+def test_a_policys_runs_at_agrees_with_its_next_run(
+    live_server: Any,
+    chromium: Any,  # noqa: F811
+    browser_tz: str,
+    chosen: str,
+    settings: Any,
+) -> None:
+    from django.utils import timezone
+
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
+
+    from accounts.models import UserPreference
+    from scheduler.forms import next_runs
+    from tests.scheduler.factories import BackupPolicyFactory, zone
+
+    ensure_roles()
+    admin = get_user_model().objects.create_superuser("admin", password=PASSWORD)
+    if chosen:
+        UserPreference.objects.create(user=admin, timezone=chosen)
+    local = ZoneInfo(chosen or browser_tz)
+    first = next_runs("0 22 * * *", now=timezone.now())[0]
+    policy = BackupPolicyFactory(name="nightly", schedule="0 22 * * *", zone=zone("DE"), next_run_at=first)
+    at = f"{first.astimezone(local):%H:%M}"
+
+    errors: list[str] = []
+    page = _page(chromium, errors, timezone_id=browser_tz, locale="en-GB")
+    page.goto(live_server.url + "/login")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto(f"{live_server.url}/policies")
+    row = page.locator("tr:has-text('nightly')")
+    when, next_run = row.locator("td").nth(1).inner_text(), row.locator("td").nth(4).inner_text()
+    assert f"at {at} " in when and "UTC" not in when, (when, at)
+    assert at in next_run and "UTC" not in next_run, (next_run, at)
+    shot = f"policy-times-{browser_tz}-{chosen or 'browser'}.png".replace("/", "-")
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+
+    page.goto(f"{live_server.url}/policies/{policy.pk}")
+    text = page.inner_text("#schedule-text")
+    runs, _, upcoming = text.partition("Next:")
+    assert f"at {at} " in runs and "UTC" not in text, (text, at)
+    assert upcoming.count(at) == 3, (text, at)  # the next three runs, each at the same local time
+    assert not errors, errors

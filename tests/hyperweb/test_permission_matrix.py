@@ -214,6 +214,9 @@ reports                                     page  *           login  403    405 
 alerts/preferences                          page  GET         login  403    200    200    200
 alerts/preferences                          page  POST        login  403    302    302    302
 alerts/preferences                          page  *           login  403    405    405    405
+preferences                                 page  GET         login  403    200    200    200
+preferences                                 page  POST        login  403    302    302    302
+preferences                                 page  *           login  403    405    405    405
 metrics                                     page  GET         403    403    403    403    403
 metrics                                     page  *           405    405    405    405    405
 admin/                                      page  *           login  login  login  login  200
@@ -231,6 +234,7 @@ LOGIN_ROUTES = frozenset({"login", "logout", "api/login", "api/logout", "admin/l
 # Routes where a signed-in user of any role may change their own rows (and nothing else).
 PERSONAL = {
     "alerts/preferences": {"alerts_alertpreference", "auth_user"},
+    "preferences": {"accounts_userpreference"},
     "logout": set(),
     "api/logout": {"accounts_apitoken"},
     "login": set(),
@@ -331,6 +335,7 @@ BODIES: dict[str, Any] = {
     "policies/<str:policy_id>": POLICY_FORM,
     "policies/<str:policy_id>/retention": {"keep_last": "3"},
     "alerts/preferences": {"email": "someone@example.com"},
+    "preferences": {"timezone": "Europe/Berlin"},
 }
 
 

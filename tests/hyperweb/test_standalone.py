@@ -25,6 +25,25 @@ def tracked_files() -> list[Path]:
     return [ROOT / name for name in out.decode().split("\0") if name]
 
 
+# The design notes by file name (contract, design, ...): a clone does not have them, so a docstring or doc
+# that cites one must state the fact or point to a doc inside the repository instead.
+NOTES = re.compile(r"\b(" + "|".join(("CONTRACT", "DESIGN", "PROVIDERS", "STYLE")) + r")\.md\b")
+
+
+def test_it_cites_no_design_note_the_repository_does_not_carry():
+    files = tracked_files()
+    carried = {path.name for path in files}
+    offenders = []
+    for path in files:
+        if not path.is_file() or path.suffix not in (".py", ".md", ".html", ".txt", ".toml", ".sh", ".yaml", ".yml"):
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            for match in NOTES.finditer(line):
+                if match.group(0) not in carried:
+                    offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}")
+    assert offenders == []
+
+
 def test_it_finds_no_tracked_file_that_refers_to_a_folder_beside_the_repository():
     files = tracked_files()
     assert len(files) > 100 and ROOT / "manage.py" in files  # really the repository's listing

@@ -1,5 +1,5 @@
 """The ESG report's cumulative chart steps at each backup's finish time and stays flat between,
-from the very steps the savings page draws (reports.charts.cumulative_steps)."""
+from the very steps the savings page draws (reports.queries.cumulative_steps)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reports import charts as savings_charts
+from reports import queries
 from reports.esg import charts, loader
 from reports.esg.periods import Period
 from reports.esg.value import Scope
@@ -27,7 +28,7 @@ def _polyline(svg: str, name: str) -> list[tuple[float, float]]:
 def test_it_feeds_the_esg_chart_with_the_savings_page_steps(esg_fixture) -> None:
     report = loader.build(TWO_DAYS, Scope(), now=NOW)
     jobs = loader.accounted_jobs(TWO_DAYS, Scope())
-    assert list(report.cumulative) == savings_charts.cumulative_steps(jobs, until=TWO_DAYS.end)
+    assert list(report.cumulative) == queries.cumulative_steps(jobs, until=TWO_DAYS.end)
     # the curve ends on the report's (and the CSV's) totals
     assert report.cumulative[-1][1] == pytest.approx(report.totals.emissions_kg, abs=1e-12)
     assert report.cumulative[-1][2] == pytest.approx(report.totals.counterfactual_kg, abs=1e-12)
@@ -52,7 +53,7 @@ def test_it_steps_the_esg_curve_at_each_finish_time_and_stays_flat_between(esg_f
             points[0][0] == left and points[-1][0] == left + plot_w
         )  # from the period's start, flat to its end
     assert x_of(datetime(2026, 7, 1, 1, 30, tzinfo=UTC)) in {p[0] for p in _polyline(svg, "emitted")}
-    # masses in the unit hyperweb.quantities picks (the fixture emits grams)
+    # masses in the unit hyperweb.lib.units picks (the fixture emits grams)
     assert ">g CO2e</text>" in svg and "emitted (95.0 g)" in svg
 
 

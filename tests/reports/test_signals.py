@@ -103,7 +103,7 @@ def test_it_reads_a_missing_signal_as_average_and_refuses_an_unknown_one() -> No
 
 
 def test_it_keeps_the_dashboard_totals_apart_per_signal(mixed_fixture) -> None:
-    from reports import charts
+    from reports import queries as charts
 
     jobs = charts.accounted_jobs()
     totals = charts.totals(jobs)
@@ -125,7 +125,7 @@ def test_it_keeps_the_dashboard_totals_apart_per_signal(mixed_fixture) -> None:
 
 
 def test_it_has_no_marginal_totals_when_every_job_is_average(esg_fixture) -> None:
-    from reports import charts
+    from reports import queries as charts
 
     assert charts.totals(charts.accounted_jobs()).marginal is None
 

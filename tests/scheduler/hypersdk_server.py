@@ -1,4 +1,4 @@
-"""A small HyperSDK daemon for tests: CONTRACT.md's job endpoints on 127.0.0.1, in a thread.
+"""A small HyperSDK daemon for tests: its job endpoints (/jobs/*) on 127.0.0.1, in a thread.
 
 Each job moves one step per `GET /jobs/{id}`: pending, then `steps` running polls with growing
 progress, then completed (or failed when its vm_path contains "fail"; a vm_path containing

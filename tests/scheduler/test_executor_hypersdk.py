@@ -1,4 +1,4 @@
-"""The hypersdk executor against a local daemon speaking CONTRACT.md's job endpoints."""
+"""The hypersdk executor against a local daemon speaking HyperSDK's job endpoints (/jobs/*)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""/jobs/* over HTTP: shapes of CONTRACT.md, roles, errors, and the HyperSDK client's habits."""
+"""/jobs/* over HTTP: the shapes HyperSDK's clients read, roles, errors, and the clients' habits."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def test_it_says_at_once_that_a_pruned_backup_cannot_be_restored(roots, operator
 
 
 def test_it_states_the_restore_size_in_decimal_units_like_the_backup_page(roots, operator_user) -> None:
-    from hyperweb.quantities import data_bytes
+    from hyperweb.lib.units import data_bytes
 
     backup = make_backup(roots)
     review = logged_in(operator_user).post(f"/backups/{backup.pk}/restore", {"target": "size"})

@@ -43,3 +43,27 @@ def test_it_shows_jobs_in_the_admin_without_their_secrets(admin_client) -> None:
     page = admin_client.get(f"/admin/scheduler/backupjob/{job.pk}/change/")
     assert page.status_code == 200 and b"s3cret" not in page.content
     assert admin_client.get("/admin/scheduler/backuppolicy/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_only_an_operator_may_cancel_and_only_a_waiting_or_running_job(operator_user, viewer_user) -> None:
+    from scheduler.services import can_cancel
+
+    for status in BackupJob.Status.values:
+        job = BackupJobFactory.build(status=status)
+        waiting_or_running = status in ("pending", "scheduled", "running")
+        assert job.is_cancellable is waiting_or_running, status
+        assert can_cancel(operator_user, job) is waiting_or_running, status
+        assert can_cancel(viewer_user, job) is False, status
+
+
+def test_a_decisions_estimate_prices_the_run_with_the_accounting_energy_model(monkeypatch) -> None:
+    from scheduler.accounting import EnergyModel
+    from scheduler.services import decision_estimate
+
+    monkeypatch.setattr("carbon.services.energy_model", lambda: EnergyModel(1000.0, 0.0, 2.0))
+    job = BackupJob(data_size_gb=500.0, expected_duration=timedelta(hours=1))
+    estimate = decision_estimate(job, {"now_intensity": 400.0, "expected_intensity": 100.0})
+    assert estimate.kwh == pytest.approx(2.0)  # 1 kW x 1 h x PUE 2
+    assert estimate.now_kg == pytest.approx(0.8) and estimate.chosen_kg == pytest.approx(0.2)
+    assert decision_estimate(job, {}).now_kg is None

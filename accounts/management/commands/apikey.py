@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import APIKey
 from accounts.roles import role_of
+from hyperweb.lib.timefmt import format_utc
 
 BAD_INPUT = 2  # exit status for a bad argument, as every hyperweb command uses
 
@@ -45,8 +46,8 @@ class Command(BaseCommand):
         if not all:
             keys = keys.filter(revoked_at__isnull=True)
         for key in keys:
-            used = key.last_used_at.strftime("%Y-%m-%dT%H:%M:%SZ") if key.last_used_at else "never"
-            state = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
+            used = format_utc(key.last_used_at, "seconds") if key.last_used_at else "never"
+            state = f"revoked {format_utc(key.revoked_at, 'seconds')}" if key.revoked_at else "active"
             self.stdout.write(f"{key.pk}\t{key.prefix}\t{key.user}\t{key.name}\tlast used {used}\t{state}")
 
     def _revoke(self, key: str, **_: object) -> None:

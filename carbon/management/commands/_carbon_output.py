@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from carbon import services
 from carbon.intensity import quality
+from hyperweb.lib.timefmt import format_utc
 
 if TYPE_CHECKING:
     from carbon.models import Zone
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return format_utc(moment)
 
 
 def relative(moment: datetime, now: datetime) -> str:

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from carbon import services
 from carbon.intensity import quality
-from carbon.management.commands._carbon_args import parse_duration, parse_number, parse_when
+from carbon.management.commands._carbon_args import parse_number, parse_when
 from carbon.management.commands._carbon_output import (
     buckets,
     estimate_json,
@@ -37,6 +37,9 @@ from carbon.management.commands._carbon_output import (
     zone_json,
 )
 from carbon.models import CarbonReading, Zone
+from hyperweb.lib import units
+from hyperweb.lib.durations import HELP as DURATION_HELP
+from hyperweb.lib.durations import parse_duration, parse_hours
 
 BAD_INPUT = 2
 
@@ -67,14 +70,16 @@ class Command(BaseCommand):
         p = command("forecast", "The zone's intensity from now on, averaged per --every.")
         p.add_argument("--hours", default="24", help="hours ahead (default 24)")
         p.add_argument("--at", default="now", help="from this time (ISO or relative, default now)")
-        p.add_argument("--every", default="1h", help="averaging step, e.g. 1h, 30m; 0 = raw steps")
+        p.add_argument(
+            "--every", default="1h", help=f"averaging step (default 1h; 0 = raw steps): {DURATION_HELP}"
+        )
         p = command("estimate", "Emissions of a backup now versus its best window.")
         p.add_argument("--data", required=True, help="data size in GB")
-        p.add_argument("--hours", default="2", help="backup duration in hours (default 2)")
+        p.add_argument("--hours", default="2", help=f"backup duration (default 2 h): {DURATION_HELP}")
         p.add_argument(
             "--max-delay",
             default=None,
-            help=f"latest start, e.g. 8h (default {settings.CARBON_ESTIMATE_HORIZON_HOURS:g}h)",
+            help=f"latest start (default {settings.CARBON_ESTIMATE_HORIZON_HOURS:g}h): {DURATION_HELP}",
         )
         p.add_argument("--at", default="now", help="as of this time (ISO or relative, default now)")
         p = command(
@@ -244,12 +249,10 @@ class Command(BaseCommand):
     def do_estimate(self, *, zone: str, json: bool, **options: object) -> None:
         now = self.now(options)
         data_gb = parse_number(str(options["data"]), "--data")
-        hours = parse_duration(str(options["hours"])).total_seconds() / 3600
-        if hours <= 0:
-            raise ValueError(f"--hours must be positive, not {options['hours']!r}")
+        hours = parse_hours(str(options["hours"]), positive=True)
         horizon = None
         if options.get("max_delay") is not None:
-            horizon = parse_duration(str(options["max_delay"])).total_seconds() / 3600
+            horizon = parse_hours(str(options["max_delay"]))
         z = services.get_zone(zone)
         est = services.estimate(z, data_gb, hours, now=now, horizon_hours=horizon)
         if json:
@@ -258,28 +261,28 @@ class Command(BaseCommand):
         badge = f"  {self.paint('[simulated]', 'NOTICE')}" if est.simulated else ""
         badge += f"  {self.paint('[stale]', 'ERROR')}" if est.stale else ""
         self.stdout.write(
-            f"{self.paint(est.zone, 'MIGRATE_HEADING')}  {est.data_gb:g} GB over {est.duration_hours:g} h "
-            f"= {est.energy_kwh:.3f} kWh, start within {est.horizon_hours:g} h{badge}"
+            f"{self.paint(est.zone, 'MIGRATE_HEADING')}  {units.data_gb(est.data_gb)} read over "
+            f"{est.duration_hours:g} h = {units.energy(est.energy_kwh)}, start within {est.horizon_hours:g} h{badge}"
         )
         rows = [
             [
                 ("now", None),
                 (f"{now:%Y-%m-%d %H:%M}", None),
                 (f"{est.current_intensity:.0f}", quality_style(quality(est.current_intensity))),
-                (f"{est.current_emissions_kg:.3f}", None),
+                (units.co2(est.current_emissions_kg), None),
                 ("", None),
             ],
             [
                 ("best window", "SUCCESS"),
                 (f"{est.best_start:%Y-%m-%d %H:%M}", "SUCCESS"),
                 (f"{est.best_intensity:.0f}", quality_style(quality(est.best_intensity))),
-                (f"{est.best_emissions_kg:.3f}", None),
+                (units.co2(est.best_emissions_kg), None),
                 (relative(est.best_start, now), None),
             ],
         ]
-        self.table(["", "start (UTC)", "gCO2/kWh", "kg CO2", "delay"], rows)
+        self.table(["", "start (UTC)", "gCO2/kWh", "CO2", "delay"], rows)
         self.stdout.write(
-            f"saving: {self.paint(f'{est.savings_kg:.3f} kg CO2 ({est.savings_percent:.1f} %)', 'SUCCESS')}"
+            f"saving: {self.paint(f'{units.co2(est.savings_kg)} CO2 ({est.savings_percent:.1f} %)', 'SUCCESS')}"
         )
         self.stdout.write(est.recommendation)
 

@@ -11,10 +11,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from accounts.roles import ensure_roles
-from alerts import services as alert_services
 from carbon import services as carbon_services
+from hyperweb import schedules
 from scheduler import services as scheduler_services
 from scheduler.executors.demo import create_demo_vms
+from scheduler.executors.file import cleanup_stale_temporaries
 from scheduler.models import BackupPolicy
 from scheduler.services.demo import demo_lifecycle
 
@@ -42,9 +43,10 @@ class Command(BaseCommand):
         ensure_roles()
         if not no_demo:
             self._demo_data()
-        carbon_services.register_schedules()
-        scheduler_services.register_schedules()
-        alert_services.register_schedules()
+        schedules.register_all()
+        # Temporaries of backups that died with their worker (the dispatcher also removes them
+        # when it reaps such a backup).
+        cleanup_stale_temporaries(settings.BACKUP_TARGET_ROOT, older_than=settings.BACKUP_STALE_SECONDS)
         self.stdout.write("Worker schedules registered (zone refresh, backup dispatch, re-planning, alerts).")
         self._ensure_admin(username)
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from carbon.intensity import StepSeries
 from carbon.providers.csvfile import parse_csv
+from hyperweb.lib import durations
+from hyperweb.lib.timefmt import parse_instant
 from scheduler.backtest import BacktestConfig, format_table, parse_duration, parse_forecast, run_backtest
 from scheduler.uncertainty import risk_quantile
 
@@ -30,10 +32,9 @@ BAD_INPUT = 2
 
 def _date(text: str, name: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return parse_instant(text)  # hyperweb.lib.timefmt: a date alone is its midnight UTC
     except ValueError:
         raise CommandError(f"{name}: {text!r} is not a date (YYYY-MM-DD)", returncode=BAD_INPUT) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Command(BaseCommand):
@@ -48,9 +49,9 @@ class Command(BaseCommand):
             "--csv", required=True, help="intensity file (Time,Carbon Intensity or time,value)"
         )
         parser.add_argument("--zone", default=None, help="zone to replay when the file holds several")
-        parser.add_argument("--duration", default="2h", help="job length, e.g. 2h, 90m (default 2h)")
-        parser.add_argument("--max-delay", default="4h", help="latest start after submission (default 4h)")
-        parser.add_argument("--every", default="30m", help="a job is submitted every ... (default 30m)")
+        parser.add_argument("--duration", default="2h", help=f"job length (default 2h): {durations.HELP}")
+        parser.add_argument("--max-delay", default="4h", help=f"latest start after submission (default 4h; 0: at once): {durations.HELP}")
+        parser.add_argument("--every", default="30m", help=f"a job is submitted every ... (default 30m): {durations.HELP}")
         parser.add_argument(
             "--start",
             default=None,
@@ -72,7 +73,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replan-every",
             default=None,
-            help="re-plan waiting jobs every ... (default: CARBON_REFRESH_MINUTES, as the product)",
+            help=(
+                "re-plan waiting jobs every ... (default: CARBON_REFRESH_MINUTES, as the product): "
+                + durations.HELP
+            ),
         )
         parser.add_argument(
             "--risk",
@@ -84,9 +88,7 @@ class Command(BaseCommand):
     def handle(self, *args, **opts) -> None:
         try:
             duration = parse_duration(opts["duration"])
-            max_delay = (
-                parse_duration(opts["max_delay"]) if opts["max_delay"] not in ("0", "0h") else timedelta(0)
-            )
+            max_delay = durations.parse_duration(opts["max_delay"])  # 0: start on submission
             every = parse_duration(opts["every"])
             replan_every = (
                 parse_duration(opts["replan_every"])

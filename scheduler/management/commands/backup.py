@@ -6,27 +6,26 @@ Errors are one line on stderr and exit status 2. `plan` shows what would happen,
 from __future__ import annotations
 
 import json
-import re
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from hyperweb.lib import units
+from hyperweb.lib.durations import HELP as DURATION_HELP
+from hyperweb.lib.durations import parse_hours
 from scheduler.models import BackupJob
 from scheduler.services import cancel_jobs, job_to_hypersdk_json, submit_jobs
 from scheduler.services.definitions import InvalidDefinition, parse_definition
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_HOURS = {"s": 1 / 3600, "m": 1 / 60, "h": 1.0, "d": 24.0, "": 1.0}
-
 
 def hours(text: str) -> float:
-    """ "90m", "2h", "1.5h", "1d" or a bare number of hours."""
-    match = _DURATION.match(text)
-    if not match:
-        raise CommandError(f"not a duration: {text!r} (use e.g. 30m, 2h, 1d)", returncode=2)
-    return float(match.group(1)) * _UNIT_HOURS[match.group(2)]
+    """A duration in hyperweb's grammar (hyperweb.lib.durations; a bare number is hours), in hours."""
+    try:
+        return parse_hours(text)
+    except ValueError as exc:
+        raise CommandError(str(exc), returncode=2) from None
 
 
 class Command(BaseCommand):
@@ -41,8 +40,10 @@ class Command(BaseCommand):
             p.add_argument("--id", default=None, help="job id (default: a new UUID)")
             p.add_argument("--zone", default=None, help="grid zone; with a zone the job is carbon-aware")
             p.add_argument("--now", action="store_true", help="not carbon-aware: run at once")
-            p.add_argument("--max-delay", default="4h", help="how long the start may wait (e.g. 4h)")
-            p.add_argument("--duration", default=None, help="expected duration (e.g. 2h)")
+            p.add_argument(
+                "--max-delay", default="4h", help=f"how long the start may wait (default 4h): {DURATION_HELP}"
+            )
+            p.add_argument("--duration", default=None, help=f"expected duration: {DURATION_HELP}")
             p.add_argument("--threshold", type=float, default=None, help="gCO2/kWh: run now if at or below")
             p.add_argument("--not-before", default=None, help="ISO time before which it must not start")
             p.add_argument("--output-dir", default=None)
@@ -196,10 +197,16 @@ class Command(BaseCommand):
                 self.stdout.write(f"{'damage':>14}: {integrity['detail']}")
             if integrity["pruned_at"]:
                 self.stdout.write(f"{'pruned':>14}: {integrity['pruned_at']} (archive deleted by retention)")
+        if job.data_size_gb or job.bytes_written:
+            read = f"{units.data_gb(job.data_size_gb)} read" if job.data_size_gb else "size not given"
+            written = f", {units.data_bytes(job.bytes_written)} written (archive)" if job.bytes_written else ""
+            self.stdout.write(f"{'data':>14}: {read}{written}")
+        if job.energy_kwh is not None:
+            self.stdout.write(f"{'energy':>14}: {units.energy(job.energy_kwh)}")
         if job.emissions_kg is not None:
             self.stdout.write(
-                f"{'emissions':>14}: {job.emissions_kg:.6f} kg CO2 "
-                f"(saving {job.saving_kg or 0:.6f} kg vs starting when requested)"
+                f"{'emissions':>14}: {units.co2(job.emissions_kg)} CO2 "
+                f"(saving {units.co2(job.saving_kg or 0)} vs starting when requested)"
             )
         for event in job.events.order_by("timestamp", "pk"):
             self.stdout.write(f"  {_ts(event.timestamp)} {event.level:<7} {event.message}")
