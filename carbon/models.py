@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -45,8 +46,6 @@ class Zone(models.Model):
         return ZoneRef(self.code, self.code_for(provider), self.typical_intensity, self.timezone)
 
     def provider_chain(self) -> list[str]:
-        from django.conf import settings
-
         if self.providers.strip():
             return [p.strip() for p in self.providers.split(",") if p.strip()]
         return list(settings.CARBON_ZONE_PROVIDERS.get(self.code, settings.CARBON_PROVIDERS))

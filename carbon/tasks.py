@@ -23,7 +23,7 @@ def refresh_all_zones(force: bool = False) -> dict:
     """The scheduled refresh (every CARBON_REFRESH_MINUTES): every active zone, TTL permitting."""
     outcomes = services.refresh_all_zones(force=force)
     warm_overview()  # the overview's sparklines, drawn here rather than on a viewer's request
-    # reports warms the what-if page's default answer per zone (reports/receivers.py).
+    # reports warms the what-if answers (reports/receivers.py): carbon may not import reports.
     zones_refreshed.send(sender=refresh_all_zones, outcomes=outcomes)
     return {"zones": len({o.zone for o in outcomes}), **_summary(outcomes)}
 

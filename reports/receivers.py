@@ -10,7 +10,7 @@ from reports import whatif
 
 
 def warm_whatif(sender: Any, **kwargs: Any) -> None:
-    """After the scheduled refresh (carbon's zones_refreshed): the what-if page's default answer
-    per zone, replay included, so a viewer's first question is answered from the cache."""
+    """After the scheduled refresh (carbon's zones_refreshed): every choice of the what-if form per
+    zone, only what a new day or new data changed, within WHATIF_PRECOMPUTE_SECONDS (whatif.warm)."""
     if settings.WHATIF_PRECOMPUTE:
         whatif.warm()

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from scheduler.models import BackupJob, BackupPolicy, Capacity, JobDecision, JobEvent
+from scheduler.services import cancel_jobs
 from scheduler.targets import is_target_key
 
 
@@ -51,8 +52,6 @@ class BackupJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected jobs (running ones are stopped)")
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[BackupJob]) -> None:
-        from scheduler.services import cancel_jobs
-
         outcome = cancel_jobs(list(queryset.values_list("pk", flat=True)), request.user)
         self.message_user(
             request, f"cancelled {len(outcome.cancelled)}, not cancellable {len(outcome.failed)}"

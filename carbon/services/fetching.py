@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
+from django_q.tasks import async_task
 
 from carbon.models import CarbonReading, FetchAttempt, Zone, ZoneDenial
 from carbon.providers import UnknownProvider, get_provider
@@ -80,8 +81,6 @@ def request_refresh(zone: Zone) -> bool:
     if not cache.add(key, 1, timeout=REFRESH_REQUEST_SECONDS):
         return False
     try:
-        from django_q.tasks import async_task
-
         async_task("carbon.tasks.refresh_zone", zone.pk, task_name=f"carbon refresh {zone.code}")
     except Exception:
         log.exception("%s: could not queue a refresh for the workers", zone.code)

@@ -16,6 +16,7 @@ from typing import Any
 from hyperweb.api.fields import NON_BLANK, TIMESTAMP_SCHEMA
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 from scheduler.executors.base import EXECUTOR_NAMES
+from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services.definitions import MAX_DELAY, MAX_ID_LENGTH, column_max_length
 from scheduler.uncertainty import RISK_LEVELS
 from scheduler.vocabulary import BACKUP_FORMATS, EXPORT_METHODS
@@ -53,8 +54,6 @@ def _number(*, minimum: float = 0, maximum: float | None = None, exclusive: bool
 
 
 def _columns() -> dict[str, int]:
-    from scheduler.models import BackupJob, BackupPolicy
-
     return {
         "job.name": column_max_length(BackupJob, "name"),
         "job.vm_path": column_max_length(BackupJob, "vm_path"),

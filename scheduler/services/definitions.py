@@ -22,6 +22,7 @@ from hyperweb.api.limits import (
 )
 from hyperweb.lib.timefmt import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
+from scheduler.models import BackupJob
 from scheduler.uncertainty import RISK_LEVELS
 from scheduler.vocabulary import BACKUP_FORMATS, EXPORT_METHODS
 
@@ -229,8 +230,6 @@ def check_id(value: Any, max_length: int) -> str:
 
 def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     """Validate one JobDefinition; raise InvalidDefinition with a one-line reason."""
-    from scheduler.models import BackupJob
-
     if not isinstance(raw, dict):
         raise malformed("a job definition must be a JSON object", "body")
     definition, secrets = strip_secrets(raw)
@@ -389,8 +388,6 @@ NAME_MAX_BYTES = 255
 def _check_path_length(resolved: str, key: str) -> None:
     """A target the job can store (its column) and the filesystem can create, said at submission
     rather than as a database error or a failed run later."""
-    from scheduler.models import BackupJob
-
     longest = column_max_length(BackupJob, "target")
     if len(resolved) > longest:
         raise InvalidDefinition(

@@ -11,7 +11,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from hyperweb.lib.durations import go_duration
-from scheduler.dispatch import ClaimRefused, claim_job, dispatch_due, release_unclaimed, worker_name
+from scheduler.dispatch import (
+    ClaimRefused,
+    claim_job,
+    dispatch_due,
+    reap_stale_claims,
+    release_unclaimed,
+    worker_name,
+)
 from scheduler.executors import (
     BackupError,
     BackupResult,
@@ -22,7 +29,9 @@ from scheduler.executors import (
     TransientBackupError,
     get_executor,
 )
+from scheduler.executors.file import cleanup_stale_temporaries
 from scheduler.models import BackupJob, JobEvent
+from scheduler.services.accounting import account_job
 from scheduler.services.definitions import restore_secrets
 from scheduler.services.jobs import format_ts, log_event
 from scheduler.services.lifecycle import run_lifecycle
@@ -208,7 +217,6 @@ def _on_completed(job: BackupJob, worker: str, result: BackupResult) -> str:
         job.id,
         f"completed: {result.archive_path} ({result.archive_bytes} bytes, sha256 {result.sha256[:12]})",
     )
-    from scheduler.services.accounting import account_job
 
     try:
         account_job(BackupJob.objects.select_related("zone").get(pk=job.id), now=now)
@@ -237,7 +245,6 @@ def _on_run_completed(job: BackupJob, worker: str, done: Any) -> str:
             done.after()
         except Exception:
             log.exception("recording the outcome of %s %s failed", job.operation, job.id)
-    from scheduler.services.accounting import account_job
 
     try:
         account_job(BackupJob.objects.select_related("zone").get(pk=job.id), now=now)
@@ -327,14 +334,11 @@ def _dispatch_freed_capacity() -> None:
 
 def startup(now: datetime | None = None) -> list[str]:
     """Worker start-up: remove temporaries of runs that died, hand due jobs to the cluster."""
-    from scheduler.executors.file import cleanup_stale_temporaries
-
     for root in (settings.BACKUP_TARGET_ROOT, settings.BACKUP_RESTORE_ROOT):  # backups, restores
         try:
             cleanup_stale_temporaries(root, older_than=settings.BACKUP_STALE_SECONDS)
         except OSError:
             log.exception("could not clean stale temporaries under %s", root)
-    from scheduler.dispatch import reap_stale_claims
 
     reap_stale_claims(now)
     # Queue messages may have been lost with the previous cluster: dispatch everything due again

@@ -13,8 +13,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.roles import OPERATOR, has_role
+from carbon.services import UnknownZone, get_zone
 from hyperweb.lib.durations import go_duration
 from scheduler import dispatch
+from scheduler.executors import resolve_inside
 from scheduler.joblog import format_ts, log_event
 from scheduler.models import BackupJob, JobDecision, JobEvent
 from scheduler.services.capacity import job_target
@@ -62,7 +64,6 @@ def _data_size_gb(parsed: ParsedDefinition, executor: str) -> float:
         return parsed.data_size_gb
     if executor != "file":
         return 0.0
-    from scheduler.executors import resolve_inside
 
     try:
         source = resolve_inside(parsed.vm_path, settings.BACKUP_SOURCE_ROOTS)
@@ -169,8 +170,6 @@ def submit_jobs(
 
 
 def _zone(code: str, cache: dict[str, Any]) -> Any:
-    from carbon.services import UnknownZone, get_zone
-
     if code not in cache:
         try:
             cache[code] = get_zone(code)

@@ -40,6 +40,7 @@ from scheduler.executors.archive import (
 from scheduler.executors.base import BackupError, CancelFn, PathNotAllowed, ReportFn, resolve_inside
 from scheduler.models import BackupJob
 from scheduler.services.jobs import create_and_plan, format_ts, log_event
+from scheduler.signals import backup_damaged
 
 log = logging.getLogger(__name__)
 
@@ -418,8 +419,6 @@ def mark_verified(backup_id: str, run_id: str, *, quiet: bool = False, now: date
 
 def mark_damaged(backup_id: str, problems: list[str], *, by: str, now: datetime | None = None) -> None:
     """The archive no longer matches its manifest: store it, log it, and announce it once committed."""
-    from scheduler.signals import backup_damaged
-
     now = now or timezone.now()
     detail = "; ".join(problems[:10])[:4000]
     with transaction.atomic():

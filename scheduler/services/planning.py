@@ -21,6 +21,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from carbon.models import Zone
+from carbon.services import intensity_series
 from hyperweb.lib.timefmt import parse_instant
 from scheduler.fleet import plan_fleet
 from scheduler.joblog import format_ts, log_event
@@ -51,8 +53,6 @@ def zone_series(
     `refresh` asks the providers for a newer forecast first (TTL permitting): wanted when
     planning, not when accounting a past run from stored readings.
     """
-    from carbon.services import intensity_series
-
     try:
         info = intensity_series(zone, start, end, now=now, refresh=refresh)
     except Exception as exc:  # no data at all, or a provider chain that failed entirely
@@ -417,8 +417,6 @@ def replan_zone(zone: Any, *, now: datetime | None = None, trigger: str = "newer
 
 def replan_all(*, now: datetime | None = None) -> dict[str, list[str]]:
     """Re-plan every zone that has waiting carbon-aware jobs."""
-    from carbon.models import Zone
-
     now = now or timezone.now()
     zone_ids = (
         BackupJob.objects.filter(status=BackupJob.Status.SCHEDULED, carbon_aware=True, planned_start__gt=now)
