@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from hyperweb.lib.timefmt import format_utc_short
+
 KEY_PREFIX = "hwk_"  # makes a leaked key recognisable (secret scanners, logs)
 
 
@@ -84,7 +86,7 @@ class APIToken(models.Model):
         indexes = [models.Index(fields=["expires_at"], name="apitoken_expires")]
 
     def __str__(self) -> str:
-        return f"token for {self.user} until {self.expires_at:%Y-%m-%d %H:%M}Z"
+        return f"token for {self.user} until {format_utc_short(self.expires_at)}"
 
     @classmethod
     def issue(cls, user: models.Model, *, now: datetime | None = None) -> tuple[APIToken, str]:

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from alerts.models import Kind
 from alerts.services import job_alert, raise_alert
+from hyperweb.lib.timefmt import format_utc_short, parse_instant
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def _last_fetch_error(code: str) -> str:
 
     failed = FetchAttempt.objects.filter(zone__code=code, ok=False).order_by("-at").first()
     return (
-        f"Last failed fetch: {failed.provider} at {failed.at:%Y-%m-%d %H:%M}Z: {failed.error}"
+        f"Last failed fetch: {failed.provider} at {format_utc_short(failed.at)}: {failed.error}"
         if failed
         else ""
     )
@@ -167,7 +168,7 @@ def check_providers(now: datetime | None = None) -> list[ZoneStaleness]:
     limit = settings.ALERT_PROVIDER_STALE_MINUTES
     stale = [z for z in zone_staleness(now) if z.stale and z.stale_minutes > limit]
     for item in stale:
-        since = f"since {item.newest_end:%Y-%m-%d %H:%M}Z" if item.newest_end else "ever"
+        since = f"since {format_utc_short(item.newest_end)}" if item.newest_end else "ever"
         subject = f"Carbon data for {item.zone} is stale (no fresh reading {since})"
         body = "\n".join(
             line
@@ -289,8 +290,8 @@ def digest_value(start: datetime, end: datetime) -> dict[str, Any]:
 
 
 def digest_text(value: dict[str, Any]) -> str:
-    start = datetime.fromisoformat(value["period_start"])
-    end = datetime.fromisoformat(value["period_end"]) - timedelta(days=1)
+    start = parse_instant(value["period_start"])
+    end = parse_instant(value["period_end"]) - timedelta(days=1)
     percent = value["avoided_percent"]
     lines = [
         f"hyperweb weekly digest, {start:%Y-%m-%d} to {end:%Y-%m-%d} (UTC)",

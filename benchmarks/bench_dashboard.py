@@ -67,50 +67,60 @@ def _curve(name: str) -> list[float]:
     return [v / mean for v in values]
 
 
-def load(days: int, jobs: int, issues: int, now: datetime) -> None:
+def load(days: int, jobs: int, issues: int, now: datetime, step_minutes: int = 15) -> None:
     from django.contrib.auth import get_user_model
     from django.db import transaction
 
-    from carbon.models import CarbonReading, FetchAttempt, Zone
+    from carbon.models import FetchAttempt, Zone
+    from carbon.providers.base import Reading
+    from carbon.services.store import _insert, bump_data_version, remember_issue
     from scheduler.models import BackupJob
 
     t0 = time.perf_counter()
     curves = {"de": _curve("de"), "fr": _curve("fr")}
-    end = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-    steps = days * 96
+    step = timedelta(minutes=step_minutes)
+    end = now.replace(minute=now.minute - now.minute % step_minutes, second=0, microsecond=0)
+    steps = days * 1440 // step_minutes
+    ahead = 72 * 60 // step_minutes  # forecast points per issue (72 h)
+    per_curve = step_minutes / 15  # the curves are 15-minute data: a finer step repeats values
     rng = random.Random(1)
     zones = list(Zone.objects.all())
+    count = 0
     for zi, zone in enumerate(zones):
         curve = curves["fr" if zone.code in LOW_CARBON else "de"]
         offset = (zi * 2011) % len(curve)  # a different stretch of the year per zone
-        rows = []
-        for i in range(steps):
-            start = end - (steps - i) * STEP
-            value = zone.typical_intensity * curve[(offset + i) % len(curve)]
-            rows.append(
-                CarbonReading(zone=zone, start=start, end=start + STEP, value=round(value, 2), source="csv")
-            )
-        for k in range(issues):
-            issued = end.replace(minute=0) - timedelta(hours=issues - 1 - k)
-            for j in range(288):
-                start = issued + j * STEP
-                truth = zone.typical_intensity * curve[(offset + steps + j) % len(curve)]
-                rows.append(
-                    CarbonReading(
-                        zone=zone,
-                        start=start,
-                        end=start + STEP,
-                        value=round(truth * (1 + rng.gauss(0, 0.02 + 0.002 * j / 4)), 2),
-                        kind="forecast",
-                        issued_at=issued,
-                        source="csv",
-                    )
-                )
+
+        def at(i: int, curve: list[float] = curve, offset: int = offset) -> float:
+            return curve[(offset + int(i * per_curve)) % len(curve)]
+
+        # Stored as store_readings stores them (its INSERT; the same rows and columns), in chunks.
         with transaction.atomic():
-            CarbonReading.objects.bulk_create(rows, batch_size=5000)
+            for lo in range(0, steps, 50_000):
+                items = []
+                for i in range(lo, min(steps, lo + 50_000)):
+                    start = end - (steps - i) * step
+                    value = round(zone.typical_intensity * at(i), 2)
+                    items.append((Reading(start, start + step, value), (start + step, value, False, None)))
+                _insert(zone, "csv", now, items)
+                count += len(items)
+            # Hourly forecast issues, each recorded in the zone's ForecastIssue row as
+            # store_readings does (the series reads the newest issue there, not by grouping).
+            for k in range(issues):
+                issued = end.replace(minute=0) - timedelta(hours=issues - 1 - k)
+                items = []
+                for j in range(ahead):
+                    start = issued + j * step
+                    truth = zone.typical_intensity * at(steps + j)
+                    value = round(truth * (1 + rng.gauss(0, 0.02 + 0.002 * j * step_minutes / 60)), 2)
+                    reading = Reading(start, start + step, value, kind="forecast", issued_at=issued)
+                    items.append((reading, (start + step, value, False, None)))
+                _insert(zone, "csv", now, items)
+                remember_issue(zone.pk, "csv", "average", issued, issued, issued + ahead * step)
+                count += len(items)
             FetchAttempt.objects.create(
                 zone=zone, provider="csv", what="current", at=now, ok=True, readings=1
             )
+        bump_data_version(zone.pk)
     t1 = time.perf_counter()
 
     de = next(z for z in zones if z.code == "DE")
@@ -169,7 +179,7 @@ def load(days: int, jobs: int, issues: int, now: datetime) -> None:
         "bench", password="bench-password-1"
     )
     print(
-        f"loaded {CarbonReading.objects.count():,} readings in {t1 - t0:.1f} s, "
+        f"loaded {count:,} readings in {t1 - t0:.1f} s, "
         f"{BackupJob.objects.count():,} backups in {time.perf_counter() - t1:.1f} s",
         flush=True,
     )
@@ -353,7 +363,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         now = datetime.now(UTC)
         if not reuse:
-            load(1, 10, 2, now)
+            load(1, 10, 2, now, args.step)
             small = measure(1)
             (folder / "small.json").write_text(json.dumps(small))
             from carbon.models import CarbonReading
@@ -361,7 +371,7 @@ def main() -> None:
 
             CarbonReading.objects.all().delete()
             BackupJob.objects.all().delete()
-            load(args.days, args.jobs, args.issues, now)
+            load(args.days, args.jobs, args.issues, now, args.step)
             (folder / "loaded").touch()
         small = json.loads((folder / "small.json").read_text())
         big = measure(args.runs)

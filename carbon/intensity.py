@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = [
+    "BestWindows",
     "CAR_G_CO2_PER_KM",
     "TREE_KG_CO2_PER_YEAR",
     "StepSeries",
@@ -333,6 +334,176 @@ class StepSeries:
         else:
             start = _from_epoch(best_x)
         return Window(start=start, end=start + duration, mean=best_m, coverage=min(1.0, best_k / d))
+
+    def best_windows_from(
+        self, duration: timedelta, earliest: datetime, until: datetime, *, min_coverage: float = 1.0
+    ) -> BestWindows:
+        """``best_window(duration, earliest, latest)`` for every ``latest`` up to ``until`` from one
+        pass: a backtest re-plans every waiting job at the same time on the same series, each with
+        its own latest start. See :class:`BestWindows`."""
+        return BestWindows(self, duration, earliest, until, min_coverage)
+
+
+class BestWindows:
+    """best_window's scan from ``earliest`` run on to ``until``, its state kept at every candidate.
+
+    The scan visits candidates in increasing order and only compares each with the best so far,
+    so ``best_window(d, earliest, latest)`` is the state after the last candidate before
+    ``latest``, followed by ``latest`` itself: :meth:`window` reads it from the kept states and
+    evaluates that one candidate the same way, with the same arithmetic in the same order (bit for
+    bit best_window's answer; a test compares them).
+    """
+
+    __slots__ = (
+        "_series",
+        "_duration",
+        "_earliest",
+        "_d",
+        "_a",
+        "_need",
+        "_threshold",
+        "_xs",
+        "_states",
+        "_until",
+    )
+
+    def __init__(
+        self,
+        series: StepSeries,
+        duration: timedelta,
+        earliest: datetime,
+        until: datetime,
+        min_coverage: float,
+    ) -> None:
+        d = duration.total_seconds()
+        if d <= 0:
+            raise ValueError(f"duration must be positive, got {duration}")
+        if not (0.0 < min_coverage <= 1.0):
+            raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
+        a = _to_epoch(earliest, "earliest")
+        b = _to_epoch(until, "until")
+        if b < a:
+            raise ValueError(f"until ({until.isoformat()}) is before earliest ({earliest.isoformat()})")
+        self._series, self._duration, self._earliest, self._d, self._a, self._until = (
+            series,
+            duration,
+            earliest,
+            d,
+            a,
+            b,
+        )
+        self._need = need = min_coverage * d
+        self._threshold = threshold = need * (1.0 - _COVERAGE_RTOL)
+        # Per candidate x: (p, q, g, k, found, best_x, best_m, best_k) after evaluating it.
+        self._xs: list[float] = []
+        self._states: list[tuple[int, int, float, float, bool, float, float, float]] = []
+        if not series._starts:
+            return
+        knots, fk, ck, sf, sc = series._knots, series._fk, series._ck, series._sf, series._sc
+        p = bisect_right(knots, a) - 1
+        q = bisect_right(knots, a + d) - 1
+        i = p + 1
+        j = q + 1
+        best_x = best_m = best_k = 0.0
+        found = False
+        prev_x = prev_g = prev_k = 0.0
+        have_prev = False
+        x = a
+        while True:
+            y = x + d
+            while knots[p + 1] <= x:
+                p += 1
+            while knots[q + 1] <= y:
+                q += 1
+            dx = x - knots[p]
+            dy = y - knots[q]
+            g = fk[q] + sf[q] * dy - fk[p] - sf[p] * dx
+            k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
+            ok = k >= threshold
+            if have_prev and ok != (prev_k >= threshold):
+                frac = min(1.0, max(0.0, (need - prev_k) / (k - prev_k)))
+                cx = prev_x + frac * (x - prev_x)
+                cg = prev_g + frac * (g - prev_g)
+                ckv = prev_k + frac * (k - prev_k)
+                if ckv > 0.0:
+                    m = cg / ckv
+                    if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
+                        best_x, best_m, best_k, found = cx, m, ckv, True
+            if ok and k > 0.0:
+                m = g / k
+                if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
+                    best_x, best_m, best_k, found = x, m, k, True
+            self._xs.append(x)
+            self._states.append((p, q, g, k, found, best_x, best_m, best_k))
+            if x >= b:
+                break
+            prev_x, prev_g, prev_k, have_prev = x, g, k, True
+            while knots[i] <= x:
+                i += 1
+            while knots[j] - d <= x:
+                j += 1
+            nxt = knots[i]
+            right = knots[j] - d
+            if right < nxt:
+                nxt = right
+            x = nxt if nxt < b else b
+
+    def window(self, latest: datetime) -> Window | None:
+        """``series.best_window(duration, earliest, latest, min_coverage=...)`` (``latest`` from
+        ``earliest`` to ``until``; past them, a ValueError as best_window would raise or the
+        answer computed by best_window itself)."""
+        b = _to_epoch(latest, "latest")
+        if b < self._a:
+            raise ValueError(
+                f"latest ({latest.isoformat()}) is before earliest ({self._earliest.isoformat()})"
+            )
+        if not self._xs:
+            return None
+        if b > self._until:
+            return self._series.best_window(
+                self._duration, self._earliest, latest, min_coverage=self._need / self._d
+            )
+        n = bisect_right(self._xs, b) - 1  # the last candidate at or before latest
+        x_n = self._xs[n]
+        p, q, g_n, k_n, found, best_x, best_m, best_k = self._states[n]
+        if x_n != b:
+            # best_window's next candidate is latest itself: evaluate it from x_n's state.
+            series, d, x = self._series, self._d, b
+            knots, fk, ck, sf, sc = series._knots, series._fk, series._ck, series._sf, series._sc
+            threshold, need = self._threshold, self._need
+            y = x + d
+            while knots[p + 1] <= x:
+                p += 1
+            while knots[q + 1] <= y:
+                q += 1
+            dx = x - knots[p]
+            dy = y - knots[q]
+            g = fk[q] + sf[q] * dy - fk[p] - sf[p] * dx
+            k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
+            ok = k >= threshold
+            if ok != (k_n >= threshold):
+                frac = min(1.0, max(0.0, (need - k_n) / (k - k_n)))
+                cx = x_n + frac * (x - x_n)
+                cg = g_n + frac * (g - g_n)
+                ckv = k_n + frac * (k - k_n)
+                if ckv > 0.0:
+                    m = cg / ckv
+                    if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
+                        best_x, best_m, best_k, found = cx, m, ckv, True
+            if ok and k > 0.0:
+                m = g / k
+                if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
+                    best_x, best_m, best_k, found = x, m, k, True
+        if not found:
+            return None
+        if best_x == self._a:
+            start = self._earliest
+        elif best_x == b:
+            start = latest
+        else:
+            start = _from_epoch(best_x)
+        duration = self._duration
+        return Window(start=start, end=start + duration, mean=best_m, coverage=min(1.0, best_k / self._d))
 
 
 # -- quality, energy, emissions, equivalents ---------------------------------------------

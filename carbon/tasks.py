@@ -26,7 +26,7 @@ def refresh_all_zones(force: bool = False) -> dict:
     if settings.WHATIF_PRECOMPUTE:
         from reports import whatif
 
-        whatif.warm()  # the what-if page's default answer per zone, replay included
+        whatif.warm()  # every choice of the what-if form per zone (only what a new day or new data changed)
     return {"zones": len({o.zone for o in outcomes}), **_summary(outcomes)}
 
 

@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "csp.middleware.CSPMiddleware",
     "hyperweb.middleware.PrivateNoStoreMiddleware",
+    # A page's empty 405 (require_POST) gets a body that says what the address is for.
+    "hyperweb.middleware.MethodNotAllowedBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -557,10 +559,12 @@ REPORT_SUPPLIER_FACTOR = env_optional_float("REPORT_SUPPLIER_FACTOR", minimum=0)
 REPORT_EMBODIED_KG_PER_TB = env_optional_float("REPORT_EMBODIED_KG_PER_TB", minimum=0)
 # The longest period one report may cover (days).
 REPORT_MAX_DAYS = env_int("REPORT_MAX_DAYS", 366, minimum=1)
-# After each refresh the workers compute the what-if page's default answer (2 h backup, 4 h wait,
-# 90 days) for every active zone into the cache (shared with REDIS_URL): about a second of CPU per
-# zone every CARBON_REFRESH_MINUTES. Other inputs are computed on first view and cached alike.
+# After each refresh the workers compute the what-if form's choices for every active zone into the
+# cache (shared with REDIS_URL; reports/whatif.py): the initial inputs of every zone, then the other
+# choices for at most WHATIF_PRECOMPUTE_SECONDS per refresh. Answers are keyed by the day and the
+# readings they read, so only the first refreshes of a day (or revised history) compute anything.
 WHATIF_PRECOMPUTE = env_bool("WHATIF_PRECOMPUTE", True)
+WHATIF_PRECOMPUTE_SECONDS = env_float("WHATIF_PRECOMPUTE_SECONDS", 60.0, minimum=0)
 
 # ================================================================================================
 # Alerts: email (SMTP) and signed webhooks (docs/OPERATIONS.md, "Alerts")

@@ -2,36 +2,66 @@
 the replay of the planner (forecast model vs perfect foresight vs HyperSDK's rule) over the last
 30 days.
 
-The replay is the slow part (a forecast every re-plan over 30 days). It depends only on the zone's
-data (its data version), the duration and the wait, not on the history chosen for the
-distribution: it is cached under exactly those, in the shared cache (Redis when REDIS_URL is set),
-for one refresh interval. The workers compute the default inputs of every active zone after each
-refresh (carbon.tasks -> warm), so a first view rarely waits for it.
+Every choice the form offers (DURATIONS x WAITS x WHATIF_DAYS) is computed by the workers after
+each refresh (carbon.tasks -> warm) into the shared cache (Redis when REDIS_URL is set; without it
+each process caches what it computed itself), so a page view reads its answer instead of
+computing it.
+
+Keyed only by what changes the answer: the history ends at the start of the current UTC day
+(whole days, so a refresh during the day does not move it), and the key holds the zone, its
+provider chain, that day, the inputs and a fingerprint of the stored actual readings of the range
+(count, sum of values, first start, last end: any stored, revised or deleted reading there changes
+it). A refresh that stores only today's readings leaves every key as it was, and nothing is
+computed again; the first refresh after midnight computes the new day's answers. The replay
+depends on the duration and the wait, not on the history chosen for the distribution, so it is
+keyed (and computed) once per pair. The fingerprint of a range is itself cached under the zone's
+data version, so a page view that finds everything cached makes no query of the readings.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
 
 from carbon import services as carbon_services
 from carbon.intensity import StepSeries
-from carbon.models import Zone
+from carbon.models import CarbonReading, Zone
 from carbon.services.store import cache_allowed
 from reports import charts, stats
 
-DEFAULT_INPUTS = (2.0, 4.0, 90)  # duration hours, wait hours, history days: the form's initial values
+# The form's choices: every combination is precomputed by the workers (30 x 3 per zone).
+DURATIONS = (0.5, 1.0, 2.0, 4.0, 8.0)  # backup duration, hours
+WAITS = (2.0, 4.0, 6.0, 8.0, 12.0, 24.0)  # how long the backup may wait, hours
 WHATIF_DAYS = ((30, "last 30 days"), (90, "last 90 days"), (365, "last year"))
-# The replay with a real forecast model re-forecasts every hour: ~0.3 s per 30 days, so it runs
-# over the most recent 30 days only, whatever the history chosen for the distribution.
+DEFAULT_INPUTS = (2.0, 4.0, 90)  # duration hours, wait hours, history days: the form's initial values
+# The replay with a real forecast model re-forecasts every hour, so it runs over the most recent
+# 30 days only, whatever the history chosen for the distribution.
 BACKTEST_DAYS = 30
+# How long a computed answer is kept: its key changes with the day anyway (the cache's own
+# eviction, or this, removes the old day's entries).
+ANSWER_SECONDS = 2 * 86400
+# Part of every key: a new release whose arithmetic changes the answers does not read old ones.
+FORMAT = 2
 
 
-def _backtest(series: Any, *, duration: timedelta, flexibility: timedelta) -> dict[str, Any] | None:
+def period_end(now: datetime) -> datetime:
+    """Where the history of an answer computed at `now` ends: the start of now's UTC day."""
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _backtest(
+    series: Any,
+    *,
+    duration: timedelta,
+    flexibility: timedelta,
+    issue_cache: dict[float, list[float | None]] | None = None,
+) -> dict[str, Any] | None:
     """Average savings of the planner on a forecast model vs perfect foresight vs HyperSDK's rule."""
     from scheduler.backtest import HISTORY, BacktestConfig, run_backtest
 
@@ -51,7 +81,9 @@ def _backtest(series: Any, *, duration: timedelta, flexibility: timedelta) -> di
         start = recent_start + timedelta(days=7)
     try:
         result = run_backtest(
-            recent, BacktestConfig(duration=duration, max_delay=flexibility, forecast="model", start=start)
+            recent,
+            BacktestConfig(duration=duration, max_delay=flexibility, forecast="model", start=start),
+            issue_cache=issue_cache,
         )
     except ValueError:  # too little history for the model (it needs a week) or for one job
         return None
@@ -69,49 +101,137 @@ def _backtest(series: Any, *, duration: timedelta, flexibility: timedelta) -> di
     }
 
 
-def _ttl() -> int:
-    return max(60, settings.CARBON_REFRESH_MINUTES * 60)
+def _fingerprint(zone: Zone, start: datetime, end: datetime, version: str) -> str:
+    """What the stored actual readings of [start, end) are, in one aggregate query (cached under
+    the zone's data version: a page view after the workers' precompute makes no query; not inside
+    a transaction, whose rows may yet roll back after the version was bumped)."""
+    key = f"whatif:fp:{zone.pk}:{version}:{start.timestamp():.0f}:{end.timestamp():.0f}"
+    found = cache.get(key) if cache_allowed() else None
+    if found is None:
+        agg = (
+            CarbonReading.objects.filter(
+                zone=zone, kind=CarbonReading.Kind.ACTUAL, end__gt=start, start__lt=end
+            )
+            .order_by()
+            .aggregate(n=Count("pk"), total=Sum("value"), first=Min("start"), last=Max("end"))
+        )
+        first, last = agg["first"], agg["last"]
+        found = "{}:{!r}:{:.0f}:{:.0f}".format(
+            agg["n"], agg["total"], first.timestamp() if first else 0, last.timestamp() if last else 0
+        )
+        if cache_allowed():
+            cache.set(key, found, timeout=max(60, settings.CARBON_REFRESH_MINUTES * 60))
+    return found
 
 
 def _cached(key: str, compute: Any) -> Any:
-    """compute(), kept for one refresh interval (a None answer too: "not enough history")."""
+    """compute(), kept for ANSWER_SECONDS (a None answer too: "not enough history"). Also inside
+    a transaction: the key names the data the answer was computed from, so an answer from rows
+    that are rolled back is never found for other data."""
     found = cache.get(key)
     if found is None:
         found = {"value": compute()}
-        cache.set(key, found, timeout=_ttl())
+        cache.set(key, found, timeout=ANSWER_SECONDS)
     return found["value"]
 
 
-def replay(zone: Zone, duration_hours: float, flexibility_hours: float, *, version: str | None = None) -> Any:
-    """The planner's replay over the last BACKTEST_DAYS (cached; None without enough history)."""
-    version = version or carbon_services.data_version(zone.pk)
-    key = f"whatif:replay:{zone.pk}:{version}:{float(duration_hours)}:{float(flexibility_hours)}"
+def _replay_range(end: datetime) -> tuple[datetime, datetime]:
+    from scheduler.backtest import HISTORY
+
+    return end - timedelta(days=BACKTEST_DAYS) - HISTORY, end
+
+
+def _replay_key(zone: Zone, end: datetime, fp: str, duration_hours: float, flexibility_hours: float) -> str:
+    from scheduler.uncertainty import DEFAULT_RISK
+
+    chain = ",".join(zone.provider_chain())
+    return (
+        f"whatif:{FORMAT}:replay:{zone.pk}:{chain}:{end.timestamp():.0f}:{fp}:"
+        f"{float(duration_hours)}:{float(flexibility_hours)}:{DEFAULT_RISK}"
+    )
+
+
+def _distribution_key(
+    zone: Zone, end: datetime, days: int, fp: str, duration_hours: float, flexibility_hours: float
+) -> str:
+    chain = ",".join(zone.provider_chain())
+    return (
+        f"whatif:{FORMAT}:distribution:{zone.pk}:{chain}:{end.timestamp():.0f}:{days}:{fp}:"
+        f"{float(duration_hours)}:{float(flexibility_hours)}"
+    )
+
+
+def _series(zone: Zone, start: datetime, end: datetime) -> Any:
+    """The zone's stored actual series over [start, end) (what really happened)."""
+    return carbon_services.intensity_series(zone, start, end, now=end)
+
+
+def replay(
+    zone: Zone, duration_hours: float, flexibility_hours: float, *, now: datetime | None = None
+) -> Any:
+    """The planner's replay over the BACKTEST_DAYS before today (cached; None without enough
+    history)."""
+    end = period_end(now or timezone.now())
+    start, _ = _replay_range(end)
+    fp = _fingerprint(zone, start, end, carbon_services.data_version(zone.pk))
+    return _replay(zone, end, fp, duration_hours, flexibility_hours)
+
+
+def _replay(
+    zone: Zone,
+    end: datetime,
+    fp: str,
+    duration_hours: float,
+    flexibility_hours: float,
+    *,
+    series: Any = None,
+    issue_cache: dict[float, list[float | None]] | None = None,
+) -> Any:
+    """replay() given its range's fingerprint; `series` and `issue_cache` let the workers share
+    one zone's readings and forecast issues between the pairs of inputs."""
 
     def compute() -> Any:
-        from scheduler.backtest import HISTORY
-
-        now = timezone.now()
-        info = carbon_services.intensity_series(
-            zone, now - timedelta(days=BACKTEST_DAYS) - HISTORY, now, now=now
-        )
+        found = series if series is not None else _series(zone, *_replay_range(end)).series
         return _backtest(
-            info.series, duration=timedelta(hours=duration_hours), flexibility=timedelta(hours=flexibility_hours)
+            found,
+            duration=timedelta(hours=duration_hours),
+            flexibility=timedelta(hours=flexibility_hours),
+            issue_cache=issue_cache,
         )
 
-    return _cached(key, compute)
+    return _cached(_replay_key(zone, end, fp, duration_hours, flexibility_hours), compute)
 
 
-def answer(zone: Zone, duration_hours: float, flexibility_hours: float, days: int) -> dict[str, Any]:
-    """What the what-if page shows for these inputs (cached under the zone's data version)."""
+def answer(
+    zone: Zone, duration_hours: float, flexibility_hours: float, days: int, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """What the what-if page shows for these inputs (cached; see the module docstring)."""
+    end = period_end(now or timezone.now())
     version = carbon_services.data_version(zone.pk)
-    key = f"whatif:distribution:{zone.pk}:{version}:{float(duration_hours)}:{float(flexibility_hours)}:{days}"
+    fp = _fingerprint(zone, end - timedelta(days=days), end, version)
+    found = dict(_distribution(zone, end, days, fp, duration_hours, flexibility_hours))
+    replay_fp = _fingerprint(zone, *_replay_range(end), version)
+    found["replay"] = _replay(zone, end, replay_fp, duration_hours, flexibility_hours)
+    return found
+
+
+def _distribution(
+    zone: Zone,
+    end: datetime,
+    days: int,
+    fp: str,
+    duration_hours: float,
+    flexibility_hours: float,
+    *,
+    info: Any = None,
+) -> dict[str, Any]:
+    """The distribution part of answer(), given its range's fingerprint (and its series)."""
 
     def compute() -> dict[str, Any]:
-        now = timezone.now()
-        # Stored actual readings only (the series ends at now): what really happened.
-        info = carbon_services.intensity_series(zone, now - timedelta(days=days), now, now=now)
+        # Stored actual readings only (the series ends at the start of today): what happened.
+        found = info if info is not None else _series(zone, end - timedelta(days=days), end)
         result = stats.whatif_distribution(
-            info.series,
+            found.series,
             duration=timedelta(hours=duration_hours),
             flexibility=timedelta(hours=flexibility_hours),
             every=timedelta(minutes=30),
@@ -119,19 +239,69 @@ def answer(zone: Zone, duration_hours: float, flexibility_hours: float, days: in
         return {
             "result": result,
             "chart": charts.whatif_histogram(result.percents, median=result.median) if result.starts else "",
-            "simulated": info.simulated,
+            "simulated": found.simulated,
         }
 
-    found = dict(_cached(key, compute))
-    found["replay"] = replay(zone, duration_hours, flexibility_hours, version=version)
+    found: dict[str, Any] = _cached(
+        _distribution_key(zone, end, days, fp, duration_hours, flexibility_hours), compute
+    )
     return found
 
 
-def warm() -> int:
-    """Compute the default inputs' answer of every active zone (the workers, after a refresh)."""
-    if not cache_allowed():
-        return 0
+def warm_zone(
+    zone: Zone,
+    *,
+    now: datetime | None = None,
+    pairs: list[tuple[float, float]] | None = None,
+    histories: list[int] | None = None,
+    deadline: float | None = None,
+) -> int:
+    """Every choice of the form for one zone (or the `pairs` of duration and wait and the
+    `histories` given), computed unless already cached, until time.monotonic() passes `deadline`;
+    returns how many answers (distributions and replays) were computed. Each range's readings
+    are read once and the replays share the zone's forecast issues."""
+    end = period_end(now or timezone.now())
+    version = carbon_services.data_version(zone.pk)
+    computed = 0
+    if pairs is None:
+        pairs = [(d, w) for d in DURATIONS for w in WAITS]
+    pairs = sorted(pairs, key=lambda p: -(p[0] + p[1]))  # the longest first: see below
+    fp = _fingerprint(zone, *_replay_range(end), version)
+    missing = [p for p in pairs if cache.get(_replay_key(zone, end, fp, *p)) is None]
+    if missing:
+        series = _series(zone, *_replay_range(end)).series
+        issues: dict[float, list[float | None]] = {}  # the model's issues, shared by the pairs
+        for d, w in missing:  # the longest first: the shared issues are long enough for the rest
+            if deadline is not None and time.monotonic() >= deadline:
+                return computed
+            _replay(zone, end, fp, d, w, series=series, issue_cache=issues)
+            computed += 1
+    for days in histories if histories is not None else [days for days, _label in WHATIF_DAYS]:
+        fp = _fingerprint(zone, end - timedelta(days=days), end, version)
+        missing = [p for p in pairs if cache.get(_distribution_key(zone, end, days, fp, *p)) is None]
+        if not missing:
+            continue
+        info = _series(zone, end - timedelta(days=days), end)
+        for d, w in missing:
+            if deadline is not None and time.monotonic() >= deadline:
+                return computed
+            _distribution(zone, end, days, fp, d, w, info=info)
+            computed += 1
+    return computed
+
+
+def warm(*, now: datetime | None = None, budget_seconds: float | None = None) -> int:
+    """What the workers compute after a refresh: the form's initial inputs for every active zone,
+    then every other choice, zone by zone, for at most `budget_seconds`
+    (WHATIF_PRECOMPUTE_SECONDS; the next refresh goes on where this one stopped). Returns how
+    many answers were computed (0 when everything was cached: the usual case during a day)."""
+    budget = settings.WHATIF_PRECOMPUTE_SECONDS if budget_seconds is None else budget_seconds
+    deadline = time.monotonic() + budget
     zones = list(Zone.objects.filter(active=True))
+    duration, wait, days = DEFAULT_INPUTS
+    computed = sum(warm_zone(zone, now=now, pairs=[(duration, wait)], histories=[days]) for zone in zones)
     for zone in zones:
-        answer(zone, *DEFAULT_INPUTS)
-    return len(zones)
+        if time.monotonic() >= deadline:
+            break
+        computed += warm_zone(zone, now=now, deadline=deadline)
+    return computed

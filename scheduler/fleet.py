@@ -1,7 +1,7 @@
 """Fleet planning: many jobs, a capacity per zone and per backup target. Pure logic, no ORM.
 
-:func:`plan_fleet` assigns starts to many :class:`~scheduler.planner.PlanRequest` values and returns
-:class:`~scheduler.planner.Decision` values, like :func:`scheduler.planner.plan_job` does for one.
+:func:`plan_fleet` assigns starts to many :class:`~scheduler.plan_types.PlanRequest` values and returns
+:class:`~scheduler.plan_types.Decision` values, like :func:`scheduler.planner.plan_job` does for one.
 
 Every group (a zone, or a backup target named in a request's ``limits``) allows at most
 ``capacity`` runs at once; a run counts against its zone and each of its limits. Time is cut
@@ -55,7 +55,7 @@ from scheduler.fleet_slots import (
     room,
     scan,
 )
-from scheduler.planner import (
+from scheduler.plan_types import (
     Decision,
     PlanRequest,
     fmt_duration,
@@ -67,7 +67,10 @@ from scheduler.planner import (
     threshold_reason,
 )
 
-__all__ = ["plan_fleet"]
+__all__ = ["FleetPlan", "plan_fleet"]
+
+# Per group a stuck job counts against (by id of its SlotGroup): slot -> indexes of the jobs there.
+SlotIndex = dict[int, dict[int, set[int]]]
 
 
 @lru_cache(maxsize=4096)
@@ -98,117 +101,189 @@ def plan_fleet(
     services against churn). Returns a Decision per request key; starts are on the slot grid,
     except the earliest possible moment.
     """
-    reqs = list(requests)
-    S = slot.total_seconds()
-    if S <= 0:
-        raise ValueError("slot must be positive")
-    busy = list(busy)
-    now_ts = now.timestamp()
+    plan = FleetPlan(
+        series_by_group,
+        requests,
+        capacity,
+        now=now,
+        slot=slot,
+        busy=busy,
+        prefer=prefer,
+        prefer_gain_pct=prefer_gain_pct,
+    )
+    plan.place_greedily()
+    plan.repair_stuck()
+    plan.improve(passes)
+    return plan.decisions(sources_by_group or {})
 
-    # -- 1. slot arrays per group, sized to hold every window plus room to overflow after it.
-    spans: dict[str, list[float]] = {}
-    for r in reqs:
-        if r.duration <= timedelta(0):
-            raise ValueError(f"{r.key}: duration must be positive")
-        lo = max(r.earliest.timestamp(), now_ts)
-        hi = max(r.latest.timestamp(), lo)
-        for name in (r.group, *r.limits):
-            sp = spans.setdefault(name, [math.inf, -math.inf, 0.0])
-            sp[0] = min(sp[0], lo)
-            sp[1] = max(sp[1], hi + r.duration.total_seconds())
-            sp[2] += math.ceil(r.duration.total_seconds() / S) + 1  # slots a run may occupy
-    # A run under way matters from now on: slots before now are never a candidate.
-    busy = [(grp, max(a, now), b) for grp, a, b in busy if b > now]
-    for grp, run_start, run_end in busy:
-        if grp in spans:
-            spans[grp][0] = min(spans[grp][0], run_start.timestamp())
-            spans[grp][1] = max(spans[grp][1], run_end.timestamp())
-    # Every group shares one slot grid (same t0 and length), so a run's slot range is the same in
-    # its zone and in the targets it also counts against.
-    caps: dict[str, int] = {}
-    t0 = math.floor(min((a for a, _, _ in spans.values()), default=now_ts) / S) * S
-    end = tails = 0
-    crossing = any(r.limits for r in reqs)
-    for grp, (_, b, slots) in spans.items():
-        cap = capacity if isinstance(capacity, int) else capacity.get(grp, 0)
-        if cap <= 0:
-            cap = len(reqs) + len(busy) + 1  # unlimited
-        caps[grp] = cap
-        end = max(end, math.ceil((b - t0) / S))
-        # Room for every job overflowing after the windows: a group's work / its capacity; with
-        # limits crossing zones, a job may have to wait for its zone and its target in turn.
-        tail = math.ceil(slots / cap)
-        tails = tails + tail if crossing else max(tails, tail)
-    n = end + tails + 2
-    groups = {grp: SlotGroup(series_by_group.get(grp), t0, n, S, cap) for grp, cap in caps.items()}
-    # Series some jobs' starts are ranked on (PlanRequest.cost_group), on the same grid; they
-    # hold no capacity (grown with the others so every array stays the same length).
-    ranking = {
-        name: SlotGroup(series_by_group.get(name), t0, n, S, len(reqs) + len(busy) + 1)
-        for name in {r.cost_group for r in reqs if r.cost_group and r.cost_group != r.group}
-    }
-    family = list(groups.values()) + list(ranking.values())
-    for grp, run_start, run_end in busy:
-        g = groups.get(grp)
-        if g is None:
-            continue
-        ia, ib = occ_range(
-            (run_start.timestamp() - g.t0) / S, (run_end.timestamp() - run_start.timestamp()) / S
-        )
-        ia, ib = max(ia, 0), min(ib, g.n + 1)
-        if ib > ia:
-            g.add(ia, ib, 1)
 
-    # -- 2. per job: candidates, uncapacitated best, second best without overlap, regret.
-    jobs: list[SlotJob] = []
-    for r in reqs:
-        g = groups[r.group]
-        lo = max(r.earliest.timestamp(), now_ts)
-        hi = max(r.latest.timestamp(), lo)
-        first = math.ceil((lo - g.t0) / S - 1e-9)
-        last = math.floor((hi - g.t0) / S + 1e-9)
-        off_grid = abs((lo - g.t0) / S - round((lo - g.t0) / S)) > 1e-9
-        dn = r.duration.total_seconds() / S
-        job = SlotJob(
-            r,
-            len(jobs),
-            g,
-            lo,
-            hi,
-            dn,
-            first,
-            last,
-            off_grid or first > last,
-            r.weight / dn,
-            math.ceil(dn - 1e-9),
-            limits=tuple(groups[name] for name in r.limits if name != r.group),
-            cg=ranking.get(r.cost_group, g),
-        )
-        job.flex = first - last
-        job.overdue = r.latest.timestamp() < lo
-        job.best, job.best_x = scan(job, capacity=False)
-        if job.best_x < 0:
-            job.covered = False
-        else:
-            a, b = occ_range(job.best_x, dn)
-            second, _ = scan(job, capacity=False, skip=(a, b))
-            job.regret = job.wps * ((second if second < math.inf else job.best * 2) - job.best)
-        jobs.append(job)
+class FleetPlan:
+    """One fleet plan, built in the named steps of the module docstring.
 
-    # -- 3. greedy placement, highest regret first.
-    order = sorted(jobs, key=lambda j: (-j.regret, j.last - j.first, j.lo))
-    pref: dict[str, float] = {}
-    if prefer:
-        for j in jobs:
-            p = prefer.get(j.req.key)
-            if p is not None:
-                pref[j.req.key] = (p.timestamp() - j.g.t0) / S
+    The constructor lays out the slot grid (step 1: :meth:`_build_groups`, :meth:`_occupy_busy`)
+    and scores every job (step 2: :meth:`_build_jobs`); then :meth:`place_greedily` (3),
+    :meth:`repair_stuck` (3b), :meth:`improve` (4) and :meth:`decisions` (5), in that order, as
+    :func:`plan_fleet` calls them. The jobs and the groups' occupancy are the plan's state: every
+    step after the constructor moves runs on the board, through :meth:`_put` and :meth:`_move`.
+    """
 
-    def cost_at(job: SlotJob, x: float) -> float:
+    def __init__(
+        self,
+        series_by_group: Mapping[str, StepSeries],
+        requests: Iterable[PlanRequest],
+        capacity: Mapping[str, int] | int,
+        *,
+        now: datetime,
+        slot: timedelta = timedelta(minutes=5),
+        busy: Iterable[tuple[str, datetime, datetime]] = (),
+        prefer: Mapping[str, datetime] | None = None,
+        prefer_gain_pct: float = 0.0,
+    ) -> None:
+        self.series_by_group = series_by_group
+        self.reqs = list(requests)
+        self.S = slot.total_seconds()
+        if self.S <= 0:
+            raise ValueError("slot must be positive")
+        self.now = now
+        self.now_ts = now.timestamp()
+        self.prefer_gain_pct = prefer_gain_pct
+        # A run under way matters from now on: slots before now are never a candidate.
+        self.busy = [(grp, max(a, now), b) for grp, a, b in busy if b > now]
+        self.groups, self.ranking = self._build_groups(capacity)
+        # Every array of the plan, grown together when an overflow needs a longer horizon.
+        self.family = list(self.groups.values()) + list(self.ranking.values())
+        self._occupy_busy()
+        self.jobs = self._build_jobs()
+        # Placement order: highest regret first (ties: tighter window, then earlier).
+        self.order = sorted(self.jobs, key=lambda j: (-j.regret, j.last - j.first, j.lo))
+        self.pref = self._preferred_positions(prefer)
+
+    # -- 1. slot arrays ----------------------------------------------------------------------------
+
+    def _build_groups(
+        self, capacity: Mapping[str, int] | int
+    ) -> tuple[dict[str, SlotGroup], dict[str, SlotGroup]]:
+        """Slot arrays per group, sized to hold every window plus room to overflow after it, and
+        the ranking arrays (PlanRequest.cost_group) on the same grid."""
+        reqs, S, now_ts = self.reqs, self.S, self.now_ts
+        spans: dict[str, list[float]] = {}
+        for r in reqs:
+            if r.duration <= timedelta(0):
+                raise ValueError(f"{r.key}: duration must be positive")
+            lo = max(r.earliest.timestamp(), now_ts)
+            hi = max(r.latest.timestamp(), lo)
+            for name in (r.group, *r.limits):
+                sp = spans.setdefault(name, [math.inf, -math.inf, 0.0])
+                sp[0] = min(sp[0], lo)
+                sp[1] = max(sp[1], hi + r.duration.total_seconds())
+                sp[2] += math.ceil(r.duration.total_seconds() / S) + 1  # slots a run may occupy
+        for grp, run_start, run_end in self.busy:
+            if grp in spans:
+                spans[grp][0] = min(spans[grp][0], run_start.timestamp())
+                spans[grp][1] = max(spans[grp][1], run_end.timestamp())
+        # Every group shares one slot grid (same t0 and length), so a run's slot range is the same
+        # in its zone and in the targets it also counts against.
+        unlimited = len(reqs) + len(self.busy) + 1
+        caps: dict[str, int] = {}
+        t0 = math.floor(min((a for a, _, _ in spans.values()), default=now_ts) / S) * S
+        end = tails = 0
+        crossing = any(r.limits for r in reqs)
+        for grp, (_, b, slots) in spans.items():
+            cap = capacity if isinstance(capacity, int) else capacity.get(grp, 0)
+            if cap <= 0:
+                cap = unlimited
+            caps[grp] = cap
+            end = max(end, math.ceil((b - t0) / S))
+            # Room for every job overflowing after the windows: a group's work / its capacity; with
+            # limits crossing zones, a job may have to wait for its zone and its target in turn.
+            tail = math.ceil(slots / cap)
+            tails = tails + tail if crossing else max(tails, tail)
+        n = end + tails + 2
+        series = self.series_by_group
+        groups = {grp: SlotGroup(series.get(grp), t0, n, S, cap) for grp, cap in caps.items()}
+        # Series some jobs' starts are ranked on, on the same grid; they hold no capacity (grown
+        # with the others so every array stays the same length).
+        ranking = {
+            name: SlotGroup(series.get(name), t0, n, S, unlimited)
+            for name in {r.cost_group for r in reqs if r.cost_group and r.cost_group != r.group}
+        }
+        return groups, ranking
+
+    def _occupy_busy(self) -> None:
+        """Runs already under way hold their slots from now on."""
+        S = self.S
+        for grp, run_start, run_end in self.busy:
+            g = self.groups.get(grp)
+            if g is None:
+                continue
+            ia, ib = occ_range(
+                (run_start.timestamp() - g.t0) / S, (run_end.timestamp() - run_start.timestamp()) / S
+            )
+            ia, ib = max(ia, 0), min(ib, g.n + 1)
+            if ib > ia:
+                g.add(ia, ib, 1)
+
+    # -- 2. per job: candidates, uncapacitated best, second best without overlap, regret ----------
+
+    def _build_jobs(self) -> list[SlotJob]:
+        S, now_ts, groups, ranking = self.S, self.now_ts, self.groups, self.ranking
+        jobs: list[SlotJob] = []
+        for r in self.reqs:
+            g = groups[r.group]
+            lo = max(r.earliest.timestamp(), now_ts)
+            hi = max(r.latest.timestamp(), lo)
+            first = math.ceil((lo - g.t0) / S - 1e-9)
+            last = math.floor((hi - g.t0) / S + 1e-9)
+            off_grid = abs((lo - g.t0) / S - round((lo - g.t0) / S)) > 1e-9
+            dn = r.duration.total_seconds() / S
+            job = SlotJob(
+                r,
+                len(jobs),
+                g,
+                lo,
+                hi,
+                dn,
+                first,
+                last,
+                off_grid or first > last,
+                r.weight / dn,
+                math.ceil(dn - 1e-9),
+                limits=tuple(groups[name] for name in r.limits if name != r.group),
+                cg=ranking.get(r.cost_group, g),
+            )
+            job.flex = first - last
+            job.overdue = r.latest.timestamp() < lo
+            job.best, job.best_x = scan(job, capacity=False)
+            if job.best_x < 0:
+                job.covered = False
+            else:
+                a, b = occ_range(job.best_x, dn)
+                second, _ = scan(job, capacity=False, skip=(a, b))
+                job.regret = job.wps * ((second if second < math.inf else job.best * 2) - job.best)
+            jobs.append(job)
+        return jobs
+
+    def _preferred_positions(self, prefer: Mapping[str, datetime] | None) -> dict[str, float]:
+        """The current start of each job that has one (``prefer``), as a slot position."""
+        pref: dict[str, float] = {}
+        if prefer:
+            for j in self.jobs:
+                p = prefer.get(j.req.key)
+                if p is not None:
+                    pref[j.req.key] = (p.timestamp() - j.g.t0) / self.S
+        return pref
+
+    # -- 3. greedy placement, highest regret first -----------------------------------------------
+
+    def place_greedily(self) -> None:
+        for job in self.order:
+            self._place(job)
+
+    def _cost_at(self, job: SlotJob, x: float) -> float:
         cg = job.ranked
         return cg.integral(x + job.dn) - cg.integral(x)
 
-    def fits(job: SlotJob, x: float, need_cover: bool) -> bool:
+    def _fits(self, job: SlotJob, x: float, need_cover: bool) -> bool:
         a, b = occ_range(x, job.dn)
         if a < 0 or b > job.g.n + 1:
             return False
@@ -216,71 +291,155 @@ def plan_fleet(
             return False
         return not need_cover or job.g.ngap[a] >= b
 
-    def place(job: SlotJob) -> None:
+    def _place(self, job: SlotJob) -> None:
+        """Put ``job`` (off the board) on its cleanest start with room: the threshold rule first,
+        then its preferred start if it is not clearly beaten, else after its window (overflow)."""
         r = job.req
+        S = self.S
         x0 = (job.lo - job.g.t0) / S
         job.threshold_now = False
-        if r.threshold is not None and job.covered and fits(job, x0, True):
+        if r.threshold is not None and job.covered and self._fits(job, x0, True):
             # The threshold is on the run's own intensity, not a risk-adjusted one.
             if (job.g.integral(x0 + job.dn) - job.g.integral(x0)) / job.dn <= r.threshold:
                 job.threshold_now = True
-                _put(job, x0, cost_at(job, x0))
+                self._put(job, x0, self._cost_at(job, x0))
                 return
         if job.covered:
             c, x = scan(job, capacity=True)
-            p = pref.get(r.key)
+            p = self.pref.get(r.key)
             hi_x = (job.hi - job.g.t0) / S
-            if p is not None and x0 - 1e-9 <= p <= hi_x + 1e-9 and fits(job, p, True):
-                pc = cost_at(job, p)
-                if x < 0 or c >= pc * (1 - prefer_gain_pct / 100.0) - 1e-9:
+            if p is not None and x0 - 1e-9 <= p <= hi_x + 1e-9 and self._fits(job, p, True):
+                pc = self._cost_at(job, p)
+                if x < 0 or c >= pc * (1 - self.prefer_gain_pct / 100.0) - 1e-9:
                     c, x = pc, p
             if x >= 0:
                 job.overflow = False
-                _put(job, x, c)
+                self._put(job, x, c)
                 return
         else:
             # No forecast for this job: the earliest start that fits, like plan_job's "at once".
             for x in candidates(job):
-                if fits(job, x, False):
+                if self._fits(job, x, False):
                     job.overflow = False
-                    _put(job, x, math.nan)
+                    self._put(job, x, math.nan)
                     return
-        x = first_fit_after(job, job.last + 1, family)
+        x = first_fit_after(job, job.last + 1, self.family)
         job.overflow = True
-        _put(job, x, cost_at(job, x) if job.covered else math.nan)
+        self._put(job, x, self._cost_at(job, x) if job.covered else math.nan)
 
-    def _put(job: SlotJob, x: float, c: float) -> None:
+    def _put(self, job: SlotJob, x: float, c: float) -> None:
         job.x, job.cost = x, c
         job.occ = occ_range(x, job.dn)
         occupy(job, job.occ[0], job.occ[1], 1)
 
-    for job in order:
-        place(job)
+    # -- 3b. repair ----------------------------------------------------------------------------------
 
-    # -- 3b. repair: a job that fits nowhere in its window is usually blocked by jobs that could
-    # sit elsewhere. Move some of them out of the way (each to its cleanest start that does not
-    # touch the blocked job's run) and put the job in; undo if that fails.
-    stuck = [j for j in order if j.overflow]
-    if stuck:
-        # Per group a stuck job counts against (its zone, its targets): slot -> jobs running there.
-        by_slot: dict[int, dict[int, set[int]]] = {id(grp): {} for j in stuck for grp in (j.g, *j.limits)}
-        for i, j in enumerate(jobs):
+    def repair_stuck(self) -> None:
+        """A job that fits nowhere in its window is usually blocked by jobs that could sit
+        elsewhere: move some of them out of the way (each to its cleanest start that does not touch
+        the blocked job's run) and put the job in; undo if that fails."""
+        stuck = [j for j in self.order if j.overflow]
+        if not stuck:
+            return
+        by_slot: SlotIndex = {id(grp): {} for j in stuck for grp in (j.g, *j.limits)}
+        for i, j in enumerate(self.jobs):
             _index(j, by_slot, i, add=True)
-        flex = [j.flex for j in jobs]
+        flex = [j.flex for j in self.jobs]
         for job in stuck:
-            _repair(job, jobs, by_slot, flex, family)
+            self._repair(job, by_slot, flex)
 
-    # -- 4. improvement passes: lift each job out and put it back on its best feasible start.
-    for _ in range(passes):
+    def _move(self, job: SlotJob, x: float, c: float, by_slot: SlotIndex, me: int) -> None:
+        """Move ``job`` (index ``me``) to ``x`` keeping occupancy and the slot indexes in step; a
+        job with ``occ == (0, 0)`` is currently off the board."""
+        _index(job, by_slot, me, add=False)
+        if job.occ[1] > job.occ[0]:
+            occupy(job, job.occ[0], job.occ[1], -1)
+        job.x, job.cost = x, c
+        job.occ = occ_range(x, job.dn)
+        occupy(job, job.occ[0], job.occ[1], 1)
+        _index(job, by_slot, me, add=True)
+
+    def _repair(
+        self, job: SlotJob, by_slot: SlotIndex, flex: list[int], tries: int = 12, per_slot: int = 40
+    ) -> bool:
+        """Try to fit an overflowed job into its window by relocating blockers: on each full slot
+        of its run, in its zone or any of its targets, the jobs running there."""
+        jobs = self.jobs
+        g = job.g
+        groups = (g, *job.limits)
+        me = job.idx
+        # Lift the job off its overflow spot first: that spot may overlap the candidates' slots.
+        _index(job, by_slot, me, add=False)
+        occupy(job, job.occ[0], job.occ[1], -1)
+        # Candidate starts, fewest full slots first, then cleanest.
+        scored = []
+        for x in candidates(job):
+            a, b = occ_range(x, job.dn)
+            if job.covered and g.ngap[a] < b:
+                continue
+            blocked = sum(1 for t in range(a, b) if any(grp.occ[t] >= grp.cap for grp in groups))
+            c = self._cost_at(job, x) if job.covered else math.nan
+            scored.append((blocked, c if job.covered else 0.0, x, c))
+        scored.sort()
+        for _, _, x, c in scored[:tries]:
+            a, b = occ_range(x, job.dn)
+            moves: list[tuple[int, float, float]] = []
+            ok = True
+            for t in range(a, b):
+                for grp in groups:
+                    idx = by_slot[id(grp)]
+                    while ok and grp.occ[t] >= grp.cap:
+                        ok = False
+                        # The most flexible blockers first: the likeliest to find room elsewhere.
+                        blockers = sorted(idx.get(t, ()), key=flex.__getitem__)
+                        for i in blockers[:per_slot]:
+                            other = jobs[i]
+                            if other.threshold_now or not other.covered or other.overflow:
+                                continue
+                            occupy(other, other.occ[0], other.occ[1], -1)
+                            c2, x2 = scan(other, capacity=True, skip=(a, b))
+                            occupy(other, other.occ[0], other.occ[1], 1)
+                            if x2 >= 0:
+                                moves.append((i, other.x, other.cost))
+                                self._move(other, x2, c2, by_slot, i)
+                                ok = True
+                                break
+                    if not ok:
+                        break
+                if not ok:
+                    break
+            if ok and room(job, a, b):
+                job.overflow = False
+                job.occ = (0, 0)
+                self._move(job, x, c, by_slot, me)
+                return True
+            for i, px, pc in reversed(moves):
+                self._move(jobs[i], px, pc, by_slot, i)
+        # Still stuck: back to the first free start after the window.
+        job.occ = (0, 0)
+        x = first_fit_after(job, job.last + 1, self.family)
+        self._move(job, x, self._cost_at(job, x) if job.covered else math.nan, by_slot, me)
+        return False
+
+    # -- 4. improvement passes -------------------------------------------------------------------
+
+    def improve(self, passes: int) -> None:
+        """Lift each job out and put it back on its best feasible start, until nothing moves (or
+        after ``passes``). A move never raises the total."""
+        for _ in range(passes):
+            if not self._improve_once():
+                break
+
+    def _improve_once(self) -> int:
         moved = 0
-        for job in order:
+        for job in self.order:
             if job.threshold_now or not job.covered:
                 continue
             if not job.overflow and job.x == job.best_x:
                 continue  # already on its unconstrained optimum
             old = (job.x, job.cost, job.overflow)
             occupy(job, job.occ[0], job.occ[1], -1)
-            place(job)
+            self._place(job)
             if old[2] and not job.overflow:
                 better = True  # back inside its window: always preferred to overflowing
             else:
@@ -294,20 +453,19 @@ def plan_fleet(
                 job.threshold_now = False
                 job.occ = occ_range(job.x, job.dn)
                 occupy(job, job.occ[0], job.occ[1], 1)
-        if not moved:
-            break
+        return moved
 
-    # -- 5. decisions.
-    summaries = {
-        grp: series_summary(series_by_group.get(grp), (sources_by_group or {}).get(grp, ())) for grp in groups
-    }
-    out: dict[str, Decision] = {}
-    for job in jobs:
-        out[job.req.key] = _fleet_decision(job, summaries[job.req.group], now)
-    return out
+    # -- 5. decisions ---------------------------------------------------------------------------------
+
+    def decisions(self, sources_by_group: Mapping[str, Iterable[str]]) -> dict[str, Decision]:
+        summaries = {
+            grp: series_summary(self.series_by_group.get(grp), sources_by_group.get(grp, ()))
+            for grp in self.groups
+        }
+        return {job.req.key: _fleet_decision(job, summaries[job.req.group], self.now) for job in self.jobs}
 
 
-def _index(job: SlotJob, by_slot: dict[int, dict[int, set[int]]], me: int, *, add: bool) -> None:
+def _index(job: SlotJob, by_slot: SlotIndex, me: int, *, add: bool) -> None:
     """Add or remove ``job`` (index ``me``) at its slots in the slot index of each of its groups
     that is indexed."""
     for grp in (job.g, *job.limits):
@@ -319,89 +477,6 @@ def _index(job: SlotJob, by_slot: dict[int, dict[int, set[int]]], me: int, *, ad
                 idx.setdefault(t, set()).add(me)
             elif t in idx:
                 idx[t].discard(me)
-
-
-def _move(
-    job: SlotJob, x: float, c: float, jobs: list[SlotJob], by_slot: dict[int, dict[int, set[int]]], me: int
-) -> None:
-    """Move ``job`` (index ``me``) to ``x`` keeping occupancy and the slot indexes in step; a job
-    with ``occ == (0, 0)`` is currently off the board."""
-    _index(job, by_slot, me, add=False)
-    if job.occ[1] > job.occ[0]:
-        occupy(job, job.occ[0], job.occ[1], -1)
-    job.x, job.cost = x, c
-    job.occ = occ_range(x, job.dn)
-    occupy(job, job.occ[0], job.occ[1], 1)
-    _index(job, by_slot, me, add=True)
-
-
-def _repair(
-    job: SlotJob,
-    jobs: list[SlotJob],
-    by_slot: dict[int, dict[int, set[int]]],
-    flex: list[int],
-    family: list[SlotGroup],
-    tries: int = 12,
-    per_slot: int = 40,
-) -> bool:
-    """Try to fit an overflowed job into its window by relocating blockers (see plan_fleet, 3b):
-    on each full slot of its run, in its zone or any of its targets, the jobs running there."""
-    g = job.g
-    groups = (g, *job.limits)
-    me = job.idx
-    # Lift the job off its overflow spot first: that spot may overlap the candidates' slots.
-    _index(job, by_slot, me, add=False)
-    occupy(job, job.occ[0], job.occ[1], -1)
-    # Candidate starts, fewest full slots first, then cleanest.
-    scored = []
-    for x in candidates(job):
-        a, b = occ_range(x, job.dn)
-        if job.covered and g.ngap[a] < b:
-            continue
-        blocked = sum(1 for t in range(a, b) if any(grp.occ[t] >= grp.cap for grp in groups))
-        c = job.ranked.integral(x + job.dn) - job.ranked.integral(x) if job.covered else math.nan
-        scored.append((blocked, c if job.covered else 0.0, x, c))
-    scored.sort()
-    for _, _, x, c in scored[:tries]:
-        a, b = occ_range(x, job.dn)
-        moves: list[tuple[int, float, float]] = []
-        ok = True
-        for t in range(a, b):
-            for grp in groups:
-                idx = by_slot[id(grp)]
-                while ok and grp.occ[t] >= grp.cap:
-                    ok = False
-                    # The most flexible blockers first: the likeliest to find room elsewhere.
-                    blockers = sorted(idx.get(t, ()), key=flex.__getitem__)
-                    for i in blockers[:per_slot]:
-                        other = jobs[i]
-                        if other.threshold_now or not other.covered or other.overflow:
-                            continue
-                        occupy(other, other.occ[0], other.occ[1], -1)
-                        c2, x2 = scan(other, capacity=True, skip=(a, b))
-                        occupy(other, other.occ[0], other.occ[1], 1)
-                        if x2 >= 0:
-                            moves.append((i, other.x, other.cost))
-                            _move(other, x2, c2, jobs, by_slot, i)
-                            ok = True
-                            break
-                if not ok:
-                    break
-            if not ok:
-                break
-        if ok and room(job, a, b):
-            job.overflow = False
-            job.occ = (0, 0)
-            _move(job, x, c, jobs, by_slot, me)
-            return True
-        for i, px, pc in reversed(moves):
-            _move(jobs[i], px, pc, jobs, by_slot, i)
-    # Still stuck: back to the first free start after the window.
-    job.occ = (0, 0)
-    x = first_fit_after(job, job.last + 1, family)
-    cg = job.ranked
-    _move(job, x, cg.integral(x + job.dn) - cg.integral(x) if job.covered else math.nan, jobs, by_slot, me)
-    return False
 
 
 def _fleet_decision(job: SlotJob, summary: dict[str, Any], now: datetime) -> Decision:

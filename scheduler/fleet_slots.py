@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from carbon.intensity import StepSeries
-from scheduler.planner import PlanRequest
+from scheduler.plan_types import PlanRequest
 
 __all__ = [
     "SlotGroup",

@@ -16,12 +16,14 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Case, CharField, Q, Value, When
 
+from scheduler.uncertainty import RISK_LEVELS
+
 
 def new_job_id() -> str:
     return str(uuid.uuid4())
 
 
-RISK_CHOICES = [("cautious", "cautious"), ("balanced", "balanced"), ("greedy", "greedy")]
+RISK_CHOICES = [(level, level) for level in RISK_LEVELS]
 
 # The signal a run's accounting recorded (accounting["signal"]): only a recorded "marginal" is
 # marginal; a missing or null key is an older accounting, and every provider but WattTime's MOER

@@ -23,6 +23,8 @@ from accounts.roles import OPERATOR, VIEWER, has_role
 from carbon import charts
 from carbon import services as carbon_services
 from hyperweb.api.timestamps import now_iso
+from hyperweb.lib.timefmt import format_utc
+from hyperweb.templatetags.pages import operation_noun
 from hyperweb.views import role_required
 from scheduler import services
 from scheduler.forms import (
@@ -206,7 +208,7 @@ def backup_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
         return render(request, "scheduler/backup_cancel.html", {"job": job, "cancellable": job.is_cancellable})
     outcome = services.cancel_jobs([job.pk], request.user)
     if outcome.cancelled:
-        messages.success(request, "Backup cancelled.")
+        messages.success(request, f"{operation_noun(job).capitalize()} cancelled.")
     else:
         messages.error(request, outcome.errors.get(job.pk, "could not cancel"))
     return redirect("backup", job_id=job.pk)
@@ -413,7 +415,7 @@ def policy_describe(request: HttpRequest) -> JsonResponse:
     body: dict[str, Any] = {
         "schedule_text": describe_cron(schedule),
         "window_text": window,
-        "next_runs": [r.isoformat().replace("+00:00", "Z") for r in runs],
+        "next_runs": [format_utc(r) for r in runs],
     }
     # What the form would refuse is a 400 naming the field (the words above still say why).
     fields = {

@@ -18,6 +18,7 @@ from django.apps import apps
 from carbon import services
 from carbon.intensity import emissions_kg, equivalent_text, equivalents
 from carbon.models import Zone
+from hyperweb.lib.timefmt import format_utc_short
 
 WORST_CASE_G_PER_KWH = 1000.0  # the original HyperSDK's "worst case", kept for its clients
 
@@ -90,7 +91,8 @@ def carbon_report(
     )
     if run.intensity_experienced is None or run.emissions_kg is None:
         raise NoReadings(
-            f"no stored carbon intensity readings for {zone.code} cover {start:%Y-%m-%d %H:%M}Z..{end:%Y-%m-%d %H:%M}Z"
+            f"no stored carbon intensity readings for {zone.code} cover "
+            f"{format_utc_short(start)}..{format_utc_short(end)}"
         )
     report = Report(
         operation_id=job_id or str(uuid.uuid4()),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, Q
 from drf_spectacular.utils import extend_schema
@@ -18,17 +17,17 @@ from rest_framework.response import Response
 from hyperweb.api.fields import TimestampField
 from hyperweb.api.timestamps import go_duration, now_iso
 from hyperweb.api.views import APIView
+from scheduler.executors.base import EXECUTOR_NAMES, get_executor
+from scheduler.models import BackupJob
+from scheduler.vocabulary import BACKUP_FORMATS
 
 _STARTED = time.monotonic()  # per process: uptime of this web worker
-JOB_STATES = ("pending", "scheduled", "running", "completed", "failed", "cancelled")
-EXECUTORS = ("file", "hypersdk")
 
 
 def job_counts() -> dict[str, int]:
-    """Jobs per state in one query."""
-    model = apps.get_model("scheduler", "BackupJob")
-    counts = model.objects.aggregate(
-        total=Count("pk"), **{state: Count("pk", filter=Q(status=state)) for state in JOB_STATES}
+    """Jobs per state (every BackupJob.Status) and in total, in one query."""
+    counts = BackupJob.objects.aggregate(
+        total=Count("pk"), **{state: Count("pk", filter=Q(status=state)) for state in BackupJob.Status.values}
     )
     return {key: value or 0 for key, value in counts.items()}
 
@@ -124,10 +123,8 @@ def _executor_capabilities() -> dict[str, dict[str, Any]]:
         "hypersdk": "forward jobs to a HyperSDK daemon",
     }
     result = {}
-    for name in EXECUTORS:
+    for name in EXECUTOR_NAMES:
         try:
-            from scheduler.executors.base import get_executor  # the scheduler helpers' module
-
             executor = get_executor(name)
             available = bool(getattr(executor, "available", True))
         except Exception:  # not built yet, or not configured (e.g. no HyperSDK URL)
@@ -149,7 +146,7 @@ class CapabilitiesView(APIView):
             {
                 "capabilities": _executor_capabilities(),
                 "default_method": settings.BACKUP_DEFAULT_EXECUTOR,
-                "formats": ["qcow2", "raw", "vmdk", "ova", "ovf"],
+                "formats": list(BACKUP_FORMATS),
                 "carbon": {
                     "carbon_aware": True,
                     "providers": list(settings.CARBON_PROVIDERS),

@@ -28,6 +28,7 @@ __all__ = [
     "OutOfRange",
     "check_range",
     "format_utc",
+    "format_utc_short",
     "parse_instant",
     "parse_timestamp",
 ]
@@ -58,6 +59,13 @@ def format_utc(value: datetime | date, timespec: str = "auto") -> str:
     # isoformat then cutting "+00:00" is several times faster than strftime (CSV exports call
     # this for every cell of 100,000 rows).
     return value.isoformat(timespec=timespec)[:-6] + "Z"
+
+
+def format_utc_short(value: datetime) -> str:
+    """`2026-01-31 22:00Z`: minutes, for messages people read (naive is UTC)."""
+    if value.tzinfo is not None and value.utcoffset() != _ZERO:
+        value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%d %H:%M}Z"
 
 
 def parse_instant(value: object) -> datetime:

@@ -117,3 +117,12 @@ def at_least(role: str, wanted: str) -> bool:
     from accounts.roles import ROLES
 
     return role in ROLES and ROLES.index(role) >= ROLES.index(wanted)
+
+
+_OPERATION_NOUNS = {"backup": "backup", "restore": "restore", "verify": "verification"}
+
+
+@register.filter
+def operation_noun(job: object) -> str:
+    """What a run is, in words: "backup", "restore" or "verification" (buttons, headings)."""
+    return _OPERATION_NOUNS.get(str(getattr(job, "operation", "backup")), "backup")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from hyperweb.lib.timefmt import format_utc_short
+
 
 class ReportInputError(ValueError):
     """A bad period or scope; the message is written for the person who asked."""
@@ -48,12 +50,12 @@ class Period:
             return f"last 12 months ({self.start:%Y-%m-%d} to {last:%Y-%m-%d})"
         if _midnight(self.start) and _midnight(self.end):
             return f"{self.start:%Y-%m-%d} to {last:%Y-%m-%d}"
-        return f"{self.start:%Y-%m-%d %H:%M}Z to {self.end:%Y-%m-%d %H:%M}Z (end excluded)"
+        return f"{format_utc_short(self.start)} to {format_utc_short(self.end)} (end excluded)"
 
     @property
     def spelled(self) -> str:
         """The exact bounds, for the header: nothing left to interpretation."""
-        return f"{self.start:%Y-%m-%d %H:%M}Z (included) to {self.end:%Y-%m-%d %H:%M}Z (excluded)"
+        return f"{format_utc_short(self.start)} (included) to {format_utc_short(self.end)} (excluded)"
 
 
 def _midnight(moment: datetime) -> bool:
@@ -166,7 +168,7 @@ def check_period(period: Period, *, max_days: int) -> Period:
         raise ReportInputError("start and end must carry a timezone (use Z for UTC)", field="start")
     if period.end <= period.start:
         raise ReportInputError(
-            f"end ({period.end:%Y-%m-%d %H:%M}Z) must be after start ({period.start:%Y-%m-%d %H:%M}Z)",
+            f"end ({format_utc_short(period.end)}) must be after start ({format_utc_short(period.start)})",
             field="end",
         )
     if period.days > max_days:

@@ -16,14 +16,9 @@ from typing import Any
 from hyperweb.api.fields import NON_BLANK, TIMESTAMP_SCHEMA
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 from scheduler.executors.base import EXECUTOR_NAMES
-from scheduler.services.definitions import (
-    EXPORT_METHODS,
-    FORMATS,
-    MAX_DELAY,
-    MAX_ID_LENGTH,
-    column_max_length,
-)
+from scheduler.services.definitions import MAX_DELAY, MAX_ID_LENGTH, column_max_length
 from scheduler.uncertainty import RISK_LEVELS
+from scheduler.vocabulary import BACKUP_FORMATS, EXPORT_METHODS
 
 # Common cron forms (minute, hour, day 1-28, month, weekday; `*` and `*/n` steps): every string
 # matching it is a schedule that fires. The server accepts any cron expression croniter does
@@ -98,7 +93,14 @@ def metadata_schema() -> dict[str, Any]:
             "not_before": _nullable(
                 TIMESTAMP_SCHEMA | {"description": "start no earlier (at most 366 days ahead)"}
             ),
-            "executor": _nullable({"type": "string", "enum": ["", *EXECUTOR_NAMES]}),
+            "executor": _nullable(
+                {
+                    "type": "string",
+                    "enum": ["", *EXECUTOR_NAMES],
+                    "description": "empty: the server's default; hypersdk only where the server has "
+                    "HYPERSDK_URL set (else 400 naming metadata.executor)",
+                }
+            ),
             "carbon_risk": _nullable({"type": "string", "enum": ["", *RISK_LEVELS]}),
         },
     }
@@ -131,7 +133,7 @@ def job_definition_schema() -> dict[str, Any]:
             "name": _nullable(_string(columns["job.name"])),
             "output_dir": target,
             "output_path": target,
-            "format": _nullable({"type": "string", "enum": ["", *FORMATS]}),
+            "format": _nullable({"type": "string", "enum": ["", *BACKUP_FORMATS]}),
             "export_method": _nullable({"type": "string", "enum": ["", *EXPORT_METHODS]}),
             "compress": flag,
             "thin": flag,

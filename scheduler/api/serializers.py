@@ -11,8 +11,14 @@ from rest_framework import serializers
 
 from hyperweb.api.fields import StrictBooleanField, StrictCharField
 from hyperweb.api.pagination import limit_field
+from scheduler.models import BackupJob
+from scheduler.uncertainty import RISK_LEVELS
+from scheduler.vocabulary import BACKUP_FORMATS, EXPORT_METHODS
 
-WIRE_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+# HyperSDK clients see a job waiting for its planned start (scheduled) as pending.
+WIRE_STATUSES = tuple(s for s in BackupJob.Status.values if s != BackupJob.Status.SCHEDULED)
+# An unverified backup's integrity is "" in the database and "unverified" on the wire.
+INTEGRITY_STATES = [state or "unverified" for state in BackupJob.Integrity.values]
 
 
 class JobDefinitionSerializer(serializers.Serializer):
@@ -23,8 +29,8 @@ class JobDefinitionSerializer(serializers.Serializer):
     name = serializers.CharField(required=False)
     output_dir = serializers.CharField(required=False)
     output_path = serializers.CharField(required=False)
-    format = serializers.ChoiceField(choices=["qcow2", "raw", "vmdk", "ova", "ovf"], required=False)
-    export_method = serializers.ChoiceField(choices=["ctl", "govc", "ovftool", "web"], required=False)
+    format = serializers.ChoiceField(choices=BACKUP_FORMATS, required=False)
+    export_method = serializers.ChoiceField(choices=EXPORT_METHODS, required=False)
     compress = serializers.BooleanField(required=False)
     created_at = serializers.CharField(required=False)
     metadata = serializers.DictField(
@@ -79,7 +85,7 @@ class JobCarbonSerializer(serializers.Serializer):
 
 class IntegritySerializer(serializers.Serializer):
     state = serializers.ChoiceField(
-        choices=["unverified", "verified", "damaged"],
+        choices=INTEGRITY_STATES,
         help_text="damaged: the archive no longer matches its manifest (it cannot be restored)",
     )
     verified_at = serializers.DateTimeField(allow_null=True, help_text="last verification, either verdict")
@@ -131,7 +137,7 @@ class JobSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     id = serializers.CharField()
     state = serializers.ChoiceField(
-        choices=["pending", "scheduled", "running", "completed", "failed", "cancelled"],
+        choices=BackupJob.Status.values,
         help_text="hyperweb's status: `scheduled` = waiting for a carbon-planned start",
     )
     carbon_aware = serializers.BooleanField()
@@ -147,7 +153,7 @@ class JobSerializer(serializers.Serializer):
         required=False, help_text="after the run: accounting against starting when requested"
     )
     operation = serializers.ChoiceField(
-        choices=["backup", "restore", "verify"],
+        choices=BackupJob.Operation.values,
         help_text="what the run does: a backup, or a restore or verification of the backup `subject`",
     )
     subject = serializers.CharField(
@@ -272,7 +278,7 @@ class ScheduledJobSerializer(serializers.Serializer):
     zone = serializers.CharField(allow_null=True)
     threshold = serializers.FloatField(allow_null=True)
     risk = serializers.ChoiceField(
-        choices=["cautious", "balanced", "greedy"],
+        choices=RISK_LEVELS,
         allow_null=True,
         help_text="forecast risk its jobs take (null: BACKUP_RISK)",
     )

@@ -35,6 +35,7 @@ from scheduler.executors.base import (
     ReportFn,
     TransientBackupError,
 )
+from scheduler.vocabulary import BACKUP_FORMATS
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,6 @@ TOP_LEVEL_KEYS = (
 )
 # Keys the spec itself carries: the scheduler may pass the whole stored definition as options.
 SPEC_KEYS = ("vm_path", "name", "id", "output_dir", "format", "compress", "created_at")
-VALID_FORMATS = {"qcow2", "raw", "vmdk", "ova", "ovf"}
 
 
 class RemoteNotFound(BackupError):
@@ -69,7 +69,7 @@ def build_definition(spec: BackupSpec, *, with_id: bool = True) -> dict[str, Any
         definition["id"] = spec.job_id
     if spec.target_dir:
         definition["output_dir"] = spec.target_dir
-    if spec.format in VALID_FORMATS:
+    if spec.format in BACKUP_FORMATS:
         definition["format"] = spec.format
     for key in TOP_LEVEL_KEYS:
         if key in extra:

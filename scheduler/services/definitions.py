@@ -23,9 +23,8 @@ from hyperweb.api.limits import (
 from hyperweb.lib.timefmt import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
 from scheduler.uncertainty import RISK_LEVELS
+from scheduler.vocabulary import BACKUP_FORMATS, EXPORT_METHODS
 
-FORMATS = ("qcow2", "raw", "vmdk", "ova", "ovf")
-EXPORT_METHODS = ("ctl", "govc", "ovftool", "web")
 # Keys whose values are never stored in the definition nor echoed back to any client. A key that
 # ends with one of them counts too: clients send `vcenter_password`, `access_token`, `client_secret`.
 SECRET_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "apikey", "private_key"})
@@ -249,7 +248,7 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     for key in ("vcenter_url", "username", "datacenter", "method", "created_at"):
         if definition.get(key) is not None and not isinstance(definition[key], str):
             raise malformed(f"{key} must be a string", key)
-    _enum(definition, "format", FORMATS)
+    _enum(definition, "format", BACKUP_FORMATS)
     _enum(definition, "export_method", EXPORT_METHODS)
     for key in ("output_dir", "output_path"):
         if definition.get(key) not in (None, ""):
@@ -312,6 +311,13 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     if executor not in EXECUTOR_NAMES:
         raise malformed(
             f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}", "metadata.executor"
+        )
+    if executor == "hypersdk" and not settings.HYPERSDK_URL:
+        # Refused now rather than failing at run time: nothing on this server could run it.
+        raise malformed(
+            "the hypersdk executor is not configured on this server (HYPERSDK_URL is unset); "
+            "use the file executor or ask an administrator to set HYPERSDK_URL",
+            "metadata.executor",
         )
     not_before = _timestamp(metadata.get("not_before"), "metadata.not_before")
     if not_before is not None and not_before > now + timedelta(days=MAX_NOT_BEFORE_DAYS):

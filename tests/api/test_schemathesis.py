@@ -58,6 +58,7 @@ def api_schema(live_server, settings, tmp_path):
 
     settings.BACKUP_SOURCE_ROOTS = [tmp_path]
     settings.BACKUP_PLAN_REFRESH = False
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the hypersdk executor is accepted only when configured
     load_demo_data(days=2, now=datetime.now(UTC))  # stored readings for reports and status
     ZONES[:] = sorted(Zone.objects.values_list("code", flat=True))
     schema = schemathesis.openapi.from_url(live_server.url + "/openapi.yaml")

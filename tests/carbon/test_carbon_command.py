@@ -18,6 +18,7 @@ from django.core.management.base import CommandError
 from carbon.management.commands.carbon import parse_duration, parse_when
 from carbon.models import CarbonReading
 from carbon.providers import register, unregister
+from hyperweb.lib import units
 from tests.carbon.factories import ZoneFactory
 from tests.carbon.fakes import FakeProvider
 
@@ -139,8 +140,12 @@ def test_it_prints_the_forecast_averaged_per_hour_or_raw():
 
 def test_it_names_the_best_window_and_its_saving():
     text = carbon("estimate", "--zone", "DE", "--data", "500", "--hours", "2", "--at", AT)
-    assert "best window" in text and "saving:" in text and "kg CO2" in text
+    assert "best window" in text and "saving:" in text
     data = carbon_json("estimate", "--zone", "DE", "--data", "500", "--hours", "2", "--at", AT)
+    # Quantities through the pages' formatter: decimal bytes, Wh/kWh and g/kg/t by size.
+    assert "500 GB read over 2 h = 250 Wh" in text, text
+    assert f"saving: {units.co2(data['savings_kg_co2'])} CO2 (" in text, text
+    assert units.co2(data["best_emissions_kg_co2"]) in text, text
     assert data["energy_kwh"] == pytest.approx(0.25)
     assert data["best_intensity_gco2_kwh"] <= data["current_intensity_gco2_kwh"]
     assert data["savings_kg_co2"] == pytest.approx(

@@ -197,6 +197,31 @@ def test_it_finds_the_same_best_window_as_brute_force(problem: tuple[Steps, int,
     assert got.coverage >= need / duration - 1e-6
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    problem=window_problems(),
+    until=st.integers(min_value=0, max_value=600),
+    latests=st.lists(st.integers(min_value=-5, max_value=700), min_size=1, max_size=8),
+    seconds=st.integers(min_value=0, max_value=59),
+)
+def test_best_windows_from_one_scan_are_best_window_s_answers_bit_for_bit(
+    problem: tuple[Steps, int, int, int, int], until: int, latests: list[int], seconds: int
+) -> None:
+    """One scan to `until` answers best_window for every latest: on candidates, between them
+    (whole and odd seconds), at `until` and past it, with gaps and partial coverage."""
+    steps, duration, earliest, _, need = problem
+    s = series(steps)
+    d, start = duration * MIN, at(earliest)
+    table = s.best_windows_from(d, start, start + until * MIN, min_coverage=need / duration)
+    for late in [0, until, *latests]:
+        latest = start + late * MIN + (timedelta(seconds=seconds) if late % 3 == 0 else timedelta(0))
+        if latest < start:
+            with pytest.raises(ValueError):
+                table.window(latest)
+            continue
+        assert table.window(latest) == s.best_window(d, start, latest, min_coverage=need / duration), late
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     steps=step_lists(),

@@ -54,8 +54,11 @@ def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(
     chromium: Any,  # noqa: F811
     browser_tz: str,
     chosen: str,
+    settings: Any,
 ) -> None:
     from django.utils import timezone
+
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
 
     from accounts.models import UserPreference
     from carbon.services import load_demo_data
@@ -160,8 +163,11 @@ def test_a_policys_runs_at_agrees_with_its_next_run(
     chromium: Any,  # noqa: F811
     browser_tz: str,
     chosen: str,
+    settings: Any,
 ) -> None:
     from django.utils import timezone
+
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
 
     from accounts.models import UserPreference
     from scheduler.forms import next_runs

@@ -23,6 +23,9 @@ def _vms_source_root(settings: Any) -> None:
     # The forms below name VMs under /vms; file-executor paths are checked against the source
     # roots at submission (tests about real files set their own tmp_path roots).
     settings.BACKUP_SOURCE_ROOTS = [Path("/vms")]
+    # Backups planned hours ahead use the hypersdk executor (no source file needed); no daemon
+    # listens there, and nothing here runs them.
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"
 
 
 # --- login and roles ---------------------------------------------------------------------------
@@ -574,7 +577,7 @@ def test_it_keeps_marginal_signal_figures_apart_on_the_overview(viewer: Client, 
     assert "7.00 kg marginal CO2" in marginal and "4.00 kg avoided" in marginal
 
 
-def test_it_keeps_a_what_if_answer_until_the_zone_s_data_changes(
+def test_it_keeps_a_what_if_answer_until_the_data_it_reads_changes(
     viewer: Client, demo_data: None, monkeypatch: Any
 ) -> None:
     from carbon.models import Zone
@@ -594,7 +597,18 @@ def test_it_keeps_a_what_if_answer_until_the_zone_s_data_changes(
     assert calls == ["replay"]  # another history: a new distribution, the same replay
     viewer.get(url.replace("flexibility_hours=6", "flexibility_hours=4"))
     assert calls == ["replay", "replay"]  # other inputs: computed
-    bump_data_version(Zone.objects.get(code="DE").pk)  # new readings stored for DE
+    de = Zone.objects.get(code="DE")
+    bump_data_version(de.pk)  # something stored for DE, but nothing in the replayed range changed
+    viewer.get(url)
+    assert calls == ["replay", "replay"]
+    # A reading of the replayed range revised: that answer is computed again.
+    reading = (
+        CarbonReading.objects.filter(zone=de, kind="actual", end__lte=whatif.period_end(timezone.now()))
+        .order_by("-start")
+        .first()
+    )
+    reading.value += 1
+    reading.save()
     viewer.get(url)
     assert calls == ["replay", "replay", "replay"]
 
@@ -656,33 +670,53 @@ def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_z
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_precomputes_the_what_if_answer_and_shares_the_replay_across_histories(
-    viewer_user: Any, now: Any
+def test_it_precomputes_every_what_if_choice_and_keeps_it_while_the_data_it_reads_holds(
+    viewer_user: Any, now: Any, monkeypatch: Any
 ) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from carbon.services import load_demo_data
+    from carbon.providers.base import Reading
+    from carbon.services import load_demo_data, store_readings
     from reports import whatif
 
+    # Fewer choices than the form's, to keep the test short; warm() walks whatever it offers.
+    monkeypatch.setattr(whatif, "DURATIONS", (1.0, 2.0))
+    monkeypatch.setattr(whatif, "WAITS", (4.0, 6.0))
     load_demo_data(days=20, now=now)
     Zone.objects.exclude(code="FR").update(active=False)
-    assert whatif.warm() == 1  # what the workers do after each refresh
+    # What the workers do after each refresh: 4 replays (one per duration and wait, shared by
+    # the histories) and 4 x 3 distributions.
+    assert whatif.warm(budget_seconds=3600) == 4 + 4 * 3
     client = Client()
     client.force_login(viewer_user)
-    with CaptureQueriesContext(connection) as queries:
-        body = client.get("/what-if?zone=FR&duration_hours=2&flexibility_hours=4&days=90").content.decode()
-    assert "median saving" in body and "Without foresight" in body
-    assert not [q for q in queries if "carbon_carbonreading" in q["sql"]]  # nothing recomputed
-    # The replay does not depend on the history chosen for the distribution: computed once.
+    for duration in ("1", "2"):
+        for wait in ("4", "6"):
+            for days in ("30", "90", "365"):
+                query = f"zone=FR&duration_hours={duration}&flexibility_hours={wait}&days={days}"
+                with CaptureQueriesContext(connection) as queries:
+                    body = client.get(f"/what-if?{query}").content.decode()
+                assert "median saving" in body and "Without foresight" in body
+                assert not [q for q in queries if "carbon_carbonreading" in q["sql"]], query
     fr = Zone.objects.get(code="FR")
     assert whatif.answer(fr, 2, 4, 30)["replay"] == whatif.answer(fr, 2, 4, 365)["replay"] is not None
-    with CaptureQueriesContext(connection) as queries:
-        whatif.answer(fr, 2, 4, 30)
-    assert not [q for q in queries if "carbon_carbonreading" in q["sql"]]
+    # A refresh that stores today's readings changes nothing an answer reads: nothing recomputed.
+    today = whatif.period_end(timezone.now())
+    late = max(today, now - timedelta(minutes=30))
+    store_readings(fr, "simulated", [Reading(late, late + timedelta(minutes=5), 50.0)])
+    assert whatif.warm(budget_seconds=3600) == 0
+    # A revised reading of yesterday: every answer that reads it is computed again.
+    yesterday = today - timedelta(hours=2)
+    store_readings(fr, "simulated", [Reading(yesterday, yesterday + timedelta(minutes=15), 999.0)])
+    assert whatif.warm(budget_seconds=3600) == 4 + 4 * 3
+    # The workers' time per refresh is bounded: past the budget, only the initial inputs.
+    store_readings(fr, "simulated", [Reading(yesterday, yesterday + timedelta(minutes=15), 998.0)])
+    assert whatif.warm(budget_seconds=0) == 1 + 1
 
 
-def test_it_steps_the_cumulative_curve_at_each_backup_finish_and_stays_flat_between(now: Any, db: None) -> None:
+def test_it_steps_the_cumulative_curve_at_each_backup_finish_and_stays_flat_between(
+    now: Any, db: None
+) -> None:
     from datetime import UTC, datetime
 
     from reports import charts, queries
@@ -726,3 +760,26 @@ def test_it_counts_the_data_the_backups_read_on_the_overview_not_the_archives_si
     body = viewer.get("/").content.decode()
     assert "5.19 MB" in body, "4.19 MB read + 1 MB declared"
     assert "100 GB" not in body
+
+
+@pytest.mark.parametrize(("operation", "noun"), [("restore", "restore"), ("verify", "verification")])
+def test_a_restore_or_verification_run_names_its_operation(
+    operator: Client, now: Any, operation: str, noun: str
+) -> None:
+    backup = make_job(None, now=now, status=BackupJob.Status.COMPLETED, result={"archive_path": "/b/web.tar.gz"})
+    run = make_job(None, now=now, operation=operation, subject=backup, result={"files": 3})
+    body = operator.get(f"/backups/{run.pk}").content.decode()
+    assert f"Cancel {noun}…" in body and "Cancel backup" not in body
+    assert f"<summary>{noun.capitalize()} result</summary>" in body and "Backup result" not in body
+    confirm = operator.get(f"/backups/{run.pk}/cancel").content.decode()
+    assert f"Cancel the {noun}</button>" in confirm and "Cancel the backup" not in confirm
+    response = operator.post(f"/backups/{run.pk}/cancel", {"confirm": "yes"}, follow=True)
+    assert f"{noun.capitalize()} cancelled." in response.content.decode()
+
+
+def test_a_get_on_verify_says_what_to_do(operator: Client, now: Any) -> None:
+    backup = make_job(None, now=now, status=BackupJob.Status.COMPLETED)
+    response = operator.get(f"/backups/{backup.pk}/verify")
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    body = response.content.decode()
+    assert "POST" in body and f"/backups/{backup.pk}" in body, body

@@ -178,3 +178,27 @@ def test_every_command_refuses_the_same_spellings(command: str) -> None:
             continue  # argparse hands an empty option on; covered by the table above
         message = _error(COMMANDS[command](text))
         assert f"bad duration {text!r}" in message, (command, text, message)
+
+
+# -- the API and the forms take hours as numbers: the commands' spellings mean the same hours ----
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("spelling", ["1h30m", "90min", "90m", "1.5", "1.5h", "1h30m0s"])
+def test_a_command_duration_is_the_hours_the_api_takes(
+    spelling, operator_api, settings, tmp_path, monkeypatch
+):
+    from scheduler.models import BackupJob
+
+    settings.BACKUP_PLAN_REFRESH = False
+    settings.BACKUP_SOURCE_ROOTS = [tmp_path]
+    monkeypatch.setattr("scheduler.dispatch.enqueue_jobs", lambda ids, **kw: None)
+    call_command("backup", "submit", "a.img", "--now", f"--duration={spelling}", "--id", "from-command")
+    response = operator_api.post(
+        "/jobs/submit",
+        {"id": "from-api", "vm_path": "a.img", "metadata": {"expected_duration_hours": 1.5}},
+        format="json",
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.json()
+    durations = {job.pk: job.expected_duration for job in BackupJob.objects.all()}
+    assert durations == {"from-command": 90 * M, "from-api": 90 * M}

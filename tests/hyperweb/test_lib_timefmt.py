@@ -95,3 +95,11 @@ def test_csv_lines_stream_one_line_at_a_time() -> None:
     lines = csv_lines(iter([[1, 2.5], ["x", None]]), header=["n", "v"])
     assert next(lines) == "n,v\r\n"
     assert list(lines) == ["1,2.5\r\n", "x,\r\n"]
+
+
+def test_it_writes_minutes_for_people() -> None:
+    from hyperweb.lib.timefmt import format_utc_short
+
+    assert format_utc_short(MOMENT) == "2026-01-31 22:00Z"
+    assert format_utc_short(MOMENT.astimezone(ZoneInfo("Asia/Tokyo"))) == "2026-01-31 22:00Z"
+    assert format_utc_short(MOMENT.replace(tzinfo=None)) == "2026-01-31 22:00Z"

@@ -41,7 +41,7 @@ def test_it_writes_the_csv_summary_and_pdf(esg_fixture, tmp_path, capsys) -> Non
     assert "zone,DE,providers,csv," in summary_file.read_text()
     call_command("report", "--period", "2026-Q3", "--format", "pdf", "--output", str(pdf_file))
     assert pdf_file.read_bytes().startswith(b"%PDF-")
-    assert "3 backups, 0.095 kg CO2e location-based (average signal)" in capsys.readouterr().out
+    assert "3 backups, 95.0 g CO2e location-based (average signal)" in capsys.readouterr().out
 
 
 def run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:

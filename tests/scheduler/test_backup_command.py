@@ -80,3 +80,24 @@ def test_it_refuses_to_cancel_a_finished_job() -> None:
     job = BackupJobFactory(status="completed")
     with pytest.raises(CommandError, match="only pending or running"):
         run("cancel", job.id)
+
+
+def test_show_prints_quantities_through_the_one_formatter() -> None:
+    """g / kg / t by size (never "saving -0.000000 kg"), decimal bytes, "read" and "written" named."""
+    job = BackupJobFactory(
+        status="completed",
+        data_size_gb=0.315,
+        bytes_written=300_100_000,
+        energy_kwh=0.105,
+        emissions_kg=0.0347,
+        saving_kg=-0.0000001,
+    )
+    shown = run("show", str(job.pk))
+    assert "emissions: 34.7 g CO2 (saving ≈ 0 g vs starting when requested)" in shown, shown
+    assert "data: 315 MB read, 300 MB written (archive)" in shown, shown
+    assert "energy: 105 Wh" in shown, shown
+    assert "0.000000" not in shown and "-0.0" not in shown
+    big = BackupJobFactory(status="completed", data_size_gb=2500, energy_kwh=1500, emissions_kg=1234.5, saving_kg=200.0)
+    shown = run("show", str(big.pk))
+    assert "emissions: 1.23 t CO2 (saving 200 kg vs starting when requested)" in shown, shown
+    assert "data: 2.50 TB read" in shown and "energy: 1.50 MWh" in shown, shown

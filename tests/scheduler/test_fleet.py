@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carbon.intensity import StepSeries
-from scheduler.fleet import plan_fleet
+from scheduler.fleet import FleetPlan, plan_fleet
+from scheduler.fleet_slots import SlotGroup
 from scheduler.planner import Decision, PlanRequest, plan_job
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -288,8 +291,6 @@ def test_a_job_that_waits_for_its_zone_and_its_target_in_turn_still_gets_a_real_
 
 
 def test_the_slot_grid_grows_when_a_plan_needs_more_room_than_it_was_sized_for():
-    from scheduler.fleet_slots import SlotGroup
-
     series = hourly([100, 200])
     g = SlotGroup(series, T0.timestamp(), 4, 1800.0, 1)
     g.add(1, 3, 1)  # slots 1 and 2 full
@@ -300,3 +301,33 @@ def test_the_slot_grid_grows_when_a_plan_needs_more_room_than_it_was_sized_for()
     assert g.integral(9) == g.integral(4)  # and add nothing to the integral
     g.add(8, 9, 1)
     assert g.nfull[3] == 8
+
+
+def test_the_named_steps_build_the_same_plan_as_plan_fleet():
+    # FleetPlan's steps, called one by one, are plan_fleet; after the greedy step every job has a
+    # start, the repair and the passes only move jobs to starts that are no worse.
+    series = hourly([400, 100, 150, 200, 120, 400, 300, 90, 400, 400])
+    reqs = [PlanRequest(f"j{i}", T0 + (i % 3) * H, T0 + (5 + i % 4) * H, (1 + i % 2) * H) for i in range(9)]
+    plan = FleetPlan({"": series}, reqs, 2, now=T0)
+    assert [j.req.key for j in plan.order] and all(j.x < 0 for j in plan.jobs)
+    plan.place_greedily()
+    greedy = sum(j.cost for j in plan.jobs)
+    plan.repair_stuck()
+    plan.improve(3)
+    assert sum(j.cost for j in plan.jobs) <= greedy
+    assert plan.decisions({}) == plan_fleet({"": series}, reqs, 2, now=T0)
+
+
+def test_the_planners_import_each_other_only_at_the_top_and_share_types_from_a_leaf():
+    # planner -> fleet -> fleet_slots -> plan_types: no import inside a function hides a cycle, and
+    # the shared types' module imports none of the planners.
+    root = Path(__file__).resolve().parents[2] / "scheduler"
+    for name in ("planner", "fleet", "fleet_slots", "plan_types"):
+        tree = ast.parse((root / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                inner = [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]
+                assert not inner, f"scheduler/{name}.py imports inside {node.name}"
+    leaf = ast.parse((root / "plan_types.py").read_text())
+    imported = {n.module for n in ast.walk(leaf) if isinstance(n, ast.ImportFrom)}
+    assert not {m for m in imported if m and m.startswith("scheduler.")}

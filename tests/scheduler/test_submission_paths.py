@@ -72,7 +72,8 @@ def test_it_accepts_a_source_inside_the_roots_that_does_not_exist_yet(operator_a
     assert (data["accepted"], data["rejected"]) == (1, 0)
 
 
-def test_it_does_not_check_hypersdk_paths_which_are_remote(operator_api: Any) -> None:
+def test_it_does_not_check_hypersdk_paths_which_are_remote(operator_api: Any, settings: Any) -> None:
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"
     body = {"vm_path": "/dc1/vm/web-01", "output_dir": "/exports", "metadata": {"executor": "hypersdk"}}
     data = operator_api.post("/jobs/submit", body, format="json").json()
     assert (data["accepted"], data["rejected"]) == (1, 0)
@@ -115,3 +116,12 @@ def test_it_puts_the_path_error_on_the_dashboard_forms_field(django_user_model: 
     assert response.status_code == 200
     assert "outside the backup source roots" in response.context["form"].errors["vm_path"][0]
     assert not BackupJob.objects.exists() and not BackupPolicy.objects.exists()
+
+
+def test_it_refuses_the_hypersdk_executor_when_no_daemon_is_configured(operator_api: Any, settings: Any) -> None:
+    settings.HYPERSDK_URL = ""
+    body = {"vm_path": "/dc1/vm/web-01", "output_dir": "/exports", "metadata": {"executor": "hypersdk"}}
+    response = operator_api.post("/jobs/submit", body, format="json")
+    assert response.status_code == 400, response.content
+    assert "metadata.executor" in response.content.decode() and "HYPERSDK_URL" in response.content.decode()
+    assert not BackupJob.objects.exists()

@@ -47,7 +47,7 @@ class Command(BaseCommand):
             keys = keys.filter(revoked_at__isnull=True)
         for key in keys:
             used = format_utc(key.last_used_at, "seconds") if key.last_used_at else "never"
-            state = f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}" if key.revoked_at else "active"
+            state = f"revoked {format_utc(key.revoked_at, 'seconds')}" if key.revoked_at else "active"
             self.stdout.write(f"{key.pk}\t{key.prefix}\t{key.user}\t{key.name}\tlast used {used}\t{state}")
 
     def _revoke(self, key: str, **_: object) -> None:

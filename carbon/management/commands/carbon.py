@@ -37,6 +37,7 @@ from carbon.management.commands._carbon_output import (
     zone_json,
 )
 from carbon.models import CarbonReading, Zone
+from hyperweb.lib import units
 from hyperweb.lib.durations import HELP as DURATION_HELP
 from hyperweb.lib.durations import parse_duration, parse_hours
 
@@ -260,28 +261,28 @@ class Command(BaseCommand):
         badge = f"  {self.paint('[simulated]', 'NOTICE')}" if est.simulated else ""
         badge += f"  {self.paint('[stale]', 'ERROR')}" if est.stale else ""
         self.stdout.write(
-            f"{self.paint(est.zone, 'MIGRATE_HEADING')}  {est.data_gb:g} GB over {est.duration_hours:g} h "
-            f"= {est.energy_kwh:.3f} kWh, start within {est.horizon_hours:g} h{badge}"
+            f"{self.paint(est.zone, 'MIGRATE_HEADING')}  {units.data_gb(est.data_gb)} read over "
+            f"{est.duration_hours:g} h = {units.energy(est.energy_kwh)}, start within {est.horizon_hours:g} h{badge}"
         )
         rows = [
             [
                 ("now", None),
                 (f"{now:%Y-%m-%d %H:%M}", None),
                 (f"{est.current_intensity:.0f}", quality_style(quality(est.current_intensity))),
-                (f"{est.current_emissions_kg:.3f}", None),
+                (units.co2(est.current_emissions_kg), None),
                 ("", None),
             ],
             [
                 ("best window", "SUCCESS"),
                 (f"{est.best_start:%Y-%m-%d %H:%M}", "SUCCESS"),
                 (f"{est.best_intensity:.0f}", quality_style(quality(est.best_intensity))),
-                (f"{est.best_emissions_kg:.3f}", None),
+                (units.co2(est.best_emissions_kg), None),
                 (relative(est.best_start, now), None),
             ],
         ]
-        self.table(["", "start (UTC)", "gCO2/kWh", "kg CO2", "delay"], rows)
+        self.table(["", "start (UTC)", "gCO2/kWh", "CO2", "delay"], rows)
         self.stdout.write(
-            f"saving: {self.paint(f'{est.savings_kg:.3f} kg CO2 ({est.savings_percent:.1f} %)', 'SUCCESS')}"
+            f"saving: {self.paint(f'{units.co2(est.savings_kg)} CO2 ({est.savings_percent:.1f} %)', 'SUCCESS')}"
         )
         self.stdout.write(est.recommendation)
 

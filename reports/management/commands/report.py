@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from hyperweb.lib import units
 from reports.esg import csv as esg_csv
 from reports.esg import loader, pdf
 from reports.esg.params import period_from_inputs
@@ -56,10 +57,10 @@ class Command(BaseCommand):
             marginal = report.marginal.totals
             self.stdout.write(
                 f"wrote {output}: {period.label}, {scope.label}, {report.totals.backups} backups, "
-                f"{report.totals.emissions_kg:.3f} kg CO2e location-based (average signal)"
+                f"{units.co2(report.totals.emissions_kg)} CO2e location-based (average signal)"
                 + (
                     f"; {marginal.backups} marginal-signal backups reported apart "
-                    f"({marginal.emissions_kg:.3f} kg marginal CO2e)"
+                    f"({units.co2(marginal.emissions_kg)} marginal CO2e)"
                     if report.has_marginal
                     else ""
                 )

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from hyperweb.lib import units
 from hyperweb.lib.durations import HELP as DURATION_HELP
 from hyperweb.lib.durations import parse_hours
 from scheduler.models import BackupJob
@@ -196,10 +197,16 @@ class Command(BaseCommand):
                 self.stdout.write(f"{'damage':>14}: {integrity['detail']}")
             if integrity["pruned_at"]:
                 self.stdout.write(f"{'pruned':>14}: {integrity['pruned_at']} (archive deleted by retention)")
+        if job.data_size_gb or job.bytes_written:
+            read = f"{units.data_gb(job.data_size_gb)} read" if job.data_size_gb else "size not given"
+            written = f", {units.data_bytes(job.bytes_written)} written (archive)" if job.bytes_written else ""
+            self.stdout.write(f"{'data':>14}: {read}{written}")
+        if job.energy_kwh is not None:
+            self.stdout.write(f"{'energy':>14}: {units.energy(job.energy_kwh)}")
         if job.emissions_kg is not None:
             self.stdout.write(
-                f"{'emissions':>14}: {job.emissions_kg:.6f} kg CO2 "
-                f"(saving {job.saving_kg or 0:.6f} kg vs starting when requested)"
+                f"{'emissions':>14}: {units.co2(job.emissions_kg)} CO2 "
+                f"(saving {units.co2(job.saving_kg or 0)} vs starting when requested)"
             )
         for event in job.events.order_by("timestamp", "pk"):
             self.stdout.write(f"  {_ts(event.timestamp)} {event.level:<7} {event.message}")
