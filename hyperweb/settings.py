@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "reports",
     "alerts",
     "metrics",
+    "dashboard",
     # After scheduler: scheduler's `qcluster` command (a cluster that stops promptly) wins over django-q2's.
     "django_q",
 ]

@@ -1,7 +1,8 @@
 """Site URLs. API paths sit at the host root without trailing slashes (HyperSDK clients use urljoin).
 
 Each app owns its routes: the API first (service, auth, docs, /carbon/*, /jobs/* and /schedules,
-/reports/*.csv|pdf), then the dashboard's HTML pages (hyperweb.pages_urls, reports' pages).
+/reports/*.csv|pdf), then the HTML pages: login, the dashboard's (overview, zones, savings,
+what-if, reports), carbon's readings CSV, scheduler's backup and policy pages, alerts, metrics.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("carbon.api.urls")),
     path("", include("scheduler.api.urls")),
     path("", include("reports.api.urls")),
-    # dashboard pages (session login)
-    path("", include("hyperweb.pages_urls")),
-    path("", include("reports.urls")),
-    path("", include("reports.esg_urls")),
+    # HTML pages (session login): the dashboard's, then those of one app alone
+    path("login", views.LoginView.as_view(), name="login"),
+    path("logout", views.LogoutView.as_view(), name="logout"),
+    path("", include("dashboard.urls")),
+    path("", include("carbon.urls")),
+    path("", include("scheduler.urls")),
     path("", include("alerts.urls")),
     path("", include("accounts.urls")),
     path("", include("metrics.urls")),

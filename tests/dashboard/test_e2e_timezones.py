@@ -137,6 +137,15 @@ def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(
     assert f"{submitted:%H:%M:%S}" in first_event and "Z" not in first_event, first_event
     name = f"{browser_tz}-chose-{chosen or 'nothing'}".replace("/", "-")
     page.screenshot(path=str(ARTIFACTS / f"timezone-{name}.png"), full_page=True)
+    # A zone's page: the axis in the viewer's zone, the zone's own time (here Los Angeles) on hover.
+    page.goto(f"{live_server.url}/zones/US-CAL-CISO")
+    page.wait_for_selector("div.hw-chart .main-svg")
+    assert page.evaluate(AXIS_AND_SHAPES)["title"] == tz
+    hover = page.evaluate(HOVER)
+    assert hover and all("%{customdata} America/Los_Angeles" in t["template"] for t in hover), hover
+    for trace in hover:
+        first = datetime.strptime(trace["x"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=local)
+        assert trace["first"].startswith(f"{first.astimezone(ZoneInfo('America/Los_Angeles')):%H:%M}"), trace
     assert not errors, errors
 
     # The API says UTC whatever the viewer's zone.

@@ -164,7 +164,7 @@ def test_it_measures_forecast_accuracy_against_actuals(viewer: Client, now: Any)
         # issued 2 h ahead (error 10) and 30 h ahead (error 30)
         CarbonReading.objects.create(value=110.0, kind="forecast", issued_at=t - timedelta(hours=2), **common)
         CarbonReading.objects.create(value=70.0, kind="forecast", issued_at=t - timedelta(hours=30), **common)
-    from carbon.views import forecast_accuracy
+    from dashboard.views import forecast_accuracy
 
     acc = forecast_accuracy(zone, now=now)
     assert acc["points"] == 8
@@ -633,7 +633,7 @@ def test_it_reads_the_upcoming_list_in_two_queries(viewer: Client, operator: Cli
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from carbon.views import upcoming
+    from dashboard.views import upcoming
 
     for i in range(3):
         operator.post("/policies/new", _policy_form(name=f"p{i}"))

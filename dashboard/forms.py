@@ -1,30 +1,37 @@
-"""The dashboard's ESG reports page: pick a period and a scope, preview, download CSV or PDF.
-
-The preview is the PDF's own template rendered as a fragment, so what the officer sees is what
-the auditor gets; the download buttons point at the API endpoints with the same parameters.
-"""
+"""The dashboard's forms: the what-if question and the ESG reports page's period and scope."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils import timezone
-from django.views.decorators.http import require_GET
 
-from hyperweb.views import role_required
-from reports.esg import loader, pdf, periods
+from carbon.models import Zone
+from reports import whatif
+from reports.esg import loader, periods
 from reports.esg.params import period_from_inputs
 from reports.esg.periods import Period, ReportInputError
 from reports.esg.value import Scope
+from scheduler.models import BackupPolicy
 
-PREVIEW_ROWS = 50
+WHATIF_DAYS = whatif.WHATIF_DAYS
 PRESETS = (*periods.PRESETS, ("custom", "Custom range"))
+
+
+class WhatIfForm(forms.Form):
+    zone = forms.ModelChoiceField(queryset=Zone.objects.filter(active=True), to_field_name="code")
+    duration_hours = forms.FloatField(
+        label="Backup duration (hours)", min_value=0.25, max_value=24, initial=2
+    )
+    flexibility_hours = forms.FloatField(
+        label="May wait up to (hours)",
+        min_value=0,
+        max_value=72,
+        initial=4,
+        help_text="how long after the request the backup may start",
+    )
+    days = forms.TypedChoiceField(label="History", choices=WHATIF_DAYS, coerce=int, initial=90)
 
 
 class ReportForm(forms.Form):
@@ -39,9 +46,6 @@ class ReportForm(forms.Form):
     policy = forms.ChoiceField(label="Policy", required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from carbon.models import Zone
-        from scheduler.models import BackupPolicy
-
         super().__init__(*args, **kwargs)
         zone, policy = self.fields["zone"], self.fields["policy"]
         assert isinstance(zone, forms.ChoiceField) and isinstance(policy, forms.ChoiceField)
@@ -79,36 +83,3 @@ class ReportForm(forms.Form):
 def default_preset(today: Any) -> str:
     """The most recent preset that holds a completed, accounted backup (any scope)."""
     return periods.latest_preset_with(loader.latest_completion(), today)
-
-
-def _downloads(period: Period, scope: Scope) -> dict[str, str]:
-    query: dict[str, str] = {
-        "start": period.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "end": period.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    if scope.kind == "zone" and scope.zone:
-        query["zone"] = scope.zone
-    if scope.kind == "policy" and scope.policy_id:
-        query["policy"] = scope.policy_id
-    encoded = urlencode(query)
-    return {
-        "csv": f"/reports/esg.csv?{encoded}",
-        "summary": f"/reports/esg-summary.csv?{encoded}",
-        "pdf": f"/reports/esg.pdf?{encoded}",
-    }
-
-
-@role_required("viewer")
-@require_GET
-def esg_report(request: HttpRequest) -> HttpResponse:
-    today = timezone.now().date()
-    form = ReportForm(request.GET or {"preset": default_preset(today)})
-    resolved = form.resolve(today=today)
-    context: dict[str, Any] = {"form": form}
-    if resolved is not None:
-        period, scope = resolved
-        report = loader.build(period, scope, keep_rows=PREVIEW_ROWS)
-        context.update(pdf.report_context(report, fragment=True))
-        context["downloads"] = _downloads(period, scope)
-        context["last_day"] = period.end - timedelta(microseconds=1)
-    return render(request, "reports/esg.html", context, status=200 if resolved or not form.errors else 400)
