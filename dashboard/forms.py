@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django import forms
@@ -19,16 +20,36 @@ WHATIF_DAYS = whatif.WHATIF_DAYS
 PRESETS = (*periods.PRESETS, ("custom", "Custom range"))
 
 
+def _hours_label(hours: float) -> str:
+    return f"{hours * 60:g} min" if hours < 1 else f"{hours:g} h"
+
+
+class HoursChoiceField(forms.TypedChoiceField):
+    """One of a few numbers of hours, as a float; "2", "2.0" and "2.00" are the same choice."""
+
+    def __init__(self, values: tuple[float, ...], **kwargs: Any) -> None:
+        super().__init__(choices=[(f"{v:g}", _hours_label(v)) for v in values], coerce=float, **kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        text = super().to_python(value)
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return f"{number:g}" if math.isfinite(number) else text
+
+
 class WhatIfForm(forms.Form):
+    """The what-if question. Its choices are the ones the workers precompute for every zone
+    (reports.whatif: DURATIONS x WAITS x WHATIF_DAYS), so every answer a user can ask for is
+    read from the cache once they have run."""
+
     zone = forms.ModelChoiceField(queryset=Zone.objects.filter(active=True), to_field_name="code")
-    duration_hours = forms.FloatField(
-        label="Backup duration (hours)", min_value=0.25, max_value=24, initial=2
-    )
-    flexibility_hours = forms.FloatField(
-        label="May wait up to (hours)",
-        min_value=0,
-        max_value=72,
-        initial=4,
+    duration_hours = HoursChoiceField(whatif.DURATIONS, label="Backup duration", initial="2")
+    flexibility_hours = HoursChoiceField(
+        whatif.WAITS,
+        label="May wait up to",
+        initial="4",
         help_text="how long after the request the backup may start",
     )
     days = forms.TypedChoiceField(label="History", choices=WHATIF_DAYS, coerce=int, initial=90)

@@ -29,6 +29,7 @@ from carbon.models import Zone
 from carbon.tiles import overview_tiles
 from carbon.views import ZONE_DAYS, requested_days, zone_or_404
 from dashboard.forms import ReportForm, WhatIfForm, default_preset
+from hyperweb.lib.timefmt import format_utc
 from hyperweb.views import role_required
 from reports import charts as report_charts
 from reports import queries, whatif
@@ -159,9 +160,8 @@ def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
         if info.points
         else ""
     )
-    api_start = (now - timedelta(days=min(days, settings.API_INTENSITY_MAX_DAYS))).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    api_start = format_utc(now - timedelta(days=min(days, settings.API_INTENSITY_MAX_DAYS)), "seconds")
+    api_end = format_utc(now, "seconds")
     context = {
         "zone": zone,
         "now": now,
@@ -173,7 +173,7 @@ def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
         "chart": chart,
         "threshold": threshold,
         "accuracy": services.forecast_accuracy(zone, now=now),
-        "api_url": f"/carbon/zones/{zone.code}/intensity?start={api_start}&end={now:%Y-%m-%dT%H:%M:%SZ}",
+        "api_url": f"/carbon/zones/{zone.code}/intensity?start={api_start}&end={api_end}",
         "is_admin": has_role(request.user, ADMIN),
         # Providers whose current credentials may not read the zone (skipped until they change).
         "denials": services.denials(zone),
@@ -229,8 +229,8 @@ PREVIEW_ROWS = 50
 
 def _downloads(period: Period, scope: Scope) -> dict[str, str]:
     query: dict[str, str] = {
-        "start": period.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "end": period.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "start": format_utc(period.start, "seconds"),
+        "end": format_utc(period.end, "seconds"),
     }
     if scope.kind == "zone" and scope.zone:
         query["zone"] = scope.zone

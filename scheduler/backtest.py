@@ -22,10 +22,11 @@ over its run times its energy. Policies:
   product's ``plan_fleet`` applies the same rule and hysteresis on a 5-minute slot grid.
   ``replan=False`` (``--no-replan``) decides once at submission, for comparison;
   Risk (``risk``, the product's BACKUP_RISK by default in ``manage.py backtest``): with a model or
-  noisy forecast and a setting other than ``greedy``, the planner decides on the forecast made
-  pessimistic by :mod:`scheduler.uncertainty`, with the error profile learned, as the product
-  does, from the replay's own past issues (the last ``error_days`` whose 26 h are observed,
-  relearned daily); ``greedy`` plans on the forecast as it is;
+  noisy forecast and a setting other than ``greedy``, the start at submission is the risk rule's
+  (:func:`scheduler.uncertainty.choose` on :meth:`~scheduler.uncertainty.ErrorProfile.assess`),
+  with the error profile learned, as the product does, from the replay's own past issues (the
+  last ``error_days`` whose 26 h are observed, relearned daily); a job it sends waiting is
+  re-planned as above, on the forecast as it is; ``greedy`` plans on the forecast as it is;
 - ``optimum``: the best start with perfect foresight (``StepSeries.best_window`` on the actual
   data): the physical limit.
 
@@ -69,8 +70,17 @@ from carbon.forecaster import DEFAULT_PARAMS, GridModel
 from carbon.intensity import BestWindows, StepSeries, Window, energy_kwh
 from hyperweb.lib import durations
 from hyperweb.lib.timefmt import format_utc
-from scheduler.planner import PlanRequest, plan_job, replan
-from scheduler.uncertainty import DEFAULT_RISK, ErrorProfile, issue_errors, profile_from_errors, risk_quantile
+from scheduler.planner import Decision, PlanRequest, plan_job, replan
+from scheduler.uncertainty import (
+    DEFAULT_RISK,
+    Candidate,
+    ErrorProfile,
+    RiskRule,
+    choose,
+    issue_errors,
+    profile_from_errors,
+    risk_rule,
+)
 
 __all__ = [
     "POLICIES",
@@ -132,6 +142,8 @@ class BacktestConfig:
     risk: str = DEFAULT_RISK
     # Days of past forecast issues its error profile is learned from, relearned every day.
     error_days: float = 14.0
+    # The rule instead of the risk setting's own (experiments and the benchmark's curve).
+    rule: RiskRule | None = None
 
 
 @dataclass(frozen=True)
@@ -267,7 +279,7 @@ def run_backtest(
     if len(actual) == 0:
         raise ValueError("no data")
     kind, pct = ("custom", 0.0) if forecasts is not None else parse_forecast(config.forecast)
-    q = risk_quantile(config.risk)
+    rule = config.rule if config.rule is not None else risk_rule(config.risk)
     d, maxd, every = config.duration, config.max_delay, config.every
     if d <= timedelta(0) or maxd < timedelta(0) or every <= timedelta(0):
         raise ValueError("duration and every must be positive, max delay not negative")
@@ -347,7 +359,7 @@ def run_backtest(
     errors: dict[float, list[float | None] | None] = {}  # D by lead per past issue (issue_errors)
     profile: ErrorProfile | None = None
     profile_day = -1
-    pessimistic: dict[float, StepSeries] = {}
+    assessed: dict[float, list[Candidate]] = {}
     steps_ahead = math.ceil(span.total_seconds() / grid.step) + 1 if grid is not None else 0
 
     def issue_values(issue: float) -> list[float | None]:
@@ -379,17 +391,17 @@ def run_backtest(
             del errors[old]
         return profile_from_errors(vectors, grid.step)
 
-    def planning_series(when: datetime) -> StepSeries:
-        """What the planner decides on at ``when``: the newest forecast, made pessimistic by the
-        risk setting (the same for every job re-planned then, so computed once per time)."""
-        fc = forecast_at(when)[0]
-        if profile is None:
-            return fc
+    def risk_start(when: datetime, latest: datetime) -> datetime:
+        """The risk rule's start at ``when`` for a job that may start until ``latest`` (the
+        product's rule, scheduler.uncertainty.choose, on the newest forecast; the assessment of
+        every start is the same for every job deciding then, so computed once per time)."""
+        assert profile is not None and rule is not None
         key = when.timestamp()
-        got = pessimistic.get(key)
+        got = assessed.get(key)
         if got is None:
-            pessimistic[key] = got = _Shared.of(profile.pessimistic(fc, when, q), until=when + maxd)
-        return got
+            assessed[key] = got = profile.assess(forecast_at(when)[0], when, when, when + maxd, d)
+        pick = choose(got, rule, latest=latest)
+        return pick.start if pick is not None else when
 
     actual_points = None
     for n_done, t in enumerate(submits):
@@ -398,12 +410,12 @@ def run_backtest(
         # Jobs are replayed in submission order: issues before this one's are never needed again.
         for old in [k for k in issued if k < t.timestamp() - refresh_s - (grid.step if grid else 0)]:
             del issued[old]
-        for old in [k for k in pessimistic if k < t.timestamp()]:
-            del pessimistic[old]
+        for old in [k for k in assessed if k < t.timestamp()]:
+            del assessed[old]
         keep_from = t.timestamp() - config.error_days * 86400 - span.total_seconds() - 2 * refresh_s
         for old in [k for k in learned if k < keep_from] if not shared else ():
             del learned[old]
-        if q is not None and grid is not None and int(t.timestamp() // 86400) != profile_day:
+        if rule is not None and grid is not None and int(t.timestamp() // 86400) != profile_day:
             profile_day = int(t.timestamp() // 86400)
             profile = learn(t.timestamp())
         req = PlanRequest(key="bt", earliest=t, latest=t + maxd, duration=d)
@@ -419,22 +431,15 @@ def run_backtest(
         else:
             fc, pts = forecast_at(t)
             points = [(s, v) for s, v in pts if t < s <= t + lookahead]
-            fc = planning_series(t)
-        decision = plan_job(fc, req, now=t)
-        if config.replan and kind != "perfect":
-            # Re-plan at every re-plan time while the job still waits. A planned start at or
-            # before the next re-plan time is reached first: the job starts then.
-            r = datetime.fromtimestamp((math.floor(t.timestamp() / replan_s) + 1) * replan_s, tz=UTC)
-            while decision.start > r:
-                decision = replan(
-                    [req],
-                    {"bt": decision},
-                    planning_series(r),
-                    now=r,
-                    min_gain_pct=config.replan_min_gain_pct,
-                ).decisions["bt"]
-                r += timedelta(seconds=replan_s)
-        hw = decision.start
+        if profile is not None and kind != "perfect":
+            # The risk rule decides at submission; a job it sends waiting is then re-planned on
+            # the forecast as it is, with the hysteresis (a waiting job's regret is against its
+            # run at submission, which a re-decision against the run at the re-plan time does
+            # not protect: measured worse, docs/BENCHMARKS.md).
+            first = risk_start(t, t + maxd)
+            hw = _plan_plain(fc, req, t, config, replan_s, forecast_at, kind, first=first)
+        else:
+            hw = _plan_plain(fc, req, t, config, replan_s, forecast_at, kind)
 
         current = actual.value_at(t)
         hs = t
@@ -480,15 +485,45 @@ def run_backtest(
     return BacktestResult(config, n, submits[0], submits[-1], kwh, policies, no_data)
 
 
+def _plan_plain(
+    fc: StepSeries,
+    req: PlanRequest,
+    t: datetime,
+    config: BacktestConfig,
+    replan_s: float,
+    forecast_at: Callable[[datetime], tuple[StepSeries, list[tuple[datetime, float]]]],
+    kind: str,
+    *,
+    first: datetime | None = None,
+) -> datetime:
+    """The planner on the forecast as it is (greedy, or no error profile yet): ``plan_job`` at
+    submission (or ``first``, the risk rule's start), then ``replan`` with the hysteresis at
+    every re-plan time while the job waits."""
+    decision = plan_job(fc, req, now=t)
+    if first is not None and first != decision.start:
+        decision = Decision("bt", first, first + req.duration, None, None, None, "", "best_window")
+    if config.replan and kind != "perfect":
+        # Re-plan at every re-plan time while the job still waits. A planned start at or
+        # before the next re-plan time is reached first: the job starts then.
+        r = datetime.fromtimestamp((math.floor(t.timestamp() / replan_s) + 1) * replan_s, tz=UTC)
+        while decision.start > r:
+            decision = replan(
+                [req], {"bt": decision}, forecast_at(r)[0], now=r, min_gain_pct=config.replan_min_gain_pct
+            ).decisions["bt"]
+            r += timedelta(seconds=replan_s)
+    return decision.start
+
+
 class _Shared(StepSeries):
     """A forecast every job waiting at a re-plan time is planned on: each job's best window, from
     that time to its own latest start, is read from one scan per (duration, earliest) up to
     ``until`` (StepSeries.best_windows_from: bit for bit best_window's answers), instead of one
-    scan per job. With a 24 h wait, 48 jobs wait at each re-plan time."""
+    scan per job. With a 24 h wait, 48 jobs wait at each re-plan time; the first job planned
+    from a time scans on its own (often the only one with a short wait)."""
 
     __slots__ = ("_tables", "_until")
 
-    _tables: dict[tuple[timedelta, datetime, float], BestWindows]
+    _tables: dict[tuple[timedelta, datetime, float], BestWindows | None]
     _until: datetime
 
     @classmethod
@@ -508,6 +543,9 @@ class _Shared(StepSeries):
         key = (duration, earliest, min_coverage)
         table = self._tables.get(key)
         if table is None:
+            if key not in self._tables:  # the first job planned from there: one scan of its own
+                self._tables[key] = None
+                return super().best_window(duration, earliest, latest, min_coverage=min_coverage)
             table = self._tables[key] = self.best_windows_from(
                 duration, earliest, self._until, min_coverage=min_coverage
             )

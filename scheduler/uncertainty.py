@@ -13,23 +13,40 @@ positive D means the point ``tau`` ahead turned out dirtier, relative to "now", 
 :func:`learn_errors` collects D by lead (one value per past issue and lead step) from the zone's
 own recent history: the forecasts as issued (with their issue time) and what happened.
 
-Planning against it: :meth:`ErrorProfile.pessimistic` adds to each forecast step ``tau`` ahead
-its upper ``q``-quantile of D times the current level. The planner then runs unchanged on that
-series: a later start must beat "now" by more than the error the forecast usually makes at that
-lead, so a wait is only chosen when the expected saving outweighs the risk; near starts carry a
-small penalty and far ones a larger one, so between "now" and a far, uncertain minimum a nearer,
-surer start can win (a hedge). As the job waits and is re-planned, the leads shrink, the
-penalties with them, and the decision is taken again on the newer forecast.
+Deciding with it (:meth:`ErrorProfile.assess`, :func:`choose`). For a job of duration ``d``,
+the error that matters for a start ``s`` is the error of its whole run against "now"'s run,
+E(s) = mean D over [s, s + d) - mean D over [now, now + d), one value per past issue
+(:meth:`ErrorProfile.run_errors`: the joint per-issue errors, not per-lead quantiles averaged,
+which overstate a run's error). For every candidate start (the profile's step, e.g. 15 min) the
+forecast's saving ``g`` (a share of the level), then:
 
-Risk settings (the quantile planned against): ``greedy`` plans on the forecast as it is (the
-planner before this module), ``balanced`` (the default) against the 75th percentile of the
-error, ``cautious`` the 90th. Their measured trade-off (share of the optimum vs jobs made worse)
-is in docs/BENCHMARKS.md.
+- the expected saving, ``g - mean(E)`` (the forecast's usual bias at that lead taken off);
+- the chance of ending dirtier than "now", ``P(E > g)``;
+- the error band, the inter-quartile range of E.
+
+A risk setting's :class:`RiskRule` admits a later start only while that chance is at most
+``max_worse``; among the admissible starts ("now" always is) it takes the best expected saving,
+except that the earliest admissible start within ``hedge`` error bands of the best wins (the
+hedge: when "now", or a near window, and the forecast minimum are within the error band of each
+other, the earlier and surer one). The planner then ranks the job's starts so that this one
+comes first (capacity permitting; else the nearest free start).
+
+It decides a job's start at submission. A job it sends waiting is then re-planned on the
+forecast as it is, with the product's hysteresis, as the leads shrink: its regret is against
+its run at submission, which is gone; re-deciding against the run at each re-plan time (which
+sends a job that lost its window off at once), or keeping the plan unless a move is likely to
+pay, were both measured worse (docs/BENCHMARKS.md).
+
+Risk settings: ``greedy`` plans on the forecast as it is (the planner before this module),
+``balanced`` (the default) waits when the chance of ending dirtier is at most 25 %, ``cautious``
+10 %; both hedge within half an error band. The parameters were tuned on a training slice of the
+backtest (January-February 2020) and are reported on the held-out rest of 2020: their measured
+trade-off (share of the optimum vs jobs made worse) is in docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
-import math
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,29 +56,51 @@ from carbon.intensity import StepSeries
 __all__ = [
     "DEFAULT_RISK",
     "RISK_LEVELS",
-    "RISK_QUANTILE",
+    "RISK_RULES",
+    "Candidate",
     "ErrorProfile",
+    "RiskRule",
+    "RunErrors",
     "Sureness",
+    "choose",
     "issue_errors",
     "learn_errors",
     "profile_from_errors",
-    "risk_quantile",
+    "risk_rule",
 ]
 
 RISK_LEVELS = ("cautious", "balanced", "greedy")
 DEFAULT_RISK = "balanced"
-RISK_QUANTILE: dict[str, float | None] = {"cautious": 0.9, "balanced": 0.75, "greedy": None}
+
+
+@dataclass(frozen=True)
+class RiskRule:
+    """How a risk setting decides (:func:`choose`): the largest chance of ending dirtier than
+    "now" a wait may take, the smallest expected saving (%) worth a wait, and the hedge (in
+    error bands: between close calls the earlier start wins)."""
+
+    max_worse: float = 1.0
+    min_expected_pct: float = 0.0
+    hedge: float = 0.0
+
+
+# Tuned on a training slice of the backtest (docs/BENCHMARKS.md), not on the period reported.
+RISK_RULES: dict[str, RiskRule | None] = {
+    "cautious": RiskRule(max_worse=0.10, hedge=0.5),
+    "balanced": RiskRule(max_worse=0.25, hedge=0.5),
+    "greedy": None,
+}
 LIKELY_Q = 0.5  # "likely saving": the median error
 WORST_Q = 0.9  # "at worst": the 90th percentile
 NOW_SPAN = timedelta(hours=1)  # "now" in D: the first hour after the issue
 MIN_ISSUES = 24  # fewer past issues than this at a lead: no profile there (plan on the forecast)
 
 
-def risk_quantile(risk: str) -> float | None:
-    """The quantile a risk setting plans against (None: the forecast as it is)."""
-    if risk not in RISK_QUANTILE:
+def risk_rule(risk: str) -> RiskRule | None:
+    """The rule a risk setting decides with (None: the forecast as it is)."""
+    if risk not in RISK_RULES:
         raise ValueError(f"unknown risk setting {risk!r}: use one of {', '.join(RISK_LEVELS)}")
-    return RISK_QUANTILE[risk]
+    return RISK_RULES[risk]
 
 
 @dataclass(frozen=True)
@@ -100,7 +139,11 @@ class ErrorProfile:
     step_s: float
     samples: tuple[tuple[float, ...], ...]
     issues: int
+    # D by lead per past issue (issue_errors), for the run-level errors.
+    vectors: tuple[tuple[float | None, ...], ...] = ()
     _tables: dict[float, list[float]] = field(default_factory=dict, compare=False, repr=False)
+    _runs: dict[tuple[int, int, int], RunErrors] = field(default_factory=dict, compare=False, repr=False)
+    _means: dict[int, list[list[float | None]]] = field(default_factory=dict, compare=False, repr=False)
 
     def quantile(self, lead_s: float, q: float) -> float:
         """The ``q``-quantile of D at ``lead_s`` seconds ahead (0 if unknown there); leads beyond
@@ -125,65 +168,196 @@ class ErrorProfile:
             self._tables[q] = table
         return table
 
-    def pessimistic(self, series: StepSeries, now: datetime, q: float | None) -> StepSeries:
-        """``series`` with every step from ``now`` on raised by its lead's ``q``-quantile of D
-        times the current level (the mean of the next hour on ``series``); steps before now are
-        left alone. ``q`` None, or no level: ``series`` itself."""
-        if q is None or not self.samples or not len(series):
-            return series
-        level = series.mean(now, now + NOW_SPAN)
-        if level is None or level <= 0:
-            return series
-        t = now.timestamp()
-        # Epoch arrays, not datetimes: the backtest builds one of these per re-plan time.
-        starts: list[float] = []
-        ends: list[float] = []
-        values: list[float] = []
-        for a, e, v in zip(series._starts, series._ends, series._values, strict=True):  # noqa: SLF001
-            if e <= t:
-                starts.append(a)
-                ends.append(e)
-                values.append(v)
-                continue
-            if a < t:
-                starts.append(a)
-                ends.append(t)
-                values.append(v)
-                a = t
-            # Split long steps on the profile's grid so the penalty follows the lead.
-            while a < e - 1e-9:
-                b = min(e, (math.floor((a - t) / self.step_s + 1e-9) + 1) * self.step_s + t)
-                starts.append(a)
-                ends.append(b)
-                values.append(max(0.0, v + self.quantile(a - t, q) * level))
-                a = b
-        return StepSeries(starts, ends, values)
+    def run_errors(self, steps: int, ref: int, lead: int) -> RunErrors:
+        """The error of a ``steps``-long run starting ``lead`` steps ahead compared with the run
+        starting ``ref`` steps ahead: one value per past issue, mean D over the first run less
+        mean D over the second (positive: the later run turned out dirtier, relative to the
+        reference, than forecast). Leads beyond the learned ones use the last learned lead;
+        fewer than MIN_ISSUES issues: an empty distribution (nothing known: no risk counted)."""
+        key = (max(1, steps), ref, lead)
+        got = self._runs.get(key)
+        if got is None:
+            means = self._run_means(key[0])
+            last = max(0, len(means[0]) - 1) if means else 0
+            a, b = min(ref, last), min(lead, last)
+            xs = sorted(
+                m[b] - m[a]  # type: ignore[operator]
+                for m in means
+                if len(m) > max(a, b) and m[a] is not None and m[b] is not None
+            )
+            got = RunErrors(tuple(xs) if len(xs) >= MIN_ISSUES else ())
+            self._runs[key] = got
+        return got
+
+    def _run_means(self, steps: int) -> list[list[float | None]]:
+        """Per past issue, the mean D over the ``steps``-long run starting at each lead step."""
+        got = self._means.get(steps)
+        if got is None:
+            got = []
+            for vec in self.vectors:
+                out: list[float | None] = []
+                for k in range(max(0, len(vec) - steps + 1)):
+                    run = vec[k : k + steps]
+                    out.append(None if any(x is None for x in run) else sum(run) / steps)  # type: ignore[arg-type]
+                got.append(out)
+            self._means[steps] = got
+        return got
+
+    def assess(
+        self, series: StepSeries, now: datetime, lo: datetime, hi: datetime, duration: timedelta
+    ) -> list[Candidate]:
+        """Every start from ``lo`` to ``hi`` on the profile's step (and ``hi`` itself) whose run
+        the series covers, against the run starting at ``lo`` ("now", first), with the
+        forecast's saving, the expected one and the chance of ending dirtier (see
+        :class:`Candidate`). ``now`` is the forecast's time (leads count from it). Empty if
+        "now"'s run is not covered."""
+        return self.runs(series, now, lo, hi, duration).candidates()
+
+    def runs(
+        self, series: StepSeries, now: datetime, lo: datetime, hi: datetime, duration: timedelta
+    ) -> Runs:
+        """The runs :meth:`assess` compares: their forecast means and run-level errors."""
+        ref_fc = series.mean(lo, lo + duration) if series.coverage(lo, lo + duration) >= 1 - 1e-9 else None
+        level = series.mean(now, now + NOW_SPAN) or ref_fc
+        if ref_fc is None or level is None or level <= 0 or ref_fc <= 0:
+            return Runs(0.0, 0.0, ())
+        steps = max(1, round(duration.total_seconds() / self.step_s))
+        ref = max(0, round((lo - now).total_seconds() / self.step_s))
+        out: list[tuple[datetime, float, RunErrors]] = []
+        k = 0
+        while True:
+            s = lo + timedelta(seconds=k * self.step_s)
+            if s > hi:
+                if out and out[-1][0] < hi:
+                    s = hi  # the latest start itself, off the step grid
+                else:
+                    break
+            if series.coverage(s, s + duration) >= 1 - 1e-9:
+                fc = series.mean(s, s + duration)
+                assert fc is not None  # covered
+                lead = round((s - now).total_seconds() / self.step_s)
+                out.append((s, fc, self.run_errors(steps, ref, lead)))
+            if s >= hi:
+                break
+            k += 1
+        return Runs(level, ref_fc, tuple(out))
 
     def sureness(
         self, series: StepSeries, now: datetime, start: datetime, duration: timedelta
     ) -> Sureness | None:
         """How sure "start at ``start`` rather than at ``now``" is (None without the figures)."""
-        fc_now = series.mean(now, now + duration)
-        fc_at = series.mean(start, start + duration)
-        if not self.samples or fc_now is None or fc_at is None or fc_now <= 0:
+        if not self.vectors:
             return None
-        level = series.mean(now, now + NOW_SPAN) or fc_now
-
-        def saving(q: float) -> float:
-            pen_now = self._run_penalty(0.0, duration, q)
-            pen_at = self._run_penalty((start - now).total_seconds(), duration, q)
-            return (fc_now + pen_now * level - (fc_at + pen_at * level)) / fc_now * 100
-
+        got = [c for c in self.assess(series, now, now, start, duration) if c.start == start]
+        if not got:
+            return None
+        c = got[0]
         return Sureness(
-            forecast_pct=(fc_now - fc_at) / fc_now * 100,
-            likely_pct=saving(LIKELY_Q),
-            worst_pct=saving(WORST_Q),
-            issues=self.issues,
+            forecast_pct=c.forecast_pct, likely_pct=c.likely_pct, worst_pct=c.worst_pct, issues=self.issues
         )
 
-    def _run_penalty(self, lead_s: float, duration: timedelta, q: float) -> float:
-        n = max(1, round(duration.total_seconds() / self.step_s))
-        return sum(self.quantile(lead_s + k * self.step_s, q) for k in range(n)) / n
+
+@dataclass(frozen=True)
+class Runs:
+    """The possible runs of a decision: the level (the next hour's forecast mean), "now"'s run's
+    forecast mean, and per start its forecast mean and its error (see :meth:`ErrorProfile.runs`)."""
+
+    level: float
+    now_fc: float
+    runs: tuple[tuple[datetime, float, RunErrors], ...]
+
+    def candidates(self) -> list[Candidate]:
+        """Each run against "now"'s."""
+        ref_fc = self.now_fc
+        if not self.runs or ref_fc <= 0:
+            return []
+        level = self.level
+        scale = level / ref_fc * 100  # a share of the level -> % of the reference run
+        out = []
+        for s, fc, err in self.runs:
+            gain = (ref_fc - fc) / level  # the forecast's saving, as a share of the level
+            out.append(
+                Candidate(
+                    start=s,
+                    forecast_pct=gain * scale,
+                    expected_pct=(gain - err.mean) * scale,
+                    worse_prob=err.above(gain),
+                    band_pct=err.spread * scale,
+                    likely_pct=(gain - err.quantile(LIKELY_Q)) * scale,
+                    worst_pct=(gain - err.quantile(WORST_Q)) * scale,
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class RunErrors:
+    """Sorted run-level errors (see :meth:`ErrorProfile.run_errors`); empty: unknown, no risk."""
+
+    xs: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return sum(self.xs) / len(self.xs) if self.xs else 0.0
+
+    @property
+    def spread(self) -> float:
+        """The error band: the inter-quartile range."""
+        return self.quantile(0.75) - self.quantile(0.25)
+
+    def quantile(self, q: float) -> float:
+        xs = self.xs
+        if not xs:
+            return 0.0
+        pos = q * (len(xs) - 1)
+        i = int(pos)
+        return xs[-1] if i + 1 >= len(xs) else xs[i] + (pos - i) * (xs[i + 1] - xs[i])
+
+    def above(self, gain: float) -> float:
+        """The chance the error exceeds ``gain`` (the run ends dirtier than the reference)."""
+        return (len(self.xs) - bisect_right(self.xs, gain)) / len(self.xs) if self.xs else 0.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible start against "now", in % of "now"'s forecast run: the forecast's saving,
+    the expected saving (the forecast's less the mean error at that lead), the chance of ending
+    dirtier than "now" (``worse_prob``), the error band (inter-quartile range of the error) and
+    the likely (median error) and worst (90th percentile) savings."""
+
+    start: datetime
+    forecast_pct: float
+    expected_pct: float
+    worse_prob: float
+    band_pct: float
+    likely_pct: float
+    worst_pct: float
+
+
+def choose(
+    candidates: Sequence[Candidate],
+    rule: RiskRule,
+    *,
+    latest: datetime | None = None,
+) -> Candidate | None:
+    """The risk rule's start among ``candidates`` (the first is "now"; None if there are none).
+
+    A later start is *admissible* when its chance of ending dirtier than "now" is at most
+    ``rule.max_worse`` and its expected saving at least ``rule.min_expected_pct``; "now" always
+    is. The best admissible start (the highest expected saving) is taken, except that the
+    earliest admissible start whose expected saving is within ``rule.hedge`` times the best's
+    error band of it wins (the hedge: between close calls, the earlier and surer start; "now"
+    is one). Only starts up to ``latest``.
+    """
+    cands = [c for c in candidates if latest is None or c.start <= latest]
+    if not cands:
+        return None
+    now = cands[0]
+    ok = [now] + [
+        c for c in cands[1:] if c.worse_prob <= rule.max_worse and c.expected_pct >= rule.min_expected_pct
+    ]
+    best = max(ok, key=lambda c: c.expected_pct)  # ties: the earliest (max keeps the first)
+    return next(c for c in ok if c.expected_pct >= best.expected_pct - rule.hedge * best.band_pct)
 
 
 def issue_errors(
@@ -219,17 +393,19 @@ def profile_from_errors(vectors: Iterable[Sequence[float | None] | None], step_s
     """An :class:`ErrorProfile` from :func:`issue_errors` vectors (None: a skipped issue)."""
     per_lead: list[list[float]] = []
     issues = 0
+    kept: list[tuple[float | None, ...]] = []
     for vec in vectors:
         if vec is None:
             continue
         issues += 1
+        kept.append(tuple(vec))
         for k, x in enumerate(vec):
             if x is None:
                 continue
             while len(per_lead) <= k:
                 per_lead.append([])
             per_lead[k].append(x)
-    return ErrorProfile(step_s, tuple(tuple(sorted(xs)) for xs in per_lead), issues)
+    return ErrorProfile(step_s, tuple(tuple(sorted(xs)) for xs in per_lead), issues, tuple(kept))
 
 
 def learn_errors(

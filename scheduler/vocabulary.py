@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __all__ = ["BACKUP_FORMATS", "EXPORT_METHODS"]
 
-# JobDefinition.format (CONTRACT.md): the disk formats a HyperSDK daemon writes.
+# JobDefinition.format (`POST /jobs/submit`, docs/API.md): the disk formats a HyperSDK daemon writes.
 BACKUP_FORMATS = ("qcow2", "raw", "vmdk", "ova", "ovf")
 # JobDefinition.export_method: how a HyperSDK daemon exports a VM.
 EXPORT_METHODS = ("ctl", "govc", "ovftool", "web")

@@ -169,19 +169,26 @@ def _choose_signal(zone: Zone, rows: list[tuple]) -> str:
 
 
 def intensity_series(
-    zone: Zone, start: datetime, end: datetime, *, now: datetime | None = None, refresh: bool = False
+    zone: Zone,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime | None = None,
+    refresh: bool = False,
+    with_points: bool = True,
 ) -> SeriesInfo:
     """The zone's merged series over [start, end) (see the module docstring).
 
     Reads stored data only, unless `refresh` asks to bring the current reading and the forecast
-    up to date first (TTL permitting).
+    up to date first (TTL permitting). `with_points=False` leaves `points` empty (a caller that
+    needs only the series: a ForecastPoint per step costs more than the merge on a long range).
     """
     now = resolve_now(now)
     start, end = resolve_now(start), resolve_now(end)
     if refresh and end > now - _stale_after():
         ensure_fresh_cached(zone, (CURRENT, FORECAST), now=now)
     actual_rows = _rows(zone, ACTUAL, start, end, start__lte=now)  # the step in progress counts
-    return _series(zone, start, end, now, actual_rows)
+    return _series(zone, start, end, now, actual_rows, with_points=with_points)
 
 
 def _series(
@@ -192,6 +199,7 @@ def _series(
     actual_rows: list[tuple],
     *,
     extend: timedelta = timedelta(0),
+    with_points: bool = True,
 ) -> SeriesInfo:
     """intensity_series from the actual rows (start, end, value, source, signal) overlapping
     [start, end) with start <= now, already read; the forecast is read here.
@@ -267,6 +275,7 @@ def _series(
             kind=kind,
         )
         for s, e, value, source, kind in steps
+        if with_points
     ]
     series = StepSeries([p[0] for p in steps], [p[1] for p in steps], [p[2] for p in steps])
 

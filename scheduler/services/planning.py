@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from carbon.intensity import StepSeries
 from hyperweb.lib.timefmt import parse_instant
 from scheduler.fleet import plan_fleet
 from scheduler.models import BackupJob, JobDecision
@@ -34,7 +35,7 @@ from scheduler.services.capacity import (
 )
 from scheduler.services.jobs import format_ts, log_event
 from scheduler.services.risk import effective_risk, zone_error_profile
-from scheduler.uncertainty import ErrorProfile, risk_quantile
+from scheduler.uncertainty import ErrorProfile, choose, risk_rule
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def _plan(
         series, [_request(job, group, limits[job.id]) for job in jobs], now=now
     )
     by_group: dict[str, Any] = {group: series} if series is not None and len(series) else {}
-    profile, requests = _risk_requests(zone, series, jobs, requests, by_group, now=now)
+    profile, requests = _risk_requests(zone, series, jobs, requests, by_group, prefer, now=now)
     decisions = plan_fleet(
         by_group,
         requests,
@@ -240,11 +241,18 @@ def _risk_requests(
     jobs: list[BackupJob],
     requests: list[PlanRequest],
     by_group: dict,
+    prefer: dict[str, datetime],
     *,
     now: datetime,
 ) -> tuple[ErrorProfile | None, list[PlanRequest]]:
-    """Rank each job's starts on its zone's forecast made pessimistic by its risk setting
-    (scheduler.uncertainty); adds those series to ``by_group``. No profile: requests unchanged."""
+    """Each NEW job with a risk rule (scheduler.uncertainty.choose: the start with the best
+    expected saving whose chance of ending dirtier than "now" its setting accepts, else "now") is
+    ranked on a series that puts that start first and the nearer starts next (capacity
+    permitting, the rule's start; if it is full, the closest free one); adds those series to
+    ``by_group``. A job already waiting (in ``prefer``) is re-planned on the forecast as it is,
+    with the hysteresis: its regret is against its run at submission, which a re-decision
+    against "now" does not protect (measured worse, docs/BENCHMARKS.md). No profile: requests
+    unchanged (the forecast as it is)."""
     if zone.code not in by_group:
         return None, requests
     profile = zone_error_profile(zone, now=now)
@@ -253,14 +261,25 @@ def _risk_requests(
     risks = {job.id: effective_risk(job) for job in jobs}
     out = []
     for req in requests:
-        q = risk_quantile(risks[req.key])
-        if q is not None:
-            name = f"{req.group}~{risks[req.key]}"
-            if name not in by_group:
-                by_group[name] = profile.pessimistic(series, now, q)
-            req = replace(req, cost_group=name)
+        rule = risk_rule(risks[req.key])
+        lo = max(req.earliest, now)
+        if rule is not None and req.key not in prefer and lo <= req.latest:
+            pick = choose(profile.assess(series, now, lo, req.latest, req.duration), rule)
+            if pick is not None:
+                name = f"{req.group}~{iso(pick.start)}~{req.duration.total_seconds():g}"
+                if name not in by_group:
+                    by_group[name] = _preference(pick.start, req.duration, lo, req.latest)
+                req = replace(req, cost_group=name)
         out.append(req)
     return profile, out
+
+
+def _preference(start: datetime, duration: timedelta, lo: datetime, latest: datetime) -> StepSeries:
+    """A ranking series whose cleanest run starts at ``start``: 1 over that run, 2 elsewhere in
+    the window, so any other start ranks by how much of its run misses the chosen one."""
+    a, b = lo - timedelta(hours=1), max(latest, start) + duration + timedelta(hours=1)
+    steps = [(a, start, 2.0), (start, start + duration, 1.0), (start + duration, b, 2.0)]
+    return StepSeries.from_steps([(x, y, v) for x, y, v in steps if y > x])
 
 
 def _with_sureness(
@@ -276,13 +295,13 @@ def _with_sureness(
         if sure is not None:
             inputs["sureness"] = sure.to_dict()
             reason = f"{reason} Risk {risk}: {sure.text()}."
-    elif decision.strategy == "best_window" and risk_quantile(risk) is not None:
+    elif decision.strategy == "best_window" and risk_rule(risk) is not None:
         latest = parse_instant(decision.inputs["latest"])
         plain = series.best_window(decision.end - decision.start, lo, max(latest, lo))
         if plain is not None and plain.start > decision.start:
             reason = (
                 f"{reason} Risk {risk}: the forecast's cleanest start, {iso(plain.start)}, does not save "
-                "more than this zone's forecast is usually wrong by at that lead."
+                "enough for the chance that this zone's forecast is wrong at that lead."
             )
     return replace(decision, reason=reason, inputs=inputs)
 

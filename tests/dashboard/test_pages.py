@@ -516,6 +516,28 @@ def test_it_shows_the_what_if_distribution(viewer: Client, demo_data: None) -> N
     assert "plotly-graph-div" in body and 'class="badge simulated"' in body
 
 
+def test_the_what_if_form_offers_exactly_the_choices_the_workers_precompute(viewer: Client) -> None:
+    from dashboard.forms import WhatIfForm
+    from reports import whatif
+
+    form = WhatIfForm()
+    offered = {name: [value for value, _ in form.fields[name].choices] for name in ("duration_hours", "flexibility_hours")}
+    assert [float(v) for v in offered["duration_hours"]] == list(whatif.DURATIONS)
+    assert [float(v) for v in offered["flexibility_hours"]] == list(whatif.WAITS)
+    assert [v for v, _ in form.fields["days"].choices] == [d for d, _ in whatif.WHATIF_DAYS]
+    assert (2.0, 4.0, 90) == whatif.DEFAULT_INPUTS == (
+        float(form.fields["duration_hours"].initial),
+        float(form.fields["flexibility_hours"].initial),
+        form.fields["days"].initial,
+    )
+    same = WhatIfForm({"zone": "DE", "duration_hours": "2.0", "flexibility_hours": "04", "days": "30"})
+    assert same.is_valid() and (same.cleaned_data["duration_hours"], same.cleaned_data["flexibility_hours"]) == (2.0, 4.0)
+    other = WhatIfForm({"zone": "DE", "duration_hours": "3", "flexibility_hours": "nan", "days": "30"})
+    assert not other.is_valid() and set(other.errors) == {"duration_hours", "flexibility_hours"}
+    body = viewer.get("/what-if").content.decode()
+    assert '<option value="0.5">30 min</option>' in body and '<option value="24">24 h</option>' in body
+
+
 def test_it_says_no_data_yet_for_a_what_if_without_history(viewer: Client) -> None:
     body = viewer.get("/what-if?zone=SE&duration_hours=1&flexibility_hours=6&days=30").content.decode()
     assert "No data yet" in body
@@ -646,7 +668,7 @@ def test_it_reads_the_upcoming_list_in_two_queries(viewer: Client, operator: Cli
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_zones(
+def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_zones_and_history(
     viewer_user: Any, now: Any
 ) -> None:
     from django.db import connection
@@ -667,6 +689,30 @@ def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_z
         body = client.get("/").content.decode()
     assert body.count('class="card tile') == 6
     assert len(six) == len(twelve) <= 12, [q["sql"][:80] for q in twelve]
+    Zone.objects.exclude(pk=Zone.objects.filter(active=True).first().pk).update(active=False)
+    with CaptureQueriesContext(connection) as one:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 1
+    assert len(one) == len(twelve), [q["sql"][:80] for q in one]
+    # A long history (a year of hourly readings before the demo day, every zone): the same.
+    Zone.objects.update(active=True)
+    first = now - timedelta(days=366)
+    CarbonReading.objects.bulk_create(
+        CarbonReading(
+            zone=zone,
+            start=first + k * timedelta(hours=1),
+            end=first + (k + 1) * timedelta(hours=1),
+            value=300.0,
+            source="csv",
+        )
+        for zone in Zone.objects.all()
+        for k in range(365 * 24)
+    )
+    assert warm_overview() == 12
+    with CaptureQueriesContext(connection) as long:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 12
+    assert len(long) == len(twelve), [q["sql"][:80] for q in long]
 
 
 @pytest.mark.django_db(transaction=True)

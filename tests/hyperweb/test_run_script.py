@@ -24,6 +24,9 @@ from hyperweb.processes import gone as _gone
 ROOT = Path(settings.BASE_DIR)
 HOST, PORT = "127.0.0.1", 8103
 BANNER = "hyperweb is running on"
+# run.sh's own bound on stopping: STOP_GRACE_SECONDS (8) before it kills what is left, then up to
+# 5 s for the groups to go and 10 s for the port to be released; on a quiet machine it takes 3-4 s.
+STOP_BUDGET = 8 + 5 + 10
 
 
 def _listening() -> bool:
@@ -88,7 +91,7 @@ def test_ctrl_c_stops_every_process_and_frees_the_port(tmp_path: Path) -> None:
         assert len(started) >= 6, started  # gunicorn master + workers, qcluster, sentinel, workers...
         asked = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
-        proc.wait(20)
+        proc.wait(STOP_BUDGET + 15)
         took = time.monotonic() - asked
     finally:
         if proc.poll() is None:
@@ -98,7 +101,7 @@ def test_ctrl_c_stops_every_process_and_frees_the_port(tmp_path: Path) -> None:
     left = [pid for pid in started if not _gone(pid)]
     assert left == [], f"still running after Ctrl-C: {left}"
     assert not _listening(), f"port {PORT} still taken"
-    assert took < 20
+    assert took < STOP_BUDGET
     print(f"stopped in {took:.1f} s")
     output = "".join(_drain(lines))
     assert "hyperweb stopped" in output and "is free" in output, output[-3000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from io import StringIO
@@ -314,3 +315,35 @@ def test_it_reports_jobs_made_worse_by_waiting():
     assert p["hyperweb"].lost_pct == pytest.approx(100 / 300 * 100)
     assert p["hyperweb"].worst_pct == pytest.approx(100 / 3)
     assert p["run_now"].worse_share_pct == 0 and p["optimum"].worse_share_pct == 0
+
+
+def random_walk(days: int, seed: int = 1) -> StepSeries:
+    """Hourly intensity wandering between 50 and 400 (no daily shape: the forecast is unsure)."""
+    rng = random.Random(seed)
+    value, steps = 200.0, []
+    for i in range(days * 24):
+        value = min(400.0, max(50.0, value + rng.gauss(0, 15)))
+        steps.append((T0 + i * H, T0 + (i + 1) * H, value))
+    return StepSeries.from_steps(steps)
+
+
+def test_the_risk_settings_trade_saving_for_fewer_jobs_made_worse():
+    # A forecast off by a random walk reaching 60 % at 24 h, the error learned from its own past
+    # issues: the more cautious the setting, the fewer jobs end dirtier than starting at once.
+    series = random_walk(30)
+    run = {
+        risk: run_backtest(
+            series, config(forecast="noisy:60", risk=risk, max_delay=4 * H, end=T0 + timedelta(days=26))
+        ).policies["hyperweb"]
+        for risk in ("greedy", "balanced", "cautious")
+    }
+    greedy, balanced, cautious = run["greedy"], run["balanced"], run["cautious"]
+    assert greedy.worse_share_pct > balanced.worse_share_pct > cautious.worse_share_pct > 0
+    assert greedy.saving_pct > balanced.saving_pct > cautious.saving_pct > 0
+    # An exact forecast: no error learned, every setting finds the optimum.
+    for risk in ("greedy", "balanced", "cautious"):
+        exact = run_backtest(
+            series, config(forecast="noisy:0", risk=risk, max_delay=4 * H, end=T0 + timedelta(days=26))
+        )
+        assert exact.policies["hyperweb"].share_of_optimum == pytest.approx(1.0)
+        assert exact.policies["hyperweb"].worse_share_pct == 0

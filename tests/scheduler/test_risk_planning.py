@@ -96,9 +96,10 @@ def test_a_big_dip_is_worth_waiting_for_and_the_plan_says_how_sure_it_is(setting
     assert job.risk == "" and job.planned_start == HOUR + timedelta(hours=3)
     sure = job.decision["inputs"]["sureness"]
     assert sure["forecast_saving_pct"] == pytest.approx(30.0)
-    # The usual optimism around 03:00 (up to 10 %, 6.25 % over this run's hour) taken off.
-    assert sure["likely_saving_pct"] == pytest.approx(30.0 - 6.25)
-    assert "likely saving 24 %" in job.decision["reason"]
+    # The usual optimism around 03:00 taken off: 10 % in that hour, 7.5 % over this run's hour
+    # on the error's hour-centred means (5, 7.5, 10 and 7.5 % at its four quarter-hours).
+    assert sure["likely_saving_pct"] == pytest.approx(30.0 - 7.5)
+    assert "likely saving 22 %" in job.decision["reason"]
 
 
 def test_it_refuses_an_unknown_risk_setting_naming_the_field() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,10 +10,13 @@ import pytest
 from carbon.intensity import StepSeries
 from scheduler.planner import PlanRequest, plan_job
 from scheduler.uncertainty import (
-    RISK_QUANTILE,
+    RISK_LEVELS,
+    ErrorProfile,
+    RiskRule,
+    choose,
     issue_errors,
     learn_errors,
-    risk_quantile,
+    risk_rule,
 )
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -47,35 +51,108 @@ def test_it_learns_quantiles_by_lead_and_needs_enough_issues():
     assert few.quantile(2 * STEP, 0.9) == 0.0  # too few issues to say: plan on the forecast
 
 
-def test_a_cautious_plan_does_not_wait_for_a_dip_smaller_than_the_usual_error():
-    # The forecast promises 5 % less in 3 hours; this forecast is often 10 % too optimistic there.
-    pairs = [([100.0] * 6, [100.0, 100.0, 103.0, 100.0 + (i % 11), 100.0, 100.0]) for i in range(60)]
-    profile = learn_errors(pairs, STEP)
-    fc = hourly([100, 100, 100, 95, 100, 100])
-    req = PlanRequest(key="j", earliest=T0, latest=T0 + 4 * H, duration=H)
+def profile_with_errors(errors_by_lead: dict[int, list[float]], leads: int = 8) -> ErrorProfile:
+    """Past issues of a flat 100 forecast whose actual was 100 + e at lead k (e % from the list
+    for lead k, cycling through it; 0 at the other leads)."""
+    n = max((len(v) for v in errors_by_lead.values()), default=0)
+    pairs = []
+    for i in range(n * math.ceil(60 / n) if n else 60):  # whole cycles: the lists' own shares
+        act = [100.0] * leads
+        for k, errs in errors_by_lead.items():
+            act[k] = 100.0 + errs[i % len(errs)]
+        pairs.append(([100.0] * leads, act))
+    return learn_errors(pairs, STEP)
 
-    greedy = plan_job(profile.pessimistic(fc, T0, risk_quantile("greedy")), req, now=T0)
-    assert greedy.start == T0 + 3 * H  # the forecast as it is: wait for the dip
-    cautious = plan_job(profile.pessimistic(fc, T0, risk_quantile("cautious")), req, now=T0)
-    assert cautious.start == T0  # 5 % < the 90th percentile of the error at 3 h: start now
 
+def rule_start(profile: ErrorProfile, fc: StepSeries, rule: RiskRule | None, latest_h: int = 6) -> datetime:
+    if rule is None:  # greedy: the forecast as it is
+        return plan_job(fc, PlanRequest(key="j", earliest=T0, latest=T0 + latest_h * H, duration=H), now=T0).start
+    pick = choose(profile.assess(fc, T0, T0, T0 + latest_h * H, H), rule)
+    assert pick is not None
+    return pick.start
+
+
+def test_it_measures_the_error_of_a_whole_run_against_nows_run():
+    # Lead 2 turned out 10 % dirtier than forecast (relative to now) in every issue.
+    profile = profile_with_errors({2: [10.0]})
+    assert profile.run_errors(1, 0, 2).quantile(0.5) == pytest.approx(0.10)
+    assert profile.run_errors(2, 0, 1).quantile(0.5) == pytest.approx(0.05)  # a 2 h run from lead 1
+    assert profile.run_errors(2, 0, 0).xs == (0.0,) * 60  # "now" against itself
+    assert profile.run_errors(1, 0, 99).quantile(0.5) == 0.0  # beyond the learned leads: the last
+    assert learn_errors([([100.0] * 3, [100.0] * 3)] * 5, STEP).run_errors(1, 0, 2).xs == ()  # too few
+
+
+def test_a_clean_looking_far_window_with_a_large_error_is_not_chosen_under_cautious():
+    # 8 % less in 5 hours; there the forecast has been anywhere from 20 % too optimistic to 20 %
+    # too pessimistic (a 30 % chance of ending dirtier than now).
+    profile = profile_with_errors({5: [float(e) for e in range(-20, 21)]})
+    fc = hourly([100, 100, 100, 100, 100, 92, 100, 100])
+    assert rule_start(profile, fc, risk_rule("greedy")) == T0 + 5 * H
+    assert rule_start(profile, fc, risk_rule("cautious")) == T0  # start now
+    cands = profile.assess(fc, T0, T0, T0 + 6 * H, H)
+    far = next(c for c in cands if c.start == T0 + 5 * H)
+    assert far.forecast_pct == pytest.approx(8.0)
+    assert far.worse_prob == pytest.approx(12 / 41)  # errors of +9 .. +20 %
+    assert far.expected_pct == pytest.approx(8.0)  # the error's mean is 0
+
+
+def test_a_certain_gain_is_taken_by_every_setting():
+    # The forecast has never been wrong: a 3 % dip is a 3 % saving.
+    profile = profile_with_errors({})
+    fc = hourly([100, 100, 100, 97, 100, 100, 100, 100])
+    for risk in RISK_LEVELS:
+        assert rule_start(profile, fc, risk_rule(risk)) == T0 + 3 * H
+
+
+def test_a_gain_the_forecast_usually_overstates_is_discounted():
+    # At lead 3 the actual always came 6 % dirtier than forecast: a 5 % dip there is a 1 % loss.
+    profile = profile_with_errors({3: [6.0]})
+    fc = hourly([100, 100, 100, 95, 100, 100, 100, 100])
+    cands = profile.assess(fc, T0, T0, T0 + 6 * H, H)
+    at3 = next(c for c in cands if c.start == T0 + 3 * H)
+    assert at3.expected_pct == pytest.approx(-1.0) and at3.worse_prob == 1.0
+    assert rule_start(profile, fc, risk_rule("balanced")) == T0
+
+
+def test_the_hedge_takes_the_earlier_of_two_close_windows():
+    # 10 % less in 1 hour, 11 % less in 5 hours; the error band (inter-quartile range) at both
+    # leads is 4 points wide, the gap between them 1 point: a close call.
+    errs = [float(e) for e in range(-4, 5)]
+    profile = profile_with_errors({1: errs, 5: errs})
+    fc = hourly([100, 90, 100, 100, 100, 89, 100, 100])
+    assert rule_start(profile, fc, RiskRule(max_worse=0.5, hedge=0.0)) == T0 + 5 * H  # the best
+    assert rule_start(profile, fc, RiskRule(max_worse=0.5, hedge=0.5)) == T0 + 1 * H  # the hedge
+    # Not a close call: 20 % less in 5 hours is taken even with the hedge.
+    fc2 = hourly([100, 90, 100, 100, 100, 80, 100, 100])
+    assert rule_start(profile, fc2, RiskRule(max_worse=0.5, hedge=0.5)) == T0 + 5 * H
+
+
+def test_with_a_perfect_forecast_every_setting_picks_the_optimum():
+    values = [100 + 40 * math.sin(i / 3) + (i * 37 % 11) for i in range(30)]
+    profile = profile_with_errors({}, leads=30)
+    fc = hourly(values)
+    for latest_h in (4, 8, 20):
+        best = fc.best_window(H, T0, T0 + latest_h * H)
+        assert best is not None
+        for risk in RISK_LEVELS:
+            assert rule_start(profile, fc, risk_rule(risk), latest_h) == best.start
+
+
+def test_the_plan_says_how_sure_it_is():
+    profile = profile_with_errors({3: [float(e) for e in range(0, 11)]})  # 0 .. 10 % too optimistic
+    fc = hourly([100, 100, 100, 80, 100, 100])
     sure = profile.sureness(fc, T0, T0 + 3 * H, H)
     assert sure is not None
-    assert sure.forecast_pct == pytest.approx(5.0)
-    assert sure.worst_pct < 0 < sure.likely_pct
-    assert "likely saving" in sure.text() and "at worst +" in sure.text()
-
-
-def test_a_big_dip_is_worth_the_wait_even_for_a_cautious_plan():
-    pairs = [([100.0] * 6, [100.0, 100.0, 100.0, 100.0 + (i % 11), 100.0, 100.0]) for i in range(60)]
-    profile = learn_errors(pairs, STEP)
-    fc = hourly([100, 100, 100, 60, 100, 100])
-    req = PlanRequest(key="j", earliest=T0, latest=T0 + 4 * H, duration=H)
-    assert plan_job(profile.pessimistic(fc, T0, RISK_QUANTILE["cautious"]), req, now=T0).start == T0 + 3 * H
+    assert sure.forecast_pct == pytest.approx(20.0)
+    assert sure.likely_pct == pytest.approx(15.0)  # the median error, 5 %, taken off
+    assert sure.worst_pct == pytest.approx(11.0)  # the 90th percentile, 9 %
+    assert "likely saving 15 %" in sure.text() and "at worst 11 % saved" in sure.text()
 
 
 def test_it_names_the_risk_settings():
-    assert risk_quantile("greedy") is None
-    assert 0.5 < risk_quantile("balanced") < risk_quantile("cautious") < 1
+    assert risk_rule("greedy") is None
+    cautious, balanced = risk_rule("cautious"), risk_rule("balanced")
+    assert cautious is not None and balanced is not None
+    assert 0 < cautious.max_worse < balanced.max_worse < 1
     with pytest.raises(ValueError, match="unknown risk setting 'reckless'"):
-        risk_quantile("reckless")
+        risk_rule("reckless")

@@ -25,7 +25,7 @@ from carbon.providers.csvfile import parse_csv
 from hyperweb.lib import durations
 from hyperweb.lib.timefmt import parse_instant
 from scheduler.backtest import BacktestConfig, format_table, parse_duration, parse_forecast, run_backtest
-from scheduler.uncertainty import risk_quantile
+from scheduler.uncertainty import risk_rule
 
 BAD_INPUT = 2
 
@@ -50,8 +50,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--zone", default=None, help="zone to replay when the file holds several")
         parser.add_argument("--duration", default="2h", help=f"job length (default 2h): {durations.HELP}")
-        parser.add_argument("--max-delay", default="4h", help=f"latest start after submission (default 4h; 0: at once): {durations.HELP}")
-        parser.add_argument("--every", default="30m", help=f"a job is submitted every ... (default 30m): {durations.HELP}")
+        parser.add_argument(
+            "--max-delay",
+            default="4h",
+            help=f"latest start after submission (default 4h; 0: at once): {durations.HELP}",
+        )
+        parser.add_argument(
+            "--every", default="30m", help=f"a job is submitted every ... (default 30m): {durations.HELP}"
+        )
         parser.add_argument(
             "--start",
             default=None,
@@ -97,7 +103,7 @@ class Command(BaseCommand):
             )
             parse_forecast(opts["forecast"])
             risk = opts["risk"] or settings.BACKUP_RISK
-            risk_quantile(risk)
+            risk_rule(risk)
         except ValueError as exc:
             raise CommandError(str(exc), returncode=BAD_INPUT) from None
         start = _date(opts["start"], "--start") if opts["start"] else None
