@@ -22,6 +22,7 @@ from hyperweb.api.limits import (
 )
 from hyperweb.lib.timefmt import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
+from scheduler.models import BackupJob
 from scheduler.uncertainty import RISK_LEVELS
 from scheduler.vocabulary import BACKUP_FORMATS, EXPORT_METHODS
 
@@ -194,7 +195,7 @@ DEFINITION_RULES: tuple[Rule, ...] = (
     Rule("metadata", "object"),
 )
 
-# The BackupJob columns text rules name (scheduler.models; read when first needed).
+# The BackupJob columns text rules name (their max_length caps the text).
 TEXT_COLUMNS = ("name", "vm_path", "target")
 
 
@@ -359,8 +360,6 @@ def check_id(value: Any, max_length: int) -> str:
 
 def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     """Validate one JobDefinition; raise InvalidDefinition with a one-line reason."""
-    from scheduler.models import BackupJob
-
     if not isinstance(raw, dict):
         raise malformed("a job definition must be a JSON object", "body")
     definition, secrets = strip_secrets(raw)
@@ -481,8 +480,6 @@ def _check_file_paths(definition: dict[str, Any], vm_path: str) -> None:
 def _check_path_length(resolved: str, key: str) -> None:
     """A target the job can store (its column) and the filesystem can create, said at submission
     rather than as a database error or a failed run later."""
-    from scheduler.models import BackupJob
-
     longest = column_max_length(BackupJob, "target")
     if len(resolved) > longest:
         raise InvalidDefinition(
