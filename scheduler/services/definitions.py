@@ -195,7 +195,7 @@ DEFINITION_RULES: tuple[Rule, ...] = (
     Rule("metadata", "object"),
 )
 
-# The BackupJob columns text rules name (scheduler.models; read when first needed).
+# The BackupJob columns text rules name (their max_length caps the text).
 TEXT_COLUMNS = ("name", "vm_path", "target")
 
 

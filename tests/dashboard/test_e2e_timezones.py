@@ -214,9 +214,8 @@ def test_a_policys_runs_at_agrees_with_its_next_run(
     assert f"at {at} " in when and "UTC" not in when, (when, at)
     assert ("the day" in when) == bool(said) and said in when, (when, said)
     assert at in next_run and "UTC" not in next_run, (next_run, at)
-    shot = f"policy-times-{browser_tz}-{chosen or 'browser'}-{schedule}.png".replace("/", "-").replace(
-        " ", "_"
-    )
+    cron = schedule.replace(" ", "_").replace("*", "x")
+    shot = f"policy-times-{browser_tz}-{chosen or 'browser'}-{cron}.png".replace("/", "-")
     page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
 
     page.goto(f"{live_server.url}/policies/{policy.pk}")
