@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from carbon import services
 from carbon.intensity import Equivalents, emissions_kg, equivalent_text, equivalents
