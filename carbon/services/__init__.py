@@ -16,10 +16,13 @@
 - estimates: `estimate`, a backup's emissions now against the best window ahead;
 - data: CSV import, simulated demo data (the worker schedules are in carbon/schedules.py);
 - retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`);
+- accuracy: how good the stored forecasts were against what was then measured, overall and by
+  lead time (`forecast_accuracy`, the zone page's figures);
 - modelled: the built-in forecaster's forecast from stored history, for zones whose providers
   give none (`store_model_forecast`, called by `refresh_zone`).
 """
 
+from carbon.services.accuracy import forecast_accuracy
 from carbon.services.base import NoData, UnknownZone, energy_model, get_zone, resolve_now
 from carbon.services.data import (
     FORMATS,
@@ -85,6 +88,7 @@ __all__ = [
     "ensure_fresh",
     "ensure_fresh_cached",
     "estimate",
+    "forecast_accuracy",
     "forecast_points",
     "get_zone",
     "import_readings",

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from hyperweb.lib.durations import go_duration
@@ -67,7 +68,7 @@ class RunMonitor:
         self.stopped = False
         self.export_method = job.definition.get("export_method") or job.executor
 
-    def _mine(self) -> Any:
+    def _mine(self) -> QuerySet[BackupJob]:
         return BackupJob.objects.filter(
             pk=self.job_id, status=BackupJob.Status.RUNNING, claimed_by=self.worker
         )

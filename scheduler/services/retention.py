@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from scheduler.executors.base import PathNotAllowed, resolve_inside
@@ -115,7 +115,7 @@ class GroupPreview:
         return [r for r in self.rows if not r.keep]
 
 
-def _candidates() -> Any:
+def _candidates() -> QuerySet[BackupJob]:
     busy = BackupJob.objects.filter(
         subject=OuterRef("pk"),
         operation__in=[BackupJob.Operation.RESTORE, BackupJob.Operation.VERIFY],
