@@ -16,7 +16,7 @@ from typing import Any
 from django.apps import apps
 
 from carbon import services
-from carbon.intensity import emissions_kg, equivalent_text, equivalents
+from carbon.intensity import Equivalents, emissions_kg, equivalent_text, equivalents
 from carbon.models import Zone
 from hyperweb.lib.timefmt import format_utc_short
 
@@ -42,7 +42,7 @@ class Report:
     renewable_percent: float | None  # None: no stored reading over the run carries a share
     coverage: float
     equivalent: str  # HyperSDK's sentence
-    equivalent_detail: dict[str, Any]  # the numbers behind it, with their constants
+    equivalent_detail: Equivalents  # the numbers behind it, with their constants
     source: str
     simulated: bool
     stale: bool
