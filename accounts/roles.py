@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import Group, Permission
+
 VIEWER = "viewer"
 OPERATOR = "operator"
 ADMIN = "admin"
@@ -46,8 +48,6 @@ def has_role(user: Any, role: str) -> bool:
 def ensure_roles() -> None:
     """Create the three role groups (idempotent); the admin group gets every model permission
     so that an admin who is also staff can use the Django admin without being a superuser."""
-    from django.contrib.auth.models import Group, Permission
-
     for name in ROLES:
         Group.objects.get_or_create(name=name)
     admin = Group.objects.get(name=ADMIN)
@@ -57,8 +57,6 @@ def ensure_roles() -> None:
 def set_role(user: Any, role: str | None) -> None:
     """Put the user in exactly one role group (None removes every role). Admins are made staff
     (the Django admin is theirs); anyone else loses staff status unless a superuser."""
-    from django.contrib.auth.models import Group
-
     if role is not None and role not in _RANK:
         raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
     user.groups.remove(*Group.objects.filter(name__in=ROLES))
