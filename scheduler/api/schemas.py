@@ -16,6 +16,7 @@ from typing import Any
 
 from hyperweb.api.fields import NON_BLANK, TIMESTAMP_SCHEMA
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
+from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services.definitions import (
     DEFINITION_RULES,
     MAX_DELAY,
@@ -59,8 +60,6 @@ def _number(*, minimum: float = 0, maximum: float | None = None, exclusive: bool
 
 
 def _columns() -> dict[str, int]:
-    from scheduler.models import BackupJob, BackupPolicy
-
     return {
         "job.name": column_max_length(BackupJob, "name"),
         "job.vm_path": column_max_length(BackupJob, "vm_path"),
