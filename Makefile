@@ -30,3 +30,5 @@ lint: $(VENV)/.dev
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/import_cycles.py

@@ -8,6 +8,7 @@ def _ensure_roles(sender: AppConfig, **kwargs: object) -> None:
     with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
     if sender.label != with_models[-1].label:
         return
+    # Imported here: this module loads before the app registry, and roles imports the auth models.
     from accounts.roles import ensure_roles
 
     ensure_roles()

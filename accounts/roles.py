@@ -2,12 +2,14 @@
 
 A user's role is the highest of the groups they belong to; a user in none of them is an
 "outsider": authenticated, but refused everywhere except /health. The API's permission classes
-(hyperweb.api.permissions) and the dashboard ask `has_role(user, ...)`, never the groups directly.
+(accounts.api.permissions) and the dashboard ask `has_role(user, ...)`, never the groups directly.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from django.contrib.auth.models import Group, Permission
 
 VIEWER = "viewer"
 OPERATOR = "operator"
@@ -46,8 +48,6 @@ def has_role(user: Any, role: str) -> bool:
 def ensure_roles() -> None:
     """Create the three role groups (idempotent); the admin group gets every model permission
     so that an admin who is also staff can use the Django admin without being a superuser."""
-    from django.contrib.auth.models import Group, Permission
-
     for name in ROLES:
         Group.objects.get_or_create(name=name)
     admin = Group.objects.get(name=ADMIN)
@@ -57,8 +57,6 @@ def ensure_roles() -> None:
 def set_role(user: Any, role: str | None) -> None:
     """Put the user in exactly one role group (None removes every role). Admins are made staff
     (the Django admin is theirs); anyone else loses staff status unless a superuser."""
-    from django.contrib.auth.models import Group
-
     if role is not None and role not in _RANK:
         raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
     user.groups.remove(*Group.objects.filter(name__in=ROLES))

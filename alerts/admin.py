@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from alerts.delivery import redact_url
 from alerts.models import ALL_KINDS, CHOICES, Alert, AlertPreference, Delivery, DeliveryAttempt, Webhook
+from alerts.services import send_test_alert
 
 MIN_SECRET = 16
 
@@ -71,8 +72,6 @@ class WebhookAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send a test alert to the selected webhooks")
     def send_test(self, request: HttpRequest, queryset: Any) -> None:
-        from alerts.services import send_test_alert
-
         for hook in queryset:
             send_test_alert(hook, by=request.user.get_username())
         self.message_user(

@@ -24,9 +24,16 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from alerts.models import Kind
+from alerts.models import Alert, Kind
 from alerts.services import job_alert, raise_alert
+from carbon.models import FetchAttempt, Zone
+from carbon.services import NoData, current_intensity
 from hyperweb.lib.timefmt import format_utc_short, parse_instant
+from reports.esg.loader import accounted_jobs, build
+from reports.esg.periods import Period
+from reports.esg.value import Scope
+from scheduler.models import BackupJob
+from scheduler.signals import DEADLINE_GRACE
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +59,6 @@ class TargetSpace:
 
 def target_paths() -> list[Path]:
     """The target root and the recent file backups' target folders, one per filesystem."""
-    from scheduler.models import BackupJob
-
     candidates = [Path(settings.BACKUP_TARGET_ROOT)]
     since = timezone.now() - timedelta(days=7)
     targets = (
@@ -134,9 +139,6 @@ class ZoneStaleness:
 
 def zone_staleness(now: datetime | None = None) -> list[ZoneStaleness]:
     """Per active zone, carbon's stale flag and for how long it has held."""
-    from carbon.models import Zone
-    from carbon.services import NoData, current_intensity
-
     now = now or timezone.now()
     grace = timedelta(minutes=settings.CARBON_STALE_MINUTES)
     found = []
@@ -152,8 +154,6 @@ def zone_staleness(now: datetime | None = None) -> list[ZoneStaleness]:
 
 
 def _last_fetch_error(code: str) -> str:
-    from carbon.models import FetchAttempt
-
     failed = FetchAttempt.objects.filter(zone__code=code, ok=False).order_by("-at").first()
     return (
         f"Last failed fetch: {failed.provider} at {format_utc_short(failed.at)}: {failed.error}"
@@ -204,9 +204,6 @@ def check_providers(now: datetime | None = None) -> list[ZoneStaleness]:
 
 def check_deadlines(now: datetime | None = None) -> list[str]:
     """Backups that have not had their first start by their latest start + grace: alerted once."""
-    from scheduler.models import BackupJob
-    from scheduler.signals import DEADLINE_GRACE
-
     now = now or timezone.now()
     late = BackupJob.objects.filter(
         status__in=BackupJob.WAITING, attempts=0, latest_start__lt=now - DEADLINE_GRACE
@@ -224,8 +221,6 @@ def check_deadlines(now: datetime | None = None) -> list[str]:
 def prune_alerts(now: datetime | None = None) -> int:
     """Delete alerts older than ALERT_KEEP_DAYS with their deliveries and attempts; the number of
     alerts deleted. Nothing is pending that long (the last retry is at most hours away)."""
-    from alerts.models import Alert
-
     now = now or timezone.now()
     old = Alert.objects.filter(created_at__lt=now - timedelta(days=settings.ALERT_KEEP_DAYS))
     deleted = old.count()
@@ -246,11 +241,6 @@ def last_week(now: datetime) -> tuple[datetime, datetime]:
 
 def digest_value(start: datetime, end: datetime) -> dict[str, Any]:
     """The digest's figures, all from the ESG report's aggregation of the stored accounting."""
-    from reports.esg.loader import accounted_jobs, build
-    from reports.esg.periods import Period
-    from reports.esg.value import Scope
-    from scheduler.models import BackupJob
-
     period, scope = Period(start, end), Scope()
     report = build(period, scope, keep_rows=0)
     totals, marginal = report.totals, report.marginal.totals

@@ -5,23 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.models import Kind
+from alerts.services import job_alert
+from scheduler.models import BackupJob
+from scheduler.signals import backup_damaged, backup_failed, deadline_missed
 
 
 def on_backup_failed(sender: Any, job: Any, **kwargs: Any) -> None:
-    from alerts.services import job_alert
-
     job_alert(Kind.BACKUP_FAILED, job)
 
 
 def on_deadline_missed(sender: Any, job: Any, **kwargs: Any) -> None:
-    from alerts.services import job_alert
-
     job_alert(Kind.DEADLINE_MISSED, job, detail="It started after its latest allowed start.")
 
 
 def on_backup_damaged(sender: Any, job: Any, **kwargs: Any) -> None:
-    from alerts.services import job_alert
-
     job_alert(
         Kind.BACKUP_DAMAGED,
         job,
@@ -30,9 +27,6 @@ def on_backup_damaged(sender: Any, job: Any, **kwargs: Any) -> None:
 
 
 def connect() -> None:
-    from scheduler.models import BackupJob
-    from scheduler.signals import backup_damaged, backup_failed, deadline_missed
-
     backup_failed.connect(on_backup_failed, sender=BackupJob, dispatch_uid="alerts.backup_failed")
     deadline_missed.connect(on_deadline_missed, sender=BackupJob, dispatch_uid="alerts.deadline_missed")
     backup_damaged.connect(on_backup_damaged, sender=BackupJob, dispatch_uid="alerts.backup_damaged")

@@ -16,9 +16,11 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from accounts.roles import ROLES
-from alerts.models import Alert, Delivery, Kind, Webhook
+from alerts.models import Alert, AlertPreference, Delivery, Kind, Webhook
+from scheduler.services import format_ts
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +112,6 @@ def raise_alert(
 def enqueue_deliveries(ids: list[int]) -> None:
     """Hand deliveries to the django-q2 workers (one task each); the periodic retry catches any
     whose queue message is lost."""
-    from django_q.tasks import async_task
-
     for pk in ids:
         try:
             async_task(DELIVER_TASK, pk, task_name=f"alert-delivery-{pk}", group="alerts")
@@ -129,8 +129,6 @@ _JOB_SUBJECTS = {
 
 
 def job_payload(job: Any) -> dict[str, Any]:
-    from scheduler.services import format_ts
-
     def ts(value: datetime | None) -> str | None:
         return format_ts(value) if value else None
 
@@ -213,8 +211,6 @@ def send_test_alert(hook: Webhook, *, by: str = "", now: datetime | None = None)
 
 def preferences_for(user: Any) -> Any:
     """The user's preferences (unsaved defaults, every kind on, when they have none yet)."""
-    from alerts.models import AlertPreference
-
     return AlertPreference.objects.filter(user=user).first() or AlertPreference(user=user)
 
 

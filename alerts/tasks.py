@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from alerts import checks
+from alerts.checks import send_weekly_digest
+from alerts.delivery import deliver as send
+from alerts.delivery import due_deliveries
+from alerts.services import enqueue_deliveries
+
 
 def deliver(delivery_id: int) -> str:
     """One try at one delivery (a no-op unless it is due and this call claims it)."""
-    from alerts.delivery import deliver as send
-
     return send(delivery_id)
 
 
 def retry_deliveries() -> dict:
     """The periodic retry: hand every due delivery to the workers again."""
-    from alerts.delivery import due_deliveries
-    from alerts.services import enqueue_deliveries
-
     ids = due_deliveries(timezone.now())
     enqueue_deliveries(ids)
     return {"enqueued": len(ids)}
@@ -24,8 +25,6 @@ def retry_deliveries() -> dict:
 
 def run_checks() -> dict:
     """Target space, stale carbon data, backups waiting past their deadline."""
-    from alerts import checks
-
     now = timezone.now()
     return {
         "targets_low": len(checks.check_targets(now)),
@@ -36,7 +35,5 @@ def run_checks() -> dict:
 
 
 def weekly_digest() -> dict:
-    from alerts.checks import send_weekly_digest
-
     alert = send_weekly_digest()
     return {"sent": alert is not None}

@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.roles import VIEWER
+from accounts.views import role_required
 from alerts import services
 from alerts.forms import PreferencesForm
-from hyperweb.views import role_required
 
 
 @role_required(VIEWER)

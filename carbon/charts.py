@@ -21,6 +21,7 @@ from typing import Any
 import plotly.io as pio
 
 from carbon.intensity import StepSeries
+from carbon.services.series import ForecastPoint
 from hyperweb.lib.timefmt import format_utc
 
 QUALITY_BANDS = (  # (upper bound, colour) as carbon.intensity.quality's levels; light, behind the curve
@@ -53,6 +54,7 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
 
 
 Figure = dict[str, Any]
+Step = tuple[datetime, datetime, float]  # (start, end, g/kWh) of one series step
 
 
 # JSON inside <script type="application/json"> must not be able to close the element (as
@@ -174,10 +176,10 @@ def curve(steps: Sequence[tuple[datetime, datetime, float]], max_points: int = 6
     return Curve(x, y)
 
 
-def split_points(points: Iterable[Any]) -> tuple[list[tuple], list[tuple]]:
+def split_points(points: Iterable[ForecastPoint]) -> tuple[list[Step], list[Step]]:
     """(actual steps, forecast steps) from carbon.services ForecastPoint-like objects."""
-    actual: list[tuple] = []
-    forecast: list[tuple] = []
+    actual: list[Step] = []
+    forecast: list[Step] = []
     for p in points:
         (actual if p.kind == "actual" else forecast).append((p.start, p.end, p.value))
     return actual, forecast
@@ -196,7 +198,7 @@ def _line(c: Curve, name: str, colour: str, *, dash: str | None = None, width: f
     }
 
 
-def sparkline(points: Iterable[Any], now: datetime) -> str:
+def sparkline(points: Iterable[ForecastPoint], now: datetime) -> str:
     """24 h before and after now: the actual curve solid, the forecast dashed, a 'now' marker."""
     actual, forecast = split_points(points)
     layout = base_layout(
@@ -233,7 +235,7 @@ SPAN_COLOURS = {
 
 
 def zone_chart(
-    points: Iterable[Any],
+    points: Iterable[ForecastPoint],
     *,
     now: datetime,
     threshold: float | None,
@@ -297,7 +299,7 @@ def zone_chart(
 
 
 def decision_chart(
-    points: Iterable[Any],
+    points: Iterable[ForecastPoint],
     *,
     decided_at: datetime,
     chosen: tuple[datetime, datetime] | None,

@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 __all__ = [
     "BestWindows",
@@ -604,12 +604,20 @@ CAR_G_CO2_PER_KM = 8887.0 / 22.0 / 1.609344
 TREE_KG_CO2_PER_YEAR = 48.0 * 0.45359237
 
 
-def equivalents(kg_co2: float) -> dict[str, Any]:
+class Equivalents(TypedDict):
+    """What `equivalents` returns: the figures with the constants behind them, and a note."""
+
+    km_driving: float
+    tree_years: float
+    car_g_co2_per_km: float
+    tree_kg_co2_per_year: float
+    note: str
+
+
+def equivalents(kg_co2: float) -> Equivalents:
     """Everyday equivalents of ``kg_co2``: km driven by an average car, and tree-years of uptake.
 
-    Returns ``{"km_driving": float, "tree_years": float, "car_g_co2_per_km": float,
-    "tree_kg_co2_per_year": float, "note": str}``; the constants travel with the numbers so a UI
-    or report can state its assumptions.
+    The constants travel with the numbers so a UI or report can state its assumptions.
     """
     return {
         "km_driving": kg_co2 * 1000.0 / CAR_G_CO2_PER_KM,

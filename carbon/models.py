@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -45,11 +46,21 @@ class Zone(models.Model):
         return ZoneRef(self.code, self.code_for(provider), self.typical_intensity, self.timezone)
 
     def provider_chain(self) -> list[str]:
-        from django.conf import settings
-
         if self.providers.strip():
             return [p.strip() for p in self.providers.split(",") if p.strip()]
         return list(settings.CARBON_ZONE_PROVIDERS.get(self.code, settings.CARBON_PROVIDERS))
+
+
+# The built-in forecaster's readings (carbon/services/modelled.py): "model" when made from real
+# history, "model+simulated" when any of that history was simulated, so both labels show.
+MODEL_SOURCE = "model"
+MODEL_FROM_SIMULATED_SOURCE = "model+simulated"
+SIMULATED_SOURCES = frozenset({"simulated", MODEL_FROM_SIMULATED_SOURCE})
+
+
+def source_is_simulated(source: str) -> bool:
+    """Numbers from the simulated provider, or a model forecast made from them."""
+    return source in SIMULATED_SOURCES
 
 
 class CarbonReading(models.Model):
@@ -118,8 +129,6 @@ class CarbonReading(models.Model):
     @property
     def simulated(self) -> bool:
         # One rule with the services (a model forecast made from simulated history counts too).
-        from carbon.services.base import source_is_simulated
-
         return source_is_simulated(self.source)
 
 

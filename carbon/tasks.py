@@ -6,6 +6,8 @@ from django.conf import settings
 
 from carbon import services
 from carbon.models import Zone
+from carbon.signals import zones_refreshed
+from carbon.tiles import warm_overview
 
 
 def _summary(outcomes: list[services.FetchOutcome]) -> dict:
@@ -20,13 +22,9 @@ def _summary(outcomes: list[services.FetchOutcome]) -> dict:
 def refresh_all_zones(force: bool = False) -> dict:
     """The scheduled refresh (every CARBON_REFRESH_MINUTES): every active zone, TTL permitting."""
     outcomes = services.refresh_all_zones(force=force)
-    from carbon.tiles import warm_overview
-
     warm_overview()  # the overview's sparklines, drawn here rather than on a viewer's request
-    if settings.WHATIF_PRECOMPUTE:
-        from reports import whatif
-
-        whatif.warm()  # every choice of the what-if form per zone (only what a new day or new data changed)
+    # reports warms the what-if answers (reports/receivers.py): carbon may not import reports.
+    zones_refreshed.send(sender=refresh_all_zones, outcomes=outcomes)
     return {"zones": len({o.zone for o in outcomes}), **_summary(outcomes)}
 
 

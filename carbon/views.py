@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import VIEWER
+from accounts.views import download_role_required
 from carbon import services
 from carbon.models import CarbonReading, Zone
 from hyperweb.lib.csvstream import LineWriter
 from hyperweb.lib.timefmt import format_utc
-from hyperweb.views import download_role_required
 
 ZONE_DAYS = (1, 7, 30)  # history ranges offered on the zone page and its CSV download
 

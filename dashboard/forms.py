@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -76,7 +77,7 @@ class ReportForm(forms.Form):
             *BackupPolicy.objects.values_list("pk", "name"),
         ]
 
-    def resolve(self, *, today: Any) -> tuple[Period, Scope] | None:
+    def resolve(self, *, today: date) -> tuple[Period, Scope] | None:
         """The checked period and scope, or None with the problem added to the form's errors."""
         if not self.is_valid():
             return None
@@ -101,6 +102,6 @@ class ReportForm(forms.Form):
         return period, scope
 
 
-def default_preset(today: Any) -> str:
+def default_preset(today: date) -> str:
     """The most recent preset that holds a completed, accounted backup (any scope)."""
     return periods.latest_preset_with(loader.latest_completion(), today)

@@ -16,7 +16,7 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Avg, Count, F, FloatField, Func, OuterRef, Q, Subquery
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -24,13 +24,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import ADMIN, VIEWER, has_role
+from accounts.views import role_required
 from carbon import charts, services
-from carbon.models import CarbonReading, Zone
+from carbon.models import Zone
 from carbon.tiles import overview_tiles
 from carbon.views import ZONE_DAYS, requested_days, zone_or_404
 from dashboard.forms import ReportForm, WhatIfForm, default_preset
 from hyperweb.lib.timefmt import format_utc
-from hyperweb.views import role_required
 from reports import charts as report_charts
 from reports import queries, whatif
 from reports.esg import loader, pdf
@@ -118,66 +118,6 @@ def upcoming(now: datetime, until: datetime) -> list[Upcoming]:
     return rows[:TIMELINE_LIMIT]
 
 
-class SecondsBetween(Func):
-    """end - start in seconds, computed by the database itself.
-
-    Django's portable datetime subtraction runs a Python function per row on SQLite, which made
-    the accuracy query take half a second on a year of data; julianday() / EXTRACT are native.
-    """
-
-    output_field = FloatField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s)) * 86400.0)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]  # Func's keywords pass through **extra
-        extra.setdefault("template", "EXTRACT(EPOCH FROM (%(expressions)s))")
-        extra.setdefault("arg_joiner", " - ")
-        return super().as_sql(compiler, connection, **extra)
-
-
-def forecast_accuracy(zone: Zone, *, now: datetime, days: int = 7) -> dict[str, Any]:
-    """Mean absolute error of the stored forecasts against what was then measured (one query).
-
-    Every forecast point of the last `days` whose hour has passed is compared with the actual
-    reading of the same start; errors are also given by lead time, since a forecast for the
-    next hours is far better than one for the day after tomorrow.
-    """
-    actual = CarbonReading.objects.filter(
-        zone_id=zone.pk, kind=CarbonReading.Kind.ACTUAL, signal=OuterRef("signal"), start=OuterRef("start")
-    ).values("value")[:1]
-    hours = 3600.0
-    rows = (
-        CarbonReading.objects.filter(
-            zone=zone, kind=CarbonReading.Kind.FORECAST, start__gte=now - timedelta(days=days), end__lte=now
-        )
-        .annotate(actual=Subquery(actual))
-        .filter(actual__isnull=False)
-        .annotate(
-            error=Func(F("value") - F("actual"), function="ABS"),
-            lead=SecondsBetween(F("start"), F("issued_at")),
-        )
-    )
-    result = rows.aggregate(
-        points=Count("pk"),
-        mae=Avg("error"),
-        mean_actual=Avg("actual"),
-        mae_6h=Avg("error", filter=Q(lead__lte=6 * hours)),
-        mae_24h=Avg("error", filter=Q(lead__gt=6 * hours, lead__lte=24 * hours)),
-        mae_later=Avg("error", filter=Q(lead__gt=24 * hours)),
-    )
-    result["days"] = days
-    mean = result["mean_actual"]
-    result["percent"] = 100.0 * result["mae"] / mean if result["mae"] is not None and mean else None
-    return result
-
-
 def _spans(zone: Zone, start: datetime, end: datetime, now: datetime) -> list[charts.Span]:
     jobs = (
         BackupJob.objects.filter(zone=zone)
@@ -232,7 +172,7 @@ def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
         "current": current,
         "chart": chart,
         "threshold": threshold,
-        "accuracy": forecast_accuracy(zone, now=now),
+        "accuracy": services.forecast_accuracy(zone, now=now),
         "api_url": f"/carbon/zones/{zone.code}/intensity?start={api_start}&end={api_end}",
         "is_admin": has_role(request.user, ADMIN),
         # Providers whose current credentials may not read the zone (skipped until they change).

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from hyperweb.lib.durations import parse_duration
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -70,26 +72,19 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
     return number
 
 
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
 def env_seconds(name: str, default: str) -> int:
-    """A duration such as `7d`, `12h`, `90m`, `3600s` or a bare number of seconds; `0` or empty = 0."""
+    """A duration in the commands' grammar (`7d`, `12h`, `1h30m`; docs/OPERATIONS.md) or a bare
+    number of seconds; `0`, `off` or empty = 0."""
     value = _raw(name)
     text = (default if value is None else value).strip().lower()
     if text in ("", "0", "off"):
         return 0
-    unit = text[-1] if text[-1] in _SECONDS else "s"
-    number = text[:-1] if text[-1] in _SECONDS else text
     try:
-        amount = float(number)
+        return int(parse_duration(text, bare_unit="s").total_seconds())
     except ValueError:
         raise ImproperlyConfigured(
-            f"{name}={value!r} is not a duration (use e.g. 7d, 12h, 90m, or 0 for off)"
+            f"{name}={value!r} is not a duration (use e.g. 7d, 12h, 1h30m, or 0 for off)"
         ) from None
-    if amount < 0 or amount != amount or amount == float("inf"):
-        raise ImproperlyConfigured(f"{name}={value!r} must be a positive duration (or 0 for off)")
-    return int(amount * _SECONDS[unit])
 
 
 def env_count(name: str) -> int | None:

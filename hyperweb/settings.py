@@ -339,11 +339,11 @@ REST_FRAMEWORK: dict = {
     "DEFAULT_SCHEMA_CLASS": "hyperweb.api.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # The first class's WWW-Authenticate makes an unauthenticated call a 401 (not 403).
-        "hyperweb.api.authentication.APIKeyAuthentication",
-        "hyperweb.api.authentication.BearerTokenAuthentication",
-        "hyperweb.api.authentication.SessionAuthentication",
+        "accounts.api.authentication.APIKeyAuthentication",
+        "accounts.api.authentication.BearerTokenAuthentication",
+        "accounts.api.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["hyperweb.api.permissions.IsViewer"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.IsViewer"],
     "DEFAULT_RENDERER_CLASSES": ["hyperweb.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "hyperweb.api.parsers.JSONParser",

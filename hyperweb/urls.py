@@ -1,13 +1,12 @@
 """Site URLs. API paths sit at the host root without trailing slashes (HyperSDK clients use urljoin).
 
-Each app owns its routes: the API first (service, auth, docs, /carbon/*, /jobs/* and /schedules,
-/reports/*.csv|pdf), then the HTML pages: login, the dashboard's (overview, zones, savings,
+Each app owns its routes: the API first (auth, docs, /carbon/*, the service's /health, /status and
+/capabilities with /jobs/* and /schedules, /reports/*.csv|pdf), then the HTML pages: login, the dashboard's (overview, zones, savings,
 what-if, reports), carbon's readings CSV, scheduler's backup and policy pages, alerts, metrics.
 """
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import (
@@ -16,17 +15,11 @@ from drf_spectacular.views import (
     SpectacularYAMLAPIView,
 )
 
-from accounts.api.views import LoginView, LogoutView
-from hyperweb import views
+from accounts import views
 from hyperweb.api.docs import LocalRedocView
-from hyperweb.api.service_views import BenchConstantView, CapabilitiesView, HealthView, StatusView
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("health", HealthView.as_view(), name="api-health"),
-    path("status", StatusView.as_view(), name="api-status"),
-    path("capabilities", CapabilitiesView.as_view(), name="api-capabilities"),
-    path("api/login", LoginView.as_view(), name="api-login"),
-    path("api/logout", LogoutView.as_view(), name="api-logout"),
+    path("", include("accounts.api.urls")),  # /api/login, /api/logout
     path("openapi.yaml", SpectacularYAMLAPIView.as_view(), name="openapi-yaml"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi-json"),
     # The split view serves Swagger UI's init script from /docs?script: no inline script (CSP).
@@ -39,19 +32,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("scheduler.api.urls")),
     path("", include("reports.api.urls")),
     # HTML pages (session login): the dashboard's, then those of one app alone
-    path("login", views.LoginView.as_view(), name="login"),
-    path("logout", views.LogoutView.as_view(), name="logout"),
+    path("", include("accounts.urls")),  # /login, /logout, /preferences
     path("", include("dashboard.urls")),
     path("", include("carbon.urls")),
     path("", include("scheduler.urls")),
     path("", include("alerts.urls")),
-    path("", include("accounts.urls")),
     path("", include("metrics.urls")),
 ]
 admin.site.login_form = views.ThrottledAdminAuthenticationForm
-
-if settings.BENCH_ENDPOINT:
-    urlpatterns.append(path("bench/constant", BenchConstantView.as_view(), name="bench-constant"))
 
 handler400 = "hyperweb.api.errors.handler400"
 handler403 = "hyperweb.api.errors.handler403"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+
+from carbon.intensity import StepSeries
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def _quantile(sorted_values: list[float], q: float) -> float:
 
 
 def whatif_distribution(
-    series: Any, *, duration: timedelta, flexibility: timedelta, every: timedelta, max_starts: int = 5000
+    series: StepSeries | None, *, duration: timedelta, flexibility: timedelta, every: timedelta, max_starts: int = 5000
 ) -> WhatIf:
     """For request times every `every` over the series: saving of the best start (perfect
     foresight, StepSeries.best_window) against starting at once. Only request times whose whole
@@ -41,6 +42,8 @@ def whatif_distribution(
     if series is None or not len(series):
         return empty
     first, last = series.first_start, series.last_end
+    if first is None or last is None:  # cannot happen after the len() check; for the type checker
+        return empty
     span = (last - first) - duration - flexibility
     if span <= timedelta(0):
         return empty

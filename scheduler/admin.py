@@ -7,6 +7,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from scheduler.models import BackupJob, BackupPolicy, Capacity, JobDecision, JobEvent
+from scheduler.services import cancel_jobs
+from scheduler.targets import is_target_key
 
 
 class JobEventInline(admin.TabularInline):
@@ -50,8 +52,6 @@ class BackupJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected jobs (running ones are stopped)")
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[BackupJob]) -> None:
-        from scheduler.services import cancel_jobs
-
         outcome = cancel_jobs(list(queryset.values_list("pk", flat=True)), request.user)
         self.message_user(
             request, f"cancelled {len(outcome.cancelled)}, not cancellable {len(outcome.failed)}"
@@ -87,8 +87,6 @@ class CapacityAdmin(admin.ModelAdmin):
 
     @admin.display(description="limits")
     def kind(self, row: Capacity) -> str:
-        from scheduler.services.capacity import is_target_key
-
         if not is_target_key(row.key):
             return "a zone's backups"
         return "backups written there or below" if row.key.startswith("/") else "jobs sent to that daemon"

@@ -23,7 +23,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django_q.tasks import async_task
 
+from carbon.models import Zone
+from scheduler.joblog import log_event
 from scheduler.models import BackupJob
 from scheduler.signals import DEADLINE_GRACE, backup_failed, deadline_missed, send_on_commit
 
@@ -68,8 +71,6 @@ def select_due(now: datetime | None = None, *, limit: int = 500, force: bool = F
 
 def enqueue_jobs(job_ids: list[str], *, mark: bool = True) -> None:
     """Hand jobs to the worker cluster (one `run_job` task each)."""
-    from django_q.tasks import async_task
-
     if mark and job_ids:
         BackupJob.objects.filter(pk__in=job_ids).update(dispatched_at=timezone.now())
     for job_id in job_ids:
@@ -102,7 +103,8 @@ def claim_job(job_id: str, worker: str, *, now: datetime | None = None) -> None:
     inside the same transaction, with the zone row and the target's Capacity rows locked on
     PostgreSQL; on SQLite the immediate transaction serialises writers.
     """
-    from carbon.models import Zone
+    # Imported here (import order, not a cycle): importing scheduler.services.capacity first runs
+    # the scheduler.services package, which imports execution, which imports this module.
     from scheduler.services.capacity import capacity_for, running_on_target, stored_target, target_limits
 
     now = now or timezone.now()
@@ -192,8 +194,6 @@ def reap_stale_claims(now: datetime | None = None, *, lost: Collection[str] = ()
     was a process of this host that no longer exists (killed, out of memory), or is one of `lost`
     (worker ids a stopping cluster has just killed): no need to wait.
     """
-    from scheduler.services.jobs import log_event
-
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.BACKUP_STALE_SECONDS)
     reaped = []

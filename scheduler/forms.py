@@ -19,7 +19,9 @@ from carbon.models import Zone
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY
 from hyperweb.lib.timefmt import EARLIEST, LATEST
 from scheduler.cron import cron_problem, next_fire
+from scheduler.executors import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
 from scheduler.models import BackupJob, BackupPolicy
+from scheduler.services.policies import flexible_window
 from scheduler.uncertainty import RISK_LEVELS
 
 NS_PER_HOUR = 3600 * 10**9
@@ -181,7 +183,6 @@ class BackupForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from scheduler.executors import EXECUTOR_NAMES
 
         executor = self.fields["executor"]
         assert isinstance(executor, forms.ChoiceField)
@@ -190,8 +191,6 @@ class BackupForm(forms.Form):
     def clean_vm_path(self) -> str:
         path = self.cleaned_data["vm_path"].strip()
         if self.data.get("executor", settings.BACKUP_DEFAULT_EXECUTOR) == "file":
-            from scheduler.executors import PathNotAllowed, resolve_inside
-
             try:
                 resolved = resolve_inside(path, settings.BACKUP_SOURCE_ROOTS)
             except PathNotAllowed as exc:
@@ -449,8 +448,6 @@ def next_runs(expression: str, *, now: datetime, count: int = 3) -> list[datetim
 
 def describe_window(window_start: time | None, window_hours: float, fired_at: datetime | None) -> str:
     """The flexible window in words, using the scheduler's own rule for the next firing."""
-    from scheduler.services.policies import flexible_window
-
     if fired_at is None:
         return ""
     policy = BackupPolicy(window_start=window_start, window_hours=window_hours)

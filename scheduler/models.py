@@ -16,6 +16,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Case, CharField, Q, Value, When
 
+from carbon.models import Zone
+from scheduler.executors.base import PathNotAllowed, resolve_inside
+from scheduler.targets import is_target_key, normalise_target_key
 from scheduler.uncertainty import RISK_LEVELS
 
 
@@ -375,10 +378,6 @@ class Capacity(models.Model):
         return f"{self.key}: {self.max_concurrent}"
 
     def clean(self) -> None:
-        from carbon.models import Zone
-        from scheduler.executors.base import PathNotAllowed, resolve_inside
-        from scheduler.services.capacity import is_target_key, normalise_target_key
-
         key = (self.key or "").strip()
         if not is_target_key(key):
             if not Zone.objects.filter(code=key).exists():

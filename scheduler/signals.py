@@ -11,6 +11,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.dispatch import Signal
 
+from scheduler.models import BackupJob
+
 log = logging.getLogger(__name__)
 
 #: A backup failed for good: its last attempt failed, or it failed with no retry left.
@@ -36,8 +38,6 @@ def send_on_commit(signal: Signal, job_id: str) -> None:
     """
 
     def send() -> None:
-        from scheduler.models import BackupJob
-
         job = BackupJob.objects.filter(pk=job_id).first()
         if job is None:
             return

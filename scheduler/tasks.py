@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.utils import timezone
+
+from scheduler.dispatch import dispatch_due as dispatch
+from scheduler.dispatch import reap_stale_claims, start_timer
+from scheduler.executors.file import cleanup_stale_temporaries
+from scheduler.services.execution import execute_job, startup
+from scheduler.services.lifecycle import plan_due_verifications
+from scheduler.services.planning import replan_all
+from scheduler.services.policies import fire_due_policies
+from scheduler.services.retention import prune
 
 log = logging.getLogger(__name__)
 
 
 def run_job(job_id: str) -> str:
     """Claim and run one backup; a no-op unless this call wins the claim."""
-    from scheduler.services.execution import execute_job
-
     return execute_job(job_id)
 
 
 def dispatch_due() -> dict:
     """The periodic tick: reap lost workers, fire due policies, hand due jobs to the workers."""
-    from scheduler.dispatch import dispatch_due as dispatch
-    from scheduler.dispatch import reap_stale_claims
-    from scheduler.services.policies import fire_due_policies
-
     now = timezone.now()
     reaped = reap_stale_claims(now)
     if reaped:
-        from django.conf import settings
-
-        from scheduler.executors.file import cleanup_stale_temporaries
-
         cleanup_stale_temporaries(settings.BACKUP_TARGET_ROOT, older_than=settings.BACKUP_STALE_SECONDS)
     fired = fire_due_policies(now)
     dispatched = dispatch(now)
@@ -37,8 +37,6 @@ def dispatch_due() -> dict:
 
 def replan_waiting() -> dict:
     """Re-plan waiting carbon-aware jobs on the newest forecast (within their original windows)."""
-    from scheduler.services.planning import replan_all
-
     moved = replan_all()
     return {zone: len(ids) for zone, ids in moved.items()}
 
@@ -46,9 +44,6 @@ def replan_waiting() -> dict:
 def lifecycle_tick() -> dict:
     """The periodic lifecycle work: plan due verifications (deferrable, into clean windows) and
     prune archives by retention."""
-    from scheduler.services.lifecycle import plan_due_verifications
-    from scheduler.services.retention import prune
-
     planned = plan_due_verifications()
     pruned = prune()
     return {"verifications_planned": len(planned), "pruned": len(pruned.deleted), "kept": len(pruned.skipped)}
@@ -56,11 +51,6 @@ def lifecycle_tick() -> dict:
 
 def on_worker_start(sender: object = None, proc_name: str = "", **kwargs: object) -> None:
     """django-q2 post_spawn: clean up after dead runs, re-dispatch due jobs, start the timer."""
-    from django.conf import settings
-
-    from scheduler.dispatch import start_timer
-    from scheduler.services.execution import startup
-
     try:
         startup()
     except Exception:  # never keep a worker from starting

@@ -20,12 +20,12 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import OPERATOR, VIEWER, has_role
+from accounts.views import role_required
 from carbon import charts
 from carbon import services as carbon_services
 from hyperweb.api.timestamps import now_iso
 from hyperweb.lib.timefmt import format_utc
 from hyperweb.templatetags.pages import operation_noun
-from hyperweb.views import role_required
 from scheduler import services
 from scheduler.forms import (
     BackupFilterForm,

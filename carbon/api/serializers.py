@@ -13,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from carbon.intensity import quality
 from carbon.models import CarbonReading, Zone
 from hyperweb.api.fields import StrictCharField, StrictFloatField, TimestampField, non_blank
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
@@ -182,8 +183,6 @@ class ReadingSerializer(serializers.ModelSerializer):
         ]
 
     def get_quality(self, reading: CarbonReading) -> str:
-        from carbon.intensity import quality
-
         return quality(reading.value)
 
 

@@ -1,4 +1,5 @@
-"""/carbon/* at the host root, no trailing slashes (as the HyperSDK clients call them: docs/API.md)."""
+"""/carbon/* at the host root, no trailing slashes (as the HyperSDK clients call them: docs/API.md).
+POST /carbon/report reads the scheduler's jobs too, so scheduler/api/urls.py routes it."""
 
 from django.urls import path
 
@@ -14,5 +15,4 @@ urlpatterns = [
         name="carbon-zone-intensity",
     ),
     path("carbon/estimate", views.EstimateView.as_view(), name="carbon-estimate"),
-    path("carbon/report", views.ReportView.as_view(), name="carbon-report"),
 ]

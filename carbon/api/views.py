@@ -8,14 +8,12 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.roles import VIEWER, has_role
+from accounts.api.permissions import CarbonPublicRead
 from carbon import services
 from carbon.api import serializers as s
-from carbon.api.report import NoReadings, carbon_report, find_job
 from carbon.models import Zone
 from hyperweb.api.errors import api_error, field_error
 from hyperweb.api.pagination import check_cap
-from hyperweb.api.permissions import CarbonPublicRead
 from hyperweb.api.timestamps import now_iso, utcnow
 from hyperweb.api.views import APIView
 
@@ -166,40 +164,3 @@ class EstimateView(CarbonView):
             zone, data["data_size_gb"], data["duration_hours"], horizon_hours=data.get("horizon_hours")
         )
         return Response(s.EstimateSerializer(estimate).data)
-
-
-class ReportView(CarbonView):
-    # It stores nothing, so CARBON_PUBLIC_READ opens it like the other carbon reads (HyperSDK's CLI
-    # sends no credentials). What a job id would reveal (its request time, the honest saving) is
-    # only looked up for callers with the viewer role; anonymous callers get the report alone.
-
-    @extend_schema(
-        operation_id="carbon_report",
-        request=s.ReportRequestSerializer,
-        responses=s.ReportSerializer,
-        summary="Energy, intensity and emissions of a finished operation",
-        tags=["carbon"],
-    )
-    def post(self, request: Request) -> Response:
-        """Energy, the time-weighted mean intensity of stored readings over [start_time, end_time],
-        and emissions of a finished operation. `savings_vs_worst_kg_co2` compares with 1000 gCO2/kWh
-        (kept for HyperSDK clients); `savings_vs_requested_kg_co2` compares with starting when the
-        job was requested, for jobs hyperweb knows (and only to viewers: with CARBON_PUBLIC_READ
-        an anonymous caller gets the report without those two)."""
-        data = self.body(s.ReportRequestSerializer)
-        job = find_job(data.get("job_id", "")) if has_role(request.user, VIEWER) else None
-        code = data.get("zone") or (job.zone.code if job is not None and job.zone_id else None)
-        zone = self.zone_from_body(code)
-        try:
-            report = carbon_report(
-                zone=zone,
-                job=job,
-                job_id=data.get("job_id", ""),
-                start=data["start_time"],
-                end=data["end_time"],
-                data_gb=data["data_size_gb"],
-                now=utcnow(),
-            )
-        except NoReadings as exc:
-            raise field_error("start_time", str(exc)) from None
-        return Response(s.ReportSerializer(report).data)

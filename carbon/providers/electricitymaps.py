@@ -28,6 +28,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from carbon.providers.base import ProviderError, Reading, ZoneNotPermitted, ZoneRef
 from carbon.providers.http import (
     HttpClient,
@@ -312,8 +314,6 @@ def _iso(moment: datetime) -> str:
 
 def build() -> ElectricityMapsProvider:
     """The provider configured by ELECTRICITYMAPS_TOKEN / ELECTRICITYMAPS_BASE_URL."""
-    from django.conf import settings
-
     return ElectricityMapsProvider(
         token=settings.ELECTRICITYMAPS_TOKEN,
         base_url=settings.ELECTRICITYMAPS_BASE_URL,

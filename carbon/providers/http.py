@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 import requests
+from django.conf import settings
 
 from carbon.providers.base import ProviderError, ProviderUnreachable
 from hyperweb.lib.timefmt import parse_instant
@@ -226,8 +227,6 @@ class HttpSettings(TypedDict):
 
 def http_settings() -> HttpSettings:
     """Timeout and retries from django settings, as keyword arguments for a provider."""
-    from django.conf import settings
-
     return {
         "timeout": float(settings.CARBON_HTTP_TIMEOUT),
         "retries": int(settings.CARBON_HTTP_RETRIES),

@@ -27,6 +27,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from carbon.providers.base import Reading, ZoneRef
+from carbon.zones import DEFAULT_ZONES
 
 STEP = timedelta(minutes=15)
 _STEP_S = 900
@@ -152,8 +153,6 @@ class SimulatedProvider:
         return readings
 
     def zones(self, *, now: datetime | None = None) -> list[str]:
-        from carbon.zones import DEFAULT_ZONES
-
         return [zone["code"] for zone in DEFAULT_ZONES]
 
 

@@ -18,6 +18,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from carbon.providers.base import ProviderError, Reading, ZoneRef
 from carbon.providers.http import HttpClient, http_settings, intensity_number, parse_time
 from hyperweb.lib.timefmt import format_utc
@@ -240,8 +242,6 @@ def _fmt(moment: datetime) -> str:
 
 def build() -> UkGridProvider:
     """The provider configured by UKGRID_BASE_URL."""
-    from django.conf import settings
-
     return UkGridProvider(
         base_url=settings.UKGRID_BASE_URL,
         **http_settings(),

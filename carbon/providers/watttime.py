@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from carbon.providers.base import ProviderError, Reading, ZoneRef
 from carbon.providers.http import HttpClient, HTTPStatusError, http_settings, intensity_number, parse_time
 from hyperweb.lib.timefmt import format_utc
@@ -248,8 +250,6 @@ def _iso(moment: datetime) -> str:
 
 def build() -> WattTimeProvider:
     """The provider configured by WATTTIME_USERNAME / _PASSWORD / _BASE_URL / _SIGNAL."""
-    from django.conf import settings
-
     return WattTimeProvider(
         username=settings.WATTTIME_USERNAME,
         password=settings.WATTTIME_PASSWORD,

@@ -1,8 +1,10 @@
 """Carbon operations shared by the API, the dashboard, the workers and the `carbon` command.
 
 - fetching: ask providers only when stale (per-provider TTL), walk the chain on failure, log and
-  record every outcome (`refresh_zone`, `refresh_all_zones`); readers keep the "nobody needs
-  asking until T" decision in Django's cache (`ensure_fresh_cached`);
+  record every outcome; readers keep the "nobody needs asking until T" decision in Django's cache
+  (`ensure_fresh_cached`);
+- refresh: bring zones up to date through fetching, then the built-in forecaster where no
+  provider gave a forecast (`refresh_zone`, `refresh_all_zones`);
 - store: upsert readings (`store_readings`, `readings_between`), bump the zone's data version
   that cached answers are keyed by (`data_version`, `bump_data_version`), and record each
   source's newest forecast issue (carbon.models.ForecastIssue);
@@ -16,10 +18,13 @@
 - estimates: `estimate`, a backup's emissions now against the best window ahead;
 - data: CSV import, simulated demo data (the worker schedules are in carbon/schedules.py);
 - retention: thin out old forecast issues, keeping each UTC day's first (`prune_forecasts`);
+- accuracy: how good the stored forecasts were against what was then measured, overall and by
+  lead time (`forecast_accuracy`, the zone page's figures);
 - modelled: the built-in forecaster's forecast from stored history, for zones whose providers
   give none (`store_model_forecast`, called by `refresh_zone`).
 """
 
+from carbon.services.accuracy import forecast_accuracy
 from carbon.services.base import NoData, UnknownZone, energy_model, get_zone, resolve_now
 from carbon.services.data import (
     FORMATS,
@@ -34,10 +39,9 @@ from carbon.services.fetching import (
     ensure_fresh,
     ensure_fresh_cached,
     provider_ttl,
-    refresh_all_zones,
-    refresh_zone,
 )
 from carbon.services.modelled import store_model_forecast
+from carbon.services.refresh import refresh_all_zones, refresh_zone
 from carbon.services.renewables import renewable_share
 from carbon.services.retention import prune_forecasts
 from carbon.services.series import (
@@ -85,6 +89,7 @@ __all__ = [
     "ensure_fresh",
     "ensure_fresh_cached",
     "estimate",
+    "forecast_accuracy",
     "forecast_points",
     "get_zone",
     "import_readings",

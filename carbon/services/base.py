@@ -60,18 +60,6 @@ def resolve_now(now: datetime | None) -> datetime:
     return now.astimezone(UTC)
 
 
-# The built-in forecaster's readings (carbon/services/modelled.py): "model" when made from real
-# history, "model+simulated" when any of that history was simulated, so both labels show.
-MODEL_SOURCE = "model"
-MODEL_FROM_SIMULATED_SOURCE = "model+simulated"
-SIMULATED_SOURCES = frozenset({"simulated", MODEL_FROM_SIMULATED_SOURCE})
-
-
-def source_is_simulated(source: str) -> bool:
-    """Numbers from the simulated provider, or a model forecast made from them."""
-    return source in SIMULATED_SOURCES
-
-
 def energy_model() -> EnergyModel:
     """The energy model from settings: the one every estimate, job accounting and report uses."""
     return EnergyModel(

@@ -14,6 +14,7 @@ from django.db import transaction
 from carbon.models import FetchAttempt, Zone
 from carbon.providers import get_provider
 from carbon.providers.base import Reading
+from carbon.providers.csvfile import open_text, parse_csv
 from carbon.services.base import get_zone, resolve_now
 from carbon.services.fetching import ALL_WHATS
 from carbon.services.store import StoreResult, store_readings
@@ -34,7 +35,6 @@ class ImportResult:
 
 def _sniff_format(path: str | os.PathLike[str]) -> str:
     # Only tells the two headers apart for --format; parsing (and its errors) is csvfile's job.
-    from carbon.providers.csvfile import open_text
 
     with open_text(path) as handle:
         for line in handle:
@@ -59,8 +59,6 @@ def import_readings(
     never sits in memory as model objects. `zone_code` is the zone for rows that name none.
     Raises UnknownZone, ValueError (a bad row, with its line number) or OSError.
     """
-    from carbon.providers.csvfile import parse_csv
-
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
     if fmt != "auto" and _sniff_format(path) != fmt:

@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max
+from django_q.tasks import async_task
 
 from carbon.models import CarbonReading, FetchAttempt, Zone, ZoneDenial
 from carbon.providers import UnknownProvider, get_provider
@@ -80,8 +81,6 @@ def request_refresh(zone: Zone) -> bool:
     if not cache.add(key, 1, timeout=REFRESH_REQUEST_SECONDS):
         return False
     try:
-        from django_q.tasks import async_task
-
         async_task("carbon.tasks.refresh_zone", zone.pk, task_name=f"carbon refresh {zone.code}")
     except Exception:
         log.exception("%s: could not queue a refresh for the workers", zone.code)
@@ -326,37 +325,3 @@ def ensure_fresh_cached(zone: Zone, whats: Sequence[str], *, now: datetime | Non
     until = min(until, now + timedelta(seconds=max_age))
     cache.set(f"{key}:{data_version(zone.pk)}", (now, until), timeout=max_age)
     return until
-
-
-def refresh_zone(zone: Zone, *, now: datetime | None = None, force: bool = False) -> list[FetchOutcome]:
-    """Bring a zone's current reading, recent history and forecast up to date (TTL permitting).
-
-    When no provider in the chain has a forecast (asked now or fresh within its TTL), the built-in
-    forecaster predicts one from the stored history (`modelled.store_model_forecast`); its
-    outcome, or why it made none, is the last of the list.
-    """
-    now = resolve_now(now)
-    outcomes = ensure_fresh(zone, ALL_WHATS, now=now, force=force)
-    if not any(o.what == FORECAST and o.ok and o.readings > 0 for o in outcomes):
-        # Imported here: modelled reads the series, which imports this module.
-        from carbon.services.modelled import store_model_forecast
-
-        try:
-            outcomes.append(store_model_forecast(zone, now=now))
-        except Exception as exc:  # the providers' outcomes above stand whatever the model does
-            log.exception("%s: model forecast failed", zone.code)
-            outcomes.append(
-                FetchOutcome(zone.code, "model", FORECAST, "failed", error=f"{type(exc).__name__}: {exc}")
-            )
-    return outcomes
-
-
-def refresh_all_zones(now: datetime | None = None, *, force: bool = False) -> list[FetchOutcome]:
-    """Refresh every active zone; one zone's trouble does not stop the others."""
-    outcomes: list[FetchOutcome] = []
-    for zone in Zone.objects.filter(active=True):
-        try:
-            outcomes.extend(refresh_zone(zone, now=now, force=force))
-        except Exception:
-            log.exception("refreshing %s failed", zone.code)
-    return outcomes

@@ -14,7 +14,7 @@ How the rows are labelled:
   a re-run within the hour upserts the same rows (changed only if late history arrived);
 - ``source="model"``, or ``"model+simulated"`` when any step of the history it was built from
   came from the simulated provider (demo data). The rule is by source name, like the rest of
-  the product (`base.source_is_simulated`): a model forecast is "simulated" exactly when its
+  the product (`carbon.models.source_is_simulated`): a model forecast is "simulated" exactly when its
   input was, and both labels show. A model fed with real data is never called simulated.
 
 With less than MIN_HISTORY of stored actual data in the lookback, or none in the last day, no
@@ -31,9 +31,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from carbon.forecaster import DEFAULT_PARAMS, forecast_from_history
-from carbon.models import CarbonReading, Zone
+from carbon.models import MODEL_FROM_SIMULATED_SOURCE, MODEL_SOURCE, CarbonReading, Zone
 from carbon.providers.base import Reading
-from carbon.services.base import MODEL_FROM_SIMULATED_SOURCE, MODEL_SOURCE, resolve_now
+from carbon.services.base import resolve_now
 from carbon.services.fetching import FORECAST, FetchOutcome
 from carbon.services.series import intensity_series
 from carbon.services.store import store_readings

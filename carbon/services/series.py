@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db.models import Max
 
 from carbon.intensity import StepSeries, quality
-from carbon.models import CarbonReading, ForecastIssue, Zone
-from carbon.services.base import NoData, resolve_now, source_is_simulated
+from carbon.models import CarbonReading, ForecastIssue, Zone, source_is_simulated
+from carbon.services.base import NoData, resolve_now
 from carbon.services.fetching import CURRENT, FORECAST, ensure_fresh_cached
 
 ACTUAL = CarbonReading.Kind.ACTUAL.value

@@ -6,7 +6,7 @@ How to write an endpoint (the /jobs/* and /schedules views follow this too)
   classes (X-API-Key, Bearer token, session with CSRF), `IsViewer` permission, the JSON renderer
   and parser, and the exception handler. Route it at the root without a trailing slash:
   `path("jobs/cancel", CancelView.as_view())` in `<app>/api/urls.py`, included from hyperweb/urls.py.
-- Roles (`hyperweb.api.permissions`): `IsViewer` (read), `IsOperator` (submit/cancel jobs,
+- Roles (`accounts.api.permissions`): `IsViewer` (read), `IsOperator` (submit/cancel jobs,
   manage schedules), `IsAdmin` (zones, users, keys), `ReadViewerWriteOperator` (GET for viewers,
   other methods for operators), `CarbonPublicRead` (anonymous too when CARBON_PUBLIC_READ).
   Anonymous callers get 401, authenticated callers without the role 403, automatically.

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.drainage import set_override
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hyperweb.api.timestamps import format_timestamp, parse_timestamp
+from hyperweb.api.views import json_type
 
 # The years a timestamp coming in may name, as a pattern the OpenAPI schema carries: the server
 # takes 1970-01-01T00:00:00Z to 2100-01-01T00:00:00Z (hyperweb.api.timestamps); the pattern
@@ -32,8 +34,6 @@ class StrictCharField(serializers.CharField):
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
-            from hyperweb.api.views import json_type
-
             self.fail("not_a_string", kind=json_type(data))
         return super().to_internal_value(data)
 
@@ -59,8 +59,6 @@ class StrictIntegerField(serializers.IntegerField):
 def non_blank(**kwargs: Any) -> serializers.CharField:
     """A string that must hold more than whitespace, and says so in the schema (minLength 1 and
     the pattern \\S): whitespace is trimmed, so "  " would be refused as blank."""
-    from django.core.validators import RegexValidator
-
     validators = [*kwargs.pop("validators", []), RegexValidator(NON_BLANK, message="must not be blank")]
     return StrictCharField(min_length=1, validators=validators, **kwargs)
 

@@ -7,13 +7,12 @@ from typing import Any
 from rest_framework import serializers
 
 from hyperweb.api.errors import field_error
+from hyperweb.api.fields import StrictIntegerField
 
 
 def limit_field(default: int, maximum: int, *, body: bool = False, **kwargs: Any) -> serializers.IntegerField:
     """A serializer field for `limit`: 1..maximum, default `default` (`body`: a JSON integer only;
     query parameters are text)."""
-    from hyperweb.api.fields import StrictIntegerField
-
     field_class = StrictIntegerField if body else serializers.IntegerField
     return field_class(
         min_value=1,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 __all__ = ["Echo", "LineWriter", "csv_lines"]
 
@@ -31,12 +30,12 @@ class LineWriter:
     def __init__(self) -> None:
         self._writer = csv.writer(Echo())
 
-    def writerow(self, row: Iterable[Any]) -> str:
+    def writerow(self, row: Iterable[object]) -> str:
         line: str = self._writer.writerow(row)
         return line
 
 
-def csv_lines(rows: Iterable[Iterable[Any]], header: Iterable[Any] | None = None) -> Iterator[str]:
+def csv_lines(rows: Iterable[Iterable[object]], header: Iterable[object] | None = None) -> Iterator[str]:
     """Each row (the header first, when given) as one CSV line."""
     writer = LineWriter()
     if header is not None:

@@ -49,6 +49,8 @@ class OutOfRange(ValueError):
 def format_utc(value: datetime | date, timespec: str = "auto") -> str:
     """`2026-01-31T22:00:00Z` (`timespec` as datetime.isoformat: auto, minutes, seconds,
     milliseconds, microseconds). Naive datetimes are UTC; a date is its midnight UTC."""
+    if isinstance(value, datetime) and value.tzinfo is UTC:  # the usual case, first (CSV exports)
+        return value.isoformat(timespec=timespec)[:-6] + "Z"
     if not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day).isoformat(timespec=timespec) + "Z"
     offset = value.utcoffset()

@@ -14,6 +14,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.roles import ROLES, role_of
 from hyperweb.lib import units
 from hyperweb.lib.timefmt import format_utc
 
@@ -106,16 +107,12 @@ def query_with(context: template.Context, **changes: object) -> str:
 @register.simple_tag
 def user_role(user: object) -> str:
     """The user's role name ("viewer", "operator", "admin") or "" for none."""
-    from accounts.roles import role_of
-
     return role_of(user) or ""
 
 
 @register.filter
 def at_least(role: str, wanted: str) -> bool:
     """`{% if role|at_least:"operator" %}`: role ranking as accounts.roles defines it."""
-    from accounts.roles import ROLES
-
     return role in ROLES and ROLES.index(role) >= ROLES.index(wanted)
 
 

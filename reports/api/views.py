@@ -17,8 +17,8 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 
+from accounts.api.permissions import IsViewer
 from hyperweb.api.errors import field_error
-from hyperweb.api.permissions import IsViewer
 from hyperweb.api.views import APIView
 from reports.api.serializers import ESGQuerySerializer
 from reports.esg import csv as esg_csv

@@ -8,7 +8,7 @@ O(zones + days) state, so a year of 100,000 backups streams through in flat memo
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -156,7 +156,7 @@ class _Bucket:
         )
 
 
-def _pick(choose: Any, a: float | None, b: float | None) -> float | None:
+def _pick(choose: Callable[[float, float], float], a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else choose(a, b)
 
 

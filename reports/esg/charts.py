@@ -61,7 +61,7 @@ def _svg(name: str, width: int, height: int, title: str, desc: str, body: list[s
 def emissions_over_time(report: ESGReport) -> str:
     """Cumulative emitted CO2 against the cumulative counterfactual, a step at each backup's finish
     time and flat in between: the report's `cumulative` steps, the savings page's very data
-    (reports.charts.cumulative_steps). The mass unit (g, kg or t) is hyperweb.lib.units'."""
+    (reports.queries.cumulative_steps). The mass unit (g, kg or t) is hyperweb.lib.units'."""
     steps = list(report.cumulative)
     width, height, left, right, top, bottom = 720, 300, 64, 16, 28, 40
     title = "Emissions against the counterfactual, cumulative"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
 
 from hyperweb.lib.csvstream import LineWriter
 from hyperweb.lib.timefmt import format_utc
@@ -188,7 +187,7 @@ _FIGURES: tuple[tuple[str, str, str], ...] = (
 
 def _figures_lines(section: str, key: str, figures: Figures) -> Iterator[list[str]]:
     for attr, metric, unit in _FIGURES:
-        value: Any = getattr(figures, attr)
+        value: float | int | None = getattr(figures, attr)
         if attr == "market_kg" and value is None:
             continue
         yield [section, neutralise(key), metric, _number(value), unit]
@@ -268,7 +267,9 @@ def summary_csv(report: ESGReport) -> Iterator[str]:
         yield writer.writerow(line)
 
 
-def _breakdown_lines(prefix: str, by_zone: Any, by_month: Any) -> Iterator[list[Any]]:
+def _breakdown_lines(
+    prefix: str, by_zone: tuple[tuple[str, Figures], ...], by_month: tuple[tuple[str, Figures], ...]
+) -> Iterator[list[str]]:
     """The per-zone then per-month figure lines of one signal (``prefix`` names the marginal)."""
     for section, rows in ((f"{prefix}zone_totals", by_zone), (f"{prefix}month_totals", by_month)):
         for key, figures in rows:

@@ -135,7 +135,7 @@ class ESGReport:
     unaccounted_runs: int = 0  # failed or not accounted in the period: counted, not summed
     lifecycle: LifecycleRuns = LifecycleRuns()  # restores and verifications, apart from the backups
     # The inventory's cumulative curve: (time, emitted kg, counterfactual kg), a step at each
-    # average-signal backup's finish (reports.charts.cumulative_steps, as on the savings page).
+    # average-signal backup's finish (reports.queries.cumulative_steps, as on the savings page).
     cumulative: tuple[tuple[datetime, float, float], ...] = ()
 
     # The inventory's figures under their usual names: average-signal backups only.

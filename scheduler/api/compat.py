@@ -12,8 +12,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.permissions import IsOperator, IsViewer
 from hyperweb.api.errors import api_error
-from hyperweb.api.permissions import IsOperator, IsViewer
 from hyperweb.api.schema import ErrorSerializer
 from hyperweb.api.views import APIView, json_type
 from scheduler.api.views import SCHEDULES, get_job

@@ -1,8 +1,9 @@
 """OpenAPI request schemas of /jobs/submit and /schedules, built from the rules the server enforces.
 
-scheduler.services.definitions (parse_definition) and scheduler.services.policies
-(apply_policy_data) are where the rules live; these schemas state the same rules from the same
-constants (column lengths, caps, enums), so a request the schema calls valid is never refused
+A JobDefinition's schema is generated from the rules parse_definition checks
+(scheduler.services.definitions.DEFINITION_RULES and METADATA_RULES), so the two cannot drift;
+scheduler.services.policies (apply_policy_data) holds a schedule's own rules, stated here from the
+same constants (column lengths, caps, enums). A request the schema calls valid is never refused
 for its shape, and one it calls invalid is refused with a 400. What OpenAPI cannot state is said
 in the descriptions: a file-executor path must lie inside the source (or target) roots, a zone
 must exist, an id must be new.
@@ -15,10 +16,16 @@ from typing import Any
 
 from hyperweb.api.fields import NON_BLANK, TIMESTAMP_SCHEMA
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
-from scheduler.executors.base import EXECUTOR_NAMES
-from scheduler.services.definitions import MAX_DELAY, MAX_ID_LENGTH, column_max_length
+from scheduler.models import BackupJob, BackupPolicy
+from scheduler.services.definitions import (
+    DEFINITION_RULES,
+    MAX_DELAY,
+    MAX_ID_LENGTH,
+    METADATA_RULES,
+    Rule,
+    column_max_length,
+)
 from scheduler.uncertainty import RISK_LEVELS
-from scheduler.vocabulary import BACKUP_FORMATS, EXPORT_METHODS
 
 # Common cron forms (minute, hour, day 1-28, month, weekday; `*` and `*/n` steps): every string
 # matching it is a schedule that fires. The server accepts any cron expression croniter does
@@ -53,8 +60,6 @@ def _number(*, minimum: float = 0, maximum: float | None = None, exclusive: bool
 
 
 def _columns() -> dict[str, int]:
-    from scheduler.models import BackupJob, BackupPolicy
-
     return {
         "job.name": column_max_length(BackupJob, "name"),
         "job.vm_path": column_max_length(BackupJob, "vm_path"),
@@ -70,83 +75,54 @@ def _id(max_length: int) -> dict[str, Any]:
     return _nullable(_string(max_length, pattern=r"^$|^[^/]*[^\s/][^/]*$"))
 
 
-def metadata_schema() -> dict[str, Any]:
-    max_delay_ns = MAX_DELAY / timedelta(microseconds=1) * 1000
-    duration = _nullable(_number(minimum=MIN_DURATION_HOURS, maximum=MAX_DURATION_HOURS))
+def rule_schema(rule: Rule, columns: dict[str, int]) -> dict[str, Any]:
+    """The JSON Schema of one key, from the rule parse_definition checks it against."""
+    max_length = columns[f"job.{rule.column}"] if rule.column else None
+    extra: dict[str, Any] = {}
+    if rule.description:
+        extra["description"] = rule.description.format(max_length=max_length)
+    schema: dict[str, Any]
+    if rule.kind == "text":
+        if rule.required:
+            extra = {"minLength": 1, "pattern": NON_BLANK, **extra}
+        schema = _string(max_length, **extra)
+    elif rule.kind == "id":
+        return _id(MAX_ID_LENGTH)
+    elif rule.kind == "enum":
+        schema = {"type": "string", "enum": ["", *rule.choices], **extra}
+    elif rule.kind == "bool":
+        schema = {"type": "boolean", **extra}
+    elif rule.kind == "object":
+        schema = {"type": "object", **extra}
+        if rule.key == "metadata":
+            schema = metadata_schema(columns)
+    elif rule.kind == "number":
+        schema = _number(minimum=rule.minimum, maximum=rule.maximum) | extra
+    elif rule.kind == "timestamp":
+        schema = TIMESTAMP_SCHEMA | extra
+    else:  # pragma: no cover - check_rule refuses it too
+        raise AssertionError(f"unknown rule kind {rule.kind!r}")
+    return _nullable(schema) if rule.nullable else schema
+
+
+def metadata_schema(columns: dict[str, int] | None = None) -> dict[str, Any]:
+    columns = columns or _columns()
     return {
         "type": "object",
         "description": "hyperweb's scheduling inputs; other keys are kept as given. The planning "
         "decision is written back here (carbon_planned_start, carbon_reason, ...).",
-        "properties": {
-            "carbon_aware": {"type": "boolean", "description": "needs carbon_zone"},
-            "carbon_zone": _nullable(_string(description="a zone id of GET /carbon/zones")),
-            "carbon_max_intensity": _nullable(
-                _number(maximum=MAX_INTENSITY) | {"description": "gCO2/kWh: start at once at or below it"}
-            ),
-            "carbon_max_delay": _nullable(
-                _number(maximum=max_delay_ns)
-                | {"description": "nanoseconds the job may wait (at most 14 days)"}
-            ),
-            "expected_duration_hours": duration,
-            "carbon_duration_hours": duration,
-            "data_size_gb": _nullable(_number(maximum=MAX_DATA_SIZE_GB)),
-            "not_before": _nullable(
-                TIMESTAMP_SCHEMA | {"description": "start no earlier (at most 366 days ahead)"}
-            ),
-            "executor": _nullable(
-                {
-                    "type": "string",
-                    "enum": ["", *EXECUTOR_NAMES],
-                    "description": "empty: the server's default; hypersdk only where the server has "
-                    "HYPERSDK_URL set (else 400 naming metadata.executor)",
-                }
-            ),
-            "carbon_risk": _nullable({"type": "string", "enum": ["", *RISK_LEVELS]}),
-        },
+        "properties": {rule.key: rule_schema(rule, columns) for rule in METADATA_RULES},
     }
 
 
 def job_definition_schema() -> dict[str, Any]:
     columns = _columns()
-    flag = _nullable({"type": "boolean"})
-    text = _nullable(_string())
-    target = _nullable(
-        _string(
-            columns["job.target"],
-            description="file executor: inside BACKUP_TARGET_ROOT; at most "
-            f"{columns['job.target']} characters once resolved there, each name at most 255 bytes",
-        )
-    )
     return {
         "type": "object",
         "description": "A HyperSDK JobDefinition. Keys not listed are kept as given; secrets "
         "(password, token, ... and passwords inside URLs) are never stored in it nor echoed.",
-        "required": ["vm_path"],
-        "properties": {
-            "vm_path": _string(
-                columns["job.vm_path"],
-                minLength=1,
-                pattern=NON_BLANK,
-                description="file executor: inside BACKUP_SOURCE_ROOTS (relative paths are taken from there)",
-            ),
-            "id": _id(MAX_ID_LENGTH),
-            "name": _nullable(_string(columns["job.name"])),
-            "output_dir": target,
-            "output_path": target,
-            "format": _nullable({"type": "string", "enum": ["", *BACKUP_FORMATS]}),
-            "export_method": _nullable({"type": "string", "enum": ["", *EXPORT_METHODS]}),
-            "compress": flag,
-            "thin": flag,
-            "insecure": flag,
-            "vcenter": _nullable({"type": "object", "description": "server, username, password, insecure"}),
-            "options": _nullable({"type": "object"}),
-            "vcenter_url": text,
-            "username": text,
-            "datacenter": text,
-            "method": text,
-            "created_at": text,
-            "metadata": _nullable(metadata_schema()),
-        },
+        "required": [rule.key for rule in DEFINITION_RULES if rule.required],
+        "properties": {rule.key: rule_schema(rule, columns) for rule in DEFINITION_RULES},
     }
 
 

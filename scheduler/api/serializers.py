@@ -12,8 +12,8 @@ from rest_framework import serializers
 from hyperweb.api.fields import StrictBooleanField, StrictCharField
 from hyperweb.api.pagination import limit_field
 from scheduler.models import BackupJob
+from scheduler.services.definitions import DEFINITION_RULES, METADATA_RULES, Rule
 from scheduler.uncertainty import RISK_LEVELS
-from scheduler.vocabulary import BACKUP_FORMATS, EXPORT_METHODS
 
 # HyperSDK clients see a job waiting for its planned start (scheduled) as pending.
 WIRE_STATUSES = tuple(s for s in BackupJob.Status.values if s != BackupJob.Status.SCHEDULED)
@@ -21,24 +21,36 @@ WIRE_STATUSES = tuple(s for s in BackupJob.Status.values if s != BackupJob.Statu
 INTEGRITY_STATES = [state or "unverified" for state in BackupJob.Integrity.values]
 
 
-class JobDefinitionSerializer(serializers.Serializer):
-    """HyperSDK JobDefinition (extra keys allowed; secrets are never echoed)."""
+def _definition_field(rule: Rule) -> serializers.Field:
+    """The serializer field of one JobDefinition key, from the rule parse_definition checks."""
+    required = rule.required
+    if rule.kind == "enum":
+        return serializers.ChoiceField(choices=rule.choices, required=required)
+    if rule.kind == "bool":
+        return serializers.BooleanField(required=required)
+    if rule.key == "metadata":
+        keys = ", ".join(f"{r.key} ({'|'.join(r.choices)})" if r.choices else r.key for r in METADATA_RULES)
+        return serializers.DictField(
+            help_text=f"{keys}; the decision is written back as carbon_planned_start, carbon_reason, "
+            "carbon_intensity_at_submit, ...",
+            required=required,
+        )
+    if rule.kind == "object":
+        return serializers.DictField(required=required)
+    return serializers.CharField(required=required)  # text and id: what is stored is a string
 
-    vm_path = serializers.CharField()
-    id = serializers.CharField(required=False)
-    name = serializers.CharField(required=False)
-    output_dir = serializers.CharField(required=False)
-    output_path = serializers.CharField(required=False)
-    format = serializers.ChoiceField(choices=BACKUP_FORMATS, required=False)
-    export_method = serializers.ChoiceField(choices=EXPORT_METHODS, required=False)
-    compress = serializers.BooleanField(required=False)
-    created_at = serializers.CharField(required=False)
-    metadata = serializers.DictField(
-        required=False,
-        help_text="carbon_aware, carbon_zone, carbon_max_intensity (g/kWh), carbon_max_delay (int ns), "
-        "carbon_risk (cautious|balanced|greedy), expected_duration_hours, data_size_gb, not_before; the decision is written back as "
-        "carbon_planned_start, carbon_reason, carbon_intensity_at_submit, ...",
-    )
+
+# HyperSDK JobDefinition as stored and echoed: one field per rule of the validator
+# (scheduler.services.definitions.DEFINITION_RULES), so the documented keys are the accepted ones.
+JobDefinitionSerializer = type(
+    "JobDefinitionSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "HyperSDK JobDefinition (extra keys allowed; secrets are never echoed).",
+        "__module__": __name__,
+        **{rule.key: _definition_field(rule) for rule in DEFINITION_RULES},
+    },
+)
 
 
 class ProgressSerializer(serializers.Serializer):

@@ -1,10 +1,17 @@
-"""/jobs/* and /schedules at the host root, no trailing slashes (as the HyperSDK clients call them: docs/API.md)."""
+"""/jobs/* and /schedules at the host root, no trailing slashes (as the HyperSDK clients call them:
+docs/API.md), with the service's /health, /status and /capabilities and POST /carbon/report (they
+read the scheduler's jobs)."""
 
-from django.urls import path
+from django.conf import settings
+from django.urls import URLPattern, path
 
-from scheduler.api import compat, views
+from scheduler.api import compat, service_views, views
 
-urlpatterns = [
+urlpatterns: list[URLPattern] = [
+    path("health", service_views.HealthView.as_view(), name="api-health"),
+    path("status", service_views.StatusView.as_view(), name="api-status"),
+    path("capabilities", service_views.CapabilitiesView.as_view(), name="api-capabilities"),
+    path("carbon/report", views.ReportView.as_view(), name="carbon-report"),
     path("jobs/submit", views.SubmitView.as_view(), name="jobs-submit"),
     path("jobs/query", views.QueryView.as_view(), name="jobs-query"),
     path("jobs/cancel", views.CancelView.as_view(), name="jobs-cancel"),
@@ -31,3 +38,8 @@ urlpatterns = [
         "schedules/<str:schedule_id>/trigger", views.ScheduleTriggerView.as_view(), name="schedules-trigger"
     ),
 ]
+
+if settings.BENCH_ENDPOINT:
+    urlpatterns.append(
+        path("bench/constant", service_views.BenchConstantView.as_view(), name="bench-constant")
+    )

@@ -10,13 +10,17 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.api.permissions import IsOperator, IsViewer, ReadViewerWriteOperator
+from accounts.roles import VIEWER, has_role
+from carbon.api import serializers as carbon_s
+from carbon.api.views import CarbonView
 from hyperweb.api.errors import api_error, field_error
-from hyperweb.api.permissions import IsOperator, IsViewer, ReadViewerWriteOperator
-from hyperweb.api.timestamps import now_iso
+from hyperweb.api.timestamps import now_iso, utcnow
 from hyperweb.api.views import APIView, json_type, require_body
 from scheduler import services
 from scheduler.api import schemas
 from scheduler.api import serializers as s
+from scheduler.api.report import NoReadings, carbon_report, find_job
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services import lifecycle
 from scheduler.services.definitions import IdTaken, problem_text
@@ -441,3 +445,44 @@ class ScheduleTriggerView(APIView):
                 "timestamp": now_iso(),
             }
         )
+
+
+# POST /carbon/report: a carbon endpoint by URL and schema, here because it reads the scheduler's
+# jobs too (scheduler/api/report.py).
+
+
+class ReportView(CarbonView):
+    # It stores nothing, so CARBON_PUBLIC_READ opens it like the other carbon reads (HyperSDK's CLI
+    # sends no credentials). What a job id would reveal (its request time, the honest saving) is
+    # only looked up for callers with the viewer role; anonymous callers get the report alone.
+
+    @extend_schema(
+        operation_id="carbon_report",
+        request=carbon_s.ReportRequestSerializer,
+        responses=carbon_s.ReportSerializer,
+        summary="Energy, intensity and emissions of a finished operation",
+        tags=["carbon"],
+    )
+    def post(self, request: Request) -> Response:
+        """Energy, the time-weighted mean intensity of stored readings over [start_time, end_time],
+        and emissions of a finished operation. `savings_vs_worst_kg_co2` compares with 1000 gCO2/kWh
+        (kept for HyperSDK clients); `savings_vs_requested_kg_co2` compares with starting when the
+        job was requested, for jobs hyperweb knows (and only to viewers: with CARBON_PUBLIC_READ
+        an anonymous caller gets the report without those two)."""
+        data = self.body(carbon_s.ReportRequestSerializer)
+        job = find_job(data.get("job_id", "")) if has_role(request.user, VIEWER) else None
+        code = data.get("zone") or (job.zone.code if job is not None and job.zone is not None else None)
+        zone = self.zone_from_body(code)
+        try:
+            report = carbon_report(
+                zone=zone,
+                job=job,
+                job_id=data.get("job_id", ""),
+                start=data["start_time"],
+                end=data["end_time"],
+                data_gb=data["data_size_gb"],
+                now=utcnow(),
+            )
+        except NoReadings as exc:
+            raise field_error("start_time", str(exc)) from None
+        return Response(carbon_s.ReportSerializer(report).data)

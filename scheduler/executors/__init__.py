@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from scheduler.executors.base import (
     EXECUTOR_NAMES,
     BackupError,
@@ -16,9 +18,10 @@ from scheduler.executors.base import (
     Progress,
     TransientBackupError,
     UnknownExecutor,
-    get_executor,
     resolve_inside,
 )
+from scheduler.executors.file import FileExecutor
+from scheduler.executors.hypersdk import HypersdkExecutor
 
 __all__ = [
     "EXECUTOR_NAMES",
@@ -34,3 +37,12 @@ __all__ = [
     "get_executor",
     "resolve_inside",
 ]
+
+
+def get_executor(name: str) -> Executor:
+    """The executor called `name` ("file" or "hypersdk"), configured from the Django settings."""
+    if name == "file":
+        return FileExecutor(compresslevel=settings.BACKUP_GZIP_LEVEL)
+    if name == "hypersdk":
+        return HypersdkExecutor.from_settings()
+    raise UnknownExecutor(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTOR_NAMES)}")

@@ -161,19 +161,3 @@ EXECUTOR_NAMES = ("file", "hypersdk")
 class UnknownExecutor(KeyError):
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0]) if self.args else "unknown executor"
-
-
-def get_executor(name: str) -> Executor:
-    """The executor called `name` ("file" or "hypersdk"), configured from the Django settings."""
-    # Imported lazily: the file executor must not pay for requests, nor hypersdk for tarfile.
-    from django.conf import settings
-
-    if name == "file":
-        from scheduler.executors.file import FileExecutor
-
-        return FileExecutor(compresslevel=settings.BACKUP_GZIP_LEVEL)
-    if name == "hypersdk":
-        from scheduler.executors.hypersdk import HypersdkExecutor
-
-        return HypersdkExecutor.from_settings()
-    raise UnknownExecutor(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTOR_NAMES)}")

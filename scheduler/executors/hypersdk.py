@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from django.conf import settings
 
 from scheduler.executors.base import (
     BackupError,
@@ -142,8 +143,6 @@ class HypersdkExecutor:
 
     @classmethod
     def from_settings(cls) -> HypersdkExecutor:
-        from django.conf import settings
-
         return cls(
             settings.HYPERSDK_URL,
             settings.HYPERSDK_API_KEY,

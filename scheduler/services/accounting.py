@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from carbon import services as carbon_services
-from carbon.intensity import emissions_kg
+from carbon.intensity import StepSeries, emissions_kg
+from carbon.models import CarbonReading
 from carbon.services import energy_model
 from scheduler.accounting import RunAccounting, account_run, counterfactual_start
 from scheduler.models import BackupJob
+from scheduler.services.planning import zone_series
 
 if TYPE_CHECKING:
     from carbon.models import Zone
@@ -55,8 +57,6 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
     the job's earliest allowed start, max(requested_at, earliest_start): a delay the caller imposed
     (`not_before`) is not hyperweb's saving.
     """
-    from carbon.intensity import StepSeries
-
     if job.started_at is None or job.completed_at is None:
         return None
     now = now or timezone.now()
@@ -68,8 +68,6 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
     # caller imposed a later one (not_before): see scheduler/accounting.py, step 4.
     counter_start = counterfactual_start(job.requested_at, job.earliest_start)
     if job.zone is not None:
-        from scheduler.services.planning import zone_series
-
         start = min(counter_start, job.started_at)
         end = max(job.completed_at, counter_start + duration) + timedelta(seconds=1)
         found, found_flags = zone_series(job.zone, start, end, now=now)
@@ -119,8 +117,6 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
 def _rests_on_estimates(job: BackupJob, flags: dict, counter_start: datetime, duration: timedelta) -> bool:
     """Whether any stored actual reading the accounting used (its sources and signal, over the run
     or its counterfactual) is an estimate the provider has not yet replaced by a measurement."""
-    from carbon.models import CarbonReading
-
     sources = flags.get("sources") or []
     if not sources:
         return False

@@ -14,16 +14,15 @@ exceeded (``scheduler.fleet``), and a worker's claim checks the limits again
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db.models import Q
 
 from scheduler.executors.base import PathNotAllowed, resolve_inside
 from scheduler.models import BackupJob, Capacity
+from scheduler.targets import is_target_key, normalise_target_key
 
 __all__ = [
     "capacity_for",
@@ -39,45 +38,12 @@ __all__ = [
     "target_rows",
 ]
 
-_URL_PREFIXES = ("http://", "https://")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
 
 def capacity_for(key: str) -> int:
     """At most this many backups at once for a zone key (BACKUP_DEFAULT_CAPACITY without a row;
     never below 1, which the admin enforces and older rows may predate)."""
     row = Capacity.objects.filter(key=key).values_list("max_concurrent", flat=True).first()
     return max(1, int(row)) if row is not None else settings.BACKUP_DEFAULT_CAPACITY
-
-
-def is_target_key(key: str) -> bool:
-    """A backup target key (a directory or a daemon URL), not a zone code."""
-    return key.startswith("/") or key.lower().startswith(_URL_PREFIXES)
-
-
-def normalise_target_key(key: str) -> str:
-    """One spelling per target: a normalised path, or a URL reduced to scheme, host, port (unless
-    the scheme's default) and path, without credentials, query or trailing /.
-
-    Raises ValueError for a URL without a host or with a bad port (the message never repeats
-    the URL: it may hold a password).
-    """
-    if key.startswith("/"):
-        return os.path.normpath(key)
-    parts = urlsplit(key.strip())
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError("the URL's port is not a number from 0 to 65535") from None
-    host = parts.hostname  # lower case, IPv6 brackets removed
-    if not host:
-        raise ValueError("the URL has no host")
-    if ":" in host:
-        host = f"[{host}]"
-    if port is not None and port != _DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{port}"
-    return urlunsplit((scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 def job_target(executor: str, definition: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from scheduler.models import BackupJob, BackupPolicy, JobEvent
@@ -67,7 +67,7 @@ def queue_status() -> dict[str, Any]:
 # -- GET /schedules/retry -----------------------------------------------------------------------
 
 
-def retried_jobs() -> Any:
+def retried_jobs() -> QuerySet[BackupJob]:
     """Jobs that failed an attempt and were (or will be) tried again, newest first."""
     return BackupJob.objects.filter(Q(next_attempt_at__isnull=False) | Q(attempts__gte=2)).order_by(
         "-updated_at", "pk"

@@ -22,6 +22,7 @@ from hyperweb.api.limits import (
 )
 from hyperweb.lib.timefmt import parse_timestamp
 from scheduler.executors.base import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
+from scheduler.models import BackupJob
 from scheduler.uncertainty import RISK_LEVELS
 from scheduler.vocabulary import BACKUP_FORMATS, EXPORT_METHODS
 
@@ -32,6 +33,8 @@ MAX_ID_LENGTH = 128
 # The longest a carbon-aware job may wait (carbon_max_delay, a policy's window_hours): far beyond
 # any forecast, and small enough that adding it to a datetime never overflows.
 MAX_DELAY = timedelta(days=14)
+# A file or folder name longer than this fails when the backup writes it (Linux's NAME_MAX).
+NAME_MAX_BYTES = 255
 
 
 class InvalidDefinition(ValueError):
@@ -80,15 +83,153 @@ def column_max_length(model: type[Model], name: str) -> int:
     return field.max_length
 
 
-def check_text(value: Any, what: str, max_length: int, *, required: bool = False) -> str:
-    """A string of at most `max_length` characters (the column it is stored in)."""
+def check_text(value: Any, what: str, max_length: int | None, *, required: bool = False) -> str:
+    """A string of at most `max_length` characters (the column it is stored in; None: any length)."""
     if required and (value is None or (isinstance(value, str) and not value.strip())):
         raise malformed(f"{what} is required", what)
     if not isinstance(value, str):  # 42 is not missing: say what is wrong with it
         raise malformed(f"{what} must be a string, got {type(value).__name__}", what)
-    if len(value) > max_length:
+    if max_length is not None and len(value) > max_length:
         raise malformed(f"{what} must be at most {max_length} characters, got {len(value)}", what)
     return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One key of a JobDefinition, or of its ``metadata``: the shape the validator accepts.
+
+    :data:`DEFINITION_RULES` and :data:`METADATA_RULES` are the one statement of that shape:
+    :func:`parse_definition` checks every key against them (a type, a length, an enum, a range;
+    the message names the key), and the OpenAPI request schemas (scheduler.api.schemas) and the
+    JobDefinition serializer (scheduler.api.serializers) are generated from them, so what the
+    schema says and what the server accepts cannot drift. Rules between keys, on stored data or on
+    configuration (a zone when carbon-aware, paths inside the roots, not_before's horizon) are
+    code in parse_definition and words in the descriptions.
+
+    ``kind``: ``text`` (a string; ``column``: the BackupJob column whose max_length caps it),
+    ``id`` (a caller-chosen id, "" = choose one), ``enum`` ("" = not set), ``bool`` (true, false,
+    or the strings "true" / "false"), ``object``, ``number`` (finite, in [minimum, maximum]) or
+    ``timestamp`` (ISO 8601). null means "not set" unless ``nullable`` is False.
+    """
+
+    key: str
+    kind: str
+    required: bool = False
+    nullable: bool = True
+    column: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: float = 0
+    maximum: float | None = None
+    too_large: str = ""  # what the message says past ``maximum`` (default: "must be at most ...")
+    unknown: str = ""  # the message for a value outside ``choices``: {what}, {value!r}, {choices}
+    description: str = ""  # for the schema; {max_length} is the column's
+
+
+# The longest carbon_max_delay, in its unit (nanoseconds, as the HyperSDK Python client sends it).
+MAX_DELAY_NS = MAX_DELAY / timedelta(microseconds=1) * 1000
+
+METADATA_RULES: tuple[Rule, ...] = (
+    Rule("carbon_aware", "bool", nullable=False, description="needs carbon_zone"),
+    Rule("carbon_zone", "text", description="a zone id of GET /carbon/zones"),
+    Rule(
+        "carbon_max_intensity",
+        "number",
+        maximum=MAX_INTENSITY,
+        description="gCO2/kWh: start at once at or below it",
+    ),
+    Rule(
+        "carbon_max_delay",
+        "number",
+        maximum=MAX_DELAY_NS,
+        too_large="is more than 14 days (it is in nanoseconds)",
+        description="nanoseconds the job may wait (at most 14 days)",
+    ),
+    *(
+        Rule(key, "number", minimum=MIN_DURATION_HOURS, maximum=MAX_DURATION_HOURS)
+        for key in ("expected_duration_hours", "carbon_duration_hours")
+    ),
+    Rule("data_size_gb", "number", maximum=MAX_DATA_SIZE_GB),
+    Rule(
+        "not_before",
+        "timestamp",
+        description=f"start no earlier (at most {MAX_NOT_BEFORE_DAYS} days ahead)",
+    ),
+    Rule(
+        "executor",
+        "enum",
+        choices=EXECUTOR_NAMES,
+        unknown="{what}: unknown executor {value!r}; choose one of: {choices}",
+    ),
+    Rule("carbon_risk", "enum", choices=RISK_LEVELS),
+)
+
+DEFINITION_RULES: tuple[Rule, ...] = (
+    Rule(
+        "vm_path",
+        "text",
+        required=True,
+        nullable=False,
+        column="vm_path",
+        description="file executor: inside BACKUP_SOURCE_ROOTS (relative paths are taken from there)",
+    ),
+    Rule("id", "id"),
+    Rule("name", "text", column="name"),
+    *(
+        Rule(
+            key,
+            "text",
+            column="target",
+            description="file executor: inside BACKUP_TARGET_ROOT; at most {max_length} characters "
+            f"once resolved there, each name at most {NAME_MAX_BYTES} bytes",
+        )
+        for key in ("output_dir", "output_path")
+    ),
+    Rule("format", "enum", choices=BACKUP_FORMATS),
+    Rule("export_method", "enum", choices=EXPORT_METHODS),
+    Rule("compress", "bool"),
+    Rule("thin", "bool"),
+    Rule("insecure", "bool"),
+    Rule("vcenter", "object", description="server, username, password, insecure"),
+    Rule("options", "object"),
+    *(Rule(key, "text") for key in ("vcenter_url", "username", "datacenter", "method", "created_at")),
+    Rule("metadata", "object"),
+)
+
+# The BackupJob columns text rules name (their max_length caps the text).
+TEXT_COLUMNS = ("name", "vm_path", "target")
+
+
+def check_rule(rule: Rule, value: Any, what: str, columns: dict[str, int]) -> None:
+    """Raise MalformedDefinition (naming ``what``) if ``value`` breaks ``rule``. null, and "" for
+    an enum or an id, mean "not set" and pass unless the key is required or not nullable."""
+    if rule.kind == "text":
+        if value is None and not rule.required and rule.nullable:
+            return
+        check_text(value, what, columns[rule.column] if rule.column else None, required=rule.required)
+    elif value is None and rule.nullable:
+        return
+    elif rule.kind == "id":
+        if value != "":
+            check_id(value, MAX_ID_LENGTH)
+    elif rule.kind == "enum":
+        if value != "" and value not in rule.choices:
+            template = rule.unknown or "{what} must be one of {choices}, got {value!r}"
+            raise malformed(template.format(what=what, value=value, choices=", ".join(rule.choices)), what)
+    elif rule.kind == "bool":
+        _bool(value, what)
+    elif rule.kind == "object":
+        if not isinstance(value, dict):
+            raise malformed(f"{what} must be an object", what)
+    elif rule.kind == "number":
+        if rule.too_large and rule.maximum is not None:
+            if _number(value, what, minimum=rule.minimum) > rule.maximum:
+                raise malformed(f"{what} {rule.too_large}", what)
+        else:
+            _number(value, what, minimum=rule.minimum, maximum=rule.maximum)
+    elif rule.kind == "timestamp":
+        _timestamp(value, what)
+    else:  # pragma: no cover - a rule of an unknown kind is a programming error
+        raise AssertionError(f"unknown rule kind {rule.kind!r}")
 
 
 @dataclass
@@ -210,16 +351,6 @@ def _bool(value: Any, what: str) -> bool:
     raise malformed(f"{what} must be true or false, got {value!r}", what)
 
 
-def _enum(definition: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:
-    # Clients send "" or null for "not set"; the wire contract never shows those, so drop them.
-    value = definition.get(key)
-    if value in (None, ""):
-        definition.pop(key, None)
-        return
-    if value not in allowed:
-        raise malformed(f"{key} must be one of {', '.join(allowed)}, got {value!r}", key)
-
-
 def check_id(value: Any, max_length: int) -> str:
     """A caller-chosen id (job or schedule): it becomes a URL path segment, hence no '/'."""
     if not isinstance(value, str) or len(value) > max_length or "/" in value or not value.strip():
@@ -229,89 +360,53 @@ def check_id(value: Any, max_length: int) -> str:
 
 def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     """Validate one JobDefinition; raise InvalidDefinition with a one-line reason."""
-    from scheduler.models import BackupJob
-
     if not isinstance(raw, dict):
         raise malformed("a job definition must be a JSON object", "body")
     definition, secrets = strip_secrets(raw)
     # null means "not set" for every key of a JobDefinition (clients send them): dropped, so the
     # stored definition (and what is echoed) carries only values of the documented types.
     definition = {key: value for key, value in definition.items() if value is not None}
-    columns = {name: column_max_length(BackupJob, name) for name in ("name", "vm_path", "target")}
-    vm_path = check_text(definition.get("vm_path"), "vm_path", columns["vm_path"], required=True)
-    job_id = definition.get("id")
-    if job_id in (None, ""):
-        job_id = None
-    else:
-        check_id(job_id, MAX_ID_LENGTH)
-    name = "" if definition.get("name") is None else check_text(definition["name"], "name", columns["name"])
-    for key in ("vcenter_url", "username", "datacenter", "method", "created_at"):
-        if definition.get(key) is not None and not isinstance(definition[key], str):
-            raise malformed(f"{key} must be a string", key)
-    _enum(definition, "format", BACKUP_FORMATS)
-    _enum(definition, "export_method", EXPORT_METHODS)
-    for key in ("output_dir", "output_path"):
-        if definition.get(key) not in (None, ""):
-            check_text(definition[key], key, columns["target"])
-    for key in ("vcenter", "options", "metadata"):
-        if definition.get(key) is None:
-            definition.pop(key, None)
-        elif not isinstance(definition[key], dict):
-            raise malformed(f"{key} must be an object", key)
-    for key in ("compress", "thin", "insecure"):
-        if key in definition and definition[key] is not None:
-            definition[key] = _bool(definition[key], key)
+    columns = {name: column_max_length(BackupJob, name) for name in TEXT_COLUMNS}
+    for rule in DEFINITION_RULES:
+        if rule.key in definition or rule.required:
+            check_rule(rule, definition.get(rule.key), rule.key, columns)
     metadata = definition.setdefault("metadata", {})
+    for rule in METADATA_RULES:
+        if rule.key in metadata:
+            check_rule(rule, metadata[rule.key], f"metadata.{rule.key}", columns)
+    # What the values mean, now that each has its documented shape.
+    vm_path: str = definition["vm_path"]
+    job_id = definition.get("id") or None
+    name = definition.get("name") or ""
+    for rule in DEFINITION_RULES:
+        if rule.kind == "enum" and definition.get(rule.key) == "":
+            del definition[rule.key]  # "" means not set; the wire contract never shows it
+        elif rule.kind == "bool" and rule.key in definition:
+            definition[rule.key] = _bool(definition[rule.key], rule.key)
 
     carbon_aware = _bool(metadata.get("carbon_aware", False), "metadata.carbon_aware")
-    zone_code = metadata.get("carbon_zone")
-    if zone_code is not None and not isinstance(zone_code, str):
-        raise malformed("metadata.carbon_zone must be a string")
-    zone_code = zone_code or None
+    zone_code = metadata.get("carbon_zone") or None
     if carbon_aware and zone_code is None:
         raise InvalidDefinition(
             "metadata.carbon_zone is required when carbon_aware is true", field="metadata.carbon_zone"
         )
     threshold = metadata.get("carbon_max_intensity")
-    threshold = (
-        None
-        if is_unset_number(threshold)
-        else _number(threshold, "metadata.carbon_max_intensity", maximum=MAX_INTENSITY)
-    )
-    risk = metadata.get("carbon_risk")
-    risk = "" if risk is None else risk
-    if risk not in ("", *RISK_LEVELS):
-        raise malformed(
-            f"metadata.carbon_risk must be one of {', '.join(RISK_LEVELS)} (or absent), not {risk!r}",
-            "metadata.carbon_risk",
-        )
+    threshold = None if is_unset_number(threshold) else float(threshold)
+    risk = metadata.get("carbon_risk") or ""
     delay_ns = metadata.get("carbon_max_delay")
     if delay_ns is None:
         max_delay = timedelta(hours=settings.BACKUP_DEFAULT_MAX_DELAY_HOURS)
     else:
-        # Nanoseconds (the Python client sends int(hours * 3600 * 1e9)); checked before it becomes a
-        # timedelta, which overflows (a 500) on absurd values.
-        delay_us = _number(delay_ns, "metadata.carbon_max_delay (nanoseconds)") / 1000
-        if delay_us > MAX_DELAY / timedelta(microseconds=1):
-            raise malformed("metadata.carbon_max_delay is more than 14 days (it is in nanoseconds)")
-        max_delay = timedelta(microseconds=delay_us)
+        # Nanoseconds (the Python client sends int(hours * 3600 * 1e9)); checked (at most 14 days)
+        # before it becomes a timedelta, which overflows on absurd values.
+        max_delay = timedelta(microseconds=float(delay_ns) / 1000)
     duration_hours = settings.BACKUP_DEFAULT_DURATION_HOURS
     for key in ("carbon_duration_hours", "expected_duration_hours"):  # the second wins
-        if metadata.get(key) is None:
-            continue
-        duration_hours = _number(metadata[key], f"metadata.{key}", minimum=0.0)
-        if not MIN_DURATION_HOURS <= duration_hours <= MAX_DURATION_HOURS:
-            raise malformed(f"metadata.{key} must be in [{MIN_DURATION_HOURS:g}, {MAX_DURATION_HOURS:g}]")
+        if metadata.get(key) is not None:
+            duration_hours = float(metadata[key])
     size = metadata.get("data_size_gb")
-    data_size_gb = None if size is None else _number(size, "metadata.data_size_gb", maximum=MAX_DATA_SIZE_GB)
-    executor = metadata.get("executor")
-    if executor is not None and not isinstance(executor, str):
-        raise malformed("metadata.executor must be a string")
-    executor = executor or settings.BACKUP_DEFAULT_EXECUTOR
-    if executor not in EXECUTOR_NAMES:
-        raise malformed(
-            f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTOR_NAMES)}", "metadata.executor"
-        )
+    data_size_gb = None if size is None else float(size)
+    executor = metadata.get("executor") or settings.BACKUP_DEFAULT_EXECUTOR
     if executor == "hypersdk" and not settings.HYPERSDK_URL:
         # Refused now rather than failing at run time: nothing on this server could run it.
         raise malformed(
@@ -382,15 +477,9 @@ def _check_file_paths(definition: dict[str, Any], vm_path: str) -> None:
         _check_path_length(str(resolve_inside(value, [settings.BACKUP_TARGET_ROOT])), key)
 
 
-# A file or folder name longer than this fails when the backup writes it (Linux's NAME_MAX).
-NAME_MAX_BYTES = 255
-
-
 def _check_path_length(resolved: str, key: str) -> None:
     """A target the job can store (its column) and the filesystem can create, said at submission
     rather than as a database error or a failed run later."""
-    from scheduler.models import BackupJob
-
     longest = column_max_length(BackupJob, "target")
     if len(resolved) > longest:
         raise InvalidDefinition(

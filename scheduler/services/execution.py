@@ -8,10 +8,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from hyperweb.lib.durations import go_duration
-from scheduler.dispatch import ClaimRefused, claim_job, dispatch_due, release_unclaimed, worker_name
+from scheduler.dispatch import (
+    ClaimRefused,
+    claim_job,
+    dispatch_due,
+    reap_stale_claims,
+    release_unclaimed,
+    worker_name,
+)
 from scheduler.executors import (
     BackupError,
     BackupResult,
@@ -22,9 +30,12 @@ from scheduler.executors import (
     TransientBackupError,
     get_executor,
 )
+from scheduler.executors.file import cleanup_stale_temporaries
 from scheduler.models import BackupJob, JobEvent
+from scheduler.services.accounting import account_job
 from scheduler.services.definitions import restore_secrets
 from scheduler.services.jobs import format_ts, log_event
+from scheduler.services.lifecycle import run_lifecycle
 from scheduler.signals import backup_failed, send_on_commit
 
 log = logging.getLogger(__name__)
@@ -67,7 +78,7 @@ class RunMonitor:
         self.stopped = False
         self.export_method = job.definition.get("export_method") or job.executor
 
-    def _mine(self) -> Any:
+    def _mine(self) -> QuerySet[BackupJob]:
         return BackupJob.objects.filter(
             pk=self.job_id, status=BackupJob.Status.RUNNING, claimed_by=self.worker
         )
@@ -160,8 +171,6 @@ def execute_job(
     done = None
     try:
         if job.operation != BackupJob.Operation.BACKUP:
-            from scheduler.services.lifecycle import run_lifecycle
-
             done = run_lifecycle(job, report=monitor.report, should_cancel=monitor.should_cancel)
         else:
             executor = executor or get_executor(job.executor)
@@ -209,7 +218,6 @@ def _on_completed(job: BackupJob, worker: str, result: BackupResult) -> str:
         job.id,
         f"completed: {result.archive_path} ({result.archive_bytes} bytes, sha256 {result.sha256[:12]})",
     )
-    from scheduler.services.accounting import account_job
 
     try:
         account_job(BackupJob.objects.select_related("zone").get(pk=job.id), now=now)
@@ -238,7 +246,6 @@ def _on_run_completed(job: BackupJob, worker: str, done: Any) -> str:
             done.after()
         except Exception:
             log.exception("recording the outcome of %s %s failed", job.operation, job.id)
-    from scheduler.services.accounting import account_job
 
     try:
         account_job(BackupJob.objects.select_related("zone").get(pk=job.id), now=now)
@@ -328,14 +335,11 @@ def _dispatch_freed_capacity() -> None:
 
 def startup(now: datetime | None = None) -> list[str]:
     """Worker start-up: remove temporaries of runs that died, hand due jobs to the cluster."""
-    from scheduler.executors.file import cleanup_stale_temporaries
-
     for root in (settings.BACKUP_TARGET_ROOT, settings.BACKUP_RESTORE_ROOT):  # backups, restores
         try:
             cleanup_stale_temporaries(root, older_than=settings.BACKUP_STALE_SECONDS)
         except OSError:
             log.exception("could not clean stale temporaries under %s", root)
-    from scheduler.dispatch import reap_stale_claims
 
     reap_stale_claims(now)
     # Queue messages may have been lost with the previous cluster: dispatch everything due again

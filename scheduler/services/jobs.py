@@ -13,8 +13,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.roles import OPERATOR, has_role
+from carbon.services import UnknownZone, get_zone
 from hyperweb.lib.durations import go_duration
-from hyperweb.lib.timefmt import format_utc
+from scheduler import dispatch
+from scheduler.executors import resolve_inside
+from scheduler.joblog import format_ts, log_event
 from scheduler.models import BackupJob, JobDecision, JobEvent
 from scheduler.services.capacity import job_target
 from scheduler.services.definitions import (
@@ -24,18 +27,9 @@ from scheduler.services.definitions import (
     parse_definition,
     problem_text,
 )
+from scheduler.services.planning import plan_new_jobs
 
 log = logging.getLogger(__name__)
-
-
-def format_ts(value: datetime | None) -> str | None:
-    """UTC, `Z` suffix, at most 6 fractional digits (docs/API.md, "Conventions"); None stays None."""
-    return None if value is None else format_utc(value)
-
-
-def log_event(job_id: str, message: str, *, level: str = "info", now: datetime | None = None) -> None:
-    JobEvent.objects.create(job_id=job_id, timestamp=now or timezone.now(), level=level, message=message)
-    log.log(logging.WARNING if level in ("warning", "error") else logging.INFO, "job %s: %s", job_id, message)
 
 
 @dataclass
@@ -70,7 +64,6 @@ def _data_size_gb(parsed: ParsedDefinition, executor: str) -> float:
         return parsed.data_size_gb
     if executor != "file":
         return 0.0
-    from scheduler.executors import resolve_inside
 
     try:
         source = resolve_inside(parsed.vm_path, settings.BACKUP_SOURCE_ROOTS)
@@ -177,8 +170,6 @@ def submit_jobs(
 
 
 def _zone(code: str, cache: dict[str, Any]) -> Any:
-    from carbon.services import UnknownZone, get_zone
-
     if code not in cache:
         try:
             cache[code] = get_zone(code)
@@ -189,8 +180,6 @@ def _zone(code: str, cache: dict[str, Any]) -> Any:
 
 def create_and_plan(jobs: list[BackupJob], *, now: datetime) -> None:
     """Store new jobs, plan the carbon-aware ones, and dispatch what may run at once."""
-    from scheduler.services.planning import plan_new_jobs
-
     with transaction.atomic():
         for job in jobs:
             if not job.carbon_aware:
@@ -233,10 +222,8 @@ def create_and_plan(jobs: list[BackupJob], *, now: datetime) -> None:
 
 
 def _dispatch_now(job_ids: list[str]) -> None:
-    from scheduler.dispatch import enqueue_jobs
-
     try:
-        enqueue_jobs(job_ids)
+        dispatch.enqueue_jobs(job_ids)
     except Exception:  # the broker is down: the periodic dispatcher picks them up later
         log.exception("could not enqueue %d jobs at once; the dispatcher will retry", len(job_ids))
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from scheduler.executors.archive import (
@@ -40,6 +40,7 @@ from scheduler.executors.archive import (
 from scheduler.executors.base import BackupError, CancelFn, PathNotAllowed, ReportFn, resolve_inside
 from scheduler.models import BackupJob
 from scheduler.services.jobs import create_and_plan, format_ts, log_event
+from scheduler.signals import backup_damaged
 
 log = logging.getLogger(__name__)
 
@@ -418,8 +419,6 @@ def mark_verified(backup_id: str, run_id: str, *, quiet: bool = False, now: date
 
 def mark_damaged(backup_id: str, problems: list[str], *, by: str, now: datetime | None = None) -> None:
     """The archive no longer matches its manifest: store it, log it, and announce it once committed."""
-    from scheduler.signals import backup_damaged
-
     now = now or timezone.now()
     detail = "; ".join(problems[:10])[:4000]
     with transaction.atomic():
@@ -436,35 +435,3 @@ def mark_damaged(backup_id: str, problems: list[str], *, by: str, now: datetime 
                 log.exception("a backup_damaged receiver failed for %s", backup_id)
 
         transaction.on_commit(announce)
-
-
-def demo_lifecycle(policy: Any, *, count: int = 3) -> list[str]:
-    """For a fresh demo: `count` completed backups of the policy's VM made by the file executor,
-    the newest verified, and a retention rule (keep the last 2) whose preview deletes one.
-    Does nothing if the policy already has a completed backup. Returns the backups' ids."""
-    from scheduler.services.definitions import parse_definition
-    from scheduler.services.execution import execute_job
-    from scheduler.services.jobs import build_job
-
-    done = BackupJob.objects.filter(policy=policy, operation=Op.BACKUP, status=BackupJob.Status.COMPLETED)
-    if done.exists():
-        return []
-    made = []
-    for _ in range(count):
-        now = timezone.now()
-        template = {**(policy.job_template or {}), "metadata": {"carbon_aware": False}}
-        template.pop("id", None)
-        job = build_job(parse_definition(template, now=now), None, now=now, zone=policy.zone, policy=policy)
-        create_and_plan([job], now=now)
-        if execute_job(job.pk) == "completed":
-            made.append(job.pk)
-    if made:
-        run, _ = request_verification(BackupJob.objects.get(pk=made[-1]), reason="demo")
-        execute_job(run.pk)
-        # The policy's own counters agree with the runs listed under it ("Runs 0" beside 3 runs).
-        type(policy).objects.filter(pk=policy.pk).update(
-            run_count=F("run_count") + len(made), last_run_at=timezone.now()
-        )
-        if policy.keep_last is None:
-            type(policy).objects.filter(pk=policy.pk).update(keep_last=2)
-    return made

@@ -22,8 +22,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from carbon.intensity import StepSeries
+from carbon.models import Zone
+from carbon.services import intensity_series
 from hyperweb.lib.timefmt import parse_instant
 from scheduler.fleet import plan_fleet
+from scheduler.joblog import format_ts, log_event
 from scheduler.models import BackupJob, JobDecision
 from scheduler.planner import Decision, PlanRequest, fmt_span, iso
 from scheduler.services.capacity import (
@@ -33,7 +36,6 @@ from scheduler.services.capacity import (
     target_limits,
     target_rows,
 )
-from scheduler.services.jobs import format_ts, log_event
 from scheduler.services.risk import effective_risk, zone_error_profile
 from scheduler.uncertainty import ErrorProfile, choose, risk_rule
 
@@ -46,14 +48,12 @@ PLAN_SLOT = timedelta(minutes=5)
 
 def zone_series(
     zone: Any, start: datetime, end: datetime, *, now: datetime, refresh: bool = False
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[StepSeries | None, dict[str, Any]]:
     """The zone's intensity series over [start, end] and its quality flags (None if unavailable).
 
     `refresh` asks the providers for a newer forecast first (TTL permitting): wanted when
     planning, not when accounting a past run from stored readings.
     """
-    from carbon.services import intensity_series
-
     try:
         info = intensity_series(zone, start, end, now=now, refresh=refresh)
     except Exception as exc:  # no data at all, or a provider chain that failed entirely
@@ -132,7 +132,7 @@ def fallback_start(
     return max(min(start, latest), lo)
 
 
-def _without_forecast(series: Any, req: PlanRequest, now: datetime) -> bool:
+def _without_forecast(series: StepSeries | None, req: PlanRequest, now: datetime) -> bool:
     """No start in the job's window has its whole run covered (the planner's "no forecast")."""
     lo = max(req.earliest, now)
     if series is None or not len(series):
@@ -141,7 +141,7 @@ def _without_forecast(series: Any, req: PlanRequest, now: datetime) -> bool:
 
 
 def _fallback_requests(
-    series: Any, requests: list[PlanRequest], *, now: datetime
+    series: StepSeries | None, requests: list[PlanRequest], *, now: datetime
 ) -> tuple[list[PlanRequest], dict[str, tuple[datetime, datetime]]]:
     """Requests without a forecast, moved to start no earlier than the configured fallback time.
 
@@ -212,7 +212,7 @@ def _plan(
     requests, moved = _fallback_requests(
         series, [_request(job, group, limits[job.id]) for job in jobs], now=now
     )
-    by_group: dict[str, Any] = {group: series} if series is not None and len(series) else {}
+    by_group: dict[str, StepSeries] = {group: series} if series is not None and len(series) else {}
     profile, requests = _risk_requests(zone, series, jobs, requests, by_group, prefer, now=now)
     decisions = plan_fleet(
         by_group,
@@ -228,7 +228,7 @@ def _plan(
     latest = {job.id: job.latest_start for job in jobs}
     for key, (earliest, start) in moved.items():
         decisions[key] = _fallback_decision(decisions[key], earliest, start, latest[key], now=now)
-    if profile is not None:
+    if profile is not None and series is not None:  # a profile is only learned with a series
         risks = {job.id: effective_risk(job) for job in jobs}
         for key, decision in decisions.items():
             decisions[key] = _with_sureness(decision, profile, series, risks[key], now=now)
@@ -237,7 +237,7 @@ def _plan(
 
 def _risk_requests(
     zone: Any,
-    series: Any,
+    series: StepSeries | None,
     jobs: list[BackupJob],
     requests: list[PlanRequest],
     by_group: dict,
@@ -253,7 +253,7 @@ def _risk_requests(
     with the hysteresis: its regret is against its run at submission, which a re-decision
     against "now" does not protect (measured worse, docs/BENCHMARKS.md). No profile: requests
     unchanged (the forecast as it is)."""
-    if zone.code not in by_group:
+    if series is None or zone.code not in by_group:  # no series: not in by_group either
         return None, requests
     profile = zone_error_profile(zone, now=now)
     if profile is None:
@@ -283,7 +283,7 @@ def _preference(start: datetime, duration: timedelta, lo: datetime, latest: date
 
 
 def _with_sureness(
-    decision: Decision, profile: ErrorProfile, series: Any, risk: str, *, now: datetime
+    decision: Decision, profile: ErrorProfile, series: StepSeries, risk: str, *, now: datetime
 ) -> Decision:
     """The decision with how sure it is: the risk setting, and for a wait the likely and worst
     saving against starting now given the zone's forecast error at that lead."""
@@ -436,8 +436,6 @@ def replan_zone(zone: Any, *, now: datetime | None = None, trigger: str = "newer
 
 def replan_all(*, now: datetime | None = None) -> dict[str, list[str]]:
     """Re-plan every zone that has waiting carbon-aware jobs."""
-    from carbon.models import Zone
-
     now = now or timezone.now()
     zone_ids = (
         BackupJob.objects.filter(status=BackupJob.Status.SCHEDULED, carbon_aware=True, planned_start__gt=now)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from carbon.services import UnknownZone, get_zone
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 from scheduler.cron import cron_problem, next_fire
 from scheduler.models import BackupJob, BackupPolicy
@@ -29,6 +30,7 @@ from scheduler.services.definitions import (
     strip_secrets,
 )
 from scheduler.services.jobs import build_job, create_and_plan, format_ts
+from scheduler.services.retention import KEEP_FIELDS, apply_retention_data, policy_rule
 from scheduler.uncertainty import RISK_LEVELS
 
 log = logging.getLogger(__name__)
@@ -84,8 +86,6 @@ def policy_to_json(policy: BackupPolicy) -> dict[str, Any]:
 
 
 def _retention_json(policy: BackupPolicy) -> dict[str, Any]:
-    from scheduler.services.retention import KEEP_FIELDS, policy_rule
-
     rule, source = policy_rule(policy)
     return {
         **{name: getattr(policy, name) for name in KEEP_FIELDS},
@@ -107,8 +107,6 @@ def _time(value: Any) -> time | None:
 
 def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: datetime) -> BackupPolicy:
     """Validate ScheduledJob JSON onto `policy` (unsaved); raise InvalidDefinition."""
-    from carbon.services import UnknownZone, get_zone
-
     if not isinstance(data, dict):
         raise malformed("a schedule must be a JSON object", "body")
     if not partial or "name" in data:
@@ -193,8 +191,6 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     policy.carbon_aware = _bool(wanted, "carbon_aware") and policy.zone is not None
     policy.next_run_at = next_run(policy.schedule, now) if policy.enabled else None
     if "retention" in data:
-        from scheduler.services.retention import apply_retention_data
-
         apply_retention_data(policy, data["retention"])
     return policy
 

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from scheduler.executors.base import PathNotAllowed, resolve_inside
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.retention import Candidate, Rule, select
+from scheduler.services.definitions import InvalidDefinition
 from scheduler.services.jobs import log_event
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,6 @@ def rule_from(counts: dict[str, Any]) -> Rule | None:
 
 def apply_retention_data(policy: BackupPolicy, data: Any) -> None:
     """The `retention` object of the schedules API onto `policy` (unsaved); keys absent stay."""
-    from scheduler.services.definitions import InvalidDefinition
-
     if not isinstance(data, dict):
         raise InvalidDefinition(
             "retention must be an object with keep_last, keep_daily, keep_weekly, keep_monthly"
@@ -115,7 +114,7 @@ class GroupPreview:
         return [r for r in self.rows if not r.keep]
 
 
-def _candidates() -> Any:
+def _candidates() -> QuerySet[BackupJob]:
     busy = BackupJob.objects.filter(
         subject=OuterRef("pk"),
         operation__in=[BackupJob.Operation.RESTORE, BackupJob.Operation.VERIFY],

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from carbon.intensity import StepSeries
+from carbon.models import CarbonReading
+from carbon.services import intensity_series
 from scheduler.uncertainty import ErrorProfile, issue_errors, profile_from_errors
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,6 @@ def zone_error_profile(zone: Any, *, now: datetime) -> ErrorProfile | None:
 
 
 def _learn(zone: Any, *, now: datetime) -> ErrorProfile | None:
-    from carbon.models import CarbonReading
-    from carbon.services import intensity_series
-
     days = timedelta(days=settings.BACKUP_RISK_LEARN_DAYS)
     last_issue = now - LEAD
     rows = (

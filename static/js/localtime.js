@@ -59,9 +59,15 @@
     var original = node.getAttribute("data-utc-original") || node.textContent;
     node.setAttribute("data-utc-original", original);
     node.title = original;
-    node.textContent = rewrite(original, ref);
+    node.textContent = rewrite(original, ref, node.hasAttribute("data-utc-days"));
   }
-  function rewrite(original, ref) {
+  // A schedule's time ("at 01:30 UTC, on Monday to Friday", element marked data-utc-days) whose
+  // local time falls on another day says so: "at 17:30 PST the day before, on Monday to Friday".
+  function dayShift(start) {
+    var local = localWallClock(start.toISOString()).slice(0, 10), utc = start.toISOString().slice(0, 10);
+    return local < utc ? " the day before" : local > utc ? " the day after" : "";
+  }
+  function rewrite(original, ref, days) {
     return original.replace(UTC_TEXT, function (all, day, h1, m1, h2, m2) {
       var base = day ? day.trim().split("-").map(Number) : [ref.getUTCFullYear(), ref.getUTCMonth() + 1, ref.getUTCDate()];
       var start = new Date(Date.UTC(base[0], base[1] - 1, base[2], +h1, +m1));
@@ -72,7 +78,7 @@
         text += "-" + hhmm.format(end);
       }
       if (day) text = localWallClock(start.toISOString()).slice(0, 10) + " " + text;
-      return text + " " + zoneAbbrev(start);
+      return text + " " + zoneAbbrev(start) + (days && !day ? dayShift(start) : "");
     });
   }
   function localise(root) {

@@ -158,6 +158,6 @@ def test_it_accepts_a_browser_session_and_enforces_csrf_on_unsafe_methods(carol)
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", ["/jobs/submit", "/jobs/cancel", "/schedules"])
 def test_it_refuses_writes_to_viewers_with_403_and_anonymous_with_401(viewer_api, anon_api, url):
-    # The scheduler's views reuse hyperweb.api.permissions; this checks the wiring end to end.
+    # The scheduler's views reuse accounts.api.permissions; this checks the wiring end to end.
     assert_error(viewer_api.post(url, {}, format="json"), 403, "operator")
     assert_error(anon_api.post(url, {}, format="json"), 401)

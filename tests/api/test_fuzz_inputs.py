@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from django.utils import timezone
 
 from scheduler.models import BackupJob, BackupPolicy
 from tests.scheduler.factories import BackupPolicyFactory, zone
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -377,15 +377,16 @@ def gunicorn_url(tmp_path):
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
+
+    def serving() -> bool:
+        assert process.poll() is None, process.stderr.read().decode()
         try:
             requests.get(url + "/health", timeout=5)
-            break
         except requests.RequestException:
-            assert process.poll() is None, process.stderr.read().decode()
-            assert time.monotonic() < deadline, "gunicorn did not start"
-            time.sleep(0.1)
+            return False
+        return True
+
+    wait_until(serving, 30, "gunicorn did not start", interval=0.1)
     yield url
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=20)

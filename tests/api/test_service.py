@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from hyperweb.api.service_views import go_duration
+from hyperweb.api.timestamps import go_duration
 from tests.api.test_conventions import TIMESTAMP, assert_error
 
 

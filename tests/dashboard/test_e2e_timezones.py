@@ -164,14 +164,21 @@ def _axis_hours(ticks: list[str]) -> set[str]:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
-    ("browser_tz", "chosen"),
-    [("Europe/Berlin", ""), ("America/Los_Angeles", ""), ("Europe/Berlin", "America/Los_Angeles")],
+    ("browser_tz", "chosen", "schedule"),
+    [
+        ("Europe/Berlin", "", "0 22 * * *"),
+        ("America/Los_Angeles", "", "0 22 * * *"),
+        ("Europe/Berlin", "America/Los_Angeles", "0 22 * * *"),
+        # 01:30 UTC on weekdays is the evening before in Los Angeles: the words say so.
+        ("America/Los_Angeles", "", "30 1 * * 1-5"),
+    ],
 )
 def test_a_policys_runs_at_agrees_with_its_next_run(
     live_server: Any,
     chromium: Any,  # noqa: F811
     browser_tz: str,
     chosen: str,
+    schedule: str,
     settings: Any,
 ) -> None:
     from django.utils import timezone
@@ -187,9 +194,11 @@ def test_a_policys_runs_at_agrees_with_its_next_run(
     if chosen:
         UserPreference.objects.create(user=admin, timezone=chosen)
     local = ZoneInfo(chosen or browser_tz)
-    first = next_runs("0 22 * * *", now=timezone.now())[0]
-    policy = BackupPolicyFactory(name="nightly", schedule="0 22 * * *", zone=zone("DE"), next_run_at=first)
+    first = next_runs(schedule, now=timezone.now())[0]
+    policy = BackupPolicyFactory(name="nightly", schedule=schedule, zone=zone("DE"), next_run_at=first)
     at = f"{first.astimezone(local):%H:%M}"
+    shift = (first.astimezone(local).date() - first.date()).days
+    said = {-1: " the day before", 0: "", 1: " the day after"}[shift]
 
     errors: list[str] = []
     page = _page(chromium, errors, timezone_id=browser_tz, locale="en-GB")
@@ -203,13 +212,16 @@ def test_a_policys_runs_at_agrees_with_its_next_run(
     row = page.locator("tr:has-text('nightly')")
     when, next_run = row.locator("td").nth(1).inner_text(), row.locator("td").nth(4).inner_text()
     assert f"at {at} " in when and "UTC" not in when, (when, at)
+    assert ("the day" in when) == bool(said) and said in when, (when, said)
     assert at in next_run and "UTC" not in next_run, (next_run, at)
-    shot = f"policy-times-{browser_tz}-{chosen or 'browser'}.png".replace("/", "-")
+    cron = schedule.replace(" ", "_").replace("*", "x")
+    shot = f"policy-times-{browser_tz}-{chosen or 'browser'}-{cron}.png".replace("/", "-")
     page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
 
     page.goto(f"{live_server.url}/policies/{policy.pk}")
     text = page.inner_text("#schedule-text")
     runs, _, upcoming = text.partition("Next:")
     assert f"at {at} " in runs and "UTC" not in text, (text, at)
+    assert ("the day" in runs) == bool(said) and said in runs, (runs, said)
     assert upcoming.count(at) == 3, (text, at)  # the next three runs, each at the same local time
     assert not errors, errors

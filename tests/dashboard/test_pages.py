@@ -164,7 +164,7 @@ def test_it_measures_forecast_accuracy_against_actuals(viewer: Client, now: Any)
         # issued 2 h ahead (error 10) and 30 h ahead (error 30)
         CarbonReading.objects.create(value=110.0, kind="forecast", issued_at=t - timedelta(hours=2), **common)
         CarbonReading.objects.create(value=70.0, kind="forecast", issued_at=t - timedelta(hours=30), **common)
-    from dashboard.views import forecast_accuracy
+    from carbon.services import forecast_accuracy
 
     acc = forecast_accuracy(zone, now=now)
     assert acc["points"] == 8

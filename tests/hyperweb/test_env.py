@@ -114,6 +114,14 @@ def test_seconds_and_count(setenv) -> None:
     assert env.env_seconds(VAR, "7d") == 7 * 86400
     setenv("90m")
     assert env.env_seconds(VAR, "7d") == 5400
+    setenv("1h30m")  # the one duration grammar the commands use (docs/OPERATIONS.md)
+    assert env.env_seconds(VAR, "7d") == 5400
+    setenv("3600")  # a bare number is seconds here
+    assert env.env_seconds(VAR, "7d") == 3600
+    setenv("off")
+    assert env.env_seconds(VAR, "7d") == 0
+    setenv("-2h")
+    refused(lambda: env.env_seconds(VAR, "7d"), "is not a duration")
     setenv("soon")
     refused(lambda: env.env_seconds(VAR, "7d"), "is not a duration")
     assert env.env_count("HYPERWEB_TEST_UNSET_COUNT") is None

@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from accounts.roles import set_role
 from carbon.models import FetchAttempt, Zone
 from carbon.providers import reset_providers
-from carbon.services.fetching import refresh_zone
+from carbon.services.refresh import refresh_zone
 from scheduler.executors.base import BackupError, BackupSpec
 from scheduler.executors.hypersdk import HypersdkExecutor
 from scheduler.models import JobEvent

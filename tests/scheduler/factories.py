@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -156,14 +155,3 @@ def stop_cluster(*procs: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.2):
-    """Poll until predicate() is truthy (returned) or the timeout passes (None)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return None

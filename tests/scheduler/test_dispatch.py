@@ -57,7 +57,7 @@ class SlowExecutor:
             report(Progress("archiving", i, self.steps))
             if should_cancel():
                 raise Cancelled("stopped")
-            time.sleep(0.02)
+            time.sleep(0.02)  # the simulated work: the timeout and cancel tests need a backup that lasts
         return BackupResult("/t/a.tar.gz", "/t/a.manifest.json", 10, 5, ["a"], "ab" * 32, 0.1)
 
 
@@ -189,27 +189,34 @@ def test_it_retries_a_job_whose_worker_was_lost_then_fails_it_with_the_reason(se
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_stops_a_real_file_backup_on_cancel_and_removes_its_partial_output(roots, no_enqueue) -> None:
+def test_it_stops_a_real_file_backup_on_cancel_and_removes_its_partial_output(
+    settings, roots, no_enqueue
+) -> None:
     source, target = roots
     (source / "big.img").write_bytes(os.urandom(8_000_000))
     job = BackupJobFactory(vm_path="big.img")
     outcome: list[str] = []
-    writing = threading.Event()
+    writing, cancelled = threading.Event(), threading.Event()
+    settings.BACKUP_HEARTBEAT_SECONDS = 0  # the worker reads the row at every check
 
-    class SlowFileExecutor(FileExecutor):
-        """The real file executor, held back at every progress report, so the cancel always
-        lands mid-backup however fast or loaded the machine is."""
+    class HeldFileExecutor(FileExecutor):
+        """The real file executor, held at its first progress report with bytes written until the
+        cancel is committed, so the cancel always lands mid-backup however fast or loaded the
+        machine is."""
 
         def run(self, spec, *, report, **kwargs):
-            def slow_report(progress: Progress) -> None:
+            def held_report(progress: Progress) -> None:
                 report(progress)
-                if progress.bytes_done > 0:
+                if progress.bytes_done > 0 and not writing.is_set():
                     writing.set()  # stored: the temporary is being written
-                time.sleep(0.03)
+                    assert cancelled.wait(20), "the test never cancelled the job"
 
-            return super().run(spec, report=slow_report, **kwargs)
+            return super().run(spec, report=held_report, **kwargs)
 
-    executor = SlowFileExecutor(chunk_size=64 * 1024, report_interval=0, report_step_pct=0)
+    # Asks should_cancel before every chunk: the chunk after the held report sees the cancel.
+    executor = HeldFileExecutor(
+        chunk_size=64 * 1024, report_interval=0, report_step_pct=0, cancel_check_interval=0
+    )
 
     def work() -> None:
         try:
@@ -222,6 +229,7 @@ def test_it_stops_a_real_file_backup_on_cancel_and_removes_its_partial_output(ro
     assert writing.wait(20), "the backup never started writing"
     assert any(target.rglob(".*.tmp-*")), "the backup should be writing its temporary"
     assert cancel_jobs([job.id]).cancelled == [job.id]
+    cancelled.set()
     thread.join(10)
     assert outcome == ["cancelled"]
     assert list(target.rglob("*")) == [p for p in target.rglob("*") if p.is_dir()]  # no file at all

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 
-from tests.scheduler.factories import manage, sqlite_site, start_cluster, stop_cluster, wait_for
+from tests.scheduler.factories import manage, sqlite_site, start_cluster, stop_cluster
 from tests.scheduler.lifecycle import files_under
 from tests.scheduler.test_restart import row
+from tests.waiting import wait_for
 
 
 def finished(tmp_path, job_id: str) -> bool:

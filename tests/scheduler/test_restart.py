@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scheduler.executors.file import verify
-from tests.scheduler.factories import manage, sqlite_site, start_cluster, stop_cluster, wait_for
+from tests.scheduler.factories import manage, sqlite_site, start_cluster, stop_cluster
+from tests.waiting import wait_for
 
 
 def row(tmp_path: Path, job_id: str) -> dict:

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services import submit_jobs
 from scheduler.services.definitions import InvalidDefinition, parse_definition
+from scheduler.services.planning import replan_zone
 from scheduler.services.policies import run_policy, save_policy
 from scheduler.services.risk import zone_error_profile
 from tests.scheduler.factories import add_readings, zone
@@ -100,6 +101,24 @@ def test_a_big_dip_is_worth_waiting_for_and_the_plan_says_how_sure_it_is(setting
     # on the error's hour-centred means (5, 7.5, 10 and 7.5 % at its four quarter-hours).
     assert sure["likely_saving_pct"] == pytest.approx(30.0 - 7.5)
     assert "likely saving 22 %" in job.decision["reason"]
+
+
+def test_a_waiting_job_is_replanned_on_the_forecast_as_it_is() -> None:
+    # Sent waiting for a 30 % dip at 03:00; a newer forecast shrinks it to 5 %, within the usual
+    # error there. Its run at submission is gone: the re-plan does not send it off at once (what
+    # the rule would say against "now"), it keeps the still cleaner 03:00.
+    history_of_optimistic_forecasts(by=10.0)
+    current_forecast(dip=70.0)
+    job = submit(carbon_risk="cautious")
+    assert job.planned_start == HOUR + timedelta(hours=3)
+    later = NOW + timedelta(minutes=20)
+    values = [100.0] * 12
+    values[3] = 95.0
+    add_readings(zone("DE"), HOUR, values, kind="forecast", source="model", issued_at=later - timedelta(minutes=1))
+    cache.clear()
+    assert replan_zone(zone("DE"), now=later) == []
+    job.refresh_from_db()
+    assert job.planned_start == HOUR + timedelta(hours=3)
 
 
 def test_it_refuses_an_unknown_risk_setting_naming_the_field() -> None:

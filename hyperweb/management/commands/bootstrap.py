@@ -17,6 +17,7 @@ from scheduler import services as scheduler_services
 from scheduler.executors.demo import create_demo_vms
 from scheduler.executors.file import cleanup_stale_temporaries
 from scheduler.models import BackupPolicy
+from scheduler.services.demo import demo_lifecycle
 
 DEMO_POLICY = {
     "name": "Nightly demo VMs",
@@ -62,8 +63,6 @@ class Command(BaseCommand):
         if not BackupPolicy.objects.filter(name=DEMO_POLICY["name"]).exists():
             scheduler_services.save_policy(BackupPolicy(), DEMO_POLICY)
             self.stdout.write(f"  recurring backup {DEMO_POLICY['name']!r} (see /policies)")
-        from scheduler.services.lifecycle import demo_lifecycle
-
         made = demo_lifecycle(BackupPolicy.objects.get(name=DEMO_POLICY["name"]))
         if made:
             self.stdout.write(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot write {output}: {exc.strerror}", returncode=2) from None
 
-    def _write_lines(self, output: str, lines: Any) -> int:
+    def _write_lines(self, output: str, lines: Iterable[str]) -> int:
         count = 0
         if output == "-":
             for line in lines:

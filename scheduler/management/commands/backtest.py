@@ -50,8 +50,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--zone", default=None, help="zone to replay when the file holds several")
         parser.add_argument("--duration", default="2h", help=f"job length (default 2h): {durations.HELP}")
-        parser.add_argument("--max-delay", default="4h", help=f"latest start after submission (default 4h; 0: at once): {durations.HELP}")
-        parser.add_argument("--every", default="30m", help=f"a job is submitted every ... (default 30m): {durations.HELP}")
+        parser.add_argument(
+            "--max-delay",
+            default="4h",
+            help=f"latest start after submission (default 4h; 0: at once): {durations.HELP}",
+        )
+        parser.add_argument(
+            "--every", default="30m", help=f"a job is submitted every ... (default 30m): {durations.HELP}"
+        )
         parser.add_argument(
             "--start",
             default=None,

@@ -12,12 +12,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from carbon.services import UnknownZone, get_zone
 from hyperweb.lib import units
 from hyperweb.lib.durations import HELP as DURATION_HELP
 from hyperweb.lib.durations import parse_hours
 from scheduler.models import BackupJob
-from scheduler.services import cancel_jobs, job_to_hypersdk_json, submit_jobs
+from scheduler.services import cancel_jobs, format_ts, job_to_hypersdk_json, submit_jobs
 from scheduler.services.definitions import InvalidDefinition, parse_definition
+from scheduler.services.execution import execute_job
+from scheduler.services.jobs import build_job
+from scheduler.services.lifecycle import LifecycleRefused, request_restore, request_verification
+from scheduler.services.planning import preview_plan
+from scheduler.services.retention import prune
 
 
 def hours(text: str) -> float:
@@ -116,10 +122,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {job.decision.get('reason', '')}")
 
     def _plan(self, **options: Any) -> None:
-        from carbon.services import UnknownZone, get_zone
-        from scheduler.services.jobs import build_job
-        from scheduler.services.planning import preview_plan
-
         now = timezone.now()
         try:
             parsed = parse_definition(self._definition(options), now=now)
@@ -223,8 +225,6 @@ class Command(BaseCommand):
     def _restore(
         self, *, job_id: str, target: str | None, overwrite: bool, defer: bool, wait: bool, **_: Any
     ) -> None:
-        from scheduler.services.lifecycle import LifecycleRefused, request_restore
-
         backup = self._backup(job_id)
         try:
             run = request_restore(backup, target=target, overwrite=overwrite, defer=defer)
@@ -236,8 +236,6 @@ class Command(BaseCommand):
         self._follow(run.pk, wait)
 
     def _verify(self, *, job_id: str, defer: bool, wait: bool, **_: Any) -> None:
-        from scheduler.services.lifecycle import LifecycleRefused, request_verification
-
         backup = self._backup(job_id)
         try:
             run, created = request_verification(backup, defer=defer)
@@ -254,8 +252,6 @@ class Command(BaseCommand):
                 raise CommandError(f"{backup.pk} is damaged: {backup.integrity_detail}", returncode=1)
 
     def _prune(self, *, dry_run: bool, json: bool, **_: Any) -> None:
-        from scheduler.services.retention import prune
-
         outcome = prune(dry_run=dry_run)
         if json:
             data = {
@@ -311,7 +307,6 @@ class Command(BaseCommand):
         """With --wait, run it here (the claim makes a worker's copy of the same run a no-op)."""
         if not wait:
             return
-        from scheduler.services.execution import execute_job
 
         outcome = execute_job(run_id)
         run = BackupJob.objects.get(pk=run_id)
@@ -322,8 +317,6 @@ class Command(BaseCommand):
 
 
 def _ts(value: Any) -> str:
-    from scheduler.services import format_ts
-
     return format_ts(value) or "-"
 
 

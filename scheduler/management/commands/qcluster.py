@@ -25,6 +25,7 @@ from django_q.cluster import Cluster
 from django_q.management.commands.qcluster import Command as DjangoQCommand
 
 from hyperweb.processes import descendants, gone
+from scheduler.dispatch import reap_stale_claims, worker_name
 
 log = logging.getLogger("scheduler.cluster")
 
@@ -74,8 +75,6 @@ class PromptStop:
         while time.monotonic() < until and not all(gone(pid) for pid in left):
             time.sleep(0.02)  # the killed workers are reaped by init, not by us: no event to wait on
         try:
-            from scheduler.dispatch import reap_stale_claims, worker_name
-
             host = worker_name().rpartition(":")[0]
             released = reap_stale_claims(lost={f"{host}:{pid}" for pid in left})
             if released:

@@ -1,5 +1,6 @@
 """Service endpoints: GET /health (no auth), GET /status, GET /capabilities, and the benchmark's
-constant endpoint (routed only when settings.BENCH_ENDPOINT is on)."""
+constant endpoint (routed only when settings.BENCH_ENDPOINT is on). They live in the scheduler app,
+the lowest layer that may answer them: /status counts its jobs, /capabilities asks its executors."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from rest_framework.response import Response
 from hyperweb.api.fields import TimestampField
 from hyperweb.api.timestamps import go_duration, now_iso
 from hyperweb.api.views import APIView
-from scheduler.executors.base import EXECUTOR_NAMES, get_executor
+from scheduler.executors import EXECUTOR_NAMES, get_executor
 from scheduler.models import BackupJob
 from scheduler.vocabulary import BACKUP_FORMATS
 
@@ -127,7 +128,7 @@ def _executor_capabilities() -> dict[str, dict[str, Any]]:
         try:
             executor = get_executor(name)
             available = bool(getattr(executor, "available", True))
-        except Exception:  # not built yet, or not configured (e.g. no HyperSDK URL)
+        except Exception:  # not configured (e.g. no HyperSDK URL)
             available = False
         result[name] = {"available": available, "description": descriptions[name]}
     return result

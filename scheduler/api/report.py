@@ -1,5 +1,8 @@
 """POST /carbon/report's operation: account one finished operation against stored readings.
 
+It lives in the scheduler app (the URL stays /carbon/report): it reads carbon's readings and the
+scheduler's jobs, and only the scheduler may import both.
+
 It composes the shared pieces rather than adding rules: the merged stored series
 (carbon.services.intensity_series), the run accounting the scheduler uses for its own jobs
 (scheduler.accounting.account_run: time-weighted mean over [start, end], counterfactual from the
@@ -11,14 +14,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from django.apps import apps
 
 from carbon import services
-from carbon.intensity import emissions_kg, equivalent_text, equivalents
+from carbon.intensity import Equivalents, emissions_kg, equivalent_text, equivalents
 from carbon.models import Zone
 from hyperweb.lib.timefmt import format_utc_short
+from scheduler.accounting import account_run, counterfactual_start
+from scheduler.models import BackupJob
 
 WORST_CASE_G_PER_KWH = 1000.0  # the original HyperSDK's "worst case", kept for its clients
 
@@ -42,7 +44,7 @@ class Report:
     renewable_percent: float | None  # None: no stored reading over the run carries a share
     coverage: float
     equivalent: str  # HyperSDK's sentence
-    equivalent_detail: dict[str, Any]  # the numbers behind it, with their constants
+    equivalent_detail: Equivalents  # the numbers behind it, with their constants
     source: str
     simulated: bool
     stale: bool
@@ -53,22 +55,16 @@ class Report:
     timestamp: datetime | None = None
 
 
-def find_job(job_id: str) -> Any | None:
-    """The scheduler's job with that id, or None (unknown id, or no scheduler models yet)."""
+def find_job(job_id: str) -> BackupJob | None:
+    """The scheduler's job with that id, or None (unknown id)."""
     if not job_id:
         return None
-    try:
-        model = apps.get_model("scheduler", "BackupJob")
-    except LookupError:
-        return None
-    return model.objects.select_related("zone").filter(pk=job_id).first()
+    return BackupJob.objects.select_related("zone").filter(pk=job_id).first()
 
 
 def carbon_report(
-    *, zone: Zone, job: Any | None, job_id: str, start: datetime, end: datetime, data_gb: float, now: datetime
+    *, zone: Zone, job: BackupJob | None, job_id: str, start: datetime, end: datetime, data_gb: float, now: datetime
 ) -> Report:
-    from scheduler.accounting import account_run, counterfactual_start
-
     requested_at = getattr(job, "requested_at", None) or start
     # The counterfactual starts when the job was allowed to: its earliest start if the caller
     # imposed a later one (not_before, a policy window), else the request. One rule, the

@@ -68,7 +68,7 @@ class SessionAuthentication(authentication.SessionAuthentication):
 
 
 class APIKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "hyperweb.api.authentication.APIKeyAuthentication"
+    target_class = "accounts.api.authentication.APIKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
@@ -81,7 +81,7 @@ class APIKeyScheme(OpenApiAuthenticationExtension):
 
 
 class BearerScheme(OpenApiAuthenticationExtension):
-    target_class = "hyperweb.api.authentication.BearerTokenAuthentication"
+    target_class = "accounts.api.authentication.BearerTokenAuthentication"
     name = "Bearer"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
@@ -96,7 +96,7 @@ class BearerScheme(OpenApiAuthenticationExtension):
 
 
 class SessionScheme(OpenApiAuthenticationExtension):
-    target_class = "hyperweb.api.authentication.SessionAuthentication"
+    target_class = "accounts.api.authentication.SessionAuthentication"
     name = "Session"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
