@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from typing import Any
 
@@ -44,7 +45,11 @@ class PromptStop:
             log.warning("cluster stopping (signal %d); work still running in %g s will be stopped", signum, self.grace)
             self.deadline = now + self.grace
             if self.cluster.stop_event is not None:
-                self.cluster.stop_event.set()  # what django-q2's own handler does, without blocking here
+                # What django-q2's own handler does, but from a thread: multiprocessing's
+                # Event.set() waits for every process sleeping on the event to wake, and one that
+                # cannot (busy, killed mid-wait) blocked this handler, and the grace with it, for
+                # ever. If it never returns, the grace's deadline kills the rest all the same.
+                threading.Thread(target=self.cluster.stop_event.set, name="stop-event", daemon=True).start()
         else:
             self.deadline = now  # a second signal: stop at once
 
