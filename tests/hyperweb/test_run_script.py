@@ -6,6 +6,7 @@ Own port (HYPERWEB_PORT=8103) and own data folder: nothing shared with a running
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -41,6 +42,10 @@ def _lines(stream, into: queue.Queue) -> None:
     into.put(None)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen, queue.Queue]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(
@@ -62,6 +67,9 @@ def _start(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen, queue.Queue]
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group: the test's "terminal"
+        # A terminal starts it with Ctrl-C's default action; a suite run from a background job
+        # inherits SIGINT ignored, and bash cannot trap a signal ignored on entry.
+        preexec_fn=_default_sigint,
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
@@ -82,6 +90,7 @@ def _read_until(lines: queue.Queue, text: str, timeout: float) -> list[str]:
 def test_ctrl_c_stops_every_process_and_frees_the_port(tmp_path: Path) -> None:
     assert not _listening(), f"port {PORT} is taken before the test"
     proc, lines = _start(tmp_path)
+    started: list[int] = []
     try:
         _read_until(lines, BANNER, 180)
         # The banner comes after the server answers.
@@ -98,7 +107,10 @@ def test_ctrl_c_stops_every_process_and_frees_the_port(tmp_path: Path) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         for pid in descendants(proc.pid):
             os.kill(pid, signal.SIGKILL)
-    left = [pid for pid in started if not _gone(pid)]
+        left = [pid for pid in started if not _gone(pid)]
+        for pid in left:  # never leave the port taken for the next test, even when failing
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     assert left == [], f"still running after Ctrl-C: {left}"
     assert not _listening(), f"port {PORT} still taken"
     assert took < STOP_BUDGET
