@@ -42,8 +42,8 @@ class PlanRequest:
     code); ``limits`` are further capacity groups the run also counts against (backup targets),
     used by fleet planning only; ``weight`` scales the job's emissions in fleet planning (e.g.
     its energy in kWh; 1 if unknown). ``cost_group``, fleet planning only: the series (a key of
-    ``series_by_group``) its starts are ranked on, e.g. its zone's forecast made pessimistic by
-    its risk setting (scheduler.uncertainty); empty: its group's own series. Capacity, the
+    ``series_by_group``) its starts are ranked on, e.g. the preference series that puts the start
+    its risk setting chose first (scheduler.services.planning); empty: its group's own series. Capacity, the
     threshold rule and the figures of the decision always use the group's own series.
     """
 
