@@ -75,10 +75,9 @@ from hyperweb.lib.timefmt import format_utc
 from scheduler.planner import PlanRequest, plan_job_start, replan_start
 from scheduler.uncertainty import (
     DEFAULT_RISK,
-    Candidate,
     ErrorProfile,
     RiskRule,
-    choose,
+    Runs,
     issue_errors,
     profile_from_errors,
     risk_rule,
@@ -359,10 +358,10 @@ def run_backtest(
     # from the issues of the last ``error_days`` whose whole span is observed, once a day.
     shared = issue_cache is not None
     learned: dict[float, list[float | None]] = issue_cache if issue_cache is not None else {}
-    errors: dict[float, list[float | None] | None] = {}  # D by lead per past issue (issue_errors)
+    errors: dict[float, tuple[float | None, ...] | None] = {}  # D by lead per past issue (issue_errors)
     profile: ErrorProfile | None = None
     profile_day = -1
-    assessed: dict[float, list[Candidate]] = {}
+    assessed: dict[float, Runs] = {}
     steps_ahead = math.ceil(span.total_seconds() / grid.step) + 1 if grid is not None else 0
 
     def issue_values(issue: float) -> list[float | None]:
@@ -383,16 +382,18 @@ def run_backtest(
         vectors = []
         issue = math.ceil(first / refresh_s) * refresh_s
         while issue <= last:
-            vec = errors.get(issue)
-            if vec is None:
+            if issue in errors:
+                vec = errors[issue]
+            else:
                 i0 = grid.index(issue)
-                vec = issue_errors(issue_values(issue), grid.values[i0 : i0 + steps_ahead], grid.step)
-                errors[issue] = vec
+                got = issue_errors(issue_values(issue), grid.values[i0 : i0 + steps_ahead], grid.step)
+                # A tuple: the next profiles hold this very object, so they reuse its run means.
+                errors[issue] = vec = tuple(got) if got is not None else None
             vectors.append(vec)
             issue += refresh_s
         for old in [k for k in errors if k < first]:
             del errors[old]
-        return profile_from_errors(vectors, grid.step)
+        return profile_from_errors(vectors, grid.step, previous=profile)
 
     def risk_start(when: datetime, latest: datetime) -> datetime:
         """The risk rule's start at ``when`` for a job that may start until ``latest`` (the
@@ -402,9 +403,10 @@ def run_backtest(
         key = when.timestamp()
         got = assessed.get(key)
         if got is None:
-            assessed[key] = got = profile.assess(forecast_at(when)[0], when, when, when + maxd, d)
-        pick = choose(got, rule, latest=latest)
-        return pick.start if pick is not None else when
+            assessed[key] = got = profile.runs(forecast_at(when)[0], when, when, when + maxd, d)
+        # choose() on got.candidates() (profile.assess), without building every candidate.
+        pick = got.choose_start(rule, latest=latest)
+        return pick if pick is not None else when
 
     actual_points = None
     for n_done, t in enumerate(submits):
