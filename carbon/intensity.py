@@ -241,6 +241,32 @@ class StepSeries:
         _, cb = self._integrals(b)
         return min(1.0, max(0.0, (cb - ca) / (b - a)))
 
+    def figures(self, spans: Iterable[tuple[float, float]]) -> list[tuple[float, float | None]]:
+        """``(coverage, mean)`` of every ``[a, b]`` given in epoch seconds: :meth:`coverage` and
+        :meth:`mean` of the same interval, bit for bit, without their datetimes (a backtest asks
+        for tens of thousands of runs)."""
+        knots, fk, ck, sf, sc = self._knots, self._fk, self._ck, self._sf, self._sc
+        out: list[tuple[float, float | None]] = []
+        for a, b in spans:
+            if b < a:
+                raise ValueError(f"end ({b}) is before start ({a})")
+            if a == b:
+                i = bisect_right(self._starts, a) - 1
+                value = self._values[i] if i >= 0 and a < self._ends[i] else None
+                out.append((1.0 if value is not None else 0.0, value))
+                continue
+            k = bisect_right(knots, a) - 1
+            dt = a - knots[k]
+            fa, ca = fk[k] + sf[k] * dt, ck[k] + sc[k] * dt
+            k = bisect_right(knots, b) - 1
+            dt = b - knots[k]
+            fb, cb = fk[k] + sf[k] * dt, ck[k] + sc[k] * dt
+            covered = cb - ca
+            out.append(
+                (min(1.0, max(0.0, covered / (b - a))), (fb - fa) / covered if covered > 0.0 else None)
+            )
+        return out
+
     def best_window(
         self,
         duration: timedelta,

@@ -50,6 +50,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from carbon.intensity import StepSeries
 
@@ -193,13 +194,7 @@ class ErrorProfile:
         """Per past issue, the mean D over the ``steps``-long run starting at each lead step."""
         got = self._means.get(steps)
         if got is None:
-            got = []
-            for vec in self.vectors:
-                out: list[float | None] = []
-                for k in range(max(0, len(vec) - steps + 1)):
-                    run = vec[k : k + steps]
-                    out.append(None if any(x is None for x in run) else sum(run) / steps)  # type: ignore[arg-type]
-                got.append(out)
+            got = [_run_means(vec, steps) for vec in self.vectors]
             self._means[steps] = got
         return got
 
@@ -223,23 +218,25 @@ class ErrorProfile:
             return Runs(0.0, 0.0, ())
         steps = max(1, round(duration.total_seconds() / self.step_s))
         ref = max(0, round((lo - now).total_seconds() / self.step_s))
-        out: list[tuple[datetime, float, RunErrors]] = []
+        # The starts on the step grid up to hi, then hi itself (off the grid) if one of them is
+        # covered; their runs' figures in one call.
+        starts: list[datetime] = []
         k = 0
-        while True:
-            s = lo + timedelta(seconds=k * self.step_s)
-            if s > hi:
-                if out and out[-1][0] < hi:
-                    s = hi  # the latest start itself, off the step grid
-                else:
-                    break
-            if series.coverage(s, s + duration) >= 1 - 1e-9:
-                fc = series.mean(s, s + duration)
-                assert fc is not None  # covered
-                lead = round((s - now).total_seconds() / self.step_s)
-                out.append((s, fc, self.run_errors(steps, ref, lead)))
-            if s >= hi:
-                break
+        while (s := lo + timedelta(seconds=k * self.step_s)) <= hi:
+            starts.append(s)
             k += 1
+        out: list[tuple[datetime, float, RunErrors]] = []
+        for tail in (False, True):
+            if tail:
+                if not out or starts[-1] >= hi:
+                    break
+                starts = [hi]
+            figures = series.figures([(s.timestamp(), (s + duration).timestamp()) for s in starts])
+            for s, (covered, fc) in zip(starts, figures, strict=True):
+                if covered >= 1 - 1e-9:
+                    assert fc is not None  # covered
+                    lead = round((s - now).total_seconds() / self.step_s)
+                    out.append((s, fc, self.run_errors(steps, ref, lead)))
         return Runs(level, ref_fc, tuple(out))
 
     def sureness(
@@ -255,6 +252,26 @@ class ErrorProfile:
         return Sureness(
             forecast_pct=c.forecast_pct, likely_pct=c.likely_pct, worst_pct=c.worst_pct, issues=self.issues
         )
+
+
+def _run_means(vec: Sequence[float | None], steps: int) -> list[float | None]:
+    """The mean of every ``steps``-long run of ``vec`` (None if the run holds a None): each
+    run's own sum, left to right as ``sum`` adds (a running sum would round differently); the
+    runs holding a None are found from the positions of the Nones."""
+    n = max(0, len(vec) - steps + 1)
+    out: list[float | None] = [None] * n
+    holes = [i for i, x in enumerate(vec) if x is None]
+    if not holes:
+        for k in range(n):
+            out[k] = sum(vec[k : k + steps]) / steps  # type: ignore[arg-type]
+        return out
+    h = 0  # the first hole at or after k
+    for k in range(n):
+        while h < len(holes) and holes[h] < k:
+            h += 1
+        if h == len(holes) or holes[h] >= k + steps:
+            out[k] = sum(vec[k : k + steps]) / steps  # type: ignore[arg-type]
+    return out
 
 
 @dataclass(frozen=True)
@@ -295,23 +312,30 @@ class RunErrors:
     """Sorted run-level errors (see :meth:`ErrorProfile.run_errors`); empty: unknown, no risk."""
 
     xs: tuple[float, ...]
+    # A profile's run errors are read by every decision until the profile is relearned: their
+    # figures are computed once each.
+    _quantiles: dict[float, float] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
+    @cached_property
     def mean(self) -> float:
         return sum(self.xs) / len(self.xs) if self.xs else 0.0
 
-    @property
+    @cached_property
     def spread(self) -> float:
         """The error band: the inter-quartile range."""
         return self.quantile(0.75) - self.quantile(0.25)
 
     def quantile(self, q: float) -> float:
-        xs = self.xs
-        if not xs:
-            return 0.0
-        pos = q * (len(xs) - 1)
-        i = int(pos)
-        return xs[-1] if i + 1 >= len(xs) else xs[i] + (pos - i) * (xs[i + 1] - xs[i])
+        got = self._quantiles.get(q)
+        if got is None:
+            xs = self.xs
+            if not xs:
+                return 0.0
+            pos = q * (len(xs) - 1)
+            i = int(pos)
+            got = xs[-1] if i + 1 >= len(xs) else xs[i] + (pos - i) * (xs[i + 1] - xs[i])
+            self._quantiles[q] = got
+        return got
 
     def above(self, gain: float) -> float:
         """The chance the error exceeds ``gain`` (the run ends dirtier than the reference)."""
