@@ -20,6 +20,7 @@ from django_q.tasks import async_task
 
 from accounts.roles import ROLES
 from alerts.models import Alert, AlertPreference, Delivery, Kind, Webhook
+from scheduler.models import BackupJob
 from scheduler.services import format_ts
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def raise_alert(
     body: str,
     *,
     payload: dict[str, Any] | None = None,
-    job: Any = None,
+    job: BackupJob | None = None,
     now: datetime | None = None,
     webhooks: list[Webhook] | None = None,
 ) -> Alert | None:
@@ -128,7 +129,7 @@ _JOB_SUBJECTS = {
 }
 
 
-def job_payload(job: Any) -> dict[str, Any]:
+def job_payload(job: BackupJob) -> dict[str, Any]:
     def ts(value: datetime | None) -> str | None:
         return format_ts(value) if value else None
 
@@ -137,7 +138,7 @@ def job_payload(job: Any) -> dict[str, Any]:
         "name": job.name or job.vm_path,
         "vm_path": job.vm_path,
         "status": job.status,
-        "zone": job.zone.code if job.zone_id else None,
+        "zone": job.zone.code if job.zone is not None else None,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "error": job.error,
@@ -152,7 +153,7 @@ def job_payload(job: Any) -> dict[str, Any]:
     }
 
 
-def job_alert(kind: str, job: Any, *, now: datetime | None = None, detail: str = "") -> Alert | None:
+def job_alert(kind: str, job: BackupJob, *, now: datetime | None = None, detail: str = "") -> Alert | None:
     """An alert about one backup, once per job and kind."""
     payload = job_payload(job)
     subject = _JOB_SUBJECTS[Kind(kind)].format(name=payload["name"])
