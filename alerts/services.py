@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -210,12 +211,12 @@ def send_test_alert(hook: Webhook, *, by: str = "", now: datetime | None = None)
 # --- Preferences --------------------------------------------------------------------------------
 
 
-def preferences_for(user: Any) -> Any:
+def preferences_for(user: User) -> AlertPreference:
     """The user's preferences (unsaved defaults, every kind on, when they have none yet)."""
     return AlertPreference.objects.filter(user=user).first() or AlertPreference(user=user)
 
 
-def save_preferences(user: Any, preference: Any, email: str) -> None:
+def save_preferences(user: User, preference: AlertPreference, email: str) -> None:
     """Store the user's choices and the address alerts go to."""
     with transaction.atomic():
         preference.user = user
