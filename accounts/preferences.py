@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from django.contrib.auth.models import User
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -26,7 +27,7 @@ def timezone_names() -> tuple[str, ...]:
     return tuple(sorted(name for name in available_timezones() if "/" in name or name == "UTC"))
 
 
-def timezone_of(user: Any) -> str:
+def timezone_of(user: User) -> str:
     """The user's chosen timezone, or "" for the browser's."""
     pref = UserPreference.objects.filter(user=user).values_list("timezone", flat=True).first()
     return pref or ""
@@ -38,7 +39,7 @@ def save_timezone(request: HttpRequest, name: str) -> None:
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.preferences.copy_timezone")
-def _copy_on_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def _copy_on_login(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
         request.session[SESSION_KEY] = timezone_of(user)
 
