@@ -19,7 +19,7 @@ Restores and verifications are accounted runs but not backups: they are in none 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Count, F, FloatField, Max, Min, Q, QuerySet, Sum
@@ -150,7 +150,8 @@ def month_totals(now: datetime) -> Totals:
 def by_period(jobs: QuerySet[BackupJob], period: str) -> list[dict[str, Any]]:
     """Emitted, counterfactual and avoided kg per day or month of completion and signal (one
     query); each row carries its `signal`, pick one with `of_signal` before drawing a curve."""
-    trunc = TruncMonth("completed_at") if period == "month" else TruncDay("completed_at")
+    # UTC days and months whatever the viewer's timezone (pages, PDF and CSV agree).
+    trunc = TruncMonth("completed_at", tzinfo=UTC) if period == "month" else TruncDay("completed_at", tzinfo=UTC)
     return list(
         jobs.annotate(period=trunc, signal=SIGNAL)
         .values("period", "signal")
