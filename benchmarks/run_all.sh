@@ -20,6 +20,7 @@ declare -A ARGS=(
   [fleet]=""
   [backtest]=""
   [dashboard]="--runs 5 --browser"
+  [pageload]="--runs 5"
   [reports]=""
   [metrics]=""
   [lifecycle]="--mb 64 --rounds 5"
@@ -27,7 +28,7 @@ declare -A ARGS=(
   [api]="--connections 4 --rounds 3 --duration 10"
   [dispatch]=""
 )
-ORDER=(window import fleet backtest dashboard reports metrics lifecycle faults api dispatch)
+ORDER=(window import fleet backtest dashboard pageload reports metrics lifecycle faults api dispatch)
 [ $# -gt 0 ] && ORDER=("$@")
 
 failed=0

@@ -34,6 +34,8 @@ from carbon.intensity import StepSeries
 from carbon.models import CarbonReading, Zone
 from carbon.services.store import cache_allowed
 from reports import charts, stats
+from scheduler.backtest import HISTORY, BacktestConfig, run_backtest
+from scheduler.uncertainty import DEFAULT_RISK
 
 # The form's choices: every combination is precomputed by the workers (30 x 3 per zone).
 DURATIONS = (0.5, 1.0, 2.0, 4.0, 8.0)  # backup duration, hours
@@ -63,8 +65,6 @@ def _backtest(
     issue_cache: dict[float, list[float | None]] | None = None,
 ) -> dict[str, Any] | None:
     """Average savings of the planner on a forecast model vs perfect foresight vs HyperSDK's rule."""
-    from scheduler.backtest import HISTORY, BacktestConfig, run_backtest
-
     if series is None or not len(series):
         return None
     # The last BACKTEST_DAYS of request times, with the model's history before them if stored.
@@ -136,14 +136,10 @@ def _cached(key: str, compute: Any) -> Any:
 
 
 def _replay_range(end: datetime) -> tuple[datetime, datetime]:
-    from scheduler.backtest import HISTORY
-
     return end - timedelta(days=BACKTEST_DAYS) - HISTORY, end
 
 
 def _replay_key(zone: Zone, end: datetime, fp: str, duration_hours: float, flexibility_hours: float) -> str:
-    from scheduler.uncertainty import DEFAULT_RISK
-
     chain = ",".join(zone.provider_chain())
     return (
         f"whatif:{FORMAT}:replay:{zone.pk}:{chain}:{end.timestamp():.0f}:{fp}:"

@@ -205,7 +205,9 @@ def backup_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     (`confirm=yes`) cancels. A POST without it shows the confirmation too."""
     job = get_object_or_404(BackupJob.objects.select_related("zone"), pk=job_id)
     if request.method != "POST" or request.POST.get("confirm") != "yes":
-        return render(request, "scheduler/backup_cancel.html", {"job": job, "cancellable": job.is_cancellable})
+        return render(
+            request, "scheduler/backup_cancel.html", {"job": job, "cancellable": job.is_cancellable}
+        )
     outcome = services.cancel_jobs([job.pk], request.user)
     if outcome.cancelled:
         messages.success(request, f"{operation_noun(job).capitalize()} cancelled.")

@@ -271,9 +271,7 @@ def cancel_jobs(job_ids: list[str], user: Any = None, *, now: datetime | None = 
             outcome.errors[job_id] = "job not found"
             continue
         # Conditional update: a job that finished meanwhile is not turned into "cancelled".
-        changed = BackupJob.objects.filter(
-            pk=job_id, status__in=BackupJob.CANCELLABLE
-        ).update(
+        changed = BackupJob.objects.filter(pk=job_id, status__in=BackupJob.CANCELLABLE).update(
             status=BackupJob.Status.CANCELLED,
             completed_at=now,
             updated_at=now,

@@ -110,9 +110,13 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     if not isinstance(data, dict):
         raise malformed("a schedule must be a JSON object", "body")
     if not partial or "name" in data:
-        policy.name = check_text(data.get("name"), "name", column_max_length(BackupPolicy, "name"), required=True).strip()
+        policy.name = check_text(
+            data.get("name"), "name", column_max_length(BackupPolicy, "name"), required=True
+        ).strip()
     if not partial or "schedule" in data:
-        problem = cron_problem(data.get("schedule"), max_length=column_max_length(BackupPolicy, "schedule"), now=now)
+        problem = cron_problem(
+            data.get("schedule"), max_length=column_max_length(BackupPolicy, "schedule"), now=now
+        )
         if problem:
             raise malformed(f"schedule {problem}", "schedule")
         policy.schedule = data["schedule"]

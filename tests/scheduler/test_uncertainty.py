@@ -6,6 +6,8 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carbon.intensity import StepSeries
 from scheduler.planner import PlanRequest, plan_job
@@ -16,6 +18,7 @@ from scheduler.uncertainty import (
     choose,
     issue_errors,
     learn_errors,
+    profile_from_errors,
     risk_rule,
 )
 
@@ -66,7 +69,9 @@ def profile_with_errors(errors_by_lead: dict[int, list[float]], leads: int = 8) 
 
 def rule_start(profile: ErrorProfile, fc: StepSeries, rule: RiskRule | None, latest_h: int = 6) -> datetime:
     if rule is None:  # greedy: the forecast as it is
-        return plan_job(fc, PlanRequest(key="j", earliest=T0, latest=T0 + latest_h * H, duration=H), now=T0).start
+        return plan_job(
+            fc, PlanRequest(key="j", earliest=T0, latest=T0 + latest_h * H, duration=H), now=T0
+        ).start
     pick = choose(profile.assess(fc, T0, T0, T0 + latest_h * H, H), rule)
     assert pick is not None
     return pick.start
@@ -156,3 +161,48 @@ def test_it_names_the_risk_settings():
     assert 0 < cautious.max_worse < balanced.max_worse < 1
     with pytest.raises(ValueError, match="unknown risk setting 'reckless'"):
         risk_rule("reckless")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    errors=st.dictionaries(
+        st.integers(0, 7), st.lists(st.integers(-30, 30).map(float), min_size=1, max_size=9), max_size=4
+    ),
+    values=st.lists(st.integers(0, 300).map(float), min_size=8, max_size=8),
+    max_worse=st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0]),
+    min_expected=st.sampled_from([-5.0, 0.0, 2.0]),
+    hedge=st.sampled_from([0.0, 0.5, 2.0]),
+    latest_q=st.integers(-1, 30),
+    hours=st.integers(1, 2),
+)
+def test_choose_start_is_choose_on_the_candidates(
+    errors, values, max_worse, min_expected, hedge, latest_q, hours
+):
+    """Runs.choose_start (the backtest's path) picks the start choose() picks from the same
+    runs' candidates, for any rule and latest start (before, inside and after the runs)."""
+    profile = profile_with_errors(errors)
+    runs = profile.runs(hourly(values), T0, T0, T0 + 6 * H, hours * H)
+    rule = RiskRule(max_worse=max_worse, min_expected_pct=min_expected, hedge=hedge)
+    latest = T0 + latest_q * timedelta(minutes=15)
+    for cut in (latest, None):
+        pick = choose(runs.candidates(), rule, latest=cut)
+        assert runs.choose_start(rule, latest=cut) == (pick.start if pick is not None else None)
+
+
+def test_a_profile_reuses_an_earlier_profile_s_run_means_for_the_same_vectors():
+    # Yesterday's profile and today's share most vectors (the same objects): today's run
+    # errors are those of a profile learned afresh, and the shared vectors' means are reused.
+    vectors = [
+        tuple(None if (i + k) % 17 == 0 else ((i * 7 + k * 3) % 11 - 5) / 100 for k in range(12))
+        for i in range(60)
+    ]
+    yesterday = profile_from_errors(vectors[:50], STEP)
+    for lead in range(12):
+        yesterday.run_errors(2, 0, lead)
+    today = profile_from_errors(vectors[10:] + [None], STEP, previous=yesterday)
+    fresh = profile_from_errors([tuple(v) for v in map(list, vectors[10:])], STEP)
+    for steps in (2, 3):
+        for lead in range(12):
+            assert today.run_errors(steps, 0, lead) == fresh.run_errors(steps, 0, lead)
+    assert today._means[2][0] is yesterday._means[2][10]  # reused, not recomputed
+    assert fresh._means[2][0] is not yesterday._means[2][10]

@@ -201,7 +201,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"{'pruned':>14}: {integrity['pruned_at']} (archive deleted by retention)")
         if job.data_size_gb or job.bytes_written:
             read = f"{units.data_gb(job.data_size_gb)} read" if job.data_size_gb else "size not given"
-            written = f", {units.data_bytes(job.bytes_written)} written (archive)" if job.bytes_written else ""
+            written = (
+                f", {units.data_bytes(job.bytes_written)} written (archive)" if job.bytes_written else ""
+            )
             self.stdout.write(f"{'data':>14}: {read}{written}")
         if job.energy_kwh is not None:
             self.stdout.write(f"{'energy':>14}: {units.energy(job.energy_kwh)}")
