@@ -20,7 +20,11 @@ class PreferenceModelBackend(ModelBackend):
     """ModelBackend whose get_user (every request of a signed-in session) joins UserPreference."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
     ) -> Any:
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:

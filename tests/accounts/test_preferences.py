@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.decorators import api_view
 
+from accounts.middleware import ViewerTimezoneMiddleware
 from accounts.models import UserPreference
 from accounts.roles import VIEWER, ensure_roles, set_role
+from scheduler.models import BackupJob
+from tests.dashboard.conftest import completed_job
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +60,6 @@ def test_a_chosen_timezone_is_on_every_page_until_cleared(vera: object) -> None:
         assert '<html lang="en" data-timezone="America/Los_Angeles">' in html, page
         assert "the timezone you chose (<span data-viewer-zone>America/Los_Angeles</span>" in html, page
     assert '<option value="America/Los_Angeles" selected>' in client.get(URL).content.decode()
-
     client.post(URL, {"timezone": ""})
     assert UserPreference.objects.get(user=vera).timezone == ""
     assert "data-timezone" not in client.get("/").content.decode()
@@ -69,9 +79,6 @@ def test_a_change_on_one_device_shows_on_another_at_its_next_page(vera: object) 
 def test_reading_the_preference_costs_no_query_of_its_own(vera: object) -> None:
     # The user is read with their preference in one join (accounts.backends): a page makes as
     # many queries with a chosen timezone as without.
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     client = signed_in(vera)
     client.get("/backups")
     with CaptureQueriesContext(connection) as without:
@@ -85,11 +92,11 @@ def test_reading_the_preference_costs_no_query_of_its_own(vera: object) -> None:
 def test_a_wrong_password_is_checked_once(vera: object, monkeypatch: pytest.MonkeyPatch) -> None:
     # ModelBackend stays listed for sessions signed in before accounts.backends; a failed login
     # must not hash the password a second time there.
-    from django.contrib.auth.base_user import AbstractBaseUser
-
     calls: list[str] = []
     check = AbstractBaseUser.check_password
-    monkeypatch.setattr(AbstractBaseUser, "check_password", lambda self, raw: calls.append(raw) or check(self, raw))
+    monkeypatch.setattr(
+        AbstractBaseUser, "check_password", lambda self, raw: calls.append(raw) or check(self, raw)
+    )
     response = Client().post("/login", {"username": "vera", "password": "wrong"})
     assert response.status_code == 200 and calls == ["wrong"]
     assert Client().post("/login", {"username": "vera", "password": PASSWORD}).status_code == 302
@@ -116,10 +123,6 @@ def test_it_refuses_a_name_that_is_not_a_timezone(vera: object) -> None:
 
 @pytest.fixture
 def job() -> object:
-    from datetime import UTC, datetime, timedelta
-
-    from scheduler.models import BackupJob
-
     planned = datetime(2026, 7, 1, 8, 45, tzinfo=UTC)
     return BackupJob.objects.create(
         name="web-01",
@@ -158,12 +161,6 @@ def test_the_api_stays_in_utc_whatever_the_users_timezone(vera: object, job: obj
 
 
 def test_the_timezone_is_active_only_during_a_page_view(vera: object) -> None:
-    from django.http import HttpResponse
-    from django.test import RequestFactory
-    from django.utils import timezone
-
-    from accounts.middleware import ViewerTimezoneMiddleware
-
     UserPreference.objects.create(user=vera, timezone="Europe/Berlin")
     seen: list[str] = []
 
@@ -185,12 +182,6 @@ def test_the_timezone_is_active_only_during_a_page_view(vera: object) -> None:
 
 
 def test_an_api_view_and_an_unknown_stored_name_get_utc(vera: object) -> None:
-    from django.test import RequestFactory
-    from django.utils import timezone
-    from rest_framework.decorators import api_view
-
-    from accounts.middleware import ViewerTimezoneMiddleware
-
     pref = UserPreference.objects.create(user=vera, timezone="Europe/Berlin")
     middleware = ViewerTimezoneMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
     request = RequestFactory().get("/jobs")
@@ -208,9 +199,6 @@ def test_an_api_view_and_an_unknown_stored_name_get_utc(vera: object) -> None:
 def test_savings_months_stay_utc_months_in_any_timezone(vera: object) -> None:
     # A backup finished at 02:00 UTC on 1 December is in December's row, as in the ESG report and
     # its CSV, though it was still 30 November in Los Angeles.
-    from datetime import UTC, datetime
-
-    from tests.dashboard.conftest import completed_job
 
     UserPreference.objects.create(user=vera, timezone="America/Los_Angeles")
     completed_job(None, when=datetime(2026, 12, 1, 2, 0, tzinfo=UTC), emitted=1.0, counterfactual=1.2)

@@ -230,15 +230,7 @@ def test_without_javascript_a_chosen_timezone_is_rendered_by_the_server(
     """A browser without JavaScript (here in Berlin) for a user who chose America/Los_Angeles:
     the headline and the table of a backup page are in Los Angeles time, named, from the server;
     the <time datetime> attributes stay UTC."""
-    from django.utils import timezone
-
     settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
-
-    from accounts.models import UserPreference
-    from carbon.services import load_demo_data
-    from scheduler.models import BackupJob
-    from scheduler.services import submit_jobs
-
     ensure_roles()
     admin = get_user_model().objects.create_superuser("admin", password=PASSWORD)
     UserPreference.objects.create(user=admin, timezone="America/Los_Angeles")
