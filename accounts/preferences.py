@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpRequest
 
@@ -31,7 +32,7 @@ def _known() -> frozenset[str]:
     return frozenset(timezone_names())
 
 
-def timezone_of(user: Any) -> str:
+def timezone_of(user: User) -> str:
     """The user's chosen timezone, or "" for the browser's."""
     pref = UserPreference.objects.filter(user=user).values_list("timezone", flat=True).first()
     return pref or ""

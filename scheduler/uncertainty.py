@@ -137,10 +137,10 @@ class Sureness:
 
 @dataclass(frozen=True)
 class ErrorProfile:
-    """Sorted D values per lead step (``step_s`` seconds per step; lead 0 is the issue's step)."""
+    """D by lead step per past issue (``step_s`` seconds per step; lead 0 is the issue's step),
+    and its sorted values per lead (:attr:`samples`)."""
 
     step_s: float
-    samples: tuple[tuple[float, ...], ...]
     issues: int
     # D by lead per past issue (issue_errors), for the run-level errors.
     vectors: tuple[tuple[float | None, ...], ...] = ()
@@ -155,6 +155,15 @@ class ErrorProfile:
     _known: dict[int, dict[int, tuple[tuple[float | None, ...], list[float | None]]]] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+    @cached_property
+    def samples(self) -> tuple[tuple[float, ...], ...]:
+        """Per lead, the known D of every issue, sorted (the leads after the last known value
+        dropped); computed when first asked for (a backtest's profiles only use the run errors)."""
+        per_lead = [sorted(x for x in column if x is not None) for column in zip_longest(*self.vectors)]
+        while per_lead and not per_lead[-1]:
+            per_lead.pop()
+        return tuple(tuple(xs) for xs in per_lead)
 
     def quantile(self, lead_s: float, q: float) -> float:
         """The ``q``-quantile of D at ``lead_s`` seconds ahead (0 if unknown there); leads beyond
@@ -478,12 +487,8 @@ def profile_from_errors(
 
     ``previous``: an earlier profile sharing some of these vectors (the same tuple objects, e.g.
     a backtest's profile of yesterday): the run means it computed for them are reused."""
-    kept = [tuple(vec) for vec in vectors if vec is not None]
-    # Per lead, the known values of every issue (the leads after the last known value dropped).
-    per_lead = [sorted(x for x in column if x is not None) for column in zip_longest(*kept)]
-    while per_lead and not per_lead[-1]:
-        per_lead.pop()
-    profile = ErrorProfile(step_s, tuple(tuple(xs) for xs in per_lead), len(kept), tuple(kept))
+    kept = tuple(tuple(vec) for vec in vectors if vec is not None)
+    profile = ErrorProfile(step_s, len(kept), kept)
     if previous is not None:
         for steps, means in previous._means.items():
             profile._known[steps] = {id(v): (v, m) for v, m in zip(previous.vectors, means, strict=True)}

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from accounts.roles import ROLES, role_of
+from accounts.roles import ROLES, Someone, role_of
 from hyperweb.lib import units, zonetext
 from hyperweb.lib.timefmt import format_utc
 
@@ -153,7 +153,7 @@ def query_with(context: template.Context, **changes: object) -> str:
 
 
 @register.simple_tag
-def user_role(user: object) -> str:
+def user_role(user: Someone | None) -> str:
     """The user's role name ("viewer", "operator", "admin") or "" for none."""
     return role_of(user) or ""
 

@@ -137,6 +137,7 @@ class Command(BaseCommand):
                 "reason": "not carbon-aware: would run at once",
             }
         else:
+            assert zone is not None  # a carbon-aware job names its zone (parse_definition)
             data = preview_plan(zone, [job], now=now)[job.id]
         if options["json"]:
             self.stdout.write(json.dumps(data, indent=2, default=str))
