@@ -153,6 +153,13 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, *, parse: b
     }
 
 
+def python_output(args: list[str], env: dict[str, str]) -> str:
+    """What `python -c args[0] args[1:]` prints, run in the project root with `env`."""
+    return subprocess.run(
+        [PY, "-c", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint per round")
@@ -185,14 +192,9 @@ def main() -> None:
     if args.status_cache_seconds is not None:
         env["CARBON_STATUS_CACHE_SECONDS"] = str(args.status_cache_seconds)
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    setup = subprocess.run(
-        [PY, "-c", SETUP, "/nonexistent" if args.no_history else str(CSV), str(args.forecast_days)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    setup = python_output(
+        [SETUP, "/nonexistent" if args.no_history else str(CSV), str(args.forecast_days)], env
+    )
     key = re.search(r"KEY (\S+)", setup).group(1)
     print(" ".join(line for line in setup.splitlines() if not line.startswith("KEY")), "(rows stored)")
 
@@ -213,14 +215,7 @@ def main() -> None:
                         run_wrk(base + path, scripts[label], args.duration, args.connections)
                     )
             service = json.loads(
-                subprocess.run(
-                    [PY, "-c", SERVICE_TIME, key, str(args.service_requests), json.dumps(ENDPOINTS)],
-                    cwd=ROOT,
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
+                python_output([SERVICE_TIME, key, str(args.service_requests), json.dumps(ENDPOINTS)], env)
             )
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
