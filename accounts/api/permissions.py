@@ -7,11 +7,10 @@ An anonymous caller is refused with 401 and an authenticated caller without the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from accounts.roles import ADMIN, OPERATOR, VIEWER, has_role
 
@@ -20,7 +19,7 @@ class _HasRole(BasePermission):
     role = VIEWER
     message = "this needs the viewer role"
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return has_role(request.user, self.role)
 
 
@@ -44,7 +43,7 @@ class ReadViewerWriteOperator(BasePermission):
 
     message = "this needs the operator role (or admin)"
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return has_role(request.user, VIEWER if request.method in SAFE_METHODS else OPERATOR)
 
 
@@ -53,7 +52,7 @@ class CarbonPublicRead(BasePermission):
 
     message = IsViewer.message
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if settings.CARBON_PUBLIC_READ:
             return True
         return has_role(request.user, VIEWER)
