@@ -7,12 +7,17 @@ An anonymous caller is refused with 401 and an authenticated caller without the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from accounts.roles import ADMIN, OPERATOR, VIEWER, has_role
+
+if TYPE_CHECKING:
+    # Not at run time: DRF imports these classes while rest_framework.views is still loading.
+    from rest_framework.views import APIView
 
 
 class _HasRole(BasePermission):
