@@ -245,8 +245,8 @@ def _risk_requests(
     *,
     now: datetime,
 ) -> tuple[ErrorProfile | None, list[PlanRequest]]:
-    """Each NEW job with a risk rule (scheduler.uncertainty.choose: the start with the best
-    expected saving whose chance of ending dirtier than "now" its setting accepts, else "now") is
+    """Each NEW job with a risk rule (scheduler.uncertainty.choose: the earliest start whose
+    expected saving is within the setting's share of an error band of the best's, "now" included) is
     ranked on a series that puts that start first and the nearer starts next (capacity
     permitting, the rule's start; if it is full, the closest free one); adds those series to
     ``by_group``. A job already waiting (in ``prefer``) is re-planned on the forecast as it is,

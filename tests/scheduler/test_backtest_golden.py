@@ -2,7 +2,8 @@
 
 golden/replay.json holds every figure (every policy's emissions, savings, delays, shares and
 regret, as exact floats) of the cases below, computed by the replay code of commit ce4d961 (before
-the risk bookkeeping and the planner's replay path were made cheaper). Any change of the
+the risk bookkeeping and the planner's replay path were made cheaper), with the risk settings'
+parameters of b87f8f4 (the hedge rule: the same code, other figures). Any change of the
 arithmetic, of a decision or of the risk rule's choices shows here as a difference.
 
 Regenerate (only when a figure is MEANT to change, saying why in the commit):

@@ -132,6 +132,29 @@ def test_the_hedge_takes_the_earlier_of_two_close_windows():
     assert rule_start(profile, fc2, RiskRule(max_worse=0.5, hedge=0.5)) == T0 + 5 * H
 
 
+def test_a_wait_must_beat_now_by_a_share_of_the_best_starts_error_band():
+    # 8 % less in 3 hours, where the forecast's error band (inter-quartile range) is 12 points:
+    # balanced asks for half a band (6 points) and waits; cautious asks for more and starts now.
+    profile = profile_with_errors({3: [float(e) for e in range(-10, 11, 2)]})
+    fc = hourly([100, 100, 100, 92, 100, 100, 100, 100])
+    at3 = next(c for c in profile.assess(fc, T0, T0, T0 + 6 * H, H) if c.start == T0 + 3 * H)
+    assert at3.band_pct == pytest.approx(12.0) and at3.expected_pct == pytest.approx(8.0)
+    assert rule_start(profile, fc, risk_rule("balanced")) == T0 + 3 * H
+    assert rule_start(profile, fc, risk_rule("cautious")) == T0
+
+
+def test_a_gamble_on_the_best_start_is_not_traded_for_a_smaller_later_one():
+    # The forecast's best start (12 % less in 5 hours) is a gamble: its error band is 40 points.
+    # A surer 3 % dip in 1 hour would only send the job waiting, and the re-plans would then
+    # chase the forecast's best as usual: the rule starts now instead.
+    profile = profile_with_errors({5: [float(e) for e in range(-40, 41)]})
+    fc = hourly([100, 97, 100, 100, 100, 88, 100, 100])
+    assert rule_start(profile, fc, risk_rule("greedy")) == T0 + 5 * H
+    assert rule_start(profile, fc, risk_rule("balanced")) == T0
+    # A limit on the chance of ending dirtier alone (the 5 h start: 35 %) would have waited 1 h.
+    assert rule_start(profile, fc, RiskRule(max_worse=0.25)) == T0 + 1 * H
+
+
 def test_with_a_perfect_forecast_every_setting_picks_the_optimum():
     values = [100 + 40 * math.sin(i / 3) + (i * 37 % 11) for i in range(30)]
     profile = profile_with_errors({}, leads=30)
@@ -158,7 +181,7 @@ def test_it_names_the_risk_settings():
     assert risk_rule("greedy") is None
     cautious, balanced = risk_rule("cautious"), risk_rule("balanced")
     assert cautious is not None and balanced is not None
-    assert 0 < cautious.max_worse < balanced.max_worse < 1
+    assert 0 < balanced.hedge < cautious.hedge  # cautious asks a wait for a larger margin
     with pytest.raises(ValueError, match="unknown risk setting 'reckless'"):
         risk_rule("reckless")
 
