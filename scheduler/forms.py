@@ -455,7 +455,7 @@ def describe_window(window_start: time | None, window_hours: float, fired_at: da
     earliest, latest = flexible_window(policy, fired_at)
     opens = "when the schedule fires" if window_start is None else f"at {window_start:%H:%M} UTC"
     return (
-        f"Each run may start from {earliest:%Y-%m-%d %H:%M} to {latest:%Y-%m-%d %H:%M} UTC "
+        f"Each run may start from {earliest:%Y-%m-%d %H:%M} UTC to {latest:%Y-%m-%d %H:%M} UTC "
         f"(the window opens {opens} and stays open {window_hours:g} h); "
         "hyperweb picks the cleanest start inside."
     )
