@@ -335,12 +335,20 @@ class Runs:
         level = self.level
         scale = level / ref_fc * 100
         ok: list[tuple[datetime, float, RunErrors]] = []  # "now" first, then the admissible
+        max_worse, min_expected = rule.max_worse, rule.min_expected_pct
         for s, fc, err in self.runs:
             if latest is not None and s > latest:
                 continue
             gain = (ref_fc - fc) / level
             expected = (gain - err.mean) * scale
-            if not ok or (err.above(gain) <= rule.max_worse and expected >= rule.min_expected_pct):
+            if not ok:
+                ok.append((s, expected, err))
+                continue
+            if expected < min_expected:
+                continue  # not admissible, whatever its chance of ending dirtier
+            xs = err.xs  # err.above(gain), inline: the chance of ending dirtier than "now"
+            worse = (len(xs) - bisect_right(xs, gain)) / len(xs) if xs else 0.0
+            if worse <= max_worse:
                 ok.append((s, expected, err))
         if not ok:
             return None

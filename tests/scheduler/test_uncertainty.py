@@ -192,7 +192,7 @@ def test_it_names_the_risk_settings():
         st.integers(0, 7), st.lists(st.integers(-30, 30).map(float), min_size=1, max_size=9), max_size=4
     ),
     values=st.lists(st.integers(0, 300).map(float), min_size=8, max_size=8),
-    max_worse=st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0]),
+    max_worse=st.sampled_from([-0.1, 0.0, 0.1, 0.25, 0.5, 1.0]),
     min_expected=st.sampled_from([-5.0, 0.0, 2.0]),
     hedge=st.sampled_from([0.0, 0.5, 2.0]),
     latest_q=st.integers(-1, 30),
