@@ -89,6 +89,17 @@ def test_reading_the_preference_costs_no_query_of_its_own(vera: object) -> None:
     assert len(chosen) == len(without), [q["sql"][:80] for q in chosen]
 
 
+def test_a_session_signed_in_before_the_preference_backend_stays_signed_in(vera: object) -> None:
+    # Sessions name the backend that signed them in; ModelBackend's still read the preference
+    # (in a query of its own) instead of being signed out.
+    UserPreference.objects.create(user=vera, timezone="Europe/Berlin")
+    client = Client()
+    client.force_login(vera, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.get("/backups")
+    assert response.status_code == 200
+    assert 'data-timezone="Europe/Berlin"' in response.content.decode()
+
+
 def test_a_wrong_password_is_checked_once(vera: object, monkeypatch: pytest.MonkeyPatch) -> None:
     # ModelBackend stays listed for sessions signed in before accounts.backends; a failed login
     # must not hash the password a second time there.
