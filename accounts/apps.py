@@ -20,5 +20,3 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_roles, dispatch_uid="accounts.ensure_roles")
-        # In ready(): preferences imports models, which load only once the app registry is ready.
-        from accounts import preferences  # noqa: F401  (connects its user_logged_in receiver)

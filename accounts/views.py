@@ -89,7 +89,7 @@ def download_role_required(role: str) -> Callable[[View], View]:
     return decorator
 
 
-def _bearer_credential(authorization: str) -> Any:
+def _bearer_credential(authorization: str) -> APIKey | APIToken | None:
     """The API key or login token in `Authorization: Bearer <value>` (None if neither), looked up as
     the API's BearerTokenAuthentication does: a value with the key prefix is a key first."""
     parts = authorization.split()

@@ -37,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -200,36 +199,9 @@ def serve(folder: Path, port: int) -> Iterator[str]:
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    base = f"http://127.0.0.1:{port}"
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    server = subprocess.Popen(
-        [
-            gunicorn,
-            "hyperweb.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    ROOTS[:] = [os.getpid(), server.pid]
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with runinfo.gunicorn(port, env) as server:
+        ROOTS[:] = [os.getpid(), server.pid]
+        yield f"http://127.0.0.1:{port}"
 
 
 def launch(pw: Any) -> Any:

@@ -25,7 +25,8 @@ over its run times its energy. Policies:
   ``replan=False`` (``--no-replan``) decides once at submission, for comparison;
   Risk (``risk``, the product's BACKUP_RISK by default in ``manage.py backtest``): with a model or
   noisy forecast and a setting other than ``greedy``, the start at submission is the risk rule's
-  (:func:`scheduler.uncertainty.choose` on :meth:`~scheduler.uncertainty.ErrorProfile.assess`),
+  (:func:`scheduler.uncertainty.choose` on :meth:`~scheduler.uncertainty.ErrorProfile.assess`;
+  the replay calls ``Runs.choose_start``, the same start without building every candidate),
   with the error profile learned, as the product does, from the replay's own past issues (the
   last ``error_days`` whose 26 h are observed, relearned daily); a job it sends waiting is
   re-planned as above, on the forecast as it is; ``greedy`` plans on the forecast as it is;

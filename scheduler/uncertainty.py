@@ -262,6 +262,26 @@ class ErrorProfile:
         ref = max(0, round((lo - now).total_seconds() / self.step_s))
         # The starts on the step grid up to hi, then hi itself (off the grid) if one of them is
         # covered; their runs' figures in one call.
+        step_s = self.step_s
+        if step_s == int(step_s) and not (
+            lo.microsecond or hi.microsecond or now.microsecond or duration.microseconds
+        ):
+            # Whole seconds: every time below is an integer in epoch seconds, exact as a float, so
+            # the starts, ends and leads are computed without datetimes (the same numbers).
+            lo_s, hi_s, now_s, d_s = lo.timestamp(), hi.timestamp(), now.timestamp(), duration.total_seconds()
+            grid = [lo_s + k * step_s for k in range(max(0, int((hi_s - lo_s) // step_s) + 1))]
+            found: list[tuple[datetime, float, RunErrors]] = []
+            for k, (covered, fc) in enumerate(series.figures([(a, a + d_s) for a in grid])):
+                if covered >= 1 - 1e-9:
+                    assert fc is not None  # covered
+                    lead = round((grid[k] - now_s) / step_s)
+                    found.append((lo + timedelta(seconds=k * step_s), fc, self.run_errors(steps, ref, lead)))
+            if found and grid[-1] < hi_s:
+                ((covered, fc),) = series.figures([(hi_s, hi_s + d_s)])
+                if covered >= 1 - 1e-9:
+                    assert fc is not None  # covered
+                    found.append((hi, fc, self.run_errors(steps, ref, round((hi_s - now_s) / step_s))))
+            return Runs(level, ref_fc, tuple(found))
         starts: list[datetime] = []
         k = 0
         while (s := lo + timedelta(seconds=k * self.step_s)) <= hi:
@@ -335,12 +355,20 @@ class Runs:
         level = self.level
         scale = level / ref_fc * 100
         ok: list[tuple[datetime, float, RunErrors]] = []  # "now" first, then the admissible
+        max_worse, min_expected = rule.max_worse, rule.min_expected_pct
         for s, fc, err in self.runs:
             if latest is not None and s > latest:
                 continue
             gain = (ref_fc - fc) / level
             expected = (gain - err.mean) * scale
-            if not ok or (err.above(gain) <= rule.max_worse and expected >= rule.min_expected_pct):
+            if not ok:
+                ok.append((s, expected, err))
+                continue
+            if expected < min_expected:
+                continue  # not admissible, whatever its chance of ending dirtier
+            xs = err.xs  # err.above(gain), inline: the chance of ending dirtier than "now"
+            worse = (len(xs) - bisect_right(xs, gain)) / len(xs) if xs else 0.0
+            if worse <= max_worse:
                 ok.append((s, expected, err))
         if not ok:
             return None

@@ -7,6 +7,7 @@ may look, operators may act. Every action is a POST with the CSRF token.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -230,7 +231,7 @@ def _vm_choices() -> list[tuple[str, float | None]]:
     return found[:100]
 
 
-def _measured_gb(path: Any, *, limit: int = 10_000) -> float | None:
+def _measured_gb(path: Path, *, limit: int = 10_000) -> float | None:
     """Bytes of a file, or of the files under a folder (the first `limit` entries), in GB."""
     try:
         if path.is_file():

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models.functions import ExtractHour
 
 from carbon.intensity import StepSeries
 from carbon.models import CarbonReading, Zone
@@ -60,8 +61,11 @@ def _learn(zone: Zone, *, now: datetime) -> ErrorProfile | None:
             kind=CarbonReading.Kind.FORECAST,
             issued_at__gte=last_issue - days,
             issued_at__lte=last_issue,
-            issued_at__hour__in=list(range(0, 24, SAMPLE_HOURS)),
         )
+        # UTC hours whatever timezone a page activated for its viewer (accounts.middleware):
+        # `issued_at__hour` would sample other issues for each viewer, under one cache key.
+        .annotate(issued_hour=ExtractHour("issued_at", tzinfo=UTC))
+        .filter(issued_hour__in=list(range(0, 24, SAMPLE_HOURS)))
         .order_by()
         .values_list("source", "signal", "issued_at", "start", "end", "value")
     )

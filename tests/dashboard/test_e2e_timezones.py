@@ -219,3 +219,59 @@ def test_a_policys_runs_at_agrees_with_its_next_run(
     assert ("the day" in runs) == bool(said) and said in runs, (runs, said)
     assert upcoming.count(at) == 3, (text, at)  # the next three runs, each at the same local time
     assert not errors, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_a_chosen_timezone_is_rendered_by_the_server(
+    live_server: Any,
+    chromium: Any,  # noqa: F811
+    settings: Any,
+) -> None:
+    """A browser without JavaScript (here in Berlin) for a user who chose America/Los_Angeles:
+    the headline and the table of a backup page are in Los Angeles time, named, from the server;
+    the <time datetime> attributes stay UTC."""
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
+    ensure_roles()
+    admin = get_user_model().objects.create_superuser("admin", password=PASSWORD)
+    UserPreference.objects.create(user=admin, timezone="America/Los_Angeles")
+    now = timezone.now().replace(microsecond=0)
+    load_demo_data(days=2, now=now)
+    metadata = {
+        "carbon_aware": True,
+        "carbon_zone": "DE",
+        "carbon_max_delay": 12 * 3600 * 10**9,
+        "expected_duration_hours": 2,
+        "data_size_gb": 200,
+        "executor": "hypersdk",
+    }
+    outcome = submit_jobs([{"vm_path": "/vms/web-01.qcow2", "name": "web-01", "metadata": metadata}], now=now)
+    assert outcome.job_ids, outcome.errors
+    job = BackupJob.objects.get(pk=outcome.job_ids[0])
+    la = ZoneInfo("America/Los_Angeles")
+    start, end = job.planned_start.astimezone(la), (job.planned_start + job.expected_duration).astimezone(la)
+    abbrev = start.strftime("%Z")  # PST or PDT
+
+    errors: list[str] = []
+    page = _page(chromium, errors, timezone_id="Europe/Berlin", locale="en-GB", java_script_enabled=False)
+    page.goto(live_server.url + "/login")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(f"{live_server.url}/backups/{job.pk}")
+
+    assert "America/Los_Angeles" in page.inner_text("footer")
+    headline = page.inner_text("#why-reason")
+    assert "UTC" not in headline and abbrev in headline, headline
+    if " window " in job.decision["reason"]:
+        assert f"{start:%H:%M}-{end:%H:%M} {abbrev}" in headline, (headline, job.decision["reason"])
+    assert page.get_attribute("#why-reason", "title") == job.decision["reason"]  # UTC on hover
+    chosen_row = page.inner_text("tr:has-text('Chosen') td:nth-child(2)")
+    assert f"{start:%Y-%m-%d %H:%M} {abbrev}" in chosen_row and f"{end:%H:%M} {abbrev}" in chosen_row, chosen_row
+    assert "UTC" not in chosen_row
+    stamps = page.eval_on_selector_all("time[datetime]", "ts => ts.map(t => t.getAttribute('datetime'))")
+    assert stamps and all(s.endswith("Z") for s in stamps), stamps
+    first_event = page.inner_text("#events time")
+    assert abbrev in first_event and "Z" not in first_event.replace(abbrev, ""), first_event
+    page.screenshot(path=str(ARTIFACTS / "timezone-no-javascript-America-Los_Angeles.png"), full_page=True)
+    assert not errors, errors

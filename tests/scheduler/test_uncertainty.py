@@ -192,7 +192,7 @@ def test_it_names_the_risk_settings():
         st.integers(0, 7), st.lists(st.integers(-30, 30).map(float), min_size=1, max_size=9), max_size=4
     ),
     values=st.lists(st.integers(0, 300).map(float), min_size=8, max_size=8),
-    max_worse=st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0]),
+    max_worse=st.sampled_from([-0.1, 0.0, 0.1, 0.25, 0.5, 1.0]),
     min_expected=st.sampled_from([-5.0, 0.0, 2.0]),
     hedge=st.sampled_from([0.0, 0.5, 2.0]),
     latest_q=st.integers(-1, 30),
@@ -229,3 +229,53 @@ def test_a_profile_reuses_an_earlier_profile_s_run_means_for_the_same_vectors():
             assert today.run_errors(steps, 0, lead) == fresh.run_errors(steps, 0, lead)
     assert today._means[2][0] is yesterday._means[2][10]  # reused, not recomputed
     assert fresh._means[2][0] is not yesterday._means[2][10]
+
+
+def _reference_runs(
+    profile: ErrorProfile, series: StepSeries, now: datetime, lo: datetime, hi: datetime, d: timedelta
+):
+    """ErrorProfile.runs' starts as first written: one datetime at a time."""
+    steps = max(1, round(d.total_seconds() / profile.step_s))
+    ref = max(0, round((lo - now).total_seconds() / profile.step_s))
+    out: list = []
+    k = 0
+    while True:
+        s = lo + timedelta(seconds=k * profile.step_s)
+        if s > hi:
+            if out and out[-1][0] < hi:
+                s = hi
+            else:
+                break
+        if series.coverage(s, s + d) >= 1 - 1e-9:
+            lead = round((s - now).total_seconds() / profile.step_s)
+            out.append((s, series.mean(s, s + d), profile.run_errors(steps, ref, lead)))
+        if s >= hi:
+            break
+        k += 1
+    return tuple(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(1, 300).map(float)), min_size=4, max_size=12),
+    lo_min=st.integers(0, 120),
+    span_min=st.integers(-30, 8 * 60),
+    d_min=st.integers(1, 150),
+    micro=st.sampled_from([0, 1, 500_000]),
+)
+def test_runs_are_the_straightforward_starts_whole_seconds_or_not(values, lo_min, span_min, d_min, micro):
+    """runs() (epoch seconds when every time is whole) gives the starts, forecast means and run
+    errors of the one-datetime-at-a-time loop: grid starts, the latest start off the grid, gaps,
+    and times with microseconds (the datetime path)."""
+    profile = profile_with_errors({1: [5.0, -5.0, 10.0], 3: [-8.0, 2.0]}, leads=12)
+    series = StepSeries.from_steps(
+        (T0 + i * H, T0 + (i + 1) * H, v) for i, v in enumerate(values) if v is not None
+    )
+    if not len(series):
+        return
+    minute = timedelta(minutes=1)
+    lo = T0 + lo_min * minute + timedelta(microseconds=micro)
+    hi, d = lo + span_min * minute, d_min * minute
+    got = profile.runs(series, T0, lo, hi, d)
+    if got.runs:
+        assert got.runs == _reference_runs(profile, series, T0, lo, hi, d)

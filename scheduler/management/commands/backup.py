@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -319,7 +320,7 @@ class Command(BaseCommand):
             raise CommandError(f"{run.operation} {run_id} {outcome}: {run.error}", returncode=1)
 
 
-def _ts(value: Any) -> str:
+def _ts(value: datetime | None) -> str:
     return format_ts(value) or "-"
 
 

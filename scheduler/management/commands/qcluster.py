@@ -19,6 +19,7 @@ import os
 import signal
 import threading
 import time
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
@@ -39,7 +40,7 @@ class PromptStop:
         self.grace = grace
         self.deadline: float | None = None
 
-    def on_signal(self, signum: int, frame: Any) -> None:
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
         now = time.monotonic()
         if self.deadline is None:
             log.warning(
