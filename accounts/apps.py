@@ -20,4 +20,3 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_roles, dispatch_uid="accounts.ensure_roles")
-        from accounts import preferences  # noqa: F401  (connects its user_logged_in receiver)

@@ -7,9 +7,9 @@ A user's role is the highest of the groups they belong to; a user in none of the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeAlias
 
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 
 VIEWER = "viewer"
 OPERATOR = "operator"
@@ -18,8 +18,17 @@ ROLES: tuple[str, ...] = (VIEWER, OPERATOR, ADMIN)  # ascending privilege
 _RANK = {name: rank for rank, name in enumerate(ROLES)}
 _CACHE_ATTR = "_hyperweb_role"
 
+# Whom a request is for (request.user; AUTH_USER_MODEL is Django's User): a stored user or the
+# anonymous one.
+Someone: TypeAlias = User | AnonymousUser
 
-def role_of(user: Any) -> str | None:
+
+def signed_in(user: Someone | None) -> User | None:
+    """`user` if signed in (a stored user), else None: what a row's created_by or owner keeps."""
+    return user if isinstance(user, User) else None
+
+
+def role_of(user: Someone | None) -> str | None:
     """The user's highest role, or None (anonymous, inactive, or in no role group).
 
     The answer is cached on the user object, so asking several times in one request costs one query.
@@ -37,7 +46,7 @@ def role_of(user: Any) -> str | None:
     return role
 
 
-def has_role(user: Any, role: str) -> bool:
+def has_role(user: Someone | None, role: str) -> bool:
     """True when the user holds `role` or a higher one."""
     if role not in _RANK:
         raise ValueError(f"unknown role {role!r} (known: {', '.join(ROLES)})")
@@ -54,7 +63,7 @@ def ensure_roles() -> None:
     admin.permissions.set(Permission.objects.all())
 
 
-def set_role(user: Any, role: str | None) -> None:
+def set_role(user: User, role: str | None) -> None:
     """Put the user in exactly one role group (None removes every role). Admins are made staff
     (the Django admin is theirs); anyone else loses staff status unless a superuser."""
     if role is not None and role not in _RANK:

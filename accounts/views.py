@@ -89,7 +89,7 @@ def download_role_required(role: str) -> Callable[[View], View]:
     return decorator
 
 
-def _bearer_credential(authorization: str) -> Any:
+def _bearer_credential(authorization: str) -> APIKey | APIToken | None:
     """The API key or login token in `Authorization: Bearer <value>` (None if neither), looked up as
     the API's BearerTokenAuthentication does: a value with the key prefix is a key first."""
     parts = authorization.split()
@@ -187,7 +187,8 @@ class LogoutView(auth_views.LogoutView):
 @role_required(VIEWER)
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
-    form = PreferencesForm(request.POST or None, initial={"timezone": timezone_of(request.user)})
+    user = cast("User", request.user)  # role_required: signed in
+    form = PreferencesForm(request.POST or None, initial={"timezone": timezone_of(user)})
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["timezone"]
         save_timezone(request, name)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from alerts.delivery import redact_url
@@ -71,7 +72,7 @@ class WebhookAdmin(admin.ModelAdmin):
     actions = ["send_test"]
 
     @admin.action(description="Send a test alert to the selected webhooks")
-    def send_test(self, request: HttpRequest, queryset: Any) -> None:
+    def send_test(self, request: HttpRequest, queryset: QuerySet[Webhook]) -> None:
         for hook in queryset:
             send_test_alert(hook, by=request.user.get_username())
         self.message_user(

@@ -308,7 +308,7 @@ def digest_text(value: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def send_weekly_digest(now: datetime | None = None) -> Any:
+def send_weekly_digest(now: datetime | None = None) -> Alert | None:
     """The digest of last ISO week, once per week (its key is the week)."""
     now = now or timezone.now()
     start, end = last_week(now)

@@ -10,15 +10,15 @@ from scheduler.models import BackupJob
 from scheduler.signals import backup_damaged, backup_failed, deadline_missed
 
 
-def on_backup_failed(sender: Any, job: Any, **kwargs: Any) -> None:
+def on_backup_failed(sender: Any, job: BackupJob, **kwargs: Any) -> None:
     job_alert(Kind.BACKUP_FAILED, job)
 
 
-def on_deadline_missed(sender: Any, job: Any, **kwargs: Any) -> None:
+def on_deadline_missed(sender: Any, job: BackupJob, **kwargs: Any) -> None:
     job_alert(Kind.DEADLINE_MISSED, job, detail="It started after its latest allowed start.")
 
 
-def on_backup_damaged(sender: Any, job: Any, **kwargs: Any) -> None:
+def on_backup_damaged(sender: Any, job: BackupJob, **kwargs: Any) -> None:
     job_alert(
         Kind.BACKUP_DAMAGED,
         job,

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -20,6 +21,7 @@ from django_q.tasks import async_task
 
 from accounts.roles import ROLES
 from alerts.models import Alert, AlertPreference, Delivery, Kind, Webhook
+from scheduler.models import BackupJob
 from scheduler.services import format_ts
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ def raise_alert(
     body: str,
     *,
     payload: dict[str, Any] | None = None,
-    job: Any = None,
+    job: BackupJob | None = None,
     now: datetime | None = None,
     webhooks: list[Webhook] | None = None,
 ) -> Alert | None:
@@ -128,7 +130,7 @@ _JOB_SUBJECTS = {
 }
 
 
-def job_payload(job: Any) -> dict[str, Any]:
+def job_payload(job: BackupJob) -> dict[str, Any]:
     def ts(value: datetime | None) -> str | None:
         return format_ts(value) if value else None
 
@@ -137,7 +139,7 @@ def job_payload(job: Any) -> dict[str, Any]:
         "name": job.name or job.vm_path,
         "vm_path": job.vm_path,
         "status": job.status,
-        "zone": job.zone.code if job.zone_id else None,
+        "zone": job.zone.code if job.zone is not None else None,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "error": job.error,
@@ -152,7 +154,7 @@ def job_payload(job: Any) -> dict[str, Any]:
     }
 
 
-def job_alert(kind: str, job: Any, *, now: datetime | None = None, detail: str = "") -> Alert | None:
+def job_alert(kind: str, job: BackupJob, *, now: datetime | None = None, detail: str = "") -> Alert | None:
     """An alert about one backup, once per job and kind."""
     payload = job_payload(job)
     subject = _JOB_SUBJECTS[Kind(kind)].format(name=payload["name"])
@@ -209,12 +211,12 @@ def send_test_alert(hook: Webhook, *, by: str = "", now: datetime | None = None)
 # --- Preferences --------------------------------------------------------------------------------
 
 
-def preferences_for(user: Any) -> Any:
+def preferences_for(user: User) -> AlertPreference:
     """The user's preferences (unsaved defaults, every kind on, when they have none yet)."""
     return AlertPreference.objects.filter(user=user).first() or AlertPreference(user=user)
 
 
-def save_preferences(user: Any, preference: Any, email: str) -> None:
+def save_preferences(user: User, preference: AlertPreference, email: str) -> None:
     """Store the user's choices and the address alerts go to."""
     with transaction.atomic():
         preference.user = user

@@ -33,13 +33,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = ROOT / ".venv" / "bin" / "python"
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import runinfo  # noqa: E402
 
@@ -156,6 +153,13 @@ def run_wrk(url: str, script: Path, duration: int, connections: int, *, parse: b
     }
 
 
+def python_output(args: list[str], env: dict[str, str]) -> str:
+    """What `python -c args[0] args[1:]` prints, run in the project root with `env`."""
+    return subprocess.run(
+        [PY, "-c", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint per round")
@@ -188,65 +192,32 @@ def main() -> None:
     if args.status_cache_seconds is not None:
         env["CARBON_STATUS_CACHE_SECONDS"] = str(args.status_cache_seconds)
     subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    setup = subprocess.run(
-        [PY, "-c", SETUP, "/nonexistent" if args.no_history else str(CSV), str(args.forecast_days)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    setup = python_output(
+        [SETUP, "/nonexistent" if args.no_history else str(CSV), str(args.forecast_days)], env
+    )
     key = re.search(r"KEY (\S+)", setup).group(1)
     print(" ".join(line for line in setup.splitlines() if not line.startswith("KEY")), "(rows stored)")
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            GUNICORN,
-            "hyperweb.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        scripts = {}
-        for label, method, path, body in ENDPOINTS:
-            scripts[label] = Path(data_dir) / f"{abs(hash(label))}.lua"
-            scripts[label].write_text(wrk_script(method, key, body))
-            # warm-up: both workers, the first provider fetch, SQLite's page cache
-            run_wrk(base + path, scripts[label], 3, args.connections, parse=False)
-        results: dict[str, list[dict]] = {label: [] for label, *_ in ENDPOINTS}
-        for _ in range(args.rounds):
-            for label, _method, path, _body in ENDPOINTS:
-                results[label].append(run_wrk(base + path, scripts[label], args.duration, args.connections))
-        service = json.loads(
-            subprocess.run(
-                [PY, "-c", SERVICE_TIME, key, str(args.service_requests), json.dumps(ENDPOINTS)],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
+        with runinfo.gunicorn(port, env):
+            scripts = {}
+            for label, method, path, body in ENDPOINTS:
+                scripts[label] = Path(data_dir) / f"{abs(hash(label))}.lua"
+                scripts[label].write_text(wrk_script(method, key, body))
+                # warm-up: both workers, the first provider fetch, SQLite's page cache
+                run_wrk(base + path, scripts[label], 3, args.connections, parse=False)
+            results: dict[str, list[dict]] = {label: [] for label, *_ in ENDPOINTS}
+            for _ in range(args.rounds):
+                for label, _method, path, _body in ENDPOINTS:
+                    results[label].append(
+                        run_wrk(base + path, scripts[label], args.duration, args.connections)
+                    )
+            service = json.loads(
+                python_output([SERVICE_TIME, key, str(args.service_requests), json.dumps(ENDPOINTS)], env)
+            )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
 
     history = ("without" if args.no_history else "with") + " the DE 2020 history"

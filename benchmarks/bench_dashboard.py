@@ -1,11 +1,13 @@
 """Dashboard benchmark: server time, page size and query count of the overview and a zone page.
 
-    .venv/bin/python benchmarks/bench_dashboard.py [--days 365] [--jobs 10000] [--issues 72] [--runs 7]
+    .venv/bin/python benchmarks/bench_dashboard.py [--days 1095] [--step 5] [--jobs 10000] [--issues 72]
+        [--runs 7] [--browser [--port 8106]] [--keep DIR]
 
 Everything happens in a fresh temporary data folder (SQLite in WAL mode, the embedded default),
 so nothing of the developer's data is touched. Data:
 
-- 12 zones x `--days` of 15-minute actual readings (365 days: 420,480 rows), the real 2020
+- 12 zones x `--days` of actual readings every `--step` minutes (3 years at 5 minutes: 3,784,320
+  rows; 365 days at 15 minutes: 420,480), the real 2020
   curves of data/grid (DE for the fossil-heavy zones, FR for the low-carbon ones) shifted to
   end now and scaled to each zone's typical intensity;
 - `--issues` hourly forecast issues per zone (72 h ahead at 15 minutes, 288 points each), as a
@@ -22,13 +24,12 @@ the data.
 
 Then the what-if page: its answer computed, and the whole page once the workers' precompute ran.
 
-`--browser` then measures what a browser downloads: it runs `collectstatic` (hashed, compressed
-static files), starts gunicorn on 127.0.0.1:`--port` over the same data folder, logs in with
-Debian's chromium (Playwright, executable_path=/usr/bin/chromium) and loads the overview, the DE
-zone page and the savings page `--runs` times each, cold (new browser context: empty cache) and
-warm (the same context again). Reported per page: bytes transferred (CDP Network.loadingFinished
-encodedDataLength: compressed bodies plus headers) and milliseconds from navigation start until
-every chart on the page is drawn (medians).
+`--browser` then measures what a browser downloads, as benchmarks/bench_pageload.py does (its
+`serve`, `sign_in` and `measure_page`): `collectstatic`, gunicorn on 127.0.0.1:`--port` over the
+same data folder, Debian's chromium signed in as the admin, and the overview, the DE zone page and
+the savings page loaded `--runs` times each, cold (new browser context: empty cache) and warm (the
+same context again). Reported per page: bytes transferred (compressed bodies plus headers) and
+milliseconds from navigation start until every chart on the page is drawn (medians).
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ import runinfo  # noqa: E402  (benchmarks/, on sys.path when run as a script)
 
 PAGES = ["/", "/(sparklines not cached)", "/zones/DE", "/zones/DE?days=30", "/backups", "/savings"]
 BROWSER_PAGES = ["/", "/zones/DE", "/savings"]
-CHARTS_DRAWN = """() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d._fullLayout && d.querySelector('.main-svg'))"""
 LOW_CARBON = {"SE", "FR"}
 STEP = timedelta(minutes=15)
 
@@ -276,79 +276,24 @@ def whatif_figures(runs: int) -> dict[str, float]:
     }
 
 
-def _load_in_browser(context: object, url: str) -> tuple[int, float]:
-    """Bytes transferred and ms from navigation start to the charts drawn, for one page load."""
-    page = context.new_page()  # type: ignore[attr-defined]
-    cdp = context.new_cdp_session(page)  # type: ignore[attr-defined]
-    cdp.send("Network.enable")
-    sizes: list[int] = []
-    cdp.on("Network.loadingFinished", lambda event: sizes.append(int(event["encodedDataLength"])))
-    page.goto(url, wait_until="load")
-    page.wait_for_function(CHARTS_DRAWN)
-    drawn_ms = page.evaluate("performance.now()")
-    page.wait_for_load_state("networkidle")
-    page.close()
-    return sum(sizes), drawn_ms
-
-
 def browser(folder: Path, port: int, runs: int) -> dict[str, dict[str, float]]:
-    import subprocess
-    import urllib.request
+    """bench_pageload's measurement of BROWSER_PAGES (its server, sign-in and loads), `runs` times."""
+    import bench_pageload  # benchmarks/, beside this script; it needs Playwright, only --browser does
 
-    from playwright.sync_api import sync_playwright
-
-    env = dict(os.environ, HYPERWEB_DATA_DIR=str(folder), DEBUG="0")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "hyperweb.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        results: dict[str, dict[str, float]] = {}
-        with sync_playwright() as pw:
-            chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox"])
-            login = chromium.new_context()
-            page = login.new_page()
-            page.goto(f"{base}/login")
-            page.fill("#id_username", "bench")
-            page.fill("#id_password", "bench-password-1")
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
-            state = login.storage_state()
-            login.close()
-            for url in BROWSER_PAGES:
-                cold, warm = [], []
-                for _ in range(runs):
-                    context = chromium.new_context(storage_state=state)
-                    cold.append(_load_in_browser(context, base + url))
-                    warm.append(_load_in_browser(context, base + url))
-                    context.close()
-                results[url] = {
-                    "cold_bytes": statistics.median(b for b, _ in cold),
-                    "cold_ms": statistics.median(ms for _, ms in cold),
-                    "warm_bytes": statistics.median(b for b, _ in warm),
-                    "warm_ms": statistics.median(ms for _, ms in warm),
-                }
-            chromium.close()
-        return results
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with bench_pageload.serve(folder, port) as base, bench_pageload.sync_playwright() as pw:
+        chromium = bench_pageload.launch(pw)
+        state = bench_pageload.sign_in(chromium, base)
+        results = {
+            url: bench_pageload.measure_page(chromium, state, base + url, runs, None) for url in BROWSER_PAGES
+        }
+        chromium.close()
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--days", type=int, default=1095)
+    parser.add_argument("--step", type=int, default=5, help="minutes per reading")
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--issues", type=int, default=72, help="hourly forecast issues stored per zone")
     parser.add_argument("--runs", type=int, default=7)

@@ -37,7 +37,8 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import runinfo  # noqa: E402  (benchmarks/, on sys.path)
+from playwright.sync_api import sync_playwright  # noqa: E402
 
 PAGES = {"overview": "/", "zone": "/zones/DE", "savings": "/savings"}
 COLD_BYTES, WARM_BYTES, DRAWN_MS = 600_000, 100_000, 1500.0
@@ -144,7 +146,11 @@ def load_once(context: Any, url: str) -> tuple[int, float, int, float, float, fl
     return sum(sizes), drawn_ms, len(sizes), first_byte, plotly_ms, cpu
 
 
-def measure_page(chromium: Any, state: dict[str, Any], url: str, runs: int, tz: str) -> dict[str, float]:
+def measure_page(
+    chromium: Any, state: dict[str, Any], url: str, runs: int, tz: str | None
+) -> dict[str, float]:
+    """Medians of `runs` cold and warm loads of `url` (load_once's figures) in the browser timezone
+    `tz` (None: the machine's), and the median 1-minute load average."""
     cold: list[tuple[int, float, int, float, float, float]] = []
     warm: list[tuple[int, float, int, float, float, float]] = []
     loads: list[float] = []
@@ -184,6 +190,41 @@ def row(name: str, r: dict[str, float], note: str = "") -> str:
     )
 
 
+@contextmanager
+def serve(folder: Path, port: int) -> Iterator[str]:
+    """`collectstatic` (hashed, pre-compressed static files), then gunicorn over the data folder
+    `folder` on 127.0.0.1:`port` as `make run` starts it (2 workers x 4 threads), until it answers
+    /health; yields its base URL and stops it on leaving. Its CPU time counts in load_once's."""
+    env = dict(os.environ, HYPERWEB_DATA_DIR=str(folder), DEBUG="0")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    with runinfo.gunicorn(port, env) as server:
+        ROOTS[:] = [os.getpid(), server.pid]
+        yield f"http://127.0.0.1:{port}"
+
+
+def launch(pw: Any) -> Any:
+    """Debian's chromium, headless (never a downloaded browser)."""
+    return pw.chromium.launch(
+        executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
+    )
+
+
+def sign_in(chromium: Any, base: str) -> dict[str, Any]:
+    """The storage state (session cookie) of the benchmark's admin, signed in through /login."""
+    login = chromium.new_context()
+    page = login.new_page()
+    page.goto(f"{base}/login")
+    page.fill("#id_username", "bench")
+    page.fill("#id_password", "bench-password-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    state: dict[str, Any] = login.storage_state()
+    login.close()
+    return state
+
+
 def prepare(folder: Path, args: argparse.Namespace) -> None:
     """Migrate and load the dashboard benchmark's data into `folder` (once, with --keep)."""
     os.environ["HYPERWEB_DATA_DIR"] = str(folder)
@@ -206,10 +247,6 @@ def prepare(folder: Path, args: argparse.Namespace) -> None:
             flush=True,
         )
     connection.close()
-    env = dict(os.environ, HYPERWEB_DATA_DIR=str(folder), DEBUG="0")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
 
 
 def main() -> None:
@@ -228,49 +265,10 @@ def main() -> None:
     folder = args.keep or runinfo.scratch("hyperweb-bench-pageload-")
     folder.mkdir(parents=True, exist_ok=True)
     prepare(folder, args)
-
-    from playwright.sync_api import sync_playwright
-
-    base = f"http://127.0.0.1:{args.port}"
-    env = dict(os.environ, HYPERWEB_DATA_DIR=str(folder), DEBUG="0")
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    server = subprocess.Popen(
-        [
-            gunicorn,
-            "hyperweb.wsgi",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    ROOTS[:] = [os.getpid(), server.pid]
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        with sync_playwright() as pw:
-            chromium = pw.chromium.launch(
-                executable_path="/usr/bin/chromium", args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            login = chromium.new_context()
-            page = login.new_page()
-            page.goto(f"{base}/login")
-            page.fill("#id_username", "bench")
-            page.fill("#id_password", "bench-password-1")
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/")
-            state = login.storage_state()
-            login.close()
+        with serve(folder, args.port) as base, sync_playwright() as pw:
+            chromium = launch(pw)
+            state = sign_in(chromium, base)
             for url in PAGES.values():  # one unmeasured load each: server caches as after any first visitor
                 context = chromium.new_context(storage_state=state)
                 load_once(context, base + url)
@@ -292,8 +290,6 @@ def main() -> None:
                     print(row(name, again, f" (again; load {quiet:.1f} at start)"), flush=True)
             chromium.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -6,6 +6,10 @@
 #     benchmarks/run_all.sh              # all of them
 #     benchmarks/run_all.sh window fleet # some of them, by name
 #
+# BENCH_KEEP=DIR keeps bench_dashboard's and bench_pageload's data folders in DIR/dashboard and
+# DIR/pageload and reuses them once loaded (loading 3 years of 5-minute readings is most of the run;
+# the readings then end when they were loaded).
+#
 # bench_dispatch needs PostgreSQL and Redis (127.0.0.1, as .ci/run starts them); bench_api needs
 # `wrk`. A benchmark whose prerequisites are missing is reported as skipped, never silently dropped.
 set -uo pipefail
@@ -20,6 +24,7 @@ declare -A ARGS=(
   [fleet]=""
   [backtest]=""
   [dashboard]="--runs 5 --browser"
+  [pageload]="--runs 5"
   [reports]=""
   [metrics]=""
   [lifecycle]="--mb 64 --rounds 5"
@@ -27,7 +32,7 @@ declare -A ARGS=(
   [api]="--connections 4 --rounds 3 --duration 10"
   [dispatch]=""
 )
-ORDER=(window import fleet backtest dashboard reports metrics lifecycle faults api dispatch)
+ORDER=(window import fleet backtest dashboard pageload reports metrics lifecycle faults api dispatch)
 [ $# -gt 0 ] && ORDER=("$@")
 
 failed=0
@@ -43,10 +48,14 @@ for name in "${ORDER[@]}"; do
     fi
     env=(DATABASE_URL=postgres://postgres@127.0.0.1:5432/hw_scheduler_bench REDIS_URL=redis://127.0.0.1:6379/3)
   fi
+  keep=()
+  if [ -n "${BENCH_KEEP:-}" ] && { [ "$name" = dashboard ] || [ "$name" = pageload ]; }; then
+    keep=(--keep "$BENCH_KEEP/$name")
+  fi
   echo "== $name (output in $out/$name.txt)"
   started=$(date +%s)
   # shellcheck disable=SC2086  # the arguments are meant to split
-  env "${env[@]}" $PY "benchmarks/bench_$name.py" ${ARGS[$name]} >"$out/$name.txt" 2>&1
+  env "${env[@]}" $PY "benchmarks/bench_$name.py" ${ARGS[$name]} "${keep[@]}" >"$out/$name.txt" 2>&1
   status=$?
   echo "   exit $status after $(( $(date +%s) - started )) s"
   [ $status -eq 0 ] || { failed=1; tail -20 "$out/$name.txt"; }

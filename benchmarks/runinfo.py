@@ -1,9 +1,10 @@
-"""What every benchmark prints beside its figures, and the scratch folders it cleans up.
+"""What every benchmark prints beside its figures, the scratch folders it cleans up, and the web server.
 
 A figure is only comparable with the commit it measured and how busy the machine was, so each
 benchmark prints `describe()` when it starts and when it ends. `scratch()` gives a temporary
 folder that is removed when the process exits, however it exits (a finished run, an assertion, a
-Ctrl-C), so repeated runs leave nothing in /tmp.
+Ctrl-C), so repeated runs leave nothing in /tmp. `gunicorn()` serves hyperweb as `make run` does for
+the benchmarks that measure over HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +62,37 @@ def begin() -> None:
     """Print the commit and load average now, and again when the process exits."""
     print(f"# start: {describe()}", flush=True)
     atexit.register(lambda: print(f"# end: {describe()}", flush=True))
+
+
+@contextmanager
+def gunicorn(port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """hyperweb served by gunicorn on 127.0.0.1:`port` as `make run` serves it (2 workers x 4
+    threads) with the environment `env`, once it answers /health (a minute at most); stopped on
+    leaving."""
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "hyperweb.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

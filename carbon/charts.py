@@ -16,11 +16,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import plotly.io as pio
 
 from carbon.intensity import StepSeries
+from carbon.models import Zone
 from carbon.services.series import ForecastPoint
 from hyperweb.lib.timefmt import format_utc
 
@@ -332,9 +333,31 @@ def decision_chart(
     return render({"data": data, "layout": layout})
 
 
-def planned_timeline(jobs: Sequence[Any], *, now: datetime, hours: int = 48) -> str:
-    """The next planned backups as bars on a time axis, one row per zone."""
-    rows: dict[str, list[Any]] = {}
+class PlannedRun(Protocol):
+    """What planned_timeline reads of a planned backup (a scheduler.models.BackupJob, which this
+    layer does not import)."""
+
+    @property
+    def zone(self) -> Zone | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def vm_path(self) -> str: ...
+    @property
+    def planned_start(self) -> datetime | None: ...
+    @property
+    def expected_duration(self) -> timedelta: ...
+
+
+def _planned_start(job: PlannedRun) -> float:
+    assert job.planned_start is not None  # the timeline shows planned runs only
+    return job.planned_start.timestamp()
+
+
+def planned_timeline(jobs: Sequence[PlannedRun], *, now: datetime, hours: int = 48) -> str:
+    """The next planned backups (each with its planned start) as bars on a time axis, one row per
+    zone."""
+    rows: dict[str, list[PlannedRun]] = {}
     for job in jobs:
         rows.setdefault(job.zone.code if job.zone else "no zone", []).append(job)
     data = [
@@ -342,7 +365,7 @@ def planned_timeline(jobs: Sequence[Any], *, now: datetime, hours: int = 48) -> 
             "type": "bar",
             "name": zone_code,
             "y": [zone_code] * len(zone_jobs),
-            "base": [_iso(j.planned_start.timestamp()) for j in zone_jobs],
+            "base": [_iso(_planned_start(j)) for j in zone_jobs],
             "x": [j.expected_duration.total_seconds() * 1000 for j in zone_jobs],
             "orientation": "h",
             "text": [j.name or j.vm_path.rsplit("/", 1)[-1] for j in zone_jobs],

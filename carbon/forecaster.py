@@ -182,38 +182,39 @@ def _forecast(
     known_lo, known_hi = -sm, n + sm
     day_weights = [(k * per_day, dw ** (k - 1)) for k in range(1, days + 1)]
 
-    def smoothed(j: int) -> float | None:
-        return smoothed_at[j + sm] if known_lo <= j < known_hi else None
+    terms = [*day_weights, (7 * per_day, ww)] if ww > 0 else day_weights
 
-    def same_time(i: int) -> float | None:
-        """Profile value at grid position ``i`` (may be >= n: the future) from earlier days."""
-        total = wsum = 0.0
-        for back, w in day_weights:
-            j = i - back
-            v = smoothed_at[j + sm] if known_lo <= j < known_hi else None
-            if v is not None:
-                total += w * v
-                wsum += w
-        v = smoothed(i - 7 * per_day)
-        if v is not None and ww > 0:
-            total += ww * v
-            wsum += ww
-        return total / wsum if wsum else None
+    def same_times(first: int, count: int) -> list[float | None]:
+        """Profile values at grid positions ``first`` .. ``first + count - 1`` (may be >= n:
+        the future) from earlier days: per position, the weighted mean of the known smoothed
+        values one, two, ... ``days`` days and a week before, added in that order (all the
+        positions together, one day at a time)."""
+        totals = [0.0] * count
+        wsums = [0.0] * count
+        for back, w in terms:
+            j0 = first - back  # the position the first one reads
+            a, b = max(0, known_lo - j0), min(count, known_hi - j0)
+            if a >= b:
+                continue  # no known position (and a slice with a negative end would wrap)
+            for h, v in zip(range(a, b), smoothed_at[j0 + a + sm : j0 + b + sm], strict=True):
+                if v is not None:
+                    totals[h] += w * v
+                    wsums[h] += w
+        return [total / wsum if wsum else None for total, wsum in zip(totals, wsums, strict=True)]
 
     recent = [v for v in grid[-level_n:] if v is not None]
     if not recent:
         recent = [next(v for v in reversed(grid) if v is not None)]
     level = sum(recent) / len(recent)
-    anchor = [same_time(n - 1 - i) for i in range(level_n)]
+    anchor = same_times(n - level_n, level_n)[::-1]  # positions n - 1, n - 2, ..., n - level_n
     anchor_known = [a for a in anchor if a is not None]
     anchor_mean = sum(anchor_known) / len(anchor_known) if anchor_known else level
     anomaly = level - anchor_mean
 
     out: list[float] = []
     fade = 1.0
-    for h in range(horizon):
+    for base in same_times(n, horizon):
         fade *= decay_step
-        base = same_time(n + h)
         if base is None:
             base = anchor_mean
         out.append(max(0.0, base + anomaly * fade))

@@ -241,6 +241,32 @@ class StepSeries:
         _, cb = self._integrals(b)
         return min(1.0, max(0.0, (cb - ca) / (b - a)))
 
+    def figures(self, spans: Iterable[tuple[float, float]]) -> list[tuple[float, float | None]]:
+        """``(coverage, mean)`` of every ``[a, b]`` given in epoch seconds: :meth:`coverage` and
+        :meth:`mean` of the same interval, bit for bit, without their datetimes (a backtest asks
+        for tens of thousands of runs)."""
+        knots, fk, ck, sf, sc = self._knots, self._fk, self._ck, self._sf, self._sc
+        out: list[tuple[float, float | None]] = []
+        for a, b in spans:
+            if b < a:
+                raise ValueError(f"end ({b}) is before start ({a})")
+            if a == b:
+                i = bisect_right(self._starts, a) - 1
+                value = self._values[i] if i >= 0 and a < self._ends[i] else None
+                out.append((1.0 if value is not None else 0.0, value))
+                continue
+            k = bisect_right(knots, a) - 1
+            dt = a - knots[k]
+            fa, ca = fk[k] + sf[k] * dt, ck[k] + sc[k] * dt
+            k = bisect_right(knots, b) - 1
+            dt = b - knots[k]
+            fb, cb = fk[k] + sf[k] * dt, ck[k] + sc[k] * dt
+            covered = cb - ca
+            out.append(
+                (min(1.0, max(0.0, covered / (b - a))), (fb - fa) / covered if covered > 0.0 else None)
+            )
+        return out
+
     def best_window(
         self,
         duration: timedelta,
@@ -272,88 +298,11 @@ class StepSeries:
         sorted streams, and two pointers slide forward over the knots to evaluate ``F`` and
         ``C`` in O(1) each: one pass, O(knots in [earliest, latest + d]) after one bisect.
         """
-        d = duration.total_seconds()
-        if d <= 0:
-            raise ValueError(f"duration must be positive, got {duration}")
-        if not (0.0 < min_coverage <= 1.0):
-            raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
-        a = _to_epoch(earliest, "earliest")
-        b = _to_epoch(latest, "latest")
-        if b < a:
-            raise ValueError(f"latest ({latest.isoformat()}) is before earliest ({earliest.isoformat()})")
+        d, a, b, need, threshold = _scan_bounds(duration, earliest, latest, "latest", min_coverage)
         if not self._starts:
             return None
-
-        knots, fk, ck, sf, sc = self._knots, self._fk, self._ck, self._sf, self._sc
-        # Crossings are placed at the exact threshold; the slightly lower one only decides
-        # whether a start qualifies, so a run that misses by rounding error is not thrown away
-        # (and the start cannot drift past the true boundary to gain a fake improvement).
-        need = min_coverage * d
-        threshold = need * (1.0 - _COVERAGE_RTOL)
-
-        # p, q: segment holding x and x + d. i: next knot >= x (left-end candidates);
-        # j: next knot with knot - d >= x (right-end candidates).
-        p = bisect_right(knots, a) - 1
-        q = bisect_right(knots, a + d) - 1
-        i = p + 1
-        j = q + 1
-
-        best_x = best_m = best_k = 0.0
-        found = False
-        prev_x = prev_g = prev_k = 0.0
-        have_prev = False
-        x = a
-        while True:
-            y = x + d
-            while knots[p + 1] <= x:
-                p += 1
-            while knots[q + 1] <= y:
-                q += 1
-            dx = x - knots[p]
-            dy = y - knots[q]
-            g = fk[q] + sf[q] * dy - fk[p] - sf[p] * dx
-            k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
-            ok = k >= threshold
-
-            if have_prev and ok != (prev_k >= threshold):
-                # Coverage crosses the threshold inside this piece: the crossing point is the
-                # boundary of the qualifying part, so it is a candidate. It lies before x.
-                frac = min(1.0, max(0.0, (need - prev_k) / (k - prev_k)))
-                cx = prev_x + frac * (x - prev_x)
-                cg = prev_g + frac * (g - prev_g)
-                ckv = prev_k + frac * (k - prev_k)
-                if ckv > 0.0:
-                    m = cg / ckv
-                    if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
-                        best_x, best_m, best_k, found = cx, m, ckv, True
-
-            if ok and k > 0.0:
-                m = g / k
-                if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
-                    best_x, best_m, best_k, found = x, m, k, True
-
-            if x >= b:
-                break
-            prev_x, prev_g, prev_k, have_prev = x, g, k, True
-            while knots[i] <= x:
-                i += 1
-            while knots[j] - d <= x:
-                j += 1
-            nxt = knots[i]
-            right = knots[j] - d
-            if right < nxt:
-                nxt = right
-            x = nxt if nxt < b else b
-
-        if not found:
-            return None
-        if best_x == a:
-            start = earliest
-        elif best_x == b:
-            start = latest
-        else:
-            start = _from_epoch(best_x)
-        return Window(start=start, end=start + duration, mean=best_m, coverage=min(1.0, best_k / d))
+        found, best_x, best_m, best_k = _scan(self, d, need, threshold, b, _first_state(self, a, d), None)
+        return _window(found, best_x, best_m, best_k, a, b, earliest, latest, duration, d)
 
     def best_windows_from(
         self, duration: timedelta, earliest: datetime, until: datetime, *, min_coverage: float = 1.0
@@ -368,10 +317,10 @@ class BestWindows:
     """best_window's scan from ``earliest`` run on to ``until``, its state kept at every candidate.
 
     The scan visits candidates in increasing order and only compares each with the best so far,
-    so ``best_window(d, earliest, latest)`` is the state after the last candidate before
-    ``latest``, followed by ``latest`` itself: :meth:`window` reads it from the kept states and
-    evaluates that one candidate the same way, with the same arithmetic in the same order (bit for
-    bit best_window's answer; a test compares them).
+    so ``best_window(d, earliest, latest)`` passes the same states up to the last candidate at or
+    before ``latest`` and then evaluates ``latest`` itself: :meth:`window` resumes the one scan
+    (``_scan``, best_window's too) from that kept state with ``latest`` as its end (bit for bit
+    best_window's answer; a test compares them).
     """
 
     __slots__ = (
@@ -395,15 +344,7 @@ class BestWindows:
         until: datetime,
         min_coverage: float,
     ) -> None:
-        d = duration.total_seconds()
-        if d <= 0:
-            raise ValueError(f"duration must be positive, got {duration}")
-        if not (0.0 < min_coverage <= 1.0):
-            raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
-        a = _to_epoch(earliest, "earliest")
-        b = _to_epoch(until, "until")
-        if b < a:
-            raise ValueError(f"until ({until.isoformat()}) is before earliest ({earliest.isoformat()})")
+        d, a, b, need, threshold = _scan_bounds(duration, earliest, until, "until", min_coverage)
         self._series, self._duration, self._earliest, self._d, self._a, self._until = (
             series,
             duration,
@@ -412,61 +353,14 @@ class BestWindows:
             a,
             b,
         )
-        self._need = need = min_coverage * d
-        self._threshold = threshold = need * (1.0 - _COVERAGE_RTOL)
-        # Per candidate x: (p, q, g, k, found, best_x, best_m, best_k) after evaluating it.
+        self._need, self._threshold = need, threshold
+        # The scan's state on reaching each candidate x, before evaluating it (see _scan).
+        self._states: list[_ScanState] = []
         self._xs: list[float] = []
-        self._states: list[tuple[int, int, float, float, bool, float, float, float]] = []
         if not series._starts:
             return
-        knots, fk, ck, sf, sc = series._knots, series._fk, series._ck, series._sf, series._sc
-        p = bisect_right(knots, a) - 1
-        q = bisect_right(knots, a + d) - 1
-        i = p + 1
-        j = q + 1
-        best_x = best_m = best_k = 0.0
-        found = False
-        prev_x = prev_g = prev_k = 0.0
-        have_prev = False
-        x = a
-        while True:
-            y = x + d
-            while knots[p + 1] <= x:
-                p += 1
-            while knots[q + 1] <= y:
-                q += 1
-            dx = x - knots[p]
-            dy = y - knots[q]
-            g = fk[q] + sf[q] * dy - fk[p] - sf[p] * dx
-            k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
-            ok = k >= threshold
-            if have_prev and ok != (prev_k >= threshold):
-                frac = min(1.0, max(0.0, (need - prev_k) / (k - prev_k)))
-                cx = prev_x + frac * (x - prev_x)
-                cg = prev_g + frac * (g - prev_g)
-                ckv = prev_k + frac * (k - prev_k)
-                if ckv > 0.0:
-                    m = cg / ckv
-                    if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
-                        best_x, best_m, best_k, found = cx, m, ckv, True
-            if ok and k > 0.0:
-                m = g / k
-                if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
-                    best_x, best_m, best_k, found = x, m, k, True
-            self._xs.append(x)
-            self._states.append((p, q, g, k, found, best_x, best_m, best_k))
-            if x >= b:
-                break
-            prev_x, prev_g, prev_k, have_prev = x, g, k, True
-            while knots[i] <= x:
-                i += 1
-            while knots[j] - d <= x:
-                j += 1
-            nxt = knots[i]
-            right = knots[j] - d
-            if right < nxt:
-                nxt = right
-            x = nxt if nxt < b else b
+        _scan(series, d, need, threshold, b, _first_state(series, a, d), self._states)
+        self._xs = [state[0] for state in self._states]
 
     def window(self, latest: datetime) -> Window | None:
         """``series.best_window(duration, earliest, latest, min_coverage=...)`` (``latest`` from
@@ -483,47 +377,136 @@ class BestWindows:
             return self._series.best_window(
                 self._duration, self._earliest, latest, min_coverage=self._need / self._d
             )
-        n = bisect_right(self._xs, b) - 1  # the last candidate at or before latest
-        x_n = self._xs[n]
-        p, q, g_n, k_n, found, best_x, best_m, best_k = self._states[n]
-        if x_n != b:
-            # best_window's next candidate is latest itself: evaluate it from x_n's state.
-            series, d, x = self._series, self._d, b
-            knots, fk, ck, sf, sc = series._knots, series._fk, series._ck, series._sf, series._sc
-            threshold, need = self._threshold, self._need
-            y = x + d
-            while knots[p + 1] <= x:
-                p += 1
-            while knots[q + 1] <= y:
-                q += 1
-            dx = x - knots[p]
-            dy = y - knots[q]
-            g = fk[q] + sf[q] * dy - fk[p] - sf[p] * dx
-            k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
-            ok = k >= threshold
-            if ok != (k_n >= threshold):
-                frac = min(1.0, max(0.0, (need - k_n) / (k - k_n)))
-                cx = x_n + frac * (x - x_n)
-                cg = g_n + frac * (g - g_n)
-                ckv = k_n + frac * (k - k_n)
-                if ckv > 0.0:
-                    m = cg / ckv
-                    if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
-                        best_x, best_m, best_k, found = cx, m, ckv, True
-            if ok and k > 0.0:
-                m = g / k
+        # best_window's scan to latest passes the same candidates up to the last one at or before
+        # latest, then evaluates latest itself: resume the scan there with latest as its end.
+        n = bisect_right(self._xs, b) - 1
+        found, best_x, best_m, best_k = _scan(
+            self._series, self._d, self._need, self._threshold, b, self._states[n], None
+        )
+        return _window(
+            found, best_x, best_m, best_k, self._a, b, self._earliest, latest, self._duration, self._d
+        )
+
+
+# The scan's state on reaching a candidate x: (x, p, q, i, j, prev_x, prev_g, prev_k, have_prev,
+# found, best_x, best_m, best_k); see _scan.
+_ScanState = tuple[float, int, int, int, int, float, float, float, bool, bool, float, float, float]
+
+
+def _scan_bounds(
+    duration: timedelta, earliest: datetime, latest: datetime, latest_name: str, min_coverage: float
+) -> tuple[float, float, float, float, float]:
+    """``(d, a, b, need, threshold)`` of a best-window scan from ``earliest`` to ``latest``, checked.
+
+    Crossings are placed at the exact ``need``; the slightly lower ``threshold`` only decides
+    whether a start qualifies, so a run that misses by rounding error is not thrown away (and the
+    start cannot drift past the true boundary to gain a fake improvement)."""
+    d = duration.total_seconds()
+    if d <= 0:
+        raise ValueError(f"duration must be positive, got {duration}")
+    if not (0.0 < min_coverage <= 1.0):
+        raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage}")
+    a = _to_epoch(earliest, "earliest")
+    b = _to_epoch(latest, latest_name)
+    if b < a:
+        raise ValueError(f"{latest_name} ({latest.isoformat()}) is before earliest ({earliest.isoformat()})")
+    need = min_coverage * d
+    return d, a, b, need, need * (1.0 - _COVERAGE_RTOL)
+
+
+def _first_state(series: StepSeries, a: float, d: float) -> _ScanState:
+    """The scan's state on reaching its first candidate, ``earliest`` (epoch ``a``)."""
+    # p, q: segment holding x and x + d. i: next knot >= x (left-end candidates);
+    # j: next knot with knot - d >= x (right-end candidates).
+    p = bisect_right(series._knots, a) - 1
+    q = bisect_right(series._knots, a + d) - 1
+    return (a, p, q, p + 1, q + 1, 0.0, 0.0, 0.0, False, False, 0.0, 0.0, 0.0)
+
+
+def _scan(
+    series: StepSeries,
+    d: float,
+    need: float,
+    threshold: float,
+    b: float,
+    state: _ScanState,
+    kept: list[_ScanState] | None,
+) -> tuple[bool, float, float, float]:
+    """best_window's scan (the reasoning is in its docstring): from ``state`` on to the candidate
+    ``b``, each candidate compared with the best so far; ``(found, best_x, best_m, best_k)``.
+
+    With ``kept``, the state on reaching each candidate is appended to it, so that a later scan can
+    resume from any of them (BestWindows.window)."""
+    knots, fk, ck, sf, sc = series._knots, series._fk, series._ck, series._sf, series._sc
+    x, p, q, i, j, prev_x, prev_g, prev_k, have_prev, found, best_x, best_m, best_k = state
+    while True:
+        if kept is not None:
+            kept.append((x, p, q, i, j, prev_x, prev_g, prev_k, have_prev, found, best_x, best_m, best_k))
+        y = x + d
+        while knots[p + 1] <= x:
+            p += 1
+        while knots[q + 1] <= y:
+            q += 1
+        dx = x - knots[p]
+        dy = y - knots[q]
+        g = fk[q] + sf[q] * dy - fk[p] - sf[p] * dx
+        k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
+        ok = k >= threshold
+
+        if have_prev and ok != (prev_k >= threshold):
+            # Coverage crosses the threshold inside this piece: the crossing point is the
+            # boundary of the qualifying part, so it is a candidate. It lies before x.
+            frac = min(1.0, max(0.0, (need - prev_k) / (k - prev_k)))
+            cx = prev_x + frac * (x - prev_x)
+            cg = prev_g + frac * (g - prev_g)
+            ckv = prev_k + frac * (k - prev_k)
+            if ckv > 0.0:
+                m = cg / ckv
                 if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
-                    best_x, best_m, best_k, found = x, m, k, True
-        if not found:
-            return None
-        if best_x == self._a:
-            start = self._earliest
-        elif best_x == b:
-            start = latest
-        else:
-            start = _from_epoch(best_x)
-        duration = self._duration
-        return Window(start=start, end=start + duration, mean=best_m, coverage=min(1.0, best_k / self._d))
+                    best_x, best_m, best_k, found = cx, m, ckv, True
+
+        if ok and k > 0.0:
+            m = g / k
+            if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
+                best_x, best_m, best_k, found = x, m, k, True
+
+        if x >= b:
+            return found, best_x, best_m, best_k
+        prev_x, prev_g, prev_k, have_prev = x, g, k, True
+        while knots[i] <= x:
+            i += 1
+        while knots[j] - d <= x:
+            j += 1
+        nxt = knots[i]
+        right = knots[j] - d
+        if right < nxt:
+            nxt = right
+        x = nxt if nxt < b else b
+
+
+def _window(
+    found: bool,
+    best_x: float,
+    best_m: float,
+    best_k: float,
+    a: float,
+    b: float,
+    earliest: datetime,
+    latest: datetime,
+    duration: timedelta,
+    d: float,
+) -> Window | None:
+    """The Window a scan from ``earliest`` (epoch ``a``) to ``latest`` (``b``) found, if any; an
+    answer at either bound keeps that bound's own datetime."""
+    if not found:
+        return None
+    if best_x == a:
+        start = earliest
+    elif best_x == b:
+        start = latest
+    else:
+        start = _from_epoch(best_x)
+    return Window(start=start, end=start + duration, mean=best_m, coverage=min(1.0, best_k / d))
 
 
 # -- quality, energy, emissions, equivalents ---------------------------------------------

@@ -6,8 +6,8 @@ dashboard app; zone_or_404 and requested_days are shared with its zone page.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from django.utils import timezone
@@ -54,7 +54,7 @@ def zone_readings_csv(request: HttpRequest, code: str) -> StreamingHttpResponse:
     rows = services.readings_between(zone, now - timedelta(days=days), now, CarbonReading.Kind.ACTUAL)
     writer = LineWriter()
 
-    def lines() -> Any:
+    def lines() -> Iterator[str]:
         if not detailed:
             yield writer.writerow(["time", "value", "zone"])
             for start, value in rows.values_list("start", "value").iterator(chunk_size=2000):
@@ -81,7 +81,7 @@ def zone_readings_csv(request: HttpRequest, code: str) -> StreamingHttpResponse:
     return response
 
 
-def _utc_text(moment: Any) -> str:
+def _utc_text(moment: datetime) -> str:
     return format_utc(moment, "seconds")
 
 

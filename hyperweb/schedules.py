@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.utils.module_loading import autodiscover_modules
+from django_q.models import Schedule
 
-# django-q2's Schedule.schedule_type codes (django_q.models.Schedule.MINUTES, .DAILY, .CRON).
-MINUTES = "I"
-DAILY = "D"
-CRON = "C"
+# django-q2's Schedule.schedule_type codes, for the apps' schedules modules.
+MINUTES = Schedule.MINUTES
+DAILY = Schedule.DAILY
+CRON = Schedule.CRON
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,6 @@ def register_all(now: datetime | None = None) -> list[str]:
     """Create or update every enabled schedule by name and delete the disabled ones (idempotent).
 
     Returns the names of the schedules that are on."""
-    from django_q.models import Schedule
-
     registered = []
     for entry in expected(now):
         if not entry.enabled:

@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Page views in the signed-in user's chosen timezone (read at every request); the API in UTC.
+    "accounts.middleware.ViewerTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # No web request waits on a remote provider: reads answer from stored data and queue a refresh
@@ -172,6 +174,13 @@ if HTTPS and _TRUST_X_FORWARDED_PROTO:
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+# Django's backend, reading each request's user with their preferences in the same query (their
+# display timezone is read at every request: a change shows on every device at its next page).
+# ModelBackend stays for sessions signed in before (they read the preference in a query of its own).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.PreferenceModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/"

@@ -19,12 +19,12 @@ Restores and verifications are accounted runs but not backups: they are in none 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Count, F, FloatField, Max, Min, Q, QuerySet, Sum
+from django.db.models import CharField, Count, F, FloatField, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, TruncDay, TruncMonth
+from django.db.models.functions import Cast, Coalesce, Substr
 
 from scheduler.models import AVERAGE_SIGNAL, MARGINAL_SIGNAL, SIGNAL, BackupJob
 
@@ -149,10 +149,15 @@ def month_totals(now: datetime) -> Totals:
 
 def by_period(jobs: QuerySet[BackupJob], period: str) -> list[dict[str, Any]]:
     """Emitted, counterfactual and avoided kg per day or month of completion and signal (one
-    query); each row carries its `signal`, pick one with `of_signal` before drawing a curve."""
-    trunc = TruncMonth("completed_at") if period == "month" else TruncDay("completed_at")
-    return list(
-        jobs.annotate(period=trunc, signal=SIGNAL)
+    query); each row carries its `signal`, pick one with `of_signal` before drawing a curve.
+
+    Days and months are UTC whatever the viewer's timezone (pages, PDF and CSV agree), `period`
+    their first instant. They are grouped on the time's text ("2026-12" of "2026-12-01 02:00:00",
+    as SQLite stores it and PostgreSQL writes it in the connection's UTC): Trunc* runs a Python
+    function per row on SQLite (120 ms of the savings page's 300 for 10,000 backups)."""
+    length = 7 if period == "month" else 10
+    rows = list(
+        jobs.annotate(period=Substr(Cast("completed_at", CharField()), 1, length), signal=SIGNAL)
         .values("period", "signal")
         .order_by("period", "signal")
         .annotate(
@@ -163,6 +168,9 @@ def by_period(jobs: QuerySet[BackupJob], period: str) -> list[dict[str, Any]]:
             simulated=Count("pk", filter=Q(simulated=True)),
         )
     )
+    for row in rows:
+        row["period"] = datetime.fromisoformat(row["period"] + ("-01" if length == 7 else "")).replace(tzinfo=UTC)
+    return rows
 
 
 def by_zone(jobs: QuerySet[BackupJob]) -> list[dict[str, Any]]:
@@ -194,27 +202,32 @@ def cumulative_steps(jobs: QuerySet[BackupJob], *, until: datetime) -> list[tupl
     at each completion and flat in between up to `until` (one query, streamed). Starts at zero at
     the first completion; with more than CUMULATIVE_MAX_STEPS backups, those finishing within the
     same equal slice of time are one step at the latest one's finish time (the totals stay exact)."""
-    rows = (
-        jobs.annotate(signal=SIGNAL)
-        .filter(signal=AVERAGE)
-        .order_by("completed_at", "pk")
-        .values_list("completed_at", "emissions_kg", "counterfactual_kg")
-    )
-    first_last = rows.aggregate(first=Min("completed_at"), last=Max("completed_at"), n=Count("pk"))
+    average = jobs.annotate(signal=SIGNAL).filter(signal=AVERAGE)
+    first_last = average.aggregate(first=Min("completed_at"), last=Max("completed_at"), n=Count("pk"))
     if not first_last["n"]:
         return []
     first, last = first_last["first"], first_last["last"]
     slice_s = 0.0
     if first_last["n"] > CUMULATIVE_MAX_STEPS:
         slice_s = max((last - first).total_seconds() / CUMULATIVE_MAX_STEPS, 1.0)
+    # The finish times are read as text and parsed here: Django's per-row datetime converter took
+    # half of this function's time over 10,000 backups.
+    rows = (
+        average.order_by("completed_at", "pk")
+        .annotate(finished=Cast("completed_at", CharField()))
+        .values_list("finished", "emissions_kg", "counterfactual_kg")
+    )
     steps: list[tuple[datetime, float, float]] = [(first, 0.0, 0.0)]
     emitted = counterfactual = 0.0
-    for completed, e, c in rows.iterator(chunk_size=2000):
-        assert completed is not None  # accounted jobs have completed
+    bucket = previous = -1
+    for text, e, c in rows.iterator(chunk_size=2000):
+        completed = _utc(text)
         # None adds nothing, as in the totals (Sum) beside the chart.
         emitted += e or 0.0
         counterfactual += c or 0.0
-        if slice_s and len(steps) > 1 and _same_bucket(steps[-1][0], completed, first, slice_s):
+        if slice_s:
+            previous, bucket = bucket, int((completed - first).total_seconds() // slice_s)
+        if slice_s and len(steps) > 1 and bucket == previous:
             steps[-1] = (completed, emitted, counterfactual)
         else:
             steps.append((completed, emitted, counterfactual))
@@ -222,5 +235,7 @@ def cumulative_steps(jobs: QuerySet[BackupJob], *, until: datetime) -> list[tupl
     return steps
 
 
-def _same_bucket(a: datetime, b: datetime, origin: datetime, slice_s: float) -> bool:
-    return int((a - origin).total_seconds() // slice_s) == int((b - origin).total_seconds() // slice_s)
+def _utc(text: str) -> datetime:
+    """A time column read as text: SQLite's naive UTC, or PostgreSQL's with its +00 offset."""
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

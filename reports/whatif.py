@@ -21,8 +21,9 @@ data version, so a page view that finds everything cached makes no query of the 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,8 +33,13 @@ from django.utils import timezone
 from carbon import services as carbon_services
 from carbon.intensity import StepSeries
 from carbon.models import CarbonReading, Zone
+from carbon.services.series import SeriesInfo
 from carbon.services.store import cache_allowed
 from reports import charts, stats
+from scheduler.backtest import HISTORY, BacktestConfig, run_backtest
+from scheduler.uncertainty import DEFAULT_RISK
+
+T = TypeVar("T")
 
 # The form's choices: every combination is precomputed by the workers (30 x 3 per zone).
 DURATIONS = (0.5, 1.0, 2.0, 4.0, 8.0)  # backup duration, hours
@@ -56,15 +62,13 @@ def period_end(now: datetime) -> datetime:
 
 
 def _backtest(
-    series: Any,
+    series: StepSeries | None,
     *,
     duration: timedelta,
     flexibility: timedelta,
     issue_cache: dict[float, list[float | None]] | None = None,
 ) -> dict[str, Any] | None:
     """Average savings of the planner on a forecast model vs perfect foresight vs HyperSDK's rule."""
-    from scheduler.backtest import HISTORY, BacktestConfig, run_backtest
-
     if series is None or not len(series):
         return None
     # The last BACKTEST_DAYS of request times, with the model's history before them if stored.
@@ -124,7 +128,7 @@ def _fingerprint(zone: Zone, start: datetime, end: datetime, version: str) -> st
     return found
 
 
-def _cached(key: str, compute: Any) -> Any:
+def _cached(key: str, compute: Callable[[], T]) -> T:
     """compute(), kept for ANSWER_SECONDS (a None answer too: "not enough history"). Also inside
     a transaction: the key names the data the answer was computed from, so an answer from rows
     that are rolled back is never found for other data."""
@@ -136,14 +140,10 @@ def _cached(key: str, compute: Any) -> Any:
 
 
 def _replay_range(end: datetime) -> tuple[datetime, datetime]:
-    from scheduler.backtest import HISTORY
-
     return end - timedelta(days=BACKTEST_DAYS) - HISTORY, end
 
 
 def _replay_key(zone: Zone, end: datetime, fp: str, duration_hours: float, flexibility_hours: float) -> str:
-    from scheduler.uncertainty import DEFAULT_RISK
-
     chain = ",".join(zone.provider_chain())
     return (
         f"whatif:{FORMAT}:replay:{zone.pk}:{chain}:{end.timestamp():.0f}:{fp}:"
@@ -161,14 +161,14 @@ def _distribution_key(
     )
 
 
-def _series(zone: Zone, start: datetime, end: datetime) -> Any:
+def _series(zone: Zone, start: datetime, end: datetime) -> SeriesInfo:
     """The zone's stored actual series over [start, end) (what really happened)."""
     return carbon_services.intensity_series(zone, start, end, now=end, with_points=False)
 
 
 def replay(
     zone: Zone, duration_hours: float, flexibility_hours: float, *, now: datetime | None = None
-) -> Any:
+) -> dict[str, Any] | None:
     """The planner's replay over the BACKTEST_DAYS before today (cached; None without enough
     history)."""
     end = period_end(now or timezone.now())
@@ -184,13 +184,13 @@ def _replay(
     duration_hours: float,
     flexibility_hours: float,
     *,
-    series: Any = None,
+    series: StepSeries | None = None,
     issue_cache: dict[float, list[float | None]] | None = None,
-) -> Any:
+) -> dict[str, Any] | None:
     """replay() given its range's fingerprint; `series` and `issue_cache` let the workers share
     one zone's readings and forecast issues between the pairs of inputs."""
 
-    def compute() -> Any:
+    def compute() -> dict[str, Any] | None:
         found = series if series is not None else _series(zone, *_replay_range(end)).series
         return _backtest(
             found,
@@ -223,7 +223,7 @@ def _distribution(
     duration_hours: float,
     flexibility_hours: float,
     *,
-    info: Any = None,
+    info: SeriesInfo | None = None,
 ) -> dict[str, Any]:
     """The distribution part of answer(), given its range's fingerprint (and its series)."""
 

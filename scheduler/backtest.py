@@ -19,11 +19,14 @@ over its run times its energy. Policies:
   is final (never moved into the past; a start equal to the re-plan time starts then), as in the
   product, where a job due before the next refresh is dispatched at its start.
   One job at a time and no capacity limit, so ``replan`` re-plans it with ``plan_job``; the
-  product's ``plan_fleet`` applies the same rule and hysteresis on a 5-minute slot grid.
+  product's ``plan_fleet`` applies the same rule and hysteresis on a 5-minute slot grid. The
+  replay calls their text-free forms, ``plan_job_start`` and ``replan_start`` (the same starts,
+  without building each decision's reason and inputs; a test compares them).
   ``replan=False`` (``--no-replan``) decides once at submission, for comparison;
   Risk (``risk``, the product's BACKUP_RISK by default in ``manage.py backtest``): with a model or
   noisy forecast and a setting other than ``greedy``, the start at submission is the risk rule's
-  (:func:`scheduler.uncertainty.choose` on :meth:`~scheduler.uncertainty.ErrorProfile.assess`),
+  (:func:`scheduler.uncertainty.choose` on :meth:`~scheduler.uncertainty.ErrorProfile.assess`;
+  the replay calls ``Runs.choose_start``, the same start without building every candidate),
   with the error profile learned, as the product does, from the replay's own past issues (the
   last ``error_days`` whose 26 h are observed, relearned daily); a job it sends waiting is
   re-planned as above, on the forecast as it is; ``greedy`` plans on the forecast as it is;
@@ -70,13 +73,12 @@ from carbon.forecaster import DEFAULT_PARAMS, GridModel
 from carbon.intensity import BestWindows, StepSeries, Window, energy_kwh
 from hyperweb.lib import durations
 from hyperweb.lib.timefmt import format_utc
-from scheduler.planner import Decision, PlanRequest, plan_job, replan
+from scheduler.planner import PlanRequest, plan_job_start, replan_start
 from scheduler.uncertainty import (
     DEFAULT_RISK,
-    Candidate,
     ErrorProfile,
     RiskRule,
-    choose,
+    Runs,
     issue_errors,
     profile_from_errors,
     risk_rule,
@@ -99,6 +101,7 @@ HYPERSDK_LOOKAHEAD = timedelta(hours=4)  # the original looked at the next 4 h o
 # What the model reads before its first forecast (its daily profile days, at least a week, + 1):
 # the default first submission leaves it that much history (carbon.services.modelled.LOOKBACK).
 HISTORY = timedelta(days=max(int(DEFAULT_PARAMS["days"]), 7) + 1)
+
 
 def parse_duration(text: str) -> timedelta:
     """A job length or step (> 0) in hyperweb's grammar (hyperweb.lib.durations: ``2h``, ``90min``,
@@ -356,10 +359,10 @@ def run_backtest(
     # from the issues of the last ``error_days`` whose whole span is observed, once a day.
     shared = issue_cache is not None
     learned: dict[float, list[float | None]] = issue_cache if issue_cache is not None else {}
-    errors: dict[float, list[float | None] | None] = {}  # D by lead per past issue (issue_errors)
+    errors: dict[float, tuple[float | None, ...] | None] = {}  # D by lead per past issue (issue_errors)
     profile: ErrorProfile | None = None
     profile_day = -1
-    assessed: dict[float, list[Candidate]] = {}
+    assessed: dict[float, Runs] = {}
     steps_ahead = math.ceil(span.total_seconds() / grid.step) + 1 if grid is not None else 0
 
     def issue_values(issue: float) -> list[float | None]:
@@ -380,16 +383,18 @@ def run_backtest(
         vectors = []
         issue = math.ceil(first / refresh_s) * refresh_s
         while issue <= last:
-            vec = errors.get(issue)
-            if vec is None:
+            if issue in errors:
+                vec = errors[issue]
+            else:
                 i0 = grid.index(issue)
-                vec = issue_errors(issue_values(issue), grid.values[i0 : i0 + steps_ahead], grid.step)
-                errors[issue] = vec
+                got = issue_errors(issue_values(issue), grid.values[i0 : i0 + steps_ahead], grid.step)
+                # A tuple: the next profiles hold this very object, so they reuse its run means.
+                errors[issue] = vec = tuple(got) if got is not None else None
             vectors.append(vec)
             issue += refresh_s
         for old in [k for k in errors if k < first]:
             del errors[old]
-        return profile_from_errors(vectors, grid.step)
+        return profile_from_errors(vectors, grid.step, previous=profile)
 
     def risk_start(when: datetime, latest: datetime) -> datetime:
         """The risk rule's start at ``when`` for a job that may start until ``latest`` (the
@@ -399,9 +404,10 @@ def run_backtest(
         key = when.timestamp()
         got = assessed.get(key)
         if got is None:
-            assessed[key] = got = profile.assess(forecast_at(when)[0], when, when, when + maxd, d)
-        pick = choose(got, rule, latest=latest)
-        return pick.start if pick is not None else when
+            assessed[key] = got = profile.runs(forecast_at(when)[0], when, when, when + maxd, d)
+        # choose() on got.candidates() (profile.assess), without building every candidate.
+        pick = got.choose_start(rule, latest=latest)
+        return pick if pick is not None else when
 
     actual_points = None
     for n_done, t in enumerate(submits):
@@ -499,19 +505,20 @@ def _plan_plain(
     """The planner on the forecast as it is (greedy, or no error profile yet): ``plan_job`` at
     submission (or ``first``, the risk rule's start), then ``replan`` with the hysteresis at
     every re-plan time while the job waits."""
-    decision = plan_job(fc, req, now=t)
-    if first is not None and first != decision.start:
-        decision = Decision("bt", first, first + req.duration, None, None, None, "", "best_window")
+    # Only the start of a decision is carried from one re-plan to the next (replan keeps or
+    # moves a job by its previous start alone), so the text-free planner (planner.replan_start,
+    # the start replan gives; plan_job's own start at submission) is used.
+    start = first if first is not None else plan_job_start(fc, req, now=t)
     if config.replan and kind != "perfect":
         # Re-plan at every re-plan time while the job still waits. A planned start at or
         # before the next re-plan time is reached first: the job starts then.
         r = datetime.fromtimestamp((math.floor(t.timestamp() / replan_s) + 1) * replan_s, tz=UTC)
-        while decision.start > r:
-            decision = replan(
-                [req], {"bt": decision}, forecast_at(r)[0], now=r, min_gain_pct=config.replan_min_gain_pct
-            ).decisions["bt"]
+        while start > r:
+            start = replan_start(
+                forecast_at(r)[0], req, start, now=r, min_gain_pct=config.replan_min_gain_pct
+            )
             r += timedelta(seconds=replan_s)
-    return decision.start
+    return start
 
 
 class _Shared(StepSeries):

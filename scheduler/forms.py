@@ -13,6 +13,7 @@ from typing import Any
 from croniter import croniter
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from carbon.models import Zone
@@ -20,7 +21,7 @@ from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENS
 from hyperweb.lib.timefmt import EARLIEST, LATEST
 from scheduler.cron import cron_problem, next_fire
 from scheduler.executors import EXECUTOR_NAMES, PathNotAllowed, resolve_inside
-from scheduler.models import BackupJob, BackupPolicy
+from scheduler.models import BackupJob, BackupJobQuerySet, BackupPolicy
 from scheduler.services.policies import flexible_window
 from scheduler.uncertainty import RISK_LEVELS
 
@@ -53,7 +54,7 @@ class PolicyChoice(forms.ModelChoiceField):
         return obj.name
 
 
-def _zones() -> Any:
+def _zones() -> QuerySet[Zone]:
     return Zone.objects.filter(active=True).only("code", "name")
 
 
@@ -96,7 +97,7 @@ class BackupFilterForm(forms.Form):
                 self.add_error(name, f"must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
         return data
 
-    def apply(self, jobs: Any) -> Any:
+    def apply(self, jobs: BackupJobQuerySet) -> BackupJobQuerySet:
         """The jobs filtered and sorted as the (valid) form says."""
         data = self.cleaned_data
         if data.get("status"):
@@ -454,7 +455,7 @@ def describe_window(window_start: time | None, window_hours: float, fired_at: da
     earliest, latest = flexible_window(policy, fired_at)
     opens = "when the schedule fires" if window_start is None else f"at {window_start:%H:%M} UTC"
     return (
-        f"Each run may start from {earliest:%Y-%m-%d %H:%M} to {latest:%Y-%m-%d %H:%M} UTC "
+        f"Each run may start from {earliest:%Y-%m-%d %H:%M} UTC to {latest:%Y-%m-%d %H:%M} UTC "
         f"(the window opens {opens} and stays open {window_hours:g} h); "
         "hyperweb picks the cleanest start inside."
     )

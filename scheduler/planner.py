@@ -38,7 +38,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from carbon.intensity import StepSeries
+from carbon.intensity import StepSeries, Window
 from scheduler.fleet import plan_fleet
 from scheduler.plan_types import (
     STRATEGIES,
@@ -66,7 +66,9 @@ __all__ = [
     "iso",
     "overdue_reason",
     "plan_job",
+    "plan_job_start",
     "replan",
+    "replan_start",
     "saving_pct",
     "series_summary",
     "threshold_reason",
@@ -105,19 +107,14 @@ def plan_job(
     fully covered). ``sources`` only goes into ``inputs`` (e.g. {"electricitymaps", "forecaster"}).
     """
     d = req.duration
-    if d <= timedelta(0):
-        raise ValueError(f"duration must be positive, got {d}")
-    if req.latest < req.earliest:
-        raise ValueError("latest is before earliest")
+    strategy, start, expected, now_value, best = _decide(
+        series, req, now=now, fallback_start=fallback_start, min_coverage=min_coverage
+    )
     lo = max(req.earliest, now)
     hi = req.latest
     inputs = {**_request_inputs(req, now), **series_summary(series, sources)}
     has_data = series is not None and len(series) > 0
     dur = fmt_duration(d)
-
-    now_value = None
-    if series is not None and has_data and series.coverage(lo, lo + d) >= min_coverage * (1 - 1e-9):
-        now_value = series.mean(lo, lo + d)
 
     def decide(start: datetime, expected: float | None, reason: str, strategy: str) -> Decision:
         return Decision(
@@ -132,32 +129,28 @@ def plan_job(
             inputs=inputs,
         )
 
-    if lo > hi:
-        return decide(lo, now_value, overdue_reason(hi, now_value), "overdue")
-
-    if req.threshold is not None and now_value is not None and now_value <= req.threshold:
-        return decide(lo, now_value, threshold_reason(dur, now_value, req.threshold), "threshold_now")
-
-    best = (
-        series.best_window(d, lo, hi, min_coverage=min_coverage) if series is not None and has_data else None
-    )
+    if strategy == "overdue":
+        return decide(lo, now_value, overdue_reason(hi, now_value), strategy)
+    if strategy == "threshold_now":
+        assert req.threshold is not None and now_value is not None  # the threshold rule applied
+        return decide(lo, now_value, threshold_reason(dur, now_value, req.threshold), strategy)
     if best is None:
         span = fmt_span(lo, hi + d, lo)
         why = "No forecast" if not has_data else "The forecast does not cover"
-        if fallback_start is not None:
-            start = min(max(fallback_start, lo), hi)
+        if strategy == "fallback_time":
             return decide(
                 start,
                 None,
                 f"{why} for {span}: starting at the fallback time {iso(start)}.",
-                "fallback_time",
+                strategy,
             )
-        return decide(lo, None, f"{why} for {span}: starting at once.", "no_forecast")
+        return decide(lo, None, f"{why} for {span}: starting at once.", strategy)
 
     above = ""
     if req.threshold is not None and now_value is not None:
         above = f" (above the {req.threshold:.0f} g/kWh threshold)"
-    if now_value is not None and best.mean >= now_value * (1 - _GAIN_RTOL) - 1e-12:
+    if strategy == "now":
+        assert now_value is not None  # "now" is known and no later start is cleaner
         return decide(
             lo,
             now_value,
@@ -179,6 +172,46 @@ def plan_job(
             "(the run starting now is not covered by the forecast)."
         )
     return decide(best.start, best.mean, reason, "best_window")
+
+
+def _decide(
+    series: StepSeries | None,
+    req: PlanRequest,
+    *,
+    now: datetime,
+    fallback_start: datetime | None = None,
+    min_coverage: float = 1.0,
+) -> tuple[str, datetime, float | None, float | None, Window | None]:
+    """plan_job's choice without its texts: (how, start, expected intensity, "now"'s intensity,
+    the best window). ``how`` is plan_job's strategy, except that ``best_window`` is told apart
+    as ``now`` (no later start is cleaner) or ``later``."""
+    d = req.duration
+    if d <= timedelta(0):
+        raise ValueError(f"duration must be positive, got {d}")
+    if req.latest < req.earliest:
+        raise ValueError("latest is before earliest")
+    lo = max(req.earliest, now)
+    hi = req.latest
+    has_data = series is not None and len(series) > 0
+
+    now_value = None
+    if series is not None and has_data and series.coverage(lo, lo + d) >= min_coverage * (1 - 1e-9):
+        now_value = series.mean(lo, lo + d)
+
+    if lo > hi:
+        return "overdue", lo, now_value, now_value, None
+    if req.threshold is not None and now_value is not None and now_value <= req.threshold:
+        return "threshold_now", lo, now_value, now_value, None
+    best = (
+        series.best_window(d, lo, hi, min_coverage=min_coverage) if series is not None and has_data else None
+    )
+    if best is None:
+        if fallback_start is not None:
+            return "fallback_time", min(max(fallback_start, lo), hi), None, now_value, None
+        return "no_forecast", lo, None, now_value, None
+    if now_value is not None and best.mean >= now_value * (1 - _GAIN_RTOL) - 1e-12:
+        return "now", lo, now_value, now_value, best
+    return "later", best.start, best.mean, now_value, best
 
 
 # -- re-planning ----------------------------------------------------------------------------------
@@ -259,18 +292,63 @@ def replan(
     return ReplanResult(decisions=decisions, changed=changed)
 
 
+def plan_job_start(
+    series: StepSeries | None, req: PlanRequest, *, now: datetime, min_coverage: float = 1.0
+) -> datetime:
+    """``plan_job(series, req, now=now, min_coverage=...).start``, without building the decision
+    and its texts."""
+    return _decide(series, req, now=now, min_coverage=min_coverage)[1]
+
+
+def replan_start(
+    series: StepSeries | None,
+    req: PlanRequest,
+    previous_start: datetime,
+    *,
+    now: datetime,
+    min_gain_pct: float = 1.0,
+) -> datetime:
+    """The start ``replan([req], {req.key: previous}, series, now=now, min_gain_pct=...)`` gives
+    one job whose previous decision starts at ``previous_start`` (no capacity), without building
+    the decision and its texts: a backtest re-plans its waiting jobs thousands of times. A test
+    compares the two."""
+    if previous_start <= now:
+        return previous_start  # started: kept
+    how, start, expected, _, _ = _decide(series, req, now=now)
+    if (
+        previous_start != start
+        and series is not None
+        and _keeps(previous_start, how, expected, req, series, now, min_gain_pct)
+    ):
+        return previous_start
+    return start
+
+
 def _keep(
     prev: Decision, new: Decision, r: PlanRequest, series: StepSeries | None, now: datetime, gain: float
 ) -> bool:
     """Whether the previous start is still allowed and the new one is not clearly better."""
-    if prev.start < max(r.earliest, now) or prev.start > r.latest or new.expected_intensity is None:
+    return _keeps(prev.start, new.strategy, new.expected_intensity, r, series, now, gain)
+
+
+def _keeps(
+    prev_start: datetime,
+    strategy: str,
+    expected: float | None,
+    r: PlanRequest,
+    series: StepSeries | None,
+    now: datetime,
+    gain: float,
+) -> bool:
+    """_keep on the previous start and the new decision's strategy and expected intensity."""
+    if prev_start < max(r.earliest, now) or prev_start > r.latest or expected is None:
         return False
-    if new.strategy == "threshold_now":
+    if strategy == "threshold_now":
         return False  # the threshold rule says "go now": honour it
-    if series is None or series.coverage(prev.start, prev.start + r.duration) < 1 - 1e-9:
+    if series is None or series.coverage(prev_start, prev_start + r.duration) < 1 - 1e-9:
         return False
-    old = series.mean(prev.start, prev.start + r.duration)
-    return old is not None and new.expected_intensity >= old * (1 - gain / 100.0)
+    old = series.mean(prev_start, prev_start + r.duration)
+    return old is not None and expected >= old * (1 - gain / 100.0)
 
 
 def _kept(prev: Decision, new: Decision, r: PlanRequest, series: StepSeries, now: datetime) -> Decision:

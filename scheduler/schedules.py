@@ -33,9 +33,15 @@ def scheduler_schedules(now: datetime) -> list[Periodic]:
             cron=_dispatch_cron(settings.BACKUP_DISPATCH_SECONDS),
         ),
         Periodic(
-            REPLAN_SCHEDULE, "scheduler.tasks.replan_waiting", MINUTES, minutes=settings.CARBON_REFRESH_MINUTES
+            REPLAN_SCHEDULE,
+            "scheduler.tasks.replan_waiting",
+            MINUTES,
+            minutes=settings.CARBON_REFRESH_MINUTES,
         ),
         Periodic(
-            LIFECYCLE_SCHEDULE, "scheduler.tasks.lifecycle_tick", MINUTES, minutes=settings.BACKUP_LIFECYCLE_MINUTES
+            LIFECYCLE_SCHEDULE,
+            "scheduler.tasks.lifecycle_tick",
+            MINUTES,
+            minutes=settings.BACKUP_LIFECYCLE_MINUTES,
         ),
     ]

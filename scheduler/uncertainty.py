@@ -24,12 +24,16 @@ forecast's saving ``g`` (a share of the level), then:
 - the chance of ending dirtier than "now", ``P(E > g)``;
 - the error band, the inter-quartile range of E.
 
-A risk setting's :class:`RiskRule` admits a later start only while that chance is at most
-``max_worse``; among the admissible starts ("now" always is) it takes the best expected saving,
-except that the earliest admissible start within ``hedge`` error bands of the best wins (the
-hedge: when "now", or a near window, and the forecast minimum are within the error band of each
-other, the earlier and surer one). The planner then ranks the job's starts so that this one
-comes first (capacity permitting; else the nearest free start).
+A risk setting's :class:`RiskRule` finds the start with the best expected saving and takes the
+earliest start whose expected saving is within ``hedge`` error bands of it ("now" included, with
+a saving of 0): a job waits only when the best start beats "now" by more than that share of its
+own error band. That is the decision that matters: a waiting job is re-planned on each newer
+forecast and so chases the forecast's best start whatever start it was sent waiting for, so the
+risk to weigh is the best start's, not a surer but smaller one's (a limit on the chance of
+ending dirtier, ``max_worse``, which admits only the sure starts and then waits for the best of
+those, was measured below the hedge's curve on the training slice: docs/BENCHMARKS.md). The
+planner then ranks the job's starts so that the chosen one comes first (capacity permitting;
+else the nearest free start).
 
 It decides a job's start at submission. A job it sends waiting is then re-planned on the
 forecast as it is, with the product's hysteresis, as the leads shrink: its regret is against
@@ -38,8 +42,8 @@ sends a job that lost its window off at once), or keeping the plan unless a move
 pay, were both measured worse (docs/BENCHMARKS.md).
 
 Risk settings: ``greedy`` plans on the forecast as it is (the planner before this module),
-``balanced`` (the default) waits when the chance of ending dirtier is at most 25 %, ``cautious``
-10 %; both hedge within half an error band. The parameters were tuned on a training slice of the
+``balanced`` (the default) waits when the best start beats "now" by more than half its error
+band, ``cautious`` by more than 0.9 of it. The parameters were tuned on a training slice of the
 backtest (January-February 2020) and are reported on the held-out rest of 2020: their measured
 trade-off (share of the optimum vs jobs made worse) is in docs/BENCHMARKS.md.
 """
@@ -50,6 +54,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
+from itertools import zip_longest
 
 from carbon.intensity import StepSeries
 
@@ -61,6 +67,7 @@ __all__ = [
     "ErrorProfile",
     "RiskRule",
     "RunErrors",
+    "Runs",
     "Sureness",
     "choose",
     "issue_errors",
@@ -75,9 +82,10 @@ DEFAULT_RISK = "balanced"
 
 @dataclass(frozen=True)
 class RiskRule:
-    """How a risk setting decides (:func:`choose`): the largest chance of ending dirtier than
-    "now" a wait may take, the smallest expected saving (%) worth a wait, and the hedge (in
-    error bands: between close calls the earlier start wins)."""
+    """How a risk setting decides (:func:`choose`): the hedge (in error bands of the best start:
+    the earliest start within that of the best wins, "now" included), and for experiments the
+    largest chance of ending dirtier than "now" a wait may take and the smallest expected saving
+    (%) worth a wait (by default no limit)."""
 
     max_worse: float = 1.0
     min_expected_pct: float = 0.0
@@ -86,8 +94,8 @@ class RiskRule:
 
 # Tuned on a training slice of the backtest (docs/BENCHMARKS.md), not on the period reported.
 RISK_RULES: dict[str, RiskRule | None] = {
-    "cautious": RiskRule(max_worse=0.10, hedge=0.5),
-    "balanced": RiskRule(max_worse=0.25, hedge=0.5),
+    "cautious": RiskRule(hedge=0.9),
+    "balanced": RiskRule(hedge=0.5),
     "greedy": None,
 }
 LIKELY_Q = 0.5  # "likely saving": the median error
@@ -134,16 +142,33 @@ class Sureness:
 
 @dataclass(frozen=True)
 class ErrorProfile:
-    """Sorted D values per lead step (``step_s`` seconds per step; lead 0 is the issue's step)."""
+    """D by lead step per past issue (``step_s`` seconds per step; lead 0 is the issue's step),
+    and its sorted values per lead (:attr:`samples`)."""
 
     step_s: float
-    samples: tuple[tuple[float, ...], ...]
     issues: int
     # D by lead per past issue (issue_errors), for the run-level errors.
     vectors: tuple[tuple[float | None, ...], ...] = ()
     _tables: dict[float, list[float]] = field(default_factory=dict, compare=False, repr=False)
     _runs: dict[tuple[int, int, int], RunErrors] = field(default_factory=dict, compare=False, repr=False)
     _means: dict[int, list[list[float | None]]] = field(default_factory=dict, compare=False, repr=False)
+    _columns: dict[int, list[tuple[float | None, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    # An earlier profile's run means by steps, by vector identity (the vector kept with them, so
+    # its identity is not reused): see profile_from_errors(previous=...).
+    _known: dict[int, dict[int, tuple[tuple[float | None, ...], list[float | None]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @cached_property
+    def samples(self) -> tuple[tuple[float, ...], ...]:
+        """Per lead, the known D of every issue, sorted (the leads after the last known value
+        dropped); computed when first asked for (a backtest's profiles only use the run errors)."""
+        per_lead = [sorted(x for x in column if x is not None) for column in zip_longest(*self.vectors)]
+        while per_lead and not per_lead[-1]:
+            per_lead.pop()
+        return tuple(tuple(xs) for xs in per_lead)
 
     def quantile(self, lead_s: float, q: float) -> float:
         """The ``q``-quantile of D at ``lead_s`` seconds ahead (0 if unknown there); leads beyond
@@ -180,26 +205,38 @@ class ErrorProfile:
             means = self._run_means(key[0])
             last = max(0, len(means[0]) - 1) if means else 0
             a, b = min(ref, last), min(lead, last)
-            xs = sorted(
-                m[b] - m[a]  # type: ignore[operator]
-                for m in means
-                if len(m) > max(a, b) and m[a] is not None and m[b] is not None
+            columns = self._run_columns(key[0])  # None past an issue's own leads
+            xs: list[float] = (
+                [
+                    y - x
+                    for x, y in zip(columns[a], columns[b], strict=True)
+                    if x is not None and y is not None
+                ]
+                if b < len(columns)
+                else []
             )
+            xs.sort()
             got = RunErrors(tuple(xs) if len(xs) >= MIN_ISSUES else ())
             self._runs[key] = got
+        return got
+
+    def _run_columns(self, steps: int) -> list[tuple[float | None, ...]]:
+        """_run_means by lead: per lead step, every past issue's run mean there (None where the
+        issue has none)."""
+        got = self._columns.get(steps)
+        if got is None:
+            got = self._columns[steps] = list(zip_longest(*self._run_means(steps)))
         return got
 
     def _run_means(self, steps: int) -> list[list[float | None]]:
         """Per past issue, the mean D over the ``steps``-long run starting at each lead step."""
         got = self._means.get(steps)
         if got is None:
+            known = self._known.pop(steps, {})
             got = []
             for vec in self.vectors:
-                out: list[float | None] = []
-                for k in range(max(0, len(vec) - steps + 1)):
-                    run = vec[k : k + steps]
-                    out.append(None if any(x is None for x in run) else sum(run) / steps)  # type: ignore[arg-type]
-                got.append(out)
+                same = known.get(id(vec))
+                got.append(same[1] if same is not None and same[0] is vec else _run_means(vec, steps))
             self._means[steps] = got
         return got
 
@@ -223,23 +260,45 @@ class ErrorProfile:
             return Runs(0.0, 0.0, ())
         steps = max(1, round(duration.total_seconds() / self.step_s))
         ref = max(0, round((lo - now).total_seconds() / self.step_s))
-        out: list[tuple[datetime, float, RunErrors]] = []
+        # The starts on the step grid up to hi, then hi itself (off the grid) if one of them is
+        # covered; their runs' figures in one call.
+        step_s = self.step_s
+        if step_s == int(step_s) and not (
+            lo.microsecond or hi.microsecond or now.microsecond or duration.microseconds
+        ):
+            # Whole seconds: every time below is an integer in epoch seconds, exact as a float, so
+            # the starts, ends and leads are computed without datetimes (the same numbers).
+            lo_s, hi_s, now_s, d_s = lo.timestamp(), hi.timestamp(), now.timestamp(), duration.total_seconds()
+            grid = [lo_s + k * step_s for k in range(max(0, int((hi_s - lo_s) // step_s) + 1))]
+            found: list[tuple[datetime, float, RunErrors]] = []
+            for k, (covered, fc) in enumerate(series.figures([(a, a + d_s) for a in grid])):
+                if covered >= 1 - 1e-9:
+                    assert fc is not None  # covered
+                    lead = round((grid[k] - now_s) / step_s)
+                    found.append((lo + timedelta(seconds=k * step_s), fc, self.run_errors(steps, ref, lead)))
+            if found and grid[-1] < hi_s:
+                ((covered, fc),) = series.figures([(hi_s, hi_s + d_s)])
+                if covered >= 1 - 1e-9:
+                    assert fc is not None  # covered
+                    found.append((hi, fc, self.run_errors(steps, ref, round((hi_s - now_s) / step_s))))
+            return Runs(level, ref_fc, tuple(found))
+        starts: list[datetime] = []
         k = 0
-        while True:
-            s = lo + timedelta(seconds=k * self.step_s)
-            if s > hi:
-                if out and out[-1][0] < hi:
-                    s = hi  # the latest start itself, off the step grid
-                else:
-                    break
-            if series.coverage(s, s + duration) >= 1 - 1e-9:
-                fc = series.mean(s, s + duration)
-                assert fc is not None  # covered
-                lead = round((s - now).total_seconds() / self.step_s)
-                out.append((s, fc, self.run_errors(steps, ref, lead)))
-            if s >= hi:
-                break
+        while (s := lo + timedelta(seconds=k * self.step_s)) <= hi:
+            starts.append(s)
             k += 1
+        out: list[tuple[datetime, float, RunErrors]] = []
+        for tail in (False, True):
+            if tail:
+                if not out or starts[-1] >= hi:
+                    break
+                starts = [hi]
+            figures = series.figures([(s.timestamp(), (s + duration).timestamp()) for s in starts])
+            for s, (covered, fc) in zip(starts, figures, strict=True):
+                if covered >= 1 - 1e-9:
+                    assert fc is not None  # covered
+                    lead = round((s - now).total_seconds() / self.step_s)
+                    out.append((s, fc, self.run_errors(steps, ref, lead)))
         return Runs(level, ref_fc, tuple(out))
 
     def sureness(
@@ -257,6 +316,26 @@ class ErrorProfile:
         )
 
 
+def _run_means(vec: Sequence[float | None], steps: int) -> list[float | None]:
+    """The mean of every ``steps``-long run of ``vec`` (None if the run holds a None): each
+    run's own sum, left to right as ``sum`` adds (a running sum would round differently); the
+    runs holding a None are found from the positions of the Nones."""
+    n = max(0, len(vec) - steps + 1)
+    out: list[float | None] = [None] * n
+    holes = [i for i, x in enumerate(vec) if x is None]
+    if not holes:
+        for k in range(n):
+            out[k] = sum(vec[k : k + steps]) / steps  # type: ignore[arg-type]
+        return out
+    h = 0  # the first hole at or after k
+    for k in range(n):
+        while h < len(holes) and holes[h] < k:
+            h += 1
+        if h == len(holes) or holes[h] >= k + steps:
+            out[k] = sum(vec[k : k + steps]) / steps  # type: ignore[arg-type]
+    return out
+
+
 @dataclass(frozen=True)
 class Runs:
     """The possible runs of a decision: the level (the next hour's forecast mean), "now"'s run's
@@ -265,6 +344,40 @@ class Runs:
     level: float
     now_fc: float
     runs: tuple[tuple[datetime, float, RunErrors], ...]
+
+    def choose_start(self, rule: RiskRule, *, latest: datetime | None = None) -> datetime | None:
+        """``choose(self.candidates(), rule, latest=latest).start`` (None: no candidate), with the
+        same arithmetic, without building every candidate (a backtest decides thousands of
+        times; a test compares the two)."""
+        ref_fc = self.now_fc
+        if not self.runs or ref_fc <= 0:
+            return None
+        level = self.level
+        scale = level / ref_fc * 100
+        ok: list[tuple[datetime, float, RunErrors]] = []  # "now" first, then the admissible
+        max_worse, min_expected = rule.max_worse, rule.min_expected_pct
+        for s, fc, err in self.runs:
+            if latest is not None and s > latest:
+                continue
+            gain = (ref_fc - fc) / level
+            expected = (gain - err.mean) * scale
+            if not ok:
+                ok.append((s, expected, err))
+                continue
+            if expected < min_expected:
+                continue  # not admissible, whatever its chance of ending dirtier
+            xs = err.xs  # err.above(gain), inline: the chance of ending dirtier than "now"
+            worse = (len(xs) - bisect_right(xs, gain)) / len(xs) if xs else 0.0
+            if worse <= max_worse:
+                ok.append((s, expected, err))
+        if not ok:
+            return None
+        best_expected, best_err = ok[0][1], ok[0][2]
+        for _, expected, err in ok:
+            if expected > best_expected:  # ties: the earliest, as max() keeps the first
+                best_expected, best_err = expected, err
+        floor = best_expected - rule.hedge * (best_err.spread * scale)
+        return next(s for s, expected, _ in ok if expected >= floor)
 
     def candidates(self) -> list[Candidate]:
         """Each run against "now"'s."""
@@ -295,23 +408,30 @@ class RunErrors:
     """Sorted run-level errors (see :meth:`ErrorProfile.run_errors`); empty: unknown, no risk."""
 
     xs: tuple[float, ...]
+    # A profile's run errors are read by every decision until the profile is relearned: their
+    # figures are computed once each.
+    _quantiles: dict[float, float] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
+    @cached_property
     def mean(self) -> float:
         return sum(self.xs) / len(self.xs) if self.xs else 0.0
 
-    @property
+    @cached_property
     def spread(self) -> float:
         """The error band: the inter-quartile range."""
         return self.quantile(0.75) - self.quantile(0.25)
 
     def quantile(self, q: float) -> float:
-        xs = self.xs
-        if not xs:
-            return 0.0
-        pos = q * (len(xs) - 1)
-        i = int(pos)
-        return xs[-1] if i + 1 >= len(xs) else xs[i] + (pos - i) * (xs[i + 1] - xs[i])
+        got = self._quantiles.get(q)
+        if got is None:
+            xs = self.xs
+            if not xs:
+                return 0.0
+            pos = q * (len(xs) - 1)
+            i = int(pos)
+            got = xs[-1] if i + 1 >= len(xs) else xs[i] + (pos - i) * (xs[i + 1] - xs[i])
+            self._quantiles[q] = got
+        return got
 
     def above(self, gain: float) -> float:
         """The chance the error exceeds ``gain`` (the run ends dirtier than the reference)."""
@@ -343,11 +463,11 @@ def choose(
     """The risk rule's start among ``candidates`` (the first is "now"; None if there are none).
 
     A later start is *admissible* when its chance of ending dirtier than "now" is at most
-    ``rule.max_worse`` and its expected saving at least ``rule.min_expected_pct``; "now" always
-    is. The best admissible start (the highest expected saving) is taken, except that the
-    earliest admissible start whose expected saving is within ``rule.hedge`` times the best's
-    error band of it wins (the hedge: between close calls, the earlier and surer start; "now"
-    is one). Only starts up to ``latest``.
+    ``rule.max_worse`` and its expected saving at least ``rule.min_expected_pct`` (the named
+    settings set neither: every start is); "now" always is. The earliest admissible start whose
+    expected saving is within ``rule.hedge`` times the best's error band of the best's wins (the
+    hedge: a wait must beat "now" by that much; between close calls, the earlier and surer
+    start). Only starts up to ``latest``.
     """
     cands = [c for c in candidates if latest is None or c.start <= latest]
     if not cands:
@@ -380,32 +500,32 @@ def issue_errors(
     errs = [(a - f) if a is not None and f is not None else None for f, a in zip(fc, act, strict=False)]
     half = now_n // 2
     out: list[float | None] = []
+    holes = [0]  # holes[i]: how many of errs[:i] are unknown
+    for e in errs:
+        holes.append(holes[-1] + (e is None))
     for k in range(len(errs) - (now_n - half) + 1):
-        window = errs[max(0, k - half) : k - half + now_n]
-        if any(e is None for e in window):
+        lo, hi = max(0, k - half), min(len(errs), k - half + now_n)
+        if holes[hi] > holes[lo]:
             out.append(None)
         else:
+            window = errs[lo:hi]
             out.append((sum(window) / len(window) - off) / base_a)  # type: ignore[arg-type]
     return out
 
 
-def profile_from_errors(vectors: Iterable[Sequence[float | None] | None], step_s: float) -> ErrorProfile:
-    """An :class:`ErrorProfile` from :func:`issue_errors` vectors (None: a skipped issue)."""
-    per_lead: list[list[float]] = []
-    issues = 0
-    kept: list[tuple[float | None, ...]] = []
-    for vec in vectors:
-        if vec is None:
-            continue
-        issues += 1
-        kept.append(tuple(vec))
-        for k, x in enumerate(vec):
-            if x is None:
-                continue
-            while len(per_lead) <= k:
-                per_lead.append([])
-            per_lead[k].append(x)
-    return ErrorProfile(step_s, tuple(tuple(sorted(xs)) for xs in per_lead), issues, tuple(kept))
+def profile_from_errors(
+    vectors: Iterable[Sequence[float | None] | None], step_s: float, *, previous: ErrorProfile | None = None
+) -> ErrorProfile:
+    """An :class:`ErrorProfile` from :func:`issue_errors` vectors (None: a skipped issue).
+
+    ``previous``: an earlier profile sharing some of these vectors (the same tuple objects, e.g.
+    a backtest's profile of yesterday): the run means it computed for them are reused."""
+    kept = tuple(tuple(vec) for vec in vectors if vec is not None)
+    profile = ErrorProfile(step_s, len(kept), kept)
+    if previous is not None:
+        for steps, means in previous._means.items():
+            profile._known[steps] = {id(v): (v, m) for v, m in zip(previous.vectors, means, strict=True)}
+    return profile
 
 
 def learn_errors(

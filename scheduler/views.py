@@ -7,6 +7,7 @@ may look, operators may act. Every action is a POST with the CSRF token.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -205,7 +206,9 @@ def backup_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     (`confirm=yes`) cancels. A POST without it shows the confirmation too."""
     job = get_object_or_404(BackupJob.objects.select_related("zone"), pk=job_id)
     if request.method != "POST" or request.POST.get("confirm") != "yes":
-        return render(request, "scheduler/backup_cancel.html", {"job": job, "cancellable": job.is_cancellable})
+        return render(
+            request, "scheduler/backup_cancel.html", {"job": job, "cancellable": job.is_cancellable}
+        )
     outcome = services.cancel_jobs([job.pk], request.user)
     if outcome.cancelled:
         messages.success(request, f"{operation_noun(job).capitalize()} cancelled.")
@@ -228,7 +231,7 @@ def _vm_choices() -> list[tuple[str, float | None]]:
     return found[:100]
 
 
-def _measured_gb(path: Any, *, limit: int = 10_000) -> float | None:
+def _measured_gb(path: Path, *, limit: int = 10_000) -> float | None:
     """Bytes of a file, or of the files under a folder (the first `limit` entries), in GB."""
     try:
         if path.is_file():

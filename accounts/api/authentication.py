@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from accounts import services
-from accounts.models import KEY_PREFIX
+from accounts.models import KEY_PREFIX, APIKey, APIToken
 
 
 class APIKeyAuthentication(authentication.BaseAuthentication):
     header = "X-API-Key"
 
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+    def authenticate(self, request: Request) -> tuple[User, APIKey] | None:
         plain = request.headers.get(self.header)
         if plain is None:
             return None
@@ -41,7 +42,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     keyword = "bearer"
 
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+    def authenticate(self, request: Request) -> tuple[User, APIKey | APIToken] | None:
         parts = request.headers.get("Authorization", "").split()
         if not parts or parts[0].lower() != self.keyword:
             return None

@@ -7,7 +7,7 @@ An anonymous caller is refused with 401 and an authenticated caller without the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -15,12 +15,16 @@ from rest_framework.request import Request
 
 from accounts.roles import ADMIN, OPERATOR, VIEWER, has_role
 
+if TYPE_CHECKING:
+    # Not at run time: DRF imports these classes while rest_framework.views is still loading.
+    from rest_framework.views import APIView
+
 
 class _HasRole(BasePermission):
     role = VIEWER
     message = "this needs the viewer role"
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return has_role(request.user, self.role)
 
 
@@ -44,7 +48,7 @@ class ReadViewerWriteOperator(BasePermission):
 
     message = "this needs the operator role (or admin)"
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return has_role(request.user, VIEWER if request.method in SAFE_METHODS else OPERATOR)
 
 
@@ -53,7 +57,7 @@ class CarbonPublicRead(BasePermission):
 
     message = IsViewer.message
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if settings.CARBON_PUBLIC_READ:
             return True
         return has_role(request.user, VIEWER)

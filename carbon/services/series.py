@@ -18,9 +18,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Q, Subquery
 
 from carbon.intensity import StepSeries, quality
 from carbon.models import CarbonReading, ForecastIssue, Zone, source_is_simulated
@@ -361,27 +362,45 @@ def _recent_actuals(zone: Zone, now: datetime) -> list[CarbonReading]:
     )
 
 
-def _current_from(zone: Zone, recent: list[CarbonReading], now: datetime) -> CurrentIntensity:
-    """The current intensity from the recent actuals; the older fallbacks are read only if none."""
+def _newest_actual(zone: Zone | Any, now: datetime) -> Any:
+    """A queryset of the zone's newest actual begun by now (zone: a Zone or an OuterRef)."""
+    return CarbonReading.objects.filter(zone=zone, kind=ACTUAL, start__lte=now).order_by("-start")
+
+
+def _newest_forecast(zone: Zone | Any, now: datetime) -> Any:
+    """A queryset of the newest forecast for now issued by now (zone: a Zone or an OuterRef)."""
+    return CarbonReading.objects.filter(
+        zone=zone, kind=FORECAST, start__lte=now, end__gt=now, issued_at__lte=now
+    ).order_by("-issued_at")
+
+
+_UNREAD = object()  # a fallback _current_from reads itself
+
+
+def _current_from(
+    zone: Zone,
+    recent: list[CarbonReading],
+    now: datetime,
+    *,
+    older: CarbonReading | None | object = _UNREAD,
+    forecast: CarbonReading | None | object = _UNREAD,
+) -> CurrentIntensity:
+    """The current intensity from the recent actuals; the older fallbacks (the newest actual,
+    flagged stale; else the forecast for now) are read only if none, unless the caller read them
+    already (`older`, `forecast`: None for none)."""
     stale = False
-    reading = None
+    reading: CarbonReading | None = None
     if recent:
         # The chain's first provider wins; within a source the newest step.
         order = {src: i for i, src in enumerate(_priority(zone, {r.source for r in recent}))}
         reading = min(recent, key=lambda r: (order[r.source], -r.start.timestamp()))
     else:
-        reading = (
-            CarbonReading.objects.filter(zone=zone, kind=ACTUAL, start__lte=now).order_by("-start").first()
-        )
+        reading = _newest_actual(zone, now).first() if older is _UNREAD else cast(CarbonReading | None, older)
         stale = reading is not None
     if reading is None:
         # No actual at all: a forecast for now is still a real number, shown as a forecast.
         reading = (
-            CarbonReading.objects.filter(
-                zone=zone, kind=FORECAST, start__lte=now, end__gt=now, issued_at__lte=now
-            )
-            .order_by("-issued_at")
-            .first()
+            _newest_forecast(zone, now).first() if forecast is _UNREAD else cast(CarbonReading | None, forecast)
         )
         if reading is None:
             raise NoData(
@@ -431,13 +450,36 @@ def current_intensities(zones: list[Zone], *, now: datetime | None = None) -> di
     ).order_by()
     for reading in rows:
         recent[reading.zone_id].append(reading)
+    older, forecast = _fallbacks([zone.pk for zone in zones if not recent[zone.pk]], now)
     found: dict[int, CurrentIntensity | None] = {}
     for zone in zones:
         try:
-            found[zone.pk] = _current_from(zone, recent[zone.pk], now)
+            found[zone.pk] = _current_from(
+                zone, recent[zone.pk], now, older=older.get(zone.pk), forecast=forecast.get(zone.pk)
+            )
         except NoData:
             found[zone.pk] = None
     return found
+
+
+def _fallbacks(
+    zone_ids: list[int], now: datetime
+) -> tuple[dict[int, CarbonReading], dict[int, CarbonReading]]:
+    """The fallbacks of the zones without recent actuals, read in one query whatever their number
+    (none without such zones): each zone's newest actual and its newest forecast for now, each
+    picked by a subquery that walks the (zone, kind, start) index from the newest end."""
+    if not zone_ids:
+        return {}, {}
+    zones = Zone.objects.filter(pk__in=zone_ids)
+    newest_actuals = zones.annotate(pick=Subquery(_newest_actual(OuterRef("pk"), now).values("pk")[:1]))
+    forecasts = zones.annotate(pick=Subquery(_newest_forecast(OuterRef("pk"), now).values("pk")[:1]))
+    older: dict[int, CarbonReading] = {}
+    forecast: dict[int, CarbonReading] = {}
+    for reading in CarbonReading.objects.filter(
+        Q(pk__in=newest_actuals.values("pick")) | Q(pk__in=forecasts.values("pick"))
+    ):
+        (older if reading.kind == ACTUAL else forecast)[reading.zone_id] = reading
+    return older, forecast
 
 
 def forecast_points(zone: Zone, *, now: datetime | None = None, hours: float = 72) -> list[ForecastPoint]:

@@ -1,21 +1,27 @@
 """Template helpers for the dashboard pages: times, numbers, badges.
 
-Times are rendered in UTC inside a <time datetime=...> element; static/js/localtime.js rewrites
-the text into the viewer's own timezone, and the title (shown on hover) keeps the zone's local
-time, so a page reads right without JavaScript and better with it.
+Times are rendered inside a <time datetime="...Z"> element (the attribute always UTC) in Django's
+current timezone: the one the signed-in user chose (accounts.middleware activates it), else UTC,
+each with its zone's abbreviation. static/js/localtime.js rewrites the text from the attribute into
+the viewer's timezone (the chosen one, else the browser's), and the title (shown on hover) keeps
+the zone's local time, so a page reads right without JavaScript and better with it. Texts the
+services write in UTC ("window 08:45-10:45 UTC") go through `in_viewer_zone`, which rewrites them
+the same way; their element keeps the UTC text in data-utc-original, which the script starts from
+(a time is never converted twice).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from accounts.roles import ROLES, role_of
-from hyperweb.lib import units
+from accounts.roles import ROLES, Someone, role_of
+from hyperweb.lib import units, zonetext
 from hyperweb.lib.timefmt import format_utc
 
 register = template.Library()
@@ -30,11 +36,11 @@ def _tz(name: str | None) -> ZoneInfo:
 
 @register.simple_tag
 def when(value: datetime | None, zone_tz: str | None = None, style: str = "datetime") -> SafeString | str:
-    """A <time> element: UTC text, the viewer's time via JS, the zone's local time on hover."""
+    """A <time> element: the time in the current timezone (the viewer's choice, else UTC), the
+    viewer's time via JS, the zone's local time on hover."""
     if value is None:
         return "—"
-    utc = value.astimezone(_tz("UTC"))
-    text = utc.strftime("%H:%M UTC" if style == "time" else "%Y-%m-%d %H:%M UTC")
+    utc = value.astimezone(UTC)
     local = value.astimezone(_tz(zone_tz))
     title = f"{local:%Y-%m-%d %H:%M} {zone_tz or 'UTC'} (zone time)"
     return format_html(
@@ -42,8 +48,50 @@ def when(value: datetime | None, zone_tz: str | None = None, style: str = "datet
         format_utc(utc),
         style,
         title,
-        text,
+        zonetext.instant(utc, timezone.get_current_timezone(), style),
     )
+
+
+def _ref(value: object) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+@register.filter
+def in_viewer_zone(text: str | None, ref: object = None) -> str:
+    """A service's text with its UTC times ("08:45-10:45 UTC") in the current timezone; a time
+    without a date is on the day of `ref` (a datetime), else today."""
+    return zonetext.rewrite(str(text or ""), timezone.get_current_timezone(), _ref(ref))
+
+
+@register.filter
+def in_viewer_zone_days(text: str | None, ref: object = None) -> str:
+    """`in_viewer_zone` for a schedule ("at 01:30 UTC, on Monday to Friday"): a time on another
+    day locally says so ("at 17:30 PST the day before, ...")."""
+    return zonetext.rewrite(str(text or ""), timezone.get_current_timezone(), _ref(ref), days=True)
+
+
+@register.filter
+def utc_stamp(value: datetime | None) -> str:
+    """`2026-12-02 08:45 UTC` whatever the current timezone (texts that say UTC)."""
+    return "" if value is None else f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+@register.filter
+def utc_month(value: datetime | None) -> str:
+    """`2026-12`: the UTC month (reports add up UTC months, whatever the viewer's timezone)."""
+    return "" if value is None else f"{value.astimezone(UTC):%Y-%m}"
+
+
+@register.filter
+def utc_iso(value: datetime | None) -> str:
+    """`2026-12-02T08:45:00Z` whatever the current timezone (attributes scripts read)."""
+    return "" if value is None else format_utc(value)
+
+
+@register.filter
+def viewer_stamp(value: datetime | None) -> str:
+    """`2026-12-02 09:45 CET`: the time in the current timezone, with its abbreviation."""
+    return "" if value is None else zonetext.instant(value, timezone.get_current_timezone())
 
 
 @register.filter
@@ -105,7 +153,7 @@ def query_with(context: template.Context, **changes: object) -> str:
 
 
 @register.simple_tag
-def user_role(user: object) -> str:
+def user_role(user: Someone | None) -> str:
     """The user's role name ("viewer", "operator", "admin") or "" for none."""
     return role_of(user) or ""
 

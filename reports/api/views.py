@@ -8,7 +8,7 @@ streams straight from the database, so a year of backups never sits in memory.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
@@ -61,7 +61,10 @@ class ESGView(APIView):
         return period, scope
 
 
-def _attachment(response: HttpResponse | StreamingHttpResponse, name: str) -> Any:
+R = TypeVar("R", HttpResponse, StreamingHttpResponse)
+
+
+def _attachment(response: R, name: str) -> R:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -8,10 +8,12 @@ from CSS `@page` counters in templates/reports/esg_pdf.html.
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from reports.esg import charts
@@ -62,7 +64,9 @@ def css_string(text: str) -> str:
 
 
 def render_html(report: ESGReport) -> str:
-    return render_to_string("reports/esg_pdf.html", report_context(report))
+    """The report's HTML, in UTC whatever the viewer's timezone (the report says so)."""
+    with timezone.override(UTC):
+        return render_to_string("reports/esg_pdf.html", report_context(report))
 
 
 def render_pdf(report: ESGReport) -> bytes:

@@ -63,7 +63,14 @@ def find_job(job_id: str) -> BackupJob | None:
 
 
 def carbon_report(
-    *, zone: Zone, job: BackupJob | None, job_id: str, start: datetime, end: datetime, data_gb: float, now: datetime
+    *,
+    zone: Zone,
+    job: BackupJob | None,
+    job_id: str,
+    start: datetime,
+    end: datetime,
+    data_gb: float,
+    now: datetime,
 ) -> Report:
     requested_at = getattr(job, "requested_at", None) or start
     # The counterfactual starts when the job was allowed to: its earliest start if the caller
@@ -72,7 +79,9 @@ def carbon_report(
     earliest_start = getattr(job, "earliest_start", None)
     duration = end - start
     counter_start = counterfactual_start(requested_at, earliest_start)
-    info = services.intensity_series(zone, min(start, counter_start), max(end, counter_start + duration), now=now)
+    info = services.intensity_series(
+        zone, min(start, counter_start), max(end, counter_start + duration), now=now
+    )
     run = account_run(
         info.series,
         requested_at=requested_at,

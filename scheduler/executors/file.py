@@ -55,11 +55,21 @@ DEFAULT_CHUNK = 1 << 20
 _TEMP_RE = re.compile(r"^\..+\.tmp-\d+$")
 # Errors a later attempt may not meet again (space freed, device back): worth a retry.
 _TRANSIENT_ERRNOS = {
-    errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EAGAIN, errno.EBUSY, errno.EIO, errno.ESTALE
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EAGAIN,
+    errno.EBUSY,
+    errno.EIO,
+    errno.ESTALE,
 }
 # The target cannot take more: no space, quota, file-size limit. Said plainly; retried later (space
 # may be freed meanwhile), failed for good after BACKUP_MAX_ATTEMPTS.
-_FULL_ERRNOS = {errno.ENOSPC: "no space left", errno.EDQUOT: "quota exceeded", errno.EFBIG: "file size limit reached"}
+_FULL_ERRNOS = {
+    errno.ENOSPC: "no space left",
+    errno.EDQUOT: "quota exceeded",
+    errno.EFBIG: "file size limit reached",
+}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import copy
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -441,7 +441,7 @@ def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
     )
 
 
-def _inside(path: str, roots: list[Any]) -> bool:
+def _inside(path: str, roots: list[Path]) -> bool:
     try:
         resolve_inside(path, roots)
     except (PathNotAllowed, ValueError, OSError, RuntimeError):  # outside, NUL byte, symlink loop

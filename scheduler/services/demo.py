@@ -6,12 +6,10 @@ It runs jobs through execution, which runs lifecycle operations, so it sits abov
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import F
 from django.utils import timezone
 
-from scheduler.models import BackupJob
+from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services.definitions import parse_definition
 from scheduler.services.execution import execute_job
 from scheduler.services.jobs import build_job, create_and_plan
@@ -20,7 +18,7 @@ from scheduler.services.lifecycle import request_verification
 Op = BackupJob.Operation
 
 
-def demo_lifecycle(policy: Any, *, count: int = 3) -> list[str]:
+def demo_lifecycle(policy: BackupPolicy, *, count: int = 3) -> list[str]:
     """For a fresh demo: `count` completed backups of the policy's VM made by the file executor,
     the newest verified, and a retention rule (keep the last 2) whose preview deletes one.
     Does nothing if the policy already has a completed backup. Returns the backups' ids."""

@@ -35,7 +35,7 @@ from scheduler.models import BackupJob, JobEvent
 from scheduler.services.accounting import account_job
 from scheduler.services.definitions import restore_secrets
 from scheduler.services.jobs import format_ts, log_event
-from scheduler.services.lifecycle import run_lifecycle
+from scheduler.services.lifecycle import RunDone, run_lifecycle
 from scheduler.signals import backup_failed, send_on_commit
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ def _on_completed(job: BackupJob, worker: str, result: BackupResult) -> str:
     return "completed"
 
 
-def _on_run_completed(job: BackupJob, worker: str, done: Any) -> str:
+def _on_run_completed(job: BackupJob, worker: str, done: RunDone) -> str:
     """A restore or verification finished (scheduler.services.lifecycle.RunDone)."""
     now = timezone.now()
     if not _finish(

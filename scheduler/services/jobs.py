@@ -8,17 +8,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.roles import OPERATOR, has_role
+from accounts.roles import OPERATOR, Someone, has_role, signed_in
+from carbon.models import Zone
 from carbon.services import UnknownZone, get_zone
 from hyperweb.lib.durations import go_duration
 from scheduler import dispatch
 from scheduler.executors import resolve_inside
 from scheduler.joblog import format_ts, log_event
-from scheduler.models import BackupJob, JobDecision, JobEvent
+from scheduler.models import BackupJob, BackupPolicy, JobDecision, JobEvent
 from scheduler.services.capacity import job_target
 from scheduler.services.definitions import (
     InvalidDefinition,
@@ -76,15 +78,20 @@ def _data_size_gb(parsed: ParsedDefinition, executor: str) -> float:
     return 0.0
 
 
-def job_owner(user: Any, policy: Any = None) -> Any:
+def job_owner(user: Someone | None, policy: BackupPolicy | None = None) -> User | None:
     """A policy's job belongs to the policy's owner; any other job to whoever submitted it."""
     if policy is not None and policy.owner_id is not None:
         return policy.owner
-    return user if getattr(user, "is_authenticated", False) else None
+    return signed_in(user)
 
 
 def build_job(
-    parsed: ParsedDefinition, user: Any, *, now: datetime, zone: Any = None, policy: Any = None
+    parsed: ParsedDefinition,
+    user: Someone | None,
+    *,
+    now: datetime,
+    zone: Zone | None = None,
+    policy: BackupPolicy | None = None,
 ) -> BackupJob:
     """An unsaved BackupJob for a validated definition; the window starts now."""
     job = BackupJob(
@@ -94,7 +101,7 @@ def build_job(
         secrets=parsed.secrets,
         executor=parsed.executor,
         target=job_target(parsed.executor, parsed.definition),
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=signed_in(user),
         owner=job_owner(user, policy),
         policy=policy,
         zone=zone,
@@ -117,7 +124,11 @@ def build_job(
 
 
 def submit_jobs(
-    definitions: list[Any], user: Any = None, *, now: datetime | None = None, prefix: str | None = None
+    definitions: list[Any],
+    user: Someone | None = None,
+    *,
+    now: datetime | None = None,
+    prefix: str | None = None,
 ) -> SubmitOutcome:
     """Validate, store and plan HyperSDK JobDefinitions; each valid one gets a real id at once.
 
@@ -130,7 +141,7 @@ def submit_jobs(
     outcome = SubmitOutcome()
     accepted: list[BackupJob] = []
     seen: set[str] = set()
-    zones: dict[str, Any] = {}
+    zones: dict[str, Zone] = {}
     for index, raw in enumerate(definitions):
         try:
             parsed = parse_definition(raw, now=now)
@@ -169,7 +180,7 @@ def submit_jobs(
     return outcome
 
 
-def _zone(code: str, cache: dict[str, Any]) -> Any:
+def _zone(code: str, cache: dict[str, Zone]) -> Zone:
     if code not in cache:
         try:
             cache[code] = get_zone(code)
@@ -249,13 +260,15 @@ class CancelOutcome:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def can_cancel(user: Any, job: BackupJob) -> bool:
+def can_cancel(user: Someone | None, job: BackupJob) -> bool:
     """Whether `user` may cancel `job` now: operators may cancel any job (they work as a team,
     docs/API.md "Owners"), and only while it waits or runs (BackupJob.is_cancellable)."""
     return has_role(user, OPERATOR) and job.is_cancellable
 
 
-def cancel_jobs(job_ids: list[str], user: Any = None, *, now: datetime | None = None) -> CancelOutcome:
+def cancel_jobs(
+    job_ids: list[str], user: Someone | None = None, *, now: datetime | None = None
+) -> CancelOutcome:
     """Cancel waiting or running jobs; a running one is stopped by its worker within about a second."""
     now = now or timezone.now()
     outcome = CancelOutcome()
@@ -271,9 +284,7 @@ def cancel_jobs(job_ids: list[str], user: Any = None, *, now: datetime | None = 
             outcome.errors[job_id] = "job not found"
             continue
         # Conditional update: a job that finished meanwhile is not turned into "cancelled".
-        changed = BackupJob.objects.filter(
-            pk=job_id, status__in=BackupJob.CANCELLABLE
-        ).update(
+        changed = BackupJob.objects.filter(pk=job_id, status__in=BackupJob.CANCELLABLE).update(
             status=BackupJob.Status.CANCELLED,
             completed_at=now,
             updated_at=now,

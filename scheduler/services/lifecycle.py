@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from accounts.roles import Someone, signed_in
 from scheduler.executors.archive import (
     ArchiveMismatch,
     check_archive,
@@ -141,7 +142,7 @@ def request_restore(
     target: str | None = None,
     overwrite: bool = False,
     defer: bool = False,
-    user: Any = None,
+    user: Someone | None = None,
     now: datetime | None = None,
 ) -> BackupJob:
     """Store (and dispatch at once, unless `defer`) a restore of `backup` into a folder inside
@@ -179,7 +180,7 @@ def request_verification(
     backup: BackupJob,
     *,
     defer: bool = False,
-    user: Any = None,
+    user: Someone | None = None,
     now: datetime | None = None,
     reason: str = "on demand",
 ) -> tuple[BackupJob, bool]:
@@ -201,7 +202,9 @@ def request_verification(
     return job, True
 
 
-def _run_for(backup: BackupJob, operation: str, *, user: Any, now: datetime, defer: bool) -> BackupJob:
+def _run_for(
+    backup: BackupJob, operation: str, *, user: Someone | None, now: datetime, defer: bool
+) -> BackupJob:
     """An unsaved run of `operation` reading `backup`: same zone (for planning and accounting),
     same target (it reads there, so it counts against the target's capacity)."""
     result = backup.result or {}
@@ -232,8 +235,8 @@ def _run_for(backup: BackupJob, operation: str, *, user: Any, now: datetime, def
                 **({"carbon_zone": backup.zone.code} if backup.zone is not None else {}),
             },
         },
-        created_by=user if getattr(user, "is_authenticated", False) else None,
-        owner=user if getattr(user, "is_authenticated", False) else backup.owner,
+        created_by=signed_in(user),
+        owner=signed_in(user) or backup.owner,
         zone=backup.zone,
         carbon_aware=aware,
         requested_at=now,

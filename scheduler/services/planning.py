@@ -47,7 +47,7 @@ PLAN_SLOT = timedelta(minutes=5)
 
 
 def zone_series(
-    zone: Any, start: datetime, end: datetime, *, now: datetime, refresh: bool = False
+    zone: Zone, start: datetime, end: datetime, *, now: datetime, refresh: bool = False
 ) -> tuple[StepSeries | None, dict[str, Any]]:
     """The zone's intensity series over [start, end] and its quality flags (None if unavailable).
 
@@ -188,7 +188,7 @@ def _fallback_decision(
 
 
 def _plan(
-    zone: Any, jobs: list[BackupJob], prefer: dict[str, datetime], *, now: datetime
+    zone: Zone, jobs: list[BackupJob], prefer: dict[str, datetime], *, now: datetime
 ) -> tuple[dict[str, Decision], dict]:
     group = zone.code
     running = BackupJob.objects.filter(zone=zone, status=BackupJob.Status.RUNNING).values_list(
@@ -236,7 +236,7 @@ def _plan(
 
 
 def _risk_requests(
-    zone: Any,
+    zone: Zone,
     series: StepSeries | None,
     jobs: list[BackupJob],
     requests: list[PlanRequest],
@@ -245,8 +245,8 @@ def _risk_requests(
     *,
     now: datetime,
 ) -> tuple[ErrorProfile | None, list[PlanRequest]]:
-    """Each NEW job with a risk rule (scheduler.uncertainty.choose: the start with the best
-    expected saving whose chance of ending dirtier than "now" its setting accepts, else "now") is
+    """Each NEW job with a risk rule (scheduler.uncertainty.choose: the earliest start whose
+    expected saving is within the setting's share of an error band of the best's, "now" included) is
     ranked on a series that puts that start first and the nearer starts next (capacity
     permitting, the rule's start; if it is full, the closest free one); adds those series to
     ``by_group``. A job already waiting (in ``prefer``) is re-planned on the forecast as it is,
@@ -338,8 +338,9 @@ def _apply(
 
 def plan_new_jobs(jobs: list[BackupJob], *, now: datetime) -> None:
     """Plan freshly stored carbon-aware jobs (inside the submitter's transaction)."""
-    by_zone: dict[Any, list[BackupJob]] = defaultdict(list)
+    by_zone: dict[Zone, list[BackupJob]] = defaultdict(list)
     for job in jobs:
+        assert job.zone is not None  # a carbon-aware job names its zone (parse_definition)
         by_zone[job.zone].append(job)
     for zone, new_jobs in by_zone.items():
         new_ids = {job.id for job in new_jobs}
@@ -410,7 +411,7 @@ def _store_move(job: BackupJob, decision: Decision, flags: dict, *, now: datetim
     return bool(changed)
 
 
-def replan_zone(zone: Any, *, now: datetime | None = None, trigger: str = "newer forecast") -> list[str]:
+def replan_zone(zone: Zone, *, now: datetime | None = None, trigger: str = "newer forecast") -> list[str]:
     """Plan the zone's not-yet-started carbon-aware jobs again within their original windows.
 
     Returns the ids whose planned start moved (each move stored as a decision).
@@ -445,7 +446,7 @@ def replan_all(*, now: datetime | None = None) -> dict[str, list[str]]:
     return {zone.code: replan_zone(zone, now=now) for zone in Zone.objects.filter(pk__in=list(zone_ids))}
 
 
-def preview_plan(zone: Any, jobs: list[BackupJob], *, now: datetime) -> dict[str, dict[str, Any]]:
+def preview_plan(zone: Zone, jobs: list[BackupJob], *, now: datetime) -> dict[str, dict[str, Any]]:
     """What the planner would decide for unsaved jobs, with the zone's waiting ones (nothing stored)."""
     waiting = list(BackupJob.objects.filter(zone=zone, status=BackupJob.Status.SCHEDULED, carbon_aware=True))
     prefer = {job.id: job.planned_start for job in waiting if job.planned_start}

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.roles import Someone, signed_in
 from carbon.services import UnknownZone, get_zone
 from hyperweb.api.limits import MAX_DATA_SIZE_GB, MAX_DURATION_HOURS, MAX_INTENSITY, MIN_DURATION_HOURS
 from scheduler.cron import cron_problem, next_fire
@@ -110,9 +111,13 @@ def apply_policy_data(policy: BackupPolicy, data: Any, *, partial: bool, now: da
     if not isinstance(data, dict):
         raise malformed("a schedule must be a JSON object", "body")
     if not partial or "name" in data:
-        policy.name = check_text(data.get("name"), "name", column_max_length(BackupPolicy, "name"), required=True).strip()
+        policy.name = check_text(
+            data.get("name"), "name", column_max_length(BackupPolicy, "name"), required=True
+        ).strip()
     if not partial or "schedule" in data:
-        problem = cron_problem(data.get("schedule"), max_length=column_max_length(BackupPolicy, "schedule"), now=now)
+        problem = cron_problem(
+            data.get("schedule"), max_length=column_max_length(BackupPolicy, "schedule"), now=now
+        )
         if problem:
             raise malformed(f"schedule {problem}", "schedule")
         policy.schedule = data["schedule"]
@@ -213,16 +218,22 @@ def check_new_policy_id(value: Any) -> str:
 
 
 def save_policy(
-    policy: BackupPolicy, data: Any, user: Any = None, *, partial: bool = False, now: datetime | None = None
+    policy: BackupPolicy,
+    data: Any,
+    user: Someone | None = None,
+    *,
+    partial: bool = False,
+    now: datetime | None = None,
 ) -> BackupPolicy:
     now = now or timezone.now()
     creating = policy._state.adding
     if creating and isinstance(data, dict) and data.get("id") not in (None, ""):
         policy.id = check_new_policy_id(data["id"])
     apply_policy_data(policy, data, partial=partial, now=now)
-    if creating and getattr(user, "is_authenticated", False):
-        policy.created_by = user
-        policy.owner = user
+    someone = signed_in(user)
+    if creating and someone is not None:
+        policy.created_by = someone
+        policy.owner = someone
     policy.save()
     return policy
 
@@ -236,7 +247,7 @@ def set_enabled(policy: BackupPolicy, enabled: bool, *, now: datetime | None = N
 
 
 def run_policy(
-    policy: BackupPolicy, *, now: datetime | None = None, user: Any = None, at_once: bool = False
+    policy: BackupPolicy, *, now: datetime | None = None, user: Someone | None = None, at_once: bool = False
 ) -> BackupJob:
     """Create the policy's job for this firing: carbon-aware within the flexible window, or, with
     `at_once` (the dashboard's "Run now"), a job that starts now, whatever the grid."""

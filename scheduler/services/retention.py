@@ -152,7 +152,9 @@ def vm_key(backup: BackupJob) -> str:
         return backup.vm_path
     for root in settings.BACKUP_SOURCE_ROOTS:
         if resolved.is_relative_to(root):
-            return str(resolved.relative_to(root)) if len(settings.BACKUP_SOURCE_ROOTS) == 1 else str(resolved)
+            return (
+                str(resolved.relative_to(root)) if len(settings.BACKUP_SOURCE_ROOTS) == 1 else str(resolved)
+            )
     return str(resolved)
 
 

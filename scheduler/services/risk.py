@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models.functions import ExtractHour
 
 from carbon.intensity import StepSeries
-from carbon.models import CarbonReading
+from carbon.models import CarbonReading, Zone
 from carbon.services import intensity_series
+from scheduler.models import BackupJob
 from scheduler.uncertainty import ErrorProfile, issue_errors, profile_from_errors
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,13 @@ LEAD = timedelta(hours=24)  # the leads learned (later ones use the last)
 SAMPLE_HOURS = 3
 
 
-def effective_risk(job: Any) -> str:
+def effective_risk(job: BackupJob) -> str:
     """A job's risk setting: its own (a policy's job got the policy's, metadata.carbon_risk),
     else BACKUP_RISK."""
     return job.risk or settings.BACKUP_RISK
 
 
-def zone_error_profile(zone: Any, *, now: datetime) -> ErrorProfile | None:
+def zone_error_profile(zone: Zone, *, now: datetime) -> ErrorProfile | None:
     """The zone's forecast error profile (None: no past forecast to learn from), cached an hour."""
     key = f"risk-profile:{zone.pk}:{now:%Y%m%d%H}"
     got = cache.get(key)
@@ -51,7 +52,7 @@ def zone_error_profile(zone: Any, *, now: datetime) -> ErrorProfile | None:
     return None if got == "none" else got
 
 
-def _learn(zone: Any, *, now: datetime) -> ErrorProfile | None:
+def _learn(zone: Zone, *, now: datetime) -> ErrorProfile | None:
     days = timedelta(days=settings.BACKUP_RISK_LEARN_DAYS)
     last_issue = now - LEAD
     rows = (
@@ -60,8 +61,11 @@ def _learn(zone: Any, *, now: datetime) -> ErrorProfile | None:
             kind=CarbonReading.Kind.FORECAST,
             issued_at__gte=last_issue - days,
             issued_at__lte=last_issue,
-            issued_at__hour__in=list(range(0, 24, SAMPLE_HOURS)),
         )
+        # UTC hours whatever timezone a page activated for its viewer (accounts.middleware):
+        # `issued_at__hour` would sample other issues for each viewer, under one cache key.
+        .annotate(issued_hour=ExtractHour("issued_at", tzinfo=UTC))
+        .filter(issued_hour__in=list(range(0, 24, SAMPLE_HOURS)))
         .order_by()
         .values_list("source", "signal", "issued_at", "start", "end", "value")
     )

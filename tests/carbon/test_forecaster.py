@@ -108,3 +108,70 @@ def test_a_grid_model_forecasts_every_slice_bit_for_bit_as_forecast_from_grid(pe
         assert model.forecast(i, need, per_day * 3) == expected, i
     assert model.forecast(6 * per_day, need, 10) != []
     assert GridModel([None] * per_day, per_day).forecast(per_day, need, 10) == []
+
+
+def _reference_forecast(grid: list[float | None], per_day: int, horizon: int) -> list[float]:
+    """forecast_from_grid as first written: one position at a time (kept to hold the faster
+    code to the same numbers)."""
+    from carbon.forecaster import DEFAULT_PARAMS
+
+    p = DEFAULT_PARAMS
+    if not any(v is not None for v in grid[-per_day:]):
+        return []
+    n = len(grid)
+    hour_steps = per_day / 24.0
+    sm = round(p["smooth_min"] / 60.0 * hour_steps)
+    level_n = max(1, round(p["level_steps_h"] * hour_steps))
+    decay_step = p["decay_per_h"] ** (1.0 / hour_steps)
+
+    def smoothed(j: int) -> float | None:
+        lo, hi = max(j - sm, 0), min(j + sm + 1, n)
+        known = [v for v in grid[lo:hi] if v is not None] if lo < hi else []
+        return sum(known, 0.0) / len(known) if known else None
+
+    def same_time(i: int) -> float | None:
+        total = wsum = 0.0
+        for k in range(1, int(p["days"]) + 1):
+            v = smoothed(i - k * per_day)
+            if v is not None:
+                total += p["day_weight"] ** (k - 1) * v
+                wsum += p["day_weight"] ** (k - 1)
+        v = smoothed(i - 7 * per_day)
+        if v is not None and p["week_weight"] > 0:
+            total += p["week_weight"] * v
+            wsum += p["week_weight"]
+        return total / wsum if wsum else None
+
+    recent = [v for v in grid[-level_n:] if v is not None] or [
+        next(v for v in reversed(grid) if v is not None)
+    ]
+    level = sum(recent) / len(recent)
+    anchor = [a for a in (same_time(n - 1 - i) for i in range(level_n)) if a is not None]
+    anchor_mean = sum(anchor) / len(anchor) if anchor else level
+    out, fade = [], 1.0
+    for h in range(horizon):
+        fade *= decay_step
+        base = same_time(n + h)
+        out.append(max(0.0, (base if base is not None else anchor_mean) + (level - anchor_mean) * fade))
+    return out
+
+
+@pytest.mark.parametrize("per_day", [96, 288, 24])
+def test_the_forecast_is_bit_for_bit_the_straightforward_model(per_day: int) -> None:
+    """forecast_from_grid (all positions of a day at once) against the model computed one
+    position at a time: the same floats, on grids with gaps, short and long, any horizon."""
+    import random
+
+    rng = random.Random(per_day + 1)
+    for length in (per_day, per_day + 5, 3 * per_day, 8 * per_day + 3, 16 * per_day):
+        values: list[float | None] = [
+            None
+            if rng.random() < 0.1 or (length // 3 <= i < length // 3 + per_day // 4)
+            else 50 + 400 * rng.random()
+            for i in range(length)
+        ]
+        values[-1] = 100.0  # a recent value: the model says something
+        for horizon in (1, 7, per_day, 3 * per_day):
+            assert forecast_from_grid(values, per_day, horizon) == _reference_forecast(
+                values, per_day, horizon
+            )

@@ -119,6 +119,24 @@ def test_it_matches_the_reference_mean_and_coverage(steps: Steps, a: int, length
         assert s.mean(start, end) == pytest.approx(total / covered, rel=1e-12)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=step_lists(),
+    spans=st.lists(st.tuples(st.integers(-120, 1400), st.integers(0, 600), st.integers(0, 59)), max_size=8),
+)
+def test_figures_are_coverage_and_mean_bit_for_bit(steps: Steps, spans: list[tuple[int, int, int]]) -> None:
+    """figures(), the backtest's batch of runs in epoch seconds, answers what coverage() and
+    mean() answer for the same intervals, as exact floats (zero-length and empty ones too)."""
+    s = series(steps)
+    intervals = [
+        (at(a) + timedelta(seconds=sec), at(a + length) + timedelta(seconds=sec)) for a, length, sec in spans
+    ]
+    got = s.figures([(a.timestamp(), b.timestamp()) for a, b in intervals])
+    assert got == [(s.coverage(a, b), s.mean(a, b)) for a, b in intervals]
+    with pytest.raises(ValueError):
+        s.figures([(at(1).timestamp(), at(0).timestamp())])
+
+
 def test_it_weights_partial_overlaps_by_time() -> None:
     s = series([(0, 60, 300), (60, 120, 100)])
     # 15 minutes at 300 and 45 at 100.

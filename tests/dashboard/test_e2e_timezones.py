@@ -11,6 +11,7 @@ Screenshots go to var/test-artifacts/ (git-ignored; CI keeps them as artefacts).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,10 +19,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
+from accounts.models import UserPreference
 from accounts.roles import ensure_roles
+from carbon.services import load_demo_data
+from scheduler.forms import next_runs
+from scheduler.models import BackupJob
+from scheduler.services import submit_jobs
 from tests.dashboard.conftest import PASSWORD
 from tests.dashboard.test_e2e_actions import ARTIFACTS, _page, chromium  # noqa: F401 (fixture)
+from tests.scheduler.factories import BackupPolicyFactory, zone
 
 pytestmark = [pytest.mark.browser]
 
@@ -38,6 +46,40 @@ HOVER = """() => {
 }"""
 
 
+@dataclass
+class Viewer:
+    """An admin signed in through the login page in headless Chromium in `browser_tz`, with
+    `chosen` as the preferences page's timezone if any; `tz` is the one the pages must show."""
+
+    user: Any
+    page: Any
+    errors: list[str]
+    tz: str
+
+
+@pytest.fixture
+def viewer(
+    live_server: Any,
+    chromium: Any,  # noqa: F811
+    browser_tz: str,
+    chosen: str,
+    settings: Any,
+) -> Viewer:
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
+    ensure_roles()
+    admin = get_user_model().objects.create_superuser("admin", password=PASSWORD)
+    if chosen:
+        UserPreference.objects.create(user=admin, timezone=chosen)
+    errors: list[str] = []
+    page = _page(chromium, errors, timezone_id=browser_tz, locale="en-GB")
+    page.goto(live_server.url + "/login")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    return Viewer(user=admin, page=page, errors=errors, tz=chosen or browser_tz)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("browser_tz", "chosen"),
@@ -50,26 +92,9 @@ HOVER = """() => {
     ],
 )
 def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(
-    live_server: Any,
-    chromium: Any,  # noqa: F811
-    browser_tz: str,
-    chosen: str,
-    settings: Any,
+    live_server: Any, viewer: Viewer, browser_tz: str, chosen: str
 ) -> None:
-    from django.utils import timezone
-
-    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
-
-    from accounts.models import UserPreference
-    from carbon.services import load_demo_data
-    from scheduler.models import BackupJob
-    from scheduler.services import submit_jobs
-
-    ensure_roles()
-    admin = get_user_model().objects.create_superuser("admin", password=PASSWORD)
-    if chosen:
-        UserPreference.objects.create(user=admin, timezone=chosen)
-    tz = chosen or browser_tz
+    page, errors, tz = viewer.page, viewer.errors, viewer.tz
     now = timezone.now().replace(microsecond=0)
     load_demo_data(days=2, now=now)
     outcome = submit_jobs(
@@ -96,13 +121,6 @@ def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(
     start = job.planned_start.astimezone(local)
     end = (job.planned_start + job.expected_duration).astimezone(local)
 
-    errors: list[str] = []
-    page = _page(chromium, errors, timezone_id=browser_tz, locale="en-GB")
-    page.goto(live_server.url + "/login")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
     page.goto(f"{live_server.url}/backups/{job.pk}")
     page.wait_for_selector("div.hw-chart .main-svg")
 
@@ -150,7 +168,7 @@ def test_it_shows_one_backup_in_the_viewers_timezone_everywhere(
 
     # The API says UTC whatever the viewer's zone.
     api = Client()
-    api.force_login(admin)
+    api.force_login(viewer.user)
     body = api.get(f"/jobs/{job.pk}").json()
     planned = body.get("planned_start") or body.get("job", {}).get("planned_start")
     assert planned is None or planned.endswith("Z")
@@ -174,39 +192,15 @@ def _axis_hours(ticks: list[str]) -> set[str]:
     ],
 )
 def test_a_policys_runs_at_agrees_with_its_next_run(
-    live_server: Any,
-    chromium: Any,  # noqa: F811
-    browser_tz: str,
-    chosen: str,
-    schedule: str,
-    settings: Any,
+    live_server: Any, viewer: Viewer, browser_tz: str, chosen: str, schedule: str
 ) -> None:
-    from django.utils import timezone
-
-    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
-
-    from accounts.models import UserPreference
-    from scheduler.forms import next_runs
-    from tests.scheduler.factories import BackupPolicyFactory, zone
-
-    ensure_roles()
-    admin = get_user_model().objects.create_superuser("admin", password=PASSWORD)
-    if chosen:
-        UserPreference.objects.create(user=admin, timezone=chosen)
-    local = ZoneInfo(chosen or browser_tz)
+    page, errors = viewer.page, viewer.errors
+    local = ZoneInfo(viewer.tz)
     first = next_runs(schedule, now=timezone.now())[0]
     policy = BackupPolicyFactory(name="nightly", schedule=schedule, zone=zone("DE"), next_run_at=first)
     at = f"{first.astimezone(local):%H:%M}"
     shift = (first.astimezone(local).date() - first.date()).days
     said = {-1: " the day before", 0: "", 1: " the day after"}[shift]
-
-    errors: list[str] = []
-    page = _page(chromium, errors, timezone_id=browser_tz, locale="en-GB")
-    page.goto(live_server.url + "/login")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
 
     page.goto(f"{live_server.url}/policies")
     row = page.locator("tr:has-text('nightly')")
@@ -224,4 +218,60 @@ def test_a_policys_runs_at_agrees_with_its_next_run(
     assert f"at {at} " in runs and "UTC" not in text, (text, at)
     assert ("the day" in runs) == bool(said) and said in runs, (runs, said)
     assert upcoming.count(at) == 3, (text, at)  # the next three runs, each at the same local time
+    assert not errors, errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_a_chosen_timezone_is_rendered_by_the_server(
+    live_server: Any,
+    chromium: Any,  # noqa: F811
+    settings: Any,
+) -> None:
+    """A browser without JavaScript (here in Berlin) for a user who chose America/Los_Angeles:
+    the headline and the table of a backup page are in Los Angeles time, named, from the server;
+    the <time datetime> attributes stay UTC."""
+    settings.HYPERSDK_URL = "http://127.0.0.1:9"  # the backup is planned hours ahead: nothing runs it
+    ensure_roles()
+    admin = get_user_model().objects.create_superuser("admin", password=PASSWORD)
+    UserPreference.objects.create(user=admin, timezone="America/Los_Angeles")
+    now = timezone.now().replace(microsecond=0)
+    load_demo_data(days=2, now=now)
+    metadata = {
+        "carbon_aware": True,
+        "carbon_zone": "DE",
+        "carbon_max_delay": 12 * 3600 * 10**9,
+        "expected_duration_hours": 2,
+        "data_size_gb": 200,
+        "executor": "hypersdk",
+    }
+    outcome = submit_jobs([{"vm_path": "/vms/web-01.qcow2", "name": "web-01", "metadata": metadata}], now=now)
+    assert outcome.job_ids, outcome.errors
+    job = BackupJob.objects.get(pk=outcome.job_ids[0])
+    la = ZoneInfo("America/Los_Angeles")
+    start, end = job.planned_start.astimezone(la), (job.planned_start + job.expected_duration).astimezone(la)
+    abbrev = start.strftime("%Z")  # PST or PDT
+
+    errors: list[str] = []
+    page = _page(chromium, errors, timezone_id="Europe/Berlin", locale="en-GB", java_script_enabled=False)
+    page.goto(live_server.url + "/login")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(f"{live_server.url}/backups/{job.pk}")
+
+    assert "America/Los_Angeles" in page.inner_text("footer")
+    headline = page.inner_text("#why-reason")
+    assert "UTC" not in headline and abbrev in headline, headline
+    if " window " in job.decision["reason"]:
+        assert f"{start:%H:%M}-{end:%H:%M} {abbrev}" in headline, (headline, job.decision["reason"])
+    assert page.get_attribute("#why-reason", "title") == job.decision["reason"]  # UTC on hover
+    chosen_row = page.inner_text("tr:has-text('Chosen') td:nth-child(2)")
+    assert f"{start:%Y-%m-%d %H:%M} {abbrev}" in chosen_row and f"{end:%H:%M} {abbrev}" in chosen_row, chosen_row
+    assert "UTC" not in chosen_row
+    stamps = page.eval_on_selector_all("time[datetime]", "ts => ts.map(t => t.getAttribute('datetime'))")
+    assert stamps and all(s.endswith("Z") for s in stamps), stamps
+    first_event = page.inner_text("#events time")
+    assert abbrev in first_event and "Z" not in first_event.replace(abbrev, ""), first_event
+    page.screenshot(path=str(ARTIFACTS / "timezone-no-javascript-America-Los_Angeles.png"), full_page=True)
     assert not errors, errors

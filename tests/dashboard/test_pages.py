@@ -716,6 +716,34 @@ def test_it_reads_the_overview_in_the_same_number_of_queries_for_any_number_of_z
 
 
 @pytest.mark.django_db(transaction=True)
+def test_it_reads_a_stale_overview_in_the_same_few_queries_for_one_zone_or_twelve(
+    viewer_user: Any, now: Any
+) -> None:
+    # Data that stopped three days ago (every provider failing since): each tile falls back to the
+    # zone's newest actual (flagged stale), and the page still reads them in a constant number of
+    # queries: a fresh overview's 8 (session, user, role, zones, readings, month, jobs, policies)
+    # and one for every stale zone's fallback (it was one more query per zone).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from carbon.services import load_demo_data
+    from carbon.tiles import warm_overview
+
+    load_demo_data(days=1, now=now - timedelta(days=3))
+    client = Client()
+    client.force_login(viewer_user)
+    assert warm_overview() == 12
+    with CaptureQueriesContext(connection) as twelve:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 12 and body.count("stale") >= 12
+    Zone.objects.exclude(code="DE").update(active=False)
+    with CaptureQueriesContext(connection) as one:
+        body = client.get("/").content.decode()
+    assert body.count('class="card tile') == 1 and "stale" in body
+    assert len(one) == len(twelve) <= 9, "\n".join(q["sql"][:150] for q in twelve)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_it_precomputes_every_what_if_choice_and_keeps_it_while_the_data_it_reads_holds(
     viewer_user: Any, now: Any, monkeypatch: Any
 ) -> None:

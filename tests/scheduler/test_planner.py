@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carbon.intensity import StepSeries
-from scheduler.planner import Decision, PlanRequest, plan_job, replan
+from scheduler.planner import Decision, PlanRequest, plan_job, plan_job_start, replan, replan_start
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -218,3 +218,24 @@ def test_it_follows_the_threshold_rule(case):
         assert d.start == lo and d.strategy == "threshold_now"
     else:
         assert d.strategy != "threshold_now"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    situations(),
+    st.integers(min_value=-60, max_value=10 * 60),
+    st.integers(min_value=-60, max_value=60),
+    st.sampled_from([0.0, 1.0, 5.0]),
+)
+def test_the_text_free_planner_gives_plan_job_s_and_replan_s_starts(case, previous, later, gain):
+    """plan_job_start and replan_start (the backtest's hot path) answer the start plan_job and
+    replan answer, for any previous start (past, kept, moved), with a threshold or without."""
+    series, r, now = case
+    assert plan_job_start(series, r, now=now) == plan_job(series, r, now=now).start
+    assert plan_job_start(None, r, now=now) == plan_job(None, r, now=now).start
+    prev_start = T0 + previous * timedelta(minutes=1)
+    prev = Decision(r.key, prev_start, prev_start + r.duration, None, None, None, "", "best_window")
+    at = now + later * timedelta(minutes=1)
+    for on in (series, None):
+        expected = replan([r], {r.key: prev}, on, now=at, min_gain_pct=gain).decisions[r.key].start
+        assert replan_start(on, r, prev_start, now=at, min_gain_pct=gain) == expected

@@ -4,9 +4,11 @@ zone's forecast error learned from its stored forecast issues (scheduler.service
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from scheduler.models import BackupJob, BackupPolicy
 from scheduler.services import submit_jobs
@@ -74,6 +76,18 @@ def test_it_learns_the_zones_forecast_error_by_lead_from_stored_issues() -> None
     assert profile.quantile(3.5 * 3600, 0.5) == pytest.approx(0.10)
     assert profile.quantile(3 * 3600, 0.5) == pytest.approx(0.05)
     assert profile.quantile(6 * 3600, 0.9) == pytest.approx(0.0)
+
+
+def test_it_samples_the_same_issues_whatever_timezone_a_page_activated() -> None:
+    # Pages run in the viewer's timezone (accounts.middleware); the issues sampled every
+    # SAMPLE_HOURS are UTC hours all the same (a local-hour filter in Kolkata, +05:30, would
+    # find no issue at a whole local hour and learn nothing).
+    history_of_optimistic_forecasts()
+    utc = zone_error_profile(zone("DE"), now=NOW)
+    cache.clear()
+    with timezone.override(ZoneInfo("Asia/Kolkata")):  # +05:30: no UTC hour is a local whole hour
+        there = zone_error_profile(zone("DE"), now=NOW)
+    assert utc is not None and there is not None and there.issues == utc.issues
 
 
 def test_a_cautious_job_does_not_wait_for_a_dip_the_forecast_usually_gets_wrong() -> None:

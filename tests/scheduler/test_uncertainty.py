@@ -6,6 +6,8 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carbon.intensity import StepSeries
 from scheduler.planner import PlanRequest, plan_job
@@ -16,6 +18,7 @@ from scheduler.uncertainty import (
     choose,
     issue_errors,
     learn_errors,
+    profile_from_errors,
     risk_rule,
 )
 
@@ -66,7 +69,9 @@ def profile_with_errors(errors_by_lead: dict[int, list[float]], leads: int = 8) 
 
 def rule_start(profile: ErrorProfile, fc: StepSeries, rule: RiskRule | None, latest_h: int = 6) -> datetime:
     if rule is None:  # greedy: the forecast as it is
-        return plan_job(fc, PlanRequest(key="j", earliest=T0, latest=T0 + latest_h * H, duration=H), now=T0).start
+        return plan_job(
+            fc, PlanRequest(key="j", earliest=T0, latest=T0 + latest_h * H, duration=H), now=T0
+        ).start
     pick = choose(profile.assess(fc, T0, T0, T0 + latest_h * H, H), rule)
     assert pick is not None
     return pick.start
@@ -127,6 +132,29 @@ def test_the_hedge_takes_the_earlier_of_two_close_windows():
     assert rule_start(profile, fc2, RiskRule(max_worse=0.5, hedge=0.5)) == T0 + 5 * H
 
 
+def test_a_wait_must_beat_now_by_a_share_of_the_best_starts_error_band():
+    # 8 % less in 3 hours, where the forecast's error band (inter-quartile range) is 12 points:
+    # balanced asks for half a band (6 points) and waits; cautious asks for more and starts now.
+    profile = profile_with_errors({3: [float(e) for e in range(-10, 11, 2)]})
+    fc = hourly([100, 100, 100, 92, 100, 100, 100, 100])
+    at3 = next(c for c in profile.assess(fc, T0, T0, T0 + 6 * H, H) if c.start == T0 + 3 * H)
+    assert at3.band_pct == pytest.approx(12.0) and at3.expected_pct == pytest.approx(8.0)
+    assert rule_start(profile, fc, risk_rule("balanced")) == T0 + 3 * H
+    assert rule_start(profile, fc, risk_rule("cautious")) == T0
+
+
+def test_a_gamble_on_the_best_start_is_not_traded_for_a_smaller_later_one():
+    # The forecast's best start (12 % less in 5 hours) is a gamble: its error band is 40 points.
+    # A surer 3 % dip in 1 hour would only send the job waiting, and the re-plans would then
+    # chase the forecast's best as usual: the rule starts now instead.
+    profile = profile_with_errors({5: [float(e) for e in range(-40, 41)]})
+    fc = hourly([100, 97, 100, 100, 100, 88, 100, 100])
+    assert rule_start(profile, fc, risk_rule("greedy")) == T0 + 5 * H
+    assert rule_start(profile, fc, risk_rule("balanced")) == T0
+    # A limit on the chance of ending dirtier alone (the 5 h start: 35 %) would have waited 1 h.
+    assert rule_start(profile, fc, RiskRule(max_worse=0.25)) == T0 + 1 * H
+
+
 def test_with_a_perfect_forecast_every_setting_picks_the_optimum():
     values = [100 + 40 * math.sin(i / 3) + (i * 37 % 11) for i in range(30)]
     profile = profile_with_errors({}, leads=30)
@@ -153,6 +181,101 @@ def test_it_names_the_risk_settings():
     assert risk_rule("greedy") is None
     cautious, balanced = risk_rule("cautious"), risk_rule("balanced")
     assert cautious is not None and balanced is not None
-    assert 0 < cautious.max_worse < balanced.max_worse < 1
+    assert 0 < balanced.hedge < cautious.hedge  # cautious asks a wait for a larger margin
     with pytest.raises(ValueError, match="unknown risk setting 'reckless'"):
         risk_rule("reckless")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    errors=st.dictionaries(
+        st.integers(0, 7), st.lists(st.integers(-30, 30).map(float), min_size=1, max_size=9), max_size=4
+    ),
+    values=st.lists(st.integers(0, 300).map(float), min_size=8, max_size=8),
+    max_worse=st.sampled_from([-0.1, 0.0, 0.1, 0.25, 0.5, 1.0]),
+    min_expected=st.sampled_from([-5.0, 0.0, 2.0]),
+    hedge=st.sampled_from([0.0, 0.5, 2.0]),
+    latest_q=st.integers(-1, 30),
+    hours=st.integers(1, 2),
+)
+def test_choose_start_is_choose_on_the_candidates(
+    errors, values, max_worse, min_expected, hedge, latest_q, hours
+):
+    """Runs.choose_start (the backtest's path) picks the start choose() picks from the same
+    runs' candidates, for any rule and latest start (before, inside and after the runs)."""
+    profile = profile_with_errors(errors)
+    runs = profile.runs(hourly(values), T0, T0, T0 + 6 * H, hours * H)
+    rule = RiskRule(max_worse=max_worse, min_expected_pct=min_expected, hedge=hedge)
+    latest = T0 + latest_q * timedelta(minutes=15)
+    for cut in (latest, None):
+        pick = choose(runs.candidates(), rule, latest=cut)
+        assert runs.choose_start(rule, latest=cut) == (pick.start if pick is not None else None)
+
+
+def test_a_profile_reuses_an_earlier_profile_s_run_means_for_the_same_vectors():
+    # Yesterday's profile and today's share most vectors (the same objects): today's run
+    # errors are those of a profile learned afresh, and the shared vectors' means are reused.
+    vectors = [
+        tuple(None if (i + k) % 17 == 0 else ((i * 7 + k * 3) % 11 - 5) / 100 for k in range(12))
+        for i in range(60)
+    ]
+    yesterday = profile_from_errors(vectors[:50], STEP)
+    for lead in range(12):
+        yesterday.run_errors(2, 0, lead)
+    today = profile_from_errors(vectors[10:] + [None], STEP, previous=yesterday)
+    fresh = profile_from_errors([tuple(v) for v in map(list, vectors[10:])], STEP)
+    for steps in (2, 3):
+        for lead in range(12):
+            assert today.run_errors(steps, 0, lead) == fresh.run_errors(steps, 0, lead)
+    assert today._means[2][0] is yesterday._means[2][10]  # reused, not recomputed
+    assert fresh._means[2][0] is not yesterday._means[2][10]
+
+
+def _reference_runs(
+    profile: ErrorProfile, series: StepSeries, now: datetime, lo: datetime, hi: datetime, d: timedelta
+):
+    """ErrorProfile.runs' starts as first written: one datetime at a time."""
+    steps = max(1, round(d.total_seconds() / profile.step_s))
+    ref = max(0, round((lo - now).total_seconds() / profile.step_s))
+    out: list = []
+    k = 0
+    while True:
+        s = lo + timedelta(seconds=k * profile.step_s)
+        if s > hi:
+            if out and out[-1][0] < hi:
+                s = hi
+            else:
+                break
+        if series.coverage(s, s + d) >= 1 - 1e-9:
+            lead = round((s - now).total_seconds() / profile.step_s)
+            out.append((s, series.mean(s, s + d), profile.run_errors(steps, ref, lead)))
+        if s >= hi:
+            break
+        k += 1
+    return tuple(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(1, 300).map(float)), min_size=4, max_size=12),
+    lo_min=st.integers(0, 120),
+    span_min=st.integers(-30, 8 * 60),
+    d_min=st.integers(1, 150),
+    micro=st.sampled_from([0, 1, 500_000]),
+)
+def test_runs_are_the_straightforward_starts_whole_seconds_or_not(values, lo_min, span_min, d_min, micro):
+    """runs() (epoch seconds when every time is whole) gives the starts, forecast means and run
+    errors of the one-datetime-at-a-time loop: grid starts, the latest start off the grid, gaps,
+    and times with microseconds (the datetime path)."""
+    profile = profile_with_errors({1: [5.0, -5.0, 10.0], 3: [-8.0, 2.0]}, leads=12)
+    series = StepSeries.from_steps(
+        (T0 + i * H, T0 + (i + 1) * H, v) for i, v in enumerate(values) if v is not None
+    )
+    if not len(series):
+        return
+    minute = timedelta(minutes=1)
+    lo = T0 + lo_min * minute + timedelta(microseconds=micro)
+    hi, d = lo + span_min * minute, d_min * minute
+    got = profile.runs(series, T0, lo, hi, d)
+    if got.runs:
+        assert got.runs == _reference_runs(profile, series, T0, lo, hi, d)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -137,6 +138,7 @@ class Command(BaseCommand):
                 "reason": "not carbon-aware: would run at once",
             }
         else:
+            assert zone is not None  # a carbon-aware job names its zone (parse_definition)
             data = preview_plan(zone, [job], now=now)[job.id]
         if options["json"]:
             self.stdout.write(json.dumps(data, indent=2, default=str))
@@ -201,7 +203,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"{'pruned':>14}: {integrity['pruned_at']} (archive deleted by retention)")
         if job.data_size_gb or job.bytes_written:
             read = f"{units.data_gb(job.data_size_gb)} read" if job.data_size_gb else "size not given"
-            written = f", {units.data_bytes(job.bytes_written)} written (archive)" if job.bytes_written else ""
+            written = (
+                f", {units.data_bytes(job.bytes_written)} written (archive)" if job.bytes_written else ""
+            )
             self.stdout.write(f"{'data':>14}: {read}{written}")
         if job.energy_kwh is not None:
             self.stdout.write(f"{'energy':>14}: {units.energy(job.energy_kwh)}")
@@ -316,7 +320,7 @@ class Command(BaseCommand):
             raise CommandError(f"{run.operation} {run_id} {outcome}: {run.error}", returncode=1)
 
 
-def _ts(value: Any) -> str:
+def _ts(value: datetime | None) -> str:
     return format_ts(value) or "-"
 
 

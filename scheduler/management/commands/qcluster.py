@@ -19,6 +19,7 @@ import os
 import signal
 import threading
 import time
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
@@ -39,10 +40,12 @@ class PromptStop:
         self.grace = grace
         self.deadline: float | None = None
 
-    def on_signal(self, signum: int, frame: Any) -> None:
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
         now = time.monotonic()
         if self.deadline is None:
-            log.warning("cluster stopping (signal %d); work still running in %g s will be stopped", signum, self.grace)
+            log.warning(
+                "cluster stopping (signal %d); work still running in %g s will be stopped", signum, self.grace
+            )
             self.deadline = now + self.grace
             if self.cluster.stop_event is not None:
                 # What django-q2's own handler does, but from a thread: multiprocessing's
@@ -83,7 +86,9 @@ class PromptStop:
             host = worker_name().rpartition(":")[0]
             released = reap_stale_claims(lost={f"{host}:{pid}" for pid in left})
             if released:
-                log.warning("released %d backup(s) cut short by the stop; they will be retried", len(released))
+                log.warning(
+                    "released %d backup(s) cut short by the stop; they will be retried", len(released)
+                )
         except Exception:  # the next cluster's dispatcher reaps them anyway
             log.exception("could not release the claims of the stopped workers")
 
