@@ -20,7 +20,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-.venv/bin/python -m pytest "$@"
+# On SQLite the suite runs in two processes (pytest-xdist; TEST_WORKERS=0 runs it in one): each has
+# its own test database file, temporary folders and live-server port, and gets whole files, so a
+# file's tests keep their order and shared resources (run.sh's port). The PostgreSQL + Redis pass
+# stays in one process: its scale-out tests share one Redis database.
+parallel=()
+if [ -z "${DATABASE_URL:-}" ] && [ "${TEST_WORKERS:-2}" != 0 ]; then
+  parallel=(-n "${TEST_WORKERS:-2}" --dist loadfile)
+fi
+.venv/bin/python -m pytest "${parallel[@]}" "$@"
 status=$?
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: treating as a failure" >&2

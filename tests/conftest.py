@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+from pytest_django.plugin import blocking_manager_key
 
 # In CI, property tests draw the same examples every run (a submission's result must not depend
 # on luck); elsewhere hypothesis explores new examples each time.
@@ -47,15 +48,30 @@ def _empty_cache() -> None:
     cache.clear()
 
 
+_TRANSACTIONAL = pytest.StashKey[bool]()
+
+
+def _restore_reference_data() -> None:
+    from accounts.roles import ensure_roles
+    from carbon.models import Zone
+    from carbon.zones import load_default_zones
+
+    ensure_roles()
+    load_default_zones(Zone)
+
+
 @pytest.fixture(autouse=True)
 def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
-    """Put back what the data migrations loaded, for transactional tests.
+    """Put back what the data migrations loaded, around transactional tests.
 
     A transactional test (live_server, `transaction=True`) ends by flushing every table, which
     empties what the data migrations filled (the 12 zones); the role groups come back by
     themselves (post_migrate). Each transactional test therefore starts by restoring the zones,
-    so test order never matters. (serialized_rollback is not used: mixed with plain transactional
-    tests it re-inserts rows that post_migrate already re-created.)
+    and restores them again once its flush is done (pytest_runtest_teardown below), so test order
+    never matters: a plain test that runs after a transactional one (pytest-xdist hands out whole
+    files, whatever kinds of test they hold) finds the migrated data too. (serialized_rollback is
+    not used: mixed with plain transactional tests it re-inserts rows that post_migrate already
+    re-created.)
     """
     marker = request.node.get_closest_marker("django_db")
     transactional = bool(
@@ -65,12 +81,17 @@ def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
     if not transactional:
         return
     request.getfixturevalue("transactional_db")
-    from accounts.roles import ensure_roles
-    from carbon.models import Zone
-    from carbon.zones import load_default_zones
+    request.node.stash[_TRANSACTIONAL] = True
+    _restore_reference_data()
 
-    ensure_roles()
-    load_default_zones(Zone)
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    yield  # every fixture is torn down here: a transactional test's flush is done
+    # After the last test (nextitem None) the test database itself is gone: nothing to restore.
+    if item.stash.get(_TRANSACTIONAL, False) and nextitem is not None:
+        with item.config.stash[blocking_manager_key].unblock():
+            _restore_reference_data()
 
 
 def pytest_collection_modifyitems(config, items):
