@@ -9,7 +9,7 @@
   that cached answers are keyed by (`data_version`, `bump_data_version`), and record each
   source's newest forecast issue (carbon.models.ForecastIssue);
 - series: read them back (`current_intensity`, `intensity_series`, `forecast_points`,
-  `reading_range`), and the one notion of stale data (`staleness`: since when, for how long);
+  `reading_range`; `actual_rows` + `series_from_rows` for several ranges from one read), and the one notion of stale data (`staleness`: since when, for how long);
 - status: `carbon_status` with its rule `next_step_at_or_below`, cached per zone for at most
   CARBON_STATUS_CACHE_SECONDS, never past the step in progress;
 - renewables: `renewable_share`, a run's time-weighted mean of the providers' renewable share as
