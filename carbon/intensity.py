@@ -439,6 +439,10 @@ def _scan(
     resume from any of them (BestWindows.window)."""
     knots, fk, ck, sf, sc = series._knots, series._fk, series._ck, series._sf, series._sc
     x, p, q, i, j, prev_x, prev_g, prev_k, have_prev, found, best_x, best_m, best_k = state
+    # What a mean must be below to beat the best so far (the tie rule), kept as the best changes;
+    # and whether the previous candidate qualified.
+    bar = best_m - _TIE_RTOL * max(1.0, abs(best_m))
+    prev_ok = prev_k >= threshold
     while True:
         if kept is not None:
             kept.append((x, p, q, i, j, prev_x, prev_g, prev_k, have_prev, found, best_x, best_m, best_k))
@@ -453,7 +457,7 @@ def _scan(
         k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
         ok = k >= threshold
 
-        if have_prev and ok != (prev_k >= threshold):
+        if have_prev and ok != prev_ok:
             # Coverage crosses the threshold inside this piece: the crossing point is the
             # boundary of the qualifying part, so it is a candidate. It lies before x.
             frac = min(1.0, max(0.0, (need - prev_k) / (k - prev_k)))
@@ -462,17 +466,19 @@ def _scan(
             ckv = prev_k + frac * (k - prev_k)
             if ckv > 0.0:
                 m = cg / ckv
-                if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
+                if not found or m < bar:
                     best_x, best_m, best_k, found = cx, m, ckv, True
+                    bar = m - _TIE_RTOL * max(1.0, abs(m))
 
         if ok and k > 0.0:
             m = g / k
-            if not found or m < best_m - _TIE_RTOL * max(1.0, abs(best_m)):
+            if not found or m < bar:
                 best_x, best_m, best_k, found = x, m, k, True
+                bar = m - _TIE_RTOL * max(1.0, abs(m))
 
         if x >= b:
             return found, best_x, best_m, best_k
-        prev_x, prev_g, prev_k, have_prev = x, g, k, True
+        prev_x, prev_g, prev_k, prev_ok, have_prev = x, g, k, ok, True
         while knots[i] <= x:
             i += 1
         while knots[j] - d <= x:

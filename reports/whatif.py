@@ -186,12 +186,14 @@ def _replay(
     *,
     series: StepSeries | None = None,
     issue_cache: dict[float, list[float | None]] | None = None,
+    reader: Callable[[Zone, datetime, datetime], SeriesInfo] = _series,
 ) -> dict[str, Any] | None:
     """replay() given its range's fingerprint; `series` and `issue_cache` let the workers share
-    one zone's readings and forecast issues between the pairs of inputs."""
+    one zone's readings and forecast issues between the pairs of inputs; `reader` reads the
+    series when `series` is not given."""
 
     def compute() -> dict[str, Any] | None:
-        found = series if series is not None else _series(zone, *_replay_range(end)).series
+        found = series if series is not None else reader(zone, *_replay_range(end)).series
         return _backtest(
             found,
             duration=timedelta(hours=duration_hours),
@@ -209,9 +211,21 @@ def answer(
     end = period_end(now or timezone.now())
     version = carbon_services.data_version(zone.pk)
     fp = _fingerprint(zone, end - timedelta(days=days), end, version)
-    found = dict(_distribution(zone, end, days, fp, duration_hours, flexibility_hours))
     replay_fp = _fingerprint(zone, *_replay_range(end), version)
-    found["replay"] = _replay(zone, end, replay_fp, duration_hours, flexibility_hours)
+    replay_key = _replay_key(zone, end, replay_fp, duration_hours, flexibility_hours)
+    read: list[list[tuple[Any, ...]]] = []
+
+    def reader(zone: Zone, start: datetime, stop: datetime) -> SeriesInfo:
+        # One read of the stored rows for both parts when both are computed here (the union of
+        # their ranges, which end together); each part's series is built from the rows its own
+        # range's query would have read, so it is the same series.
+        if not read:
+            lo = min(start, _replay_range(end)[0]) if cache.get(replay_key) is None else start
+            read.append(carbon_services.actual_rows(zone, lo, end, now=end))
+        return carbon_services.series_from_rows(zone, read[0], start, stop, now=end, with_points=False)
+
+    found = dict(_distribution(zone, end, days, fp, duration_hours, flexibility_hours, reader=reader))
+    found["replay"] = _replay(zone, end, replay_fp, duration_hours, flexibility_hours, reader=reader)
     return found
 
 
@@ -224,12 +238,14 @@ def _distribution(
     flexibility_hours: float,
     *,
     info: SeriesInfo | None = None,
+    reader: Callable[[Zone, datetime, datetime], SeriesInfo] = _series,
 ) -> dict[str, Any]:
-    """The distribution part of answer(), given its range's fingerprint (and its series)."""
+    """The distribution part of answer(), given its range's fingerprint (and its series, or how
+    to read it)."""
 
     def compute() -> dict[str, Any]:
         # Stored actual readings only (the series ends at the start of today): what happened.
-        found = info if info is not None else _series(zone, end - timedelta(days=days), end)
+        found = info if info is not None else reader(zone, end - timedelta(days=days), end)
         result = stats.whatif_distribution(
             found.series,
             duration=timedelta(hours=duration_hours),

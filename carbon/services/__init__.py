@@ -9,7 +9,7 @@
   that cached answers are keyed by (`data_version`, `bump_data_version`), and record each
   source's newest forecast issue (carbon.models.ForecastIssue);
 - series: read them back (`current_intensity`, `intensity_series`, `forecast_points`,
-  `reading_range`), and the one notion of stale data (`staleness`: since when, for how long);
+  `reading_range`; `actual_rows` + `series_from_rows` for several ranges from one read), and the one notion of stale data (`staleness`: since when, for how long);
 - status: `carbon_status` with its rule `next_step_at_or_below`, cached per zone for at most
   CARBON_STATUS_CACHE_SECONDS, never past the step in progress;
 - renewables: `renewable_share`, a run's time-weighted mean of the providers' renewable share as
@@ -49,11 +49,13 @@ from carbon.services.series import (
     ForecastPoint,
     SeriesInfo,
     Staleness,
+    actual_rows,
     current_intensities,
     current_intensity,
     forecast_points,
     intensity_series,
     reading_range,
+    series_from_rows,
     staleness,
 )
 from carbon.services.status import STATUS_WINDOW, CarbonStatus, carbon_status, next_step_at_or_below
@@ -79,6 +81,7 @@ __all__ = [
     "Staleness",
     "StoreResult",
     "UnknownZone",
+    "actual_rows",
     "bump_data_version",
     "carbon_status",
     "current_intensities",
@@ -98,6 +101,7 @@ __all__ = [
     "next_step_at_or_below",
     "provider_ttl",
     "prune_forecasts",
+    "series_from_rows",
     "reading_range",
     "readings_between",
     "refresh_all_zones",

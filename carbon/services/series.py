@@ -192,6 +192,32 @@ def intensity_series(
     return _series(zone, start, end, now, actual_rows, with_points=with_points)
 
 
+def actual_rows(zone: Zone, start: datetime, end: datetime, *, now: datetime | None = None) -> list[tuple]:
+    """The stored actual rows intensity_series(zone, start, end, now=now) reads, read once so that
+    series_from_rows can build the series of any range inside [start, end) from them."""
+    now = resolve_now(now)
+    return _rows(zone, ACTUAL, resolve_now(start), resolve_now(end), start__lte=now)
+
+
+def series_from_rows(
+    zone: Zone,
+    rows: list[tuple],
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime | None = None,
+    with_points: bool = True,
+) -> SeriesInfo:
+    """intensity_series(zone, start, end, now=now) from `rows` read by actual_rows over a range
+    holding [start, end) with the same `now` and no refresh: the rows that query would have read
+    are picked out here (the same rows, so the same series: a source's steps are sorted by their
+    start, which is unique per source and signal)."""
+    now = resolve_now(now)
+    start, end = resolve_now(start), resolve_now(end)
+    picked = [r for r in rows if r[1] > start and r[0] < end and r[0] <= now]
+    return _series(zone, start, end, now, picked, with_points=with_points)
+
+
 def _series(
     zone: Zone,
     start: datetime,

@@ -425,3 +425,27 @@ def test_the_refresh_task_refreshes_active_zones():
     zone = Zone.objects.get(code="SE")
     assert tasks.refresh_zone(zone.id)["zone"] == "SE"
     assert CarbonReading.objects.filter(zone=zone, kind="forecast").exists()
+
+
+def test_a_series_built_from_rows_read_once_over_a_wider_range_is_the_one_read_for_its_own_range():
+    zone = ZoneFactory()
+    # Two sources: "a" with overlapping steps, "b" filling its gaps; a marginal signal in each.
+    services.store_readings(zone, "a", [actual(h, 100 + h, hours=1.5) for h in range(-30, 6, 2)])
+    services.store_readings(zone, "b", [actual(h / 2, 50 + h, hours=0.5) for h in range(-70, 8)])
+    services.store_readings(zone, "b", [actual(h, 900, signal="marginal") for h in range(-20, 0)])
+    services.store_readings(zone, "a", [actual(h, 700, signal="marginal") for h in range(-60, -50)])
+    services.store_readings(zone, "a", [forecast(h, 300, NOW - H) for h in range(-1, 6)])
+    rows = services.actual_rows(zone, NOW - 100 * H, NOW + 6 * H, now=NOW)
+    for start, end in [
+        (NOW - 100 * H, NOW + 6 * H),
+        (NOW - 20.25 * H, NOW - 3 * H),
+        (NOW - 7 * H, NOW),
+        (NOW - 5.5 * H, NOW + 2 * H),  # past now: the forecast is read on as intensity_series does
+        (NOW - 70 * H, NOW - 45 * H),  # only the marginal signal there
+        (NOW - 90 * H, NOW - 80 * H),  # nothing there
+    ]:
+        for with_points in (True, False):
+            expected = services.intensity_series(zone, start, end, now=NOW, with_points=with_points)
+            got = services.series_from_rows(zone, rows, start, end, now=NOW, with_points=with_points)
+            assert got.series.steps() == expected.series.steps()
+            assert {**vars(got), "series": None} == {**vars(expected), "series": None}

@@ -857,3 +857,40 @@ def test_a_get_on_verify_says_what_to_do(operator: Client, now: Any) -> None:
     assert response.status_code == 405 and response["Allow"] == "POST"
     body = response.content.decode()
     assert "POST" in body and f"/backups/{backup.pk}" in body, body
+
+
+@pytest.mark.parametrize("days", [30, 90])
+def test_a_what_if_first_view_reads_the_readings_once_for_the_same_answer(
+    db: None, now: Any, monkeypatch: Any, days: int
+) -> None:
+    from django.core.cache import cache
+
+    from carbon import services as carbon_services
+    from carbon.services import load_demo_data
+    from reports import whatif
+
+    load_demo_data(days=20, now=now)
+    fr = Zone.objects.get(code="FR")
+    end = whatif.period_end(timezone.now())
+    version = carbon_services.data_version(fr.pk)
+    # Each part read on its own, as before:
+    cache.clear()
+    fp = whatif._fingerprint(fr, end - timedelta(days=days), end, version)
+    distribution = whatif._distribution(fr, end, days, fp, 2, 4)
+    replay = whatif._replay(fr, end, whatif._fingerprint(fr, *whatif._replay_range(end), version), 2, 4)
+    assert replay is not None
+    reads: list[Any] = []
+    real = carbon_services.actual_rows
+    monkeypatch.setattr(carbon_services, "actual_rows", lambda *a, **kw: reads.append(a) or real(*a, **kw))
+    cache.clear()
+    found = whatif.answer(fr, 2, 4, days)
+    assert len(reads) == 1  # one query for both parts
+    assert found["replay"] == replay
+    assert found["result"] == distribution["result"] and found["simulated"] == distribution["simulated"]
+    chart_id = re.compile(r"chart-[0-9a-f]+")
+    assert chart_id.sub("", found["chart"]) == chart_id.sub("", distribution["chart"])
+    # The replay already kept: the distribution reads its own range only.
+    cache.delete(whatif._distribution_key(fr, end, days, fp, 2, 4))
+    reads.clear()
+    assert whatif.answer(fr, 2, 4, days)["result"] == distribution["result"]
+    assert [a[1] for a in reads] == [end - timedelta(days=days)]
