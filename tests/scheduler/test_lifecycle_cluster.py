@@ -14,7 +14,12 @@ from tests.waiting import wait_for
 
 
 def finished(tmp_path, job_id: str) -> bool:
-    return row(tmp_path, job_id)["status"] in ("completed", "failed", "cancelled")
+    """Ended, and accounted if completed: the worker commits the status first and the accounting
+    (energy, emissions) in a second write just after, so a read in between sees no energy yet."""
+    job = row(tmp_path, job_id)
+    if job["status"] == "completed":
+        return job["energy_kwh"] is not None
+    return job["status"] in ("failed", "cancelled")
 
 
 def test_it_restores_and_verifies_through_the_workers(tmp_path) -> None:
