@@ -94,7 +94,16 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
             _restore_reference_data()
 
 
+# Files that take most of the suite's wall time (a live server or real clusters, waiting on
+# them). In two processes (scripts/test.sh: pytest-xdist hands out whole files in collection
+# order) they are handed out first, so the other process runs the rest meanwhile instead of one of
+# them ending the run alone.
+LONGEST_FILES = ("tests/api/test_schemathesis.py", "tests/scheduler/test_restart.py")
+
+
 def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONGEST_FILES)  # stable
     # Scale-out tests run in .ci/run's second pass (DATABASE_URL + REDIS_URL); on the embedded
     # SQLite pass they are deselected, and the count is printed so nothing hides silently.
     if SCALEOUT:
