@@ -48,7 +48,7 @@ def _empty_cache() -> None:
     cache.clear()
 
 
-_TRANSACTIONAL = pytest.StashKey[bool]()
+_TRANSACTIONAL = pytest.StashKey[str]()  # the test database a transactional test ran on
 
 
 def _restore_reference_data() -> None:
@@ -81,15 +81,23 @@ def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
     if not transactional:
         return
     request.getfixturevalue("transactional_db")
-    request.node.stash[_TRANSACTIONAL] = True
+    from django.db import connection
+
+    request.node.stash[_TRANSACTIONAL] = connection.settings_dict["NAME"]
     _restore_reference_data()
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     yield  # every fixture is torn down here: a transactional test's flush is done
-    # After the last test (nextitem None) the test database itself is gone: nothing to restore.
-    if item.stash.get(_TRANSACTIONAL, False) and nextitem is not None:
+    # After the last test (nextitem None) the test database itself is gone: nothing to restore,
+    # and never anything to write to another database than the test's.
+    tested_on = item.stash.get(_TRANSACTIONAL, None)
+    if tested_on is None or nextitem is None:
+        return
+    from django.db import connection
+
+    if connection.settings_dict["NAME"] == tested_on:
         with item.config.stash[blocking_manager_key].unblock():
             _restore_reference_data()
 
