@@ -223,6 +223,10 @@ def run_script_stop(data: Path) -> float:
     proc = subprocess.Popen(
         ["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        # Ctrl-C's default action, as a terminal starts it: run from a background job (run_all.sh
+        # under nohup) this process inherits SIGINT ignored, and bash cannot trap a signal ignored
+        # on entry, so run.sh would never stop (tests/hyperweb/test_run_script.py does the same).
+        preexec_fn=_default_sigint,
     )
     lines: queue.Queue = queue.Queue()
     threading.Thread(
@@ -238,12 +242,25 @@ def run_script_stop(data: Path) -> float:
     started = descendants(proc.pid)
     asked = time.perf_counter()
     os.killpg(proc.pid, signal.SIGINT)
-    proc.wait(60)
-    while listening() or not all(_gone(pid) for pid in started):
-        if time.perf_counter() - asked > 60:
-            raise SystemExit("run.sh left processes or the port behind")
-        time.sleep(0.05)
+    try:
+        proc.wait(60)
+        while listening() or not all(_gone(pid) for pid in started):
+            if time.perf_counter() - asked > 60:
+                raise SystemExit("run.sh left processes or the port behind")
+            time.sleep(0.05)
+    except (subprocess.TimeoutExpired, SystemExit):
+        # Never leave the product running behind a failed measurement.
+        for pid in [proc.pid, *started]:
+            try:
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        raise
     return time.perf_counter() - asked
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def main() -> None:
