@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
-from django.db.models import Max, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import Max, OuterRef, Q, Subquery, TextField
+from django.db.models.functions import Cast
 
 from carbon.intensity import StepSeries, quality
 from carbon.models import CarbonReading, ForecastIssue, Zone, source_is_simulated
@@ -196,7 +198,19 @@ def actual_rows(zone: Zone, start: datetime, end: datetime, *, now: datetime | N
     """The stored actual rows intensity_series(zone, start, end, now=now) reads, read once so that
     series_from_rows can build the series of any range inside [start, end) from them."""
     now = resolve_now(now)
-    return _rows(zone, ACTUAL, resolve_now(start), resolve_now(end), start__lte=now)
+    start, end = resolve_now(start), resolve_now(end)
+    if connection.vendor != "sqlite":
+        return _rows(zone, ACTUAL, start, end, start__lte=now)
+    # SQLite stores a datetime as naive UTC text: read it as text (neither the driver's nor
+    # Django's per-value conversion) and parse it in one pass; the same aware UTC datetimes.
+    text = (
+        CarbonReading.objects.filter(zone=zone, kind=ACTUAL, end__gt=start, start__lt=end, start__lte=now)
+        .order_by()
+        .annotate(start_text=Cast("start", TextField()), end_text=Cast("end", TextField()))
+        .values_list("start_text", "end_text", "value", "source", "signal")
+    )
+    parse = datetime.fromisoformat
+    return [(parse(s).replace(tzinfo=UTC), parse(e).replace(tzinfo=UTC), v, src, sig) for s, e, v, src, sig in text]
 
 
 def series_from_rows(

@@ -449,3 +449,18 @@ def test_a_series_built_from_rows_read_once_over_a_wider_range_is_the_one_read_f
             got = services.series_from_rows(zone, rows, start, end, now=NOW, with_points=with_points)
             assert got.series.steps() == expected.series.steps()
             assert {**vars(got), "series": None} == {**vars(expected), "series": None}
+
+
+def test_actual_rows_are_the_rows_the_orm_reads_to_the_microsecond_and_time_zone():
+    from carbon.services.series import _rows
+
+    zone = ZoneFactory()
+    services.store_readings(zone, "a", [actual(h, 100.25 + h, hours=1.5) for h in range(-30, 6, 2)])
+    odd = NOW - timedelta(hours=3, microseconds=123_457)
+    services.store_readings(zone, "b", [Reading(start=odd, end=odd + timedelta(seconds=301.5), value=7.0)])
+    services.store_readings(zone, "a", [forecast(h, 300, NOW - H) for h in range(-1, 6)])
+    rows = services.actual_rows(zone, NOW - 100 * H, NOW + 6 * H, now=NOW)
+    expected = _rows(zone, "actual", NOW - 100 * H, NOW + 6 * H, start__lte=NOW)
+    assert sorted(rows) == sorted(expected) and len(rows) == 17
+    assert all(type(r[0]) is datetime and r[0].tzinfo is expected[0][0].tzinfo for r in rows)
+    assert any(r[0] == odd for r in rows)
