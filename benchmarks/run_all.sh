@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark in one go, with the arguments docs/BENCHMARKS.md quotes, each one's output kept in
 # var/benchmarks/<UTC time>/<name>.txt (each output starts and ends with the commit and the load
-# average). About 45 minutes on the 2-CPU machine. Run it on a quiet machine:
+# average). About 15 minutes on the quiet 2-CPU machine (13 min 24 s on 2026-12-02). Run it on a quiet machine:
 #
 #     benchmarks/run_all.sh              # all of them
 #     benchmarks/run_all.sh window fleet # some of them, by name
