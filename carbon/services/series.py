@@ -202,7 +202,8 @@ def actual_rows(zone: Zone, start: datetime, end: datetime, *, now: datetime | N
     if connection.vendor != "sqlite":
         return _rows(zone, ACTUAL, start, end, start__lte=now)
     # SQLite stores a datetime as naive UTC text: read it as text (neither the driver's nor
-    # Django's per-value conversion) and parse it in one pass; the same aware UTC datetimes.
+    # Django's per-value conversion) and parse it here; the same aware UTC datetimes. Each
+    # distinct text is parsed once (a step's end is mostly the next step's start).
     text = (
         CarbonReading.objects.filter(zone=zone, kind=ACTUAL, end__gt=start, start__lt=end, start__lte=now)
         .order_by()
@@ -210,7 +211,17 @@ def actual_rows(zone: Zone, start: datetime, end: datetime, *, now: datetime | N
         .values_list("start_text", "end_text", "value", "source", "signal")
     )
     parse = datetime.fromisoformat
-    return [(parse(s).replace(tzinfo=UTC), parse(e).replace(tzinfo=UTC), v, src, sig) for s, e, v, src, sig in text]
+    parsed: dict[str, datetime] = {}
+    rows = []
+    for s, e, v, src, sig in text:
+        a = parsed.get(s)
+        if a is None:
+            parsed[s] = a = parse(s).replace(tzinfo=UTC)
+        b = parsed.get(e)
+        if b is None:
+            parsed[e] = b = parse(e).replace(tzinfo=UTC)
+        rows.append((a, b, v, src, sig))
+    return rows
 
 
 def series_from_rows(
