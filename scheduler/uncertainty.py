@@ -503,13 +503,21 @@ def issue_errors(
     holes = [0]  # holes[i]: how many of errs[:i] are unknown
     for e in errs:
         holes.append(holes[-1] + (e is None))
-    for k in range(len(errs) - (now_n - half) + 1):
-        lo, hi = max(0, k - half), min(len(errs), k - half + now_n)
-        if holes[hi] > holes[lo]:
+    count = len(errs) - (now_n - half) + 1
+    # The first leads' windows are cut by the issue time (lead k reads errs[max(0, k - half) :
+    # k - half + now_n]); from lead `half` on no window reaches past the end, so each is a whole
+    # now_n long and starts at k - half.
+    for k in range(min(half, count)):
+        hi = min(len(errs), k - half + now_n)
+        if holes[hi] > holes[0]:
             out.append(None)
         else:
-            window = errs[lo:hi]
+            window = errs[:hi]
             out.append((sum(window) / len(window) - off) / base_a)  # type: ignore[arg-type]
+    out += [
+        None if holes[lo + now_n] > holes[lo] else (sum(errs[lo : lo + now_n]) / now_n - off) / base_a  # type: ignore[arg-type]
+        for lo in range(count - half)
+    ]
     return out
 
 

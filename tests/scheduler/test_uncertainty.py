@@ -41,6 +41,43 @@ def test_it_measures_the_error_of_the_change_from_now_by_lead():
     assert issue_errors([None, 1.0], [1.0, 1.0], STEP) is None
 
 
+def _reference_issue_errors(
+    fc: list[float | None], act: list[float | None], step_s: float
+) -> list[float | None] | None:
+    """issue_errors one lead at a time, every window clipped to the grid (the code it replaced)."""
+    now_n = max(1, round(3600.0 / step_s))
+    f0 = [v for v in fc[:now_n] if v is not None]
+    a0 = [v for v in act[:now_n] if v is not None]
+    if len(f0) < now_n or len(a0) < now_n:
+        return None
+    base_f, base_a = sum(f0) / now_n, sum(a0) / now_n
+    if base_a <= 0:
+        return None
+    off = base_a - base_f
+    errs = [(a - f) if a is not None and f is not None else None for f, a in zip(fc, act, strict=False)]
+    half = now_n // 2
+    out: list[float | None] = []
+    for k in range(len(errs) - (now_n - half) + 1):
+        window = errs[max(0, k - half) : min(len(errs), k - half + now_n)]
+        if any(e is None for e in window):
+            out.append(None)
+        else:
+            out.append((sum(window) / len(window) - off) / base_a)  # type: ignore[arg-type]
+    return out
+
+
+values = st.lists(st.floats(min_value=-50, max_value=900, allow_nan=False), max_size=40)
+holes = st.sets(st.integers(0, 39), max_size=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(fc=values, act=values, fc_holes=holes, act_holes=holes, step_s=st.sampled_from([300.0, 900.0, 3600.0, 7200.0]))
+def test_issue_errors_are_the_one_lead_at_a_time_errors_bit_for_bit(fc, act, fc_holes, act_holes, step_s):
+    fc_: list[float | None] = [None if i in fc_holes else v for i, v in enumerate(fc)]
+    act_: list[float | None] = [None if i in act_holes else v for i, v in enumerate(act)]
+    assert issue_errors(fc_, act_, step_s) == _reference_issue_errors(fc_, act_, step_s)
+
+
 def test_it_learns_quantiles_by_lead_and_needs_enough_issues():
     # 40 issues whose lead-2 error is 0, 1, ..., 39 %.
     pairs = [([100.0, 100.0, 100.0], [100.0, 100.0, 100.0 + i]) for i in range(40)]
