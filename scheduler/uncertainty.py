@@ -271,11 +271,16 @@ class ErrorProfile:
             lo_s, hi_s, now_s, d_s = lo.timestamp(), hi.timestamp(), now.timestamp(), duration.total_seconds()
             grid = [lo_s + k * step_s for k in range(max(0, int((hi_s - lo_s) // step_s) + 1))]
             found: list[tuple[datetime, float, RunErrors]] = []
+            known = self._runs  # run_errors' own cache, read here first (steps is already >= 1)
+            step = timedelta(seconds=step_s)
             for k, (covered, fc) in enumerate(series.figures([(a, a + d_s) for a in grid])):
                 if covered >= 1 - 1e-9:
                     assert fc is not None  # covered
                     lead = round((grid[k] - now_s) / step_s)
-                    found.append((lo + timedelta(seconds=k * step_s), fc, self.run_errors(steps, ref, lead)))
+                    errors = known.get((steps, ref, lead))
+                    if errors is None:
+                        errors = self.run_errors(steps, ref, lead)
+                    found.append((lo + step * k, fc, errors))
             if found and grid[-1] < hi_s:
                 ((covered, fc),) = series.figures([(hi_s, hi_s + d_s)])
                 if covered >= 1 - 1e-9:
