@@ -270,10 +270,14 @@ def _series(
     actual_rows = [r for r in actual_rows if r[4] == signal]
 
     layers: dict[str, list[_Step]] = {}
+    into: list[_Step] = []
+    into_source = None
     for s, e, value, source, _ in actual_rows:
-        layers.setdefault(source, []).append(
-            (max(s.timestamp(), s_epoch), min(e.timestamp(), r_epoch), value, source, ACTUAL)
-        )
+        if source != into_source:  # rows mostly come a source at a time
+            into, into_source = layers.setdefault(source, []), source
+        a, b = s.timestamp(), e.timestamp()
+        # max(a, s_epoch) and min(b, r_epoch), without the calls (the same floats).
+        into.append((s_epoch if s_epoch > a else a, r_epoch if r_epoch < b else b, value, source, ACTUAL))
     actual = _merge_layers([layers[src] for src in _priority(zone, set(layers))])
     last_actual_end = actual[-1][1] if actual else None
 
