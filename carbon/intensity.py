@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import operator
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -312,6 +312,13 @@ class StepSeries:
         its own latest start. See :class:`BestWindows`."""
         return BestWindows(self, duration, earliest, until, min_coverage)
 
+    def best_means(self, duration: timedelta, spans: Sequence[tuple[float, float]]) -> list[float | None]:
+        """``best_window(duration, earliest, latest).mean`` (None where it finds no start) for
+        every ``(earliest, latest)`` given in epoch seconds, the same floats bit for bit, with the
+        candidates' means computed once for all spans (a what-if asks for thousands of
+        overlapping ones). See :func:`_best_means` for why that is exact."""
+        return _best_means(self, duration, spans)
+
 
 class BestWindows:
     """best_window's scan from ``earliest`` run on to ``until``, its state kept at every candidate.
@@ -488,6 +495,131 @@ def _scan(
         if right < nxt:
             nxt = right
         x = nxt if nxt < b else b
+
+
+def _best_means(
+    series: StepSeries, duration: timedelta, spans: Sequence[tuple[float, float]]
+) -> list[float | None]:
+    """StepSeries.best_means: best_window's means for many spans, from one pass over the candidates.
+
+    Why it is exact. From ``a``, ``_scan`` visits ``a``, then every distinct value among the knots
+    and the ``knots[j] - d`` (the same float expression here) strictly between ``a`` and ``b``, in
+    increasing order, then ``b``. Its right-hand pointer starts at the first knot after ``a + d``;
+    unless rounding in ``a + d`` made it skip a ``knots[j] - d`` just above ``a`` (checked: the
+    knot before must give ``knots[q] - d <= a``), these are all such values above ``a``. At a
+    candidate x, the segments holding x and x + d are found by pointers that start from a bisect
+    at or before them and only move forward, so they are ``bisect_right(knots, .) - 1`` of x and
+    x + d, and the run's integral g and covered seconds k (the same expressions as in _scan)
+    depend on x alone, not on where the scan started. So one pass computes the mean g/k of every
+    candidate of every span (of ``a`` and ``b`` too where they are not candidates already).
+
+    When every candidate of a span qualifies (k >= threshold, k > 0; a finite mean), ok never
+    changes, so the scan meets no coverage crossing and is only its tie rule over the span's
+    means in order (:func:`_tie_rule`). That rule's answer is the smallest mean m* (its first
+    occurrence) if every mean before that has its bar (:func:`_bar`; the lowest is the bar of the
+    lowest mean) above m*: whichever of them is the best on reaching m*, m* replaces it, and no
+    later mean is below m*'s bar (which is at most m*). Otherwise (a near-tie) the rule itself
+    runs over the means.
+    A span with a candidate that does not qualify, or whose start fails the pointer check, gets
+    the scan itself.
+    """
+    if not spans:
+        return []
+    d = duration.total_seconds()
+    if d <= 0:
+        raise ValueError(f"duration must be positive, got {duration}")
+    for a, b in spans:
+        if b < a:
+            raise ValueError(f"latest ({b}) is before earliest ({a})")
+    if not series._starts:
+        return [None] * len(spans)
+    need = 1.0 * d  # best_window's min_coverage * d, at its default min_coverage of 1
+    threshold = need * (1.0 - _COVERAGE_RTOL)
+    knots, fk, ck, sf, sc = series._knots, series._fk, series._ck, series._sf, series._sc
+    inf, isfinite = math.inf, math.isfinite
+
+    def mean_at(x: float) -> float:
+        """_scan's mean at the candidate x if x qualifies and the mean is finite, else inf."""
+        y = x + d
+        p = bisect_right(knots, x) - 1
+        q = bisect_right(knots, y) - 1
+        dx = x - knots[p]
+        dy = y - knots[q]
+        g = fk[q] + sf[q] * dy - fk[p] - sf[p] * dx
+        k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
+        if k >= threshold and k > 0.0:
+            m = g / k
+            if isfinite(m):
+                return m
+        return inf
+
+    lo = min(a for a, _ in spans)
+    hi = max(b for _, b in spans)
+    # The candidates of all spans: knots and knots - d (both sorted) in [lo, hi], once each.
+    shifted = [knot - d for knot in knots]
+    xs = sorted(
+        set(knots[bisect_left(knots, lo) : bisect_right(knots, hi)]).union(
+            shifted[bisect_left(shifted, lo) : bisect_right(shifted, hi)]
+        )
+    )
+    # mean_at over xs, the segments found by pointers moving forward as _scan's do.
+    means: list[float] = []
+    p = q = 0
+    for x in xs:
+        y = x + d
+        while knots[p + 1] <= x:
+            p += 1
+        while knots[q + 1] <= y:
+            q += 1
+        dx = x - knots[p]
+        dy = y - knots[q]
+        g = fk[q] + sf[q] * dy - fk[p] - sf[p] * dx
+        k = ck[q] + sc[q] * dy - ck[p] - sc[p] * dx
+        m = g / k if k >= threshold and k > 0.0 else inf
+        means.append(m if isfinite(m) else inf)
+    out: list[float | None] = []
+    for a, b in spans:
+        i = bisect_right(xs, a)  # xs[i:j]: the candidates strictly between a and b
+        j = bisect_left(xs, b, i)
+        head = means[i - 1] if i and xs[i - 1] == a else mean_at(a)
+        if a == b:
+            seq = [head]
+        else:
+            seq = [head, *means[i:j], means[j] if j < len(xs) and xs[j] == b else mean_at(b)]
+        if max(seq) == inf or knots[bisect_right(knots, a + d) - 1] - d > a:
+            found, _, best_m, _ = _scan(series, d, need, threshold, b, _first_state(series, a, d), None)
+            out.append(best_m if found else None)
+            continue
+        best = min(seq)
+        first = seq.index(best)
+        if first and _bar(min(seq[:first])) <= best:
+            best = _tie_rule(seq)
+        out.append(best)
+    return out
+
+
+def _tie_rule(means: list[float]) -> float:
+    """_scan's choice among candidates that all qualify: the first is taken, and a later mean
+    replaces the best only if below its bar (an earlier start keeps a tie within _TIE_RTOL)."""
+    best = means[0]
+    below = _bar(best)
+    for m in means[1:]:
+        if m < below:
+            best, below = m, _bar(m)
+    return best
+
+
+def _bar(m: float) -> float:
+    """What a mean must be below to replace ``m`` as the best: _scan's expression.
+
+    Non-decreasing in ``m`` (so the lowest bar of some means is the bar of the lowest): with
+    ``c(m) = _TIE_RTOL * max(1, |m|)`` rounded, ``m - c(m)`` before its rounding is, on ``|m| <= 1``,
+    ``m`` minus a constant; for ``m <= -1`` it rises with ``m`` as ``c`` falls; for ``1 <= m1 < m2``,
+    ``c(m2) - c(m1)`` is at most ``_TIE_RTOL * (m2 - m1)`` plus the two roundings,
+    ``_TIE_RTOL * 2**-53 * (m1 + m2)``, which is below ``(1 - _TIE_RTOL) * (m2 - m1)`` as
+    ``m2 - m1 >= 2**-53 * m1`` (one ulp) and, if ``m2 > 2 * m1``, ``m2 - m1 > m2 / 2``. The three
+    pieces meet at ``|m| = 1``, and rounding the difference keeps the order."""
+    return m - _TIE_RTOL * max(1.0, abs(m))
 
 
 def _window(

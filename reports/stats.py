@@ -33,7 +33,12 @@ def _quantile(sorted_values: list[float], q: float) -> float:
 
 
 def whatif_distribution(
-    series: StepSeries | None, *, duration: timedelta, flexibility: timedelta, every: timedelta, max_starts: int = 5000
+    series: StepSeries | None,
+    *,
+    duration: timedelta,
+    flexibility: timedelta,
+    every: timedelta,
+    max_starts: int = 5000,
 ) -> WhatIf:
     """For request times every `every` over the series: saving of the best start (perfect
     foresight, StepSeries.best_window) against starting at once. Only request times whose whole
@@ -48,17 +53,24 @@ def whatif_distribution(
     if span <= timedelta(0):
         return empty
     step = max(every, span / max_starts)
-    percents: list[float] = []
-    used: list[datetime] = []
+    times: list[datetime] = []
     t = first
     while t + flexibility + duration <= last:
-        if series.coverage(t, t + flexibility + duration) >= 1 - 1e-9:
-            now_mean = series.mean(t, t + duration)
-            best = series.best_window(duration, t, t + flexibility)
-            if now_mean and best is not None:
-                percents.append(max(0.0, 100.0 * (now_mean - best.mean) / now_mean))
-                used.append(t)
+        times.append(t)
         t += step
+    # coverage(), mean() and best_window() of the same intervals, the same floats (figures and
+    # best_means take them in epoch seconds, as those methods convert them), in three batches.
+    starts = [t.timestamp() for t in times]
+    spans = [(a, (t + flexibility + duration).timestamp()) for t, a in zip(times, starts, strict=True)]
+    covered = [n for n, (coverage, _) in enumerate(series.figures(spans)) if coverage >= 1 - 1e-9]
+    now_means = series.figures([(starts[n], (times[n] + duration).timestamp()) for n in covered])
+    bests = series.best_means(duration, [(starts[n], (times[n] + flexibility).timestamp()) for n in covered])
+    percents: list[float] = []
+    used: list[datetime] = []
+    for n, (_, now_mean), best in zip(covered, now_means, bests, strict=True):
+        if now_mean and best is not None:
+            percents.append(max(0.0, 100.0 * (now_mean - best) / now_mean))
+            used.append(times[n])
     if not percents:
         return empty
     ordered = sorted(percents)

@@ -11,13 +11,16 @@ can be exact about *which* start wins, ties to the earliest included.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from carbon import intensity
 from carbon.intensity import (
     CAR_G_CO2_PER_KM,
     TREE_KG_CO2_PER_YEAR,
@@ -240,6 +243,63 @@ def test_best_windows_from_one_scan_are_best_window_s_answers_bit_for_bit(
         assert table.window(latest) == s.best_window(d, start, latest, min_coverage=need / duration), late
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=step_lists(),
+    duration=st.integers(1, 240),
+    spans=st.lists(
+        st.tuples(st.integers(-60, 700), st.integers(0, 400), st.sampled_from([0, 0, 0, 1, 30])), max_size=12
+    ),
+    near=st.booleans(),
+)
+def test_best_means_are_best_window_s_means_bit_for_bit(
+    steps: Steps, duration: int, spans: list[tuple[int, int, int]], near: bool
+) -> None:
+    """best_means answers best_window's mean (None where it has no answer) for every span: on the
+    knots and off them (odd seconds), over gaps, past the data, with ties and near-ties (values
+    whose means differ only by rounding)."""
+    if near:
+        steps = [(a, b, 0.1 * (v % 3)) for a, b, v in steps]  # type: ignore[misc]
+    s = series(steps)
+    d = duration * MIN
+    bounds = [
+        (at(a) + timedelta(seconds=sec), at(a + length) + timedelta(seconds=sec)) for a, length, sec in spans
+    ]
+    got = s.best_means(d, [(a.timestamp(), b.timestamp()) for a, b in bounds])
+    windows = [s.best_window(d, a, b) for a, b in bounds]
+    want = [None if w is None else w.mean for w in windows]
+    assert got == want
+    assert repr(got) == repr(want)
+
+
+def test_best_means_lets_the_scan_answer_where_rounding_moves_its_first_candidates() -> None:
+    """From a = 0.1 s with d = 3 s, the scan's right-hand pointer starts past the knot at
+    3.1 (= 0.1 + 3 rounded), whose knot - d is 0.10000000000000009 > a: the scan never visits it,
+    so best_means must not either (it asks the scan)."""
+    knot = 0.1 + 3.0
+    assert knot - 3.0 > 0.1
+    s = StepSeries([-10.0, 0.1, knot], [0.1, knot, 20.0], [7.0, 5.0, 1.0])
+    with mock.patch.object(intensity, "_scan", wraps=intensity._scan) as scan:
+        got = s.best_means(timedelta(seconds=3), [(0.1, 0.1), (0.1, knot), (knot - 3.0, knot)])
+    assert scan.call_count == 2
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    want = [
+        s.best_window(timedelta(seconds=3), epoch + timedelta(seconds=0.1), epoch + timedelta(seconds=b))
+        for b in (0.1, knot)
+    ]
+    assert got[:2] == [w.mean if w is not None else None for w in want]
+
+
+def test_best_means_rejects_what_best_window_rejects() -> None:
+    s = series([(0, 600, 1)])
+    assert s.best_means(timedelta(0), []) == []
+    with pytest.raises(ValueError):
+        s.best_means(timedelta(0), [(at(0).timestamp(), at(60).timestamp())])
+    with pytest.raises(ValueError):
+        s.best_means(H, [(at(60).timestamp(), at(0).timestamp())])
+    assert StepSeries([], [], []).best_means(H, [(at(0).timestamp(), at(60).timestamp())]) == [None]
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     steps=step_lists(),
@@ -439,3 +499,15 @@ def test_it_is_never_beaten_with_real_valued_data_and_partial_coverage(
     assert got.mean == pytest.approx(s.mean(got.start, got.end), rel=1e-6, abs=1e-6)
     for p in qualifying:
         assert got.mean <= s.mean(p, p + d) + 1e-6
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    m1=st.one_of(st.floats(-1e12, 1e12), st.sampled_from([-1.0, 0.0, 1.0, 2.0, 313.7])),
+    m2=st.floats(-1e12, 1e12),
+)
+def test_the_tie_bar_never_falls_as_the_mean_rises(m1: float, m2: float) -> None:
+    """best_means relies on it: the lowest bar of some means is the bar of the lowest one
+    (neighbouring floats included)."""
+    for low, high in [sorted((m1, m2)), (m1, math.nextafter(m1, math.inf))]:
+        assert intensity._bar(low) <= intensity._bar(high)
