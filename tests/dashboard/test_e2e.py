@@ -163,6 +163,10 @@ def test_it_walks_through_the_dashboard(
     page.wait_for_selector("#job-status:text('completed')")  # progress.js polled and reloaded
     assert "Avoided" in page.inner_text("main")
     _shot(page, "07-backup-completed")
+    # The Archive card sits a gap below the Backup and Progress cards, not against them.
+    above = page.locator("main > .row").bounding_box()
+    archive = page.locator("#lifecycle").bounding_box()
+    assert archive["y"] - (above["y"] + above["height"]) >= 12, (above, archive)
     assert not errors, errors
 
     # Backups list.
