@@ -209,15 +209,30 @@ def savings(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/savings.html", context)
 
 
+# How often a what-if page whose replay is with the workers reloads itself, and for how long
+# (seconds; the replay takes a few seconds of a worker's time, longer when they are busy).
+WHATIF_REFRESH_SECONDS = 3
+WHATIF_REPLAY_PATIENCE = 120
+
+
 @role_required(VIEWER)
 @require_GET
 def what_if(request: HttpRequest) -> HttpResponse:
     form = WhatIfForm(request.GET or None)
-    answer: dict[str, Any] = {"result": None, "chart": None, "simulated": False, "replay": None}
+    answer: dict[str, Any] = {"result": None, "chart": None, "simulated": False, "replay": None, "replay_queued": None}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        answer = whatif.answer(data["zone"], data["duration_hours"], data["flexibility_hours"], data["days"])
-    return render(request, "dashboard/what_if.html", {"form": form, **answer})
+        answer = whatif.answer(
+            data["zone"], data["duration_hours"], data["flexibility_hours"], data["days"], queue_replay=True
+        )
+    context = {"form": form, **answer}
+    if answer["replay_queued"] is not None:
+        # The replay is with the workers: the page reloads itself (no JavaScript needed) until it
+        # is there, for WHATIF_REPLAY_PATIENCE; after that it says the workers have not answered.
+        waited = (timezone.now() - answer["replay_queued"]).total_seconds()
+        context["replay_late"] = waited > WHATIF_REPLAY_PATIENCE
+        context["refresh_seconds"] = None if context["replay_late"] else WHATIF_REFRESH_SECONDS
+    return render(request, "dashboard/what_if.html", context)
 
 
 # The ESG reports page: pick a period and a scope, preview, download CSV or PDF. The preview is

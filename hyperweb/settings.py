@@ -260,6 +260,20 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The what-if answers (reports/whatif.py) are computed by the workers and read by the web
+# processes, so they need a cache both see even without Redis: files under DATA_DIR/cache/whatif
+# (Django's FileBasedCache: one file per answer, written to a temporary name and renamed).
+_WHATIF_CACHE: dict[str, Any] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "hyperweb-whatif"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache" / "whatif"),
+        # 12 zones x (30 replays + 90 distributions) a day, two days kept, and the queue markers.
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+)
+CACHES["whatif"] = _WHATIF_CACHE
 
 # Background workers (django-q2). Q_TIMEOUT: seconds before django-q2 kills a task (the backup
 # timeout, BACKUP_JOB_TIMEOUT_SECONDS, acts first); a task is redelivered a minute after that.
@@ -570,7 +584,7 @@ REPORT_EMBODIED_KG_PER_TB = env_optional_float("REPORT_EMBODIED_KG_PER_TB", mini
 # The longest period one report may cover (days).
 REPORT_MAX_DAYS = env_int("REPORT_MAX_DAYS", 366, minimum=1)
 # After each refresh the workers compute the what-if form's choices for every active zone into the
-# cache (shared with REDIS_URL; reports/whatif.py): the initial inputs of every zone, then the other
+# "whatif" cache (above; reports/whatif.py): the initial inputs of every zone, then the other
 # choices for at most WHATIF_PRECOMPUTE_SECONDS per refresh. Answers are keyed by the day and the
 # readings they read, so only the first refreshes of a day (or revised history) compute anything.
 WHATIF_PRECOMPUTE = env_bool("WHATIF_PRECOMPUTE", True)

@@ -3,9 +3,13 @@ the replay of the planner (forecast model vs perfect foresight vs HyperSDK's rul
 30 days.
 
 Every choice the form offers (DURATIONS x WAITS x WHATIF_DAYS) is computed by the workers after
-each refresh (carbon.tasks -> warm) into the shared cache (Redis when REDIS_URL is set; without it
-each process caches what it computed itself), so a page view reads its answer instead of
-computing it.
+each refresh (carbon.tasks -> warm) into the "whatif" cache, which every process shares (Redis when
+REDIS_URL is set, else files under the data folder: settings.CACHES), so a page view reads its
+answer instead of computing it.
+
+The replay never runs in a request: a page view whose replay is not there yet computes only the
+distribution (its own range's readings) and hands the replay to the workers (queue_replay: once,
+however many viewers ask); the page says so and reloads itself until the replay is there.
 
 Keyed only by what changes the answer: the history ends at the start of the current UTC day
 (whole days, so a refresh during the day does not move it), and the key holds the zone, its
@@ -26,9 +30,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import BaseCache
 from django.db.models import Count, Max, Min, Sum
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from carbon import services as carbon_services
 from carbon.intensity import StepSeries
@@ -54,6 +60,15 @@ BACKTEST_DAYS = 30
 ANSWER_SECONDS = 2 * 86400
 # Part of every key: a new release whose arithmetic changes the answers does not read old ones.
 FORMAT = 2
+# A replay handed to the workers is not handed again for this long (seconds), however many views
+# ask for it; after that a view queues it again (the task failed, or the workers were stopped).
+QUEUED_SECONDS = 600
+REPLAY_TASK = "reports.tasks.compute_replay"
+
+
+def store() -> BaseCache:
+    """The cache the answers live in, shared by the workers and the web processes."""
+    return caches["whatif"]
 
 
 def period_end(now: datetime) -> datetime:
@@ -132,10 +147,10 @@ def _cached(key: str, compute: Callable[[], T]) -> T:
     """compute(), kept for ANSWER_SECONDS (a None answer too: "not enough history"). Also inside
     a transaction: the key names the data the answer was computed from, so an answer from rows
     that are rolled back is never found for other data."""
-    found = cache.get(key)
+    found = store().get(key)
     if found is None:
         found = {"value": compute()}
-        cache.set(key, found, timeout=ANSWER_SECONDS)
+        store().set(key, found, timeout=ANSWER_SECONDS)
     return found["value"]
 
 
@@ -205,14 +220,26 @@ def _replay(
 
 
 def answer(
-    zone: Zone, duration_hours: float, flexibility_hours: float, days: int, *, now: datetime | None = None
+    zone: Zone,
+    duration_hours: float,
+    flexibility_hours: float,
+    days: int,
+    *,
+    now: datetime | None = None,
+    queue_replay: bool = False,
 ) -> dict[str, Any]:
-    """What the what-if page shows for these inputs (cached; see the module docstring)."""
+    """What the what-if page shows for these inputs (cached; see the module docstring).
+
+    With `queue_replay` (the page) a replay not computed yet is handed to the workers instead of
+    computed here: the answer's "replay" is then None and "replay_queued" the time it was first
+    queued (None when the replay is there)."""
     end = period_end(now or timezone.now())
     version = carbon_services.data_version(zone.pk)
     fp = _fingerprint(zone, end - timedelta(days=days), end, version)
     replay_fp = _fingerprint(zone, *_replay_range(end), version)
     replay_key = _replay_key(zone, end, replay_fp, duration_hours, flexibility_hours)
+    kept = store().get(replay_key)
+    replay_here = kept is None and not queue_replay
     read: list[list[tuple[Any, ...]]] = []
 
     def reader(zone: Zone, start: datetime, stop: datetime) -> SeriesInfo:
@@ -220,13 +247,40 @@ def answer(
         # their ranges, which end together); each part's series is built from the rows its own
         # range's query would have read, so it is the same series.
         if not read:
-            lo = min(start, _replay_range(end)[0]) if cache.get(replay_key) is None else start
+            lo = min(start, _replay_range(end)[0]) if replay_here else start
             read.append(carbon_services.actual_rows(zone, lo, end, now=end))
         return carbon_services.series_from_rows(zone, read[0], start, stop, now=end, with_points=False)
 
     found = dict(_distribution(zone, end, days, fp, duration_hours, flexibility_hours, reader=reader))
-    found["replay"] = _replay(zone, end, replay_fp, duration_hours, flexibility_hours, reader=reader)
+    found["replay_queued"] = None
+    if kept is not None:
+        found["replay"] = kept["value"]
+    elif replay_here:
+        found["replay"] = _replay(zone, end, replay_fp, duration_hours, flexibility_hours, reader=reader)
+    else:
+        queued = _queue_replay(zone, replay_key, duration_hours, flexibility_hours)
+        kept = store().get(replay_key)  # the workers may have been quick (or run tasks inline)
+        found["replay"] = kept["value"] if kept is not None else None
+        found["replay_queued"] = None if kept is not None else queued
     return found
+
+
+def _queue_replay(zone: Zone, key: str, duration_hours: float, flexibility_hours: float) -> datetime:
+    """Hand the replay of `key` to the workers unless it was handed in the last QUEUED_SECONDS;
+    returns when it was first handed."""
+    marker, now = f"{key}:queued", time.time()
+    if store().add(marker, now, timeout=QUEUED_SECONDS):
+        async_task(
+            REPLAY_TASK,
+            zone.pk,
+            float(duration_hours),
+            float(flexibility_hours),
+            task_name=f"what-if replay {zone.code} {duration_hours:g} h / {flexibility_hours:g} h"[:100],
+            group="what-if",
+        )
+        return datetime.fromtimestamp(now, UTC)
+    queued = store().get(marker)
+    return datetime.fromtimestamp(queued if isinstance(queued, float) else now, UTC)
 
 
 def _distribution(
@@ -283,7 +337,7 @@ def warm_zone(
         pairs = [(d, w) for d in DURATIONS for w in WAITS]
     pairs = sorted(pairs, key=lambda p: -(p[0] + p[1]))  # the longest first: see below
     fp = _fingerprint(zone, *_replay_range(end), version)
-    missing = [p for p in pairs if cache.get(_replay_key(zone, end, fp, *p)) is None]
+    missing = [p for p in pairs if store().get(_replay_key(zone, end, fp, *p)) is None]
     if missing:
         series = _series(zone, *_replay_range(end)).series
         issues: dict[float, list[float | None]] = {}  # the model's issues, shared by the pairs
@@ -294,7 +348,7 @@ def warm_zone(
             computed += 1
     for days in histories if histories is not None else [days for days, _label in WHATIF_DAYS]:
         fp = _fingerprint(zone, end - timedelta(days=days), end, version)
-        missing = [p for p in pairs if cache.get(_distribution_key(zone, end, days, fp, *p)) is None]
+        missing = [p for p in pairs if store().get(_distribution_key(zone, end, days, fp, *p)) is None]
         if not missing:
             continue
         info = _series(zone, end - timedelta(days=days), end)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from typing import Any
 
 import pytest
@@ -37,15 +39,28 @@ def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The what-if answers' file cache in a folder of this test process (the two xdist processes and
+    # a `make run` in the same checkout each have their own); with REDIS_URL it is Redis.
+    if settings.CACHES["whatif"]["BACKEND"].endswith("FileBasedCache"):
+        settings.CACHES["whatif"]["LOCATION"] = tempfile.mkdtemp(prefix="hyperweb-test-whatif-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    location = settings.CACHES["whatif"].get("LOCATION", "")
+    if "hyperweb-test-whatif-" in location:
+        shutil.rmtree(location, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Each test starts with an empty cache: answers cached under a zone's data version (status,
     what-if) must not carry over from another test's data."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     cache.clear()
+    caches["whatif"].clear()
 
 
 _TRANSACTIONAL = pytest.StashKey[str]()  # the test database a transactional test ran on
@@ -197,3 +212,19 @@ def outsider_api(outsider_user, api_key_for):
 @pytest.fixture
 def anon_api(db):
     return _api_client(None)
+
+
+@pytest.fixture
+def workers_inline(monkeypatch):
+    """django-q2's sync mode. Its inline worker sends post_spawn for every task, which would run
+    the scheduler's worker start-up (re-dispatch everything due) inside each task: that belongs
+    to a process starting, not to a task, so it is left out here."""
+    from django_q.conf import Conf
+    from django_q.signals import post_spawn
+
+    from scheduler.tasks import on_worker_start
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    post_spawn.disconnect(dispatch_uid="scheduler.on_worker_start")
+    yield
+    post_spawn.connect(on_worker_start, dispatch_uid="scheduler.on_worker_start")

@@ -46,19 +46,3 @@ def subscriber(db, django_user_model):
     user = django_user_model.objects.create_user(username="olga-oncall", email="olga@example.test")
     set_role(user, "operator")
     return user
-
-
-@pytest.fixture
-def workers_inline(monkeypatch):
-    """django-q2's sync mode. Its inline worker sends post_spawn for every task, which would run
-    the scheduler's worker start-up (re-dispatch everything due) inside each task: that belongs
-    to a process starting, not to a task, so it is left out here."""
-    from django_q.conf import Conf
-    from django_q.signals import post_spawn
-
-    from scheduler.tasks import on_worker_start
-
-    monkeypatch.setattr(Conf, "SYNC", True)
-    post_spawn.disconnect(dispatch_uid="scheduler.on_worker_start")
-    yield
-    post_spawn.connect(on_worker_start, dispatch_uid="scheduler.on_worker_start")

@@ -119,3 +119,12 @@ def completed_job(
         bytes_written=50 * 10**9,
         **fields,
     )
+
+
+def sign_in(page: Any, base: str, username: str = "admin") -> None:
+    """Sign in through the login form in a Playwright page; returns on the overview."""
+    page.goto(base + "/login")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")

@@ -163,6 +163,10 @@ def test_it_walks_through_the_dashboard(
     page.wait_for_selector("#job-status:text('completed')")  # progress.js polled and reloaded
     assert "Avoided" in page.inner_text("main")
     _shot(page, "07-backup-completed")
+    # The Archive card sits a gap below the Backup and Progress cards, not against them.
+    above = page.locator("main > .row").bounding_box()
+    archive = page.locator("#lifecycle").bounding_box()
+    assert archive["y"] - (above["y"] + above["height"]) >= 12, (above, archive)
     assert not errors, errors
 
     # Backups list.
@@ -189,6 +193,16 @@ def test_it_walks_through_the_dashboard(
     assert page.locator(".plot-container").count() >= 3
     _visit(page, errors, base + "/what-if?zone=DE&duration_hours=1&flexibility_hours=8&days=30", "12-what-if")
     assert "median saving" in page.inner_text("main")
+    # The replay went to the workers; once one has run it, the page (reloading itself, no script
+    # needed) shows it.
+    assert "The workers are replaying" in page.inner_text("#replay-pending")
+    from reports.tasks import compute_replay
+
+    assert compute_replay(Zone.objects.get(code="DE").pk, 1.0, 8.0) == "DE 1 h / 8 h: not enough history"
+    page.wait_for_selector("#replay-none", timeout=10_000)  # two days of data: too little to replay
+    _shot(page, "12-what-if-replayed")
+    assert "Not enough stored history to replay" in page.inner_text("main")
+    assert not page.locator("#replay-pending").count()
     assert not errors, errors
 
     # On a phone: nothing wider than the screen; the keyboard reaches the skip link first.

@@ -21,7 +21,7 @@ from django.db import connections
 from django.test import Client
 
 from accounts.roles import ensure_roles
-from tests.dashboard.conftest import PASSWORD, completed_job
+from tests.dashboard.conftest import PASSWORD, completed_job, sign_in
 
 CHROMIUM = os.environ.get("HYPERWEB_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
@@ -95,11 +95,7 @@ def test_it_does_what_each_action_says(live_server: Any, chromium: Any, tmp_path
     base = live_server.url
     errors: list[str] = []
     page = _page(chromium, errors, timezone_id="Europe/Berlin")
-    page.goto(base + "/login")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    sign_in(page, base)
 
     # Overview: the enabled policy's next runs are among the planned backups.
     upcoming = page.locator(f"table a[href='/policies/{policy.pk}']")
@@ -175,11 +171,7 @@ def test_the_new_backup_form_estimates_from_the_vms_size_and_keeps_it_after_an_e
     vm.write_bytes(b"\0" * 2_500_000)  # 2.5 MB
     errors: list[str] = []
     page = _page(chromium, errors, timezone_id="Europe/Berlin")
-    page.goto(live_server.url + "/login")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url)
 
     page.goto(live_server.url + "/backups/new")
     page.select_option("#id_zone", "DE")

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.roles import ensure_roles
 from hyperweb.lib import units
-from tests.dashboard.conftest import PASSWORD
+from tests.dashboard.conftest import PASSWORD, sign_in
 from tests.dashboard.test_e2e_actions import ARTIFACTS, _page, chromium  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser]
@@ -71,11 +71,7 @@ def test_it_writes_quantities_in_the_browser_as_the_server_does(
     vm.write_bytes(b"\0" * 3_000_000)
     errors: list[str] = []
     page = _page(chromium, errors, locale="de-DE")  # the rule, not the browser's locale, decides
-    page.goto(live_server.url + "/login")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url)
     page.goto(live_server.url + "/backups/new")
 
     written = page.evaluate(

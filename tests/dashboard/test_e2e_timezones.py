@@ -27,7 +27,7 @@ from carbon.services import load_demo_data
 from scheduler.forms import next_runs
 from scheduler.models import BackupJob
 from scheduler.services import submit_jobs
-from tests.dashboard.conftest import PASSWORD
+from tests.dashboard.conftest import PASSWORD, sign_in
 from tests.dashboard.test_e2e_actions import ARTIFACTS, _page, chromium  # noqa: F401 (fixture)
 from tests.scheduler.factories import BackupPolicyFactory, zone
 
@@ -72,11 +72,7 @@ def viewer(
         UserPreference.objects.create(user=admin, timezone=chosen)
     errors: list[str] = []
     page = _page(chromium, errors, timezone_id=browser_tz, locale="en-GB")
-    page.goto(live_server.url + "/login")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url)
     return Viewer(user=admin, page=page, errors=errors, tz=chosen or browser_tz)
 
 
@@ -253,11 +249,7 @@ def test_without_javascript_a_chosen_timezone_is_rendered_by_the_server(
 
     errors: list[str] = []
     page = _page(chromium, errors, timezone_id="Europe/Berlin", locale="en-GB", java_script_enabled=False)
-    page.goto(live_server.url + "/login")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url)
     page.goto(f"{live_server.url}/backups/{job.pk}")
 
     assert "America/Los_Angeles" in page.inner_text("footer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -543,7 +544,7 @@ def test_it_says_no_data_yet_for_a_what_if_without_history(viewer: Client) -> No
     assert "No data yet" in body
 
 
-def test_it_replays_the_planner_without_foresight(viewer: Client, now: Any) -> None:
+def test_it_replays_the_planner_without_foresight(viewer: Client, now: Any, workers_inline: None) -> None:
     from carbon.services import load_demo_data
 
     # The replay leaves the model its 15 days of history before the first job (as `backtest` does).
@@ -600,8 +601,9 @@ def test_it_keeps_marginal_signal_figures_apart_on_the_overview(viewer: Client, 
 
 
 def test_it_keeps_a_what_if_answer_until_the_data_it_reads_changes(
-    viewer: Client, demo_data: None, monkeypatch: Any
+    viewer: Client, demo_data: None, monkeypatch: Any, workers_inline: None
 ) -> None:
+    # workers_inline: the replay the page hands to the workers runs at once (django-q2's sync mode).
     from carbon.models import Zone
     from carbon.services import bump_data_version
     from reports import whatif
@@ -875,6 +877,7 @@ def test_a_what_if_first_view_reads_the_readings_once_for_the_same_answer(
     version = carbon_services.data_version(fr.pk)
     # Each part read on its own, as before:
     cache.clear()
+    whatif.store().clear()
     fp = whatif._fingerprint(fr, end - timedelta(days=days), end, version)
     distribution = whatif._distribution(fr, end, days, fp, 2, 4)
     replay = whatif._replay(fr, end, whatif._fingerprint(fr, *whatif._replay_range(end), version), 2, 4)
@@ -883,6 +886,7 @@ def test_a_what_if_first_view_reads_the_readings_once_for_the_same_answer(
     real = carbon_services.actual_rows
     monkeypatch.setattr(carbon_services, "actual_rows", lambda *a, **kw: reads.append(a) or real(*a, **kw))
     cache.clear()
+    whatif.store().clear()
     found = whatif.answer(fr, 2, 4, days)
     assert len(reads) == 1  # one query for both parts
     assert found["replay"] == replay
@@ -890,7 +894,81 @@ def test_a_what_if_first_view_reads_the_readings_once_for_the_same_answer(
     chart_id = re.compile(r"chart-[0-9a-f]+")
     assert chart_id.sub("", found["chart"]) == chart_id.sub("", distribution["chart"])
     # The replay already kept: the distribution reads its own range only.
-    cache.delete(whatif._distribution_key(fr, end, days, fp, 2, 4))
+    whatif.store().delete(whatif._distribution_key(fr, end, days, fp, 2, 4))
     reads.clear()
     assert whatif.answer(fr, 2, 4, days)["result"] == distribution["result"]
     assert [a[1] for a in reads] == [end - timedelta(days=days)]
+
+
+def _queued_tasks() -> list[dict[str, Any]]:
+    """Every task waiting in django-q2's broker (ORM or Redis), taken off it."""
+    from django_q.brokers import get_broker
+    from django_q.signing import SignedPackage
+
+    broker, tasks = get_broker(), []
+    while found := broker.dequeue():
+        for ack, payload in found:
+            tasks.append(SignedPackage.loads(payload))
+            broker.acknowledge(ack)
+    return tasks
+
+
+def test_a_what_if_first_view_hands_the_replay_to_the_workers_and_reloads_until_it_is_there(
+    viewer: Client, now: Any, monkeypatch: Any
+) -> None:
+    from carbon.services import load_demo_data
+    from reports import tasks, whatif
+
+    load_demo_data(days=20, now=now)
+    _queued_tasks()
+    replays: list[Any] = []
+    real = whatif._backtest
+    monkeypatch.setattr(whatif, "_backtest", lambda *a, **kw: replays.append(a) or real(*a, **kw))
+    url = "/what-if?zone=FR&duration_hours=1&flexibility_hours=6&days=30"
+    first = viewer.get(url).content.decode()
+    # The distribution is there; the replay is not computed in the request but handed over once.
+    assert "median saving" in first and "plotly-graph-div" in first and replays == []
+    assert 'id="replay-pending"' in first and "The workers are replaying" in first
+    assert '<meta http-equiv="refresh" content="3">' in first
+    assert "This page reloads itself until the replay is here" in first
+    second = viewer.get(url).content.decode()
+    assert 'id="replay-pending"' in second and replays == []
+    handed = _queued_tasks()
+    assert [(t["func"], t["args"]) for t in handed] == [(whatif.REPLAY_TASK, (Zone.objects.get(code="FR").pk, 1.0, 6.0))]
+    # Another history for the same job and wait: the same replay, not handed again.
+    viewer.get(url.replace("days=30", "days=90"))
+    assert _queued_tasks() == []
+    # What a worker does with it; then the page shows the replay and stops reloading.
+    assert "% saved" in tasks.compute_replay(*handed[0]["args"]) and len(replays) == 1
+    done = viewer.get(url).content.decode()
+    assert "Without foresight" in done and "with perfect foresight. HyperSDK" in done
+    assert 'id="replay-pending"' not in done and 'http-equiv="refresh"' not in done
+    assert tasks.compute_replay(*handed[0]["args"]) and len(replays) == 1  # kept: not computed twice
+    assert tasks.compute_replay(999_999, 1.0, 6.0) == "zone 999999 is gone"
+
+
+def test_a_what_if_page_says_when_the_workers_have_not_answered(viewer: Client, now: Any) -> None:
+    from carbon import services as carbon_services
+    from carbon.services import load_demo_data
+    from reports import whatif
+
+    load_demo_data(days=20, now=now)
+    _queued_tasks()
+    url = "/what-if?zone=FR&duration_hours=1&flexibility_hours=6&days=30"
+    viewer.get(url)
+    handed = _queued_tasks()
+    assert len(handed) == 1 and handed[0]["func"] == whatif.REPLAY_TASK
+    # Handed over three minutes ago and still not there (the workers are stopped or busy).
+    fr, store = Zone.objects.get(code="FR"), whatif.store()
+    end = whatif.period_end(timezone.now())
+    fp = whatif._fingerprint(fr, *whatif._replay_range(end), carbon_services.data_version(fr.pk))
+    marker = whatif._replay_key(fr, end, fp, 1.0, 6.0) + ":queued"
+    assert store.get(marker) is not None
+    store.set(marker, time.time() - 180, timeout=whatif.QUEUED_SECONDS)
+    body = viewer.get(url).content.decode()
+    assert "they have not finished it yet" in body and "make run" in body
+    assert 'http-equiv="refresh"' not in body  # no endless reloading
+    assert _queued_tasks() == []  # nor handed again before QUEUED_SECONDS
+    store.delete(marker)  # past QUEUED_SECONDS: the next view hands it again
+    assert 'id="replay-pending"' in viewer.get(url).content.decode()
+    assert [(t["func"], t["args"]) for t in _queued_tasks()] == [(whatif.REPLAY_TASK, handed[0]["args"])]

@@ -34,7 +34,10 @@ def test_the_savings_page_says_when_no_backup_ran_dirtier(viewer: Client, now: A
     )
 
 
-def test_the_what_if_replay_says_how_many_backups_waiting_made_dirtier(viewer: Client, now: Any) -> None:
+def test_the_what_if_replay_says_how_many_backups_waiting_made_dirtier(
+    viewer: Client, now: Any, workers_inline: None
+) -> None:
+    # workers_inline: the replay the page hands to the workers runs at once (django-q2 sync mode).
     from carbon.services import load_demo_data
 
     load_demo_data(days=20, now=now)  # the model's 15 days of history, then 5 days replayed

@@ -1,5 +1,7 @@
-"""`make run` / scripts/run.sh for real: the banner only once /health answers, and Ctrl-C (SIGINT to
-the foreground process group) stops every process it started and frees the port (issue 11, item 7).
+"""`make run` / scripts/run.sh for real: the banner only once /health answers, the web processes and
+the workers working together (a what-if replay a page hands over is computed by a worker and read
+back by the web), and Ctrl-C (SIGINT to the foreground process group) stops every process it
+started and frees the port (issue 11, item 7).
 
 Own port (HYPERWEB_PORT=8103) and own data folder: nothing shared with a running hyperweb.
 """
@@ -7,8 +9,10 @@ Own port (HYPERWEB_PORT=8103) and own data folder: nothing shared with a running
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -53,7 +57,8 @@ def _start(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen, queue.Queue]
         HYPERWEB_HOST=HOST,
         HYPERWEB_DATA_DIR=str(tmp_path / "data"),
         DJANGO_SUPERUSER_PASSWORD="run-script-test-password",
-        CARBON_DEMO_DAYS="1",
+        CARBON_DEMO_DAYS="9",  # a week for the what-if replay's model to learn from, and a day more
+        WHATIF_PRECOMPUTE="false",  # the replay below must come from the page's own request
         WEB_WORKERS="2",
         Q_WORKERS="2",
         PYTHONUNBUFFERED="1",
@@ -98,6 +103,7 @@ def test_ctrl_c_stops_every_process_and_frees_the_port(tmp_path: Path) -> None:
             assert response.status == 200
         started = descendants(proc.pid)
         assert len(started) >= 6, started  # gunicorn master + workers, qcluster, sentinel, workers...
+        _what_if_replay_goes_through_the_workers()
         asked = time.monotonic()
         os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
         proc.wait(STOP_BUDGET + 15)
@@ -117,6 +123,25 @@ def test_ctrl_c_stops_every_process_and_frees_the_port(tmp_path: Path) -> None:
     print(f"stopped in {took:.1f} s")
     output = "".join(_drain(lines))
     assert "hyperweb stopped" in output and "is free" in output, output[-3000:]
+
+
+def _what_if_replay_goes_through_the_workers() -> None:
+    """Signed in as the admin: a what-if page hands its replay to the workers (the ORM broker) and
+    says so; a worker computes it into the shared file cache, where the page finds it."""
+    base = f"http://{HOST}:{PORT}"
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    login = browser.open(base + "/login", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
+    form = f"csrfmiddlewaretoken={token}&username=admin&password=run-script-test-password"
+    assert "/login" not in browser.open(base + "/login", data=form.encode(), timeout=10).url
+    url = base + "/what-if?zone=DE&duration_hours=1&flexibility_hours=8&days=30"
+    first = browser.open(url, timeout=30).read().decode()
+    assert "median saving" in first and 'id="replay-pending"' in first, first[-2000:]
+    deadline = time.monotonic() + 120
+    while 'id="made-worse"' not in (body := browser.open(url, timeout=30).read().decode()):
+        assert 'id="replay-pending"' in body and time.monotonic() < deadline, body[-2000:]
+        time.sleep(1)
+    assert "Without foresight" in body and 'http-equiv="refresh"' not in body
 
 
 def _drain(lines: queue.Queue) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.roles import ensure_roles
-from tests.dashboard.conftest import PASSWORD
+from tests.dashboard.conftest import PASSWORD, sign_in
 from tests.dashboard.test_e2e_actions import ARTIFACTS, _page, chromium  # noqa: F401 (fixture)
 from tests.scheduler.factories import BackupJobFactory, BackupPolicyFactory
 from tests.scheduler.lifecycle import make_backup
@@ -48,11 +48,7 @@ def test_it_shows_lifecycle_times_in_the_viewers_timezone(
 
     errors: list[str] = []
     page = _page(chromium, errors, timezone_id="Europe/Berlin", locale="en-GB")
-    page.goto(live_server.url + "/login")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    sign_in(page, live_server.url)
 
     def local(selector: str) -> str:
         text = page.inner_text(selector)
