@@ -29,7 +29,9 @@ Then the what-if page: its answer computed, and the whole page once the workers'
 same data folder, Debian's chromium signed in as the admin, and the overview, the DE zone page and
 the savings page loaded `--runs` times each, cold (new browser context: empty cache) and warm (the
 same context again). Reported per page: bytes transferred (compressed bodies plus headers) and
-milliseconds from navigation start until every chart on the page is drawn (medians).
+milliseconds from navigation start until every chart on the page is drawn (medians). Then, with the
+same server setup, four users at once each open a different what-if choice not precomputed (fresh
+server and emptied caches, 3 rounds): each whole page's time.
 """
 
 from __future__ import annotations
@@ -292,6 +294,56 @@ def whatif_figures(runs: int) -> dict[str, float]:
     }
 
 
+WHATIF_USERS = [(2, 4), (1, 24), (4, 8), (1, 8)]  # (job hours, wait hours): one user each, 90 days
+
+
+def whatif_users(folder: Path, port: int, rounds: int) -> list[list[float]]:
+    """Four users at once, each opening a different what-if choice not precomputed (WHATIF_USERS),
+    whole pages through gunicorn as `make run` serves it, signed in with a session cookie; no
+    workers run, so each replay is only handed over. A fresh server and emptied caches each round
+    (`rounds` times); returns each round's four page times in seconds."""
+    import concurrent.futures
+    import http.cookiejar
+    import urllib.parse
+    import urllib.request
+
+    from django.core.cache import cache, caches
+    from django.db import connection
+
+    base = f"http://127.0.0.1:{port}"
+
+    def signed_in() -> urllib.request.OpenerDirector:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(f"{base}/login").read()
+        token = next(c.value for c in jar if c.name == "csrftoken")
+        form = {"username": "bench", "password": "bench-password-1", "csrfmiddlewaretoken": token}
+        login = urllib.request.Request(
+            f"{base}/login", data=urllib.parse.urlencode(form).encode(), headers={"Referer": f"{base}/login"}
+        )
+        opener.open(login).read()
+        return opener
+
+    def open_page(user: urllib.request.OpenerDirector, choice: tuple[int, int]) -> float:
+        url = f"{base}/what-if?zone=DE&duration_hours={choice[0]}&flexibility_hours={choice[1]}&days=90"
+        started = time.perf_counter()
+        body = user.open(url).read()
+        assert b"median saving" in body, url
+        return time.perf_counter() - started
+
+    env = dict(os.environ, HYPERWEB_DATA_DIR=str(folder), DEBUG="0")
+    results = []
+    for _ in range(rounds):
+        cache.clear()
+        caches["whatif"].clear()
+        connection.close()
+        with runinfo.gunicorn(port, env):
+            users = [signed_in() for _ in WHATIF_USERS]
+            with concurrent.futures.ThreadPoolExecutor(len(WHATIF_USERS)) as pool:
+                results.append(list(pool.map(open_page, users, WHATIF_USERS)))
+    return results
+
+
 def browser(folder: Path, port: int, runs: int) -> dict[str, dict[str, float]]:
     """bench_pageload's measurement of BROWSER_PAGES (its server, sign-in and loads), `runs` times."""
     import bench_pageload  # benchmarks/, beside this script; it needs Playwright, only --browser does
@@ -382,6 +434,18 @@ def main() -> None:
                     f"{url:<22}{r['cold_bytes'] / 1000:>9.0f}{r['cold_ms']:>9.0f}"
                     f"{r['warm_bytes'] / 1000:>9.1f}{r['warm_ms']:>9.0f}"
                 )
+            rounds = whatif_users(folder, args.port, 3)
+            pages = [t for r in rounds for t in r]
+            from django_q.models import OrmQ
+
+            OrmQ.objects.filter(key=settings.Q_CLUSTER["name"]).delete()  # the replays the pages handed over
+            print(
+                "\nwhat-if, four users at once on choices not precomputed ("
+                + ", ".join(f"{d} h/{w} h" for d, w in WHATIF_USERS)
+                + ", 90 d), whole pages through gunicorn, 3 rounds: "
+                + "; ".join(", ".join(f"{t:.2f}" for t in r) for r in rounds)
+                + f" s (median {statistics.median(pages):.2f} s, max {max(pages):.2f} s)"
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
