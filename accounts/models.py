@@ -115,3 +115,17 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"preferences of {self.user}"
+
+
+class LoginFailure(models.Model):
+    """Failed logins counted against one address or one username (a hashed `key`) in a fixed window
+    that starts at the first failure (accounts.services.check_password). In the database so that
+    every web process, and every machine serving the same database, counts together; increments
+    are single UPDATE statements, so concurrent failures are not lost."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    window_start = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.count} failed logins since {format_utc_short(self.window_start)}"

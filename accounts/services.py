@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,10 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.cache import cache
+from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import APIKey, APIToken, digest
+from accounts.models import APIKey, APIToken, LoginFailure, digest
 
 # last_used_at is for humans ("is this key still in use?"); writing it at most once a minute keeps
 # an authenticated read to a single SELECT under load.
@@ -50,7 +51,8 @@ def token_for_bearer(plain: str, *, now: datetime | None = None) -> APIToken | N
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins from this address or for this username in the last minute."""
+    """Too many failed logins from this address or for this username in the last minute; `retry_after`
+    is the seconds until the window that reached the limit ends."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed logins; try again in {retry_after} s")
@@ -68,31 +70,40 @@ class Login:
     expires_at: datetime
 
 
-_WINDOW = 60  # seconds: API_LOGIN_ATTEMPTS_PER_MINUTE counts failures in fixed one-minute windows
+_WINDOW = timedelta(seconds=60)  # API_LOGIN_ATTEMPTS_PER_MINUTE counts failures in one-minute windows
 
 
 def _failure_keys(client_ip: str, username: str) -> list[str]:
     # Counting per address stops one client guessing many accounts; counting per username stops
-    # many addresses guessing one account. Hashed: usernames may hold characters no cache accepts.
+    # many addresses guessing one account. Hashed: a username may be long or hold any character.
     def tag(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
-    return [f"login-fail:ip:{tag(client_ip)}", f"login-fail:user:{tag(username.lower())}"]
+    return [f"ip:{tag(client_ip)}", f"user:{tag(username.lower())}"]
 
 
-def _throttled(keys: list[str]) -> bool:
-    limit = settings.API_LOGIN_ATTEMPTS_PER_MINUTE
-    counts = cache.get_many(keys)
-    return any(count >= limit for count in counts.values())
+def _retry_after(keys: list[str], now: datetime) -> int | None:
+    """Seconds until every window of `keys` at the limit has ended, or None when none is."""
+    ends = list(
+        LoginFailure.objects.filter(
+            key__in=keys, window_start__gt=now - _WINDOW, count__gte=settings.API_LOGIN_ATTEMPTS_PER_MINUTE
+        ).values_list("window_start", flat=True)
+    )
+    if not ends:
+        return None
+    return max(1, math.ceil((max(ends) + _WINDOW - now).total_seconds()))
 
 
-def _record_failure(keys: list[str]) -> None:
+def _record_failure(keys: list[str], now: datetime) -> None:
+    """Count a failure against each key: one more in its window, or a new window from `now`. Each
+    statement stands alone (no transaction holding several row locks, so no lock cycles between
+    concurrent logins); the increment is one UPDATE, so concurrent failures all count."""
+    LoginFailure.objects.filter(window_start__lte=now - _WINDOW).delete()  # ended windows
     for key in keys:
-        if not cache.add(key, 1, timeout=_WINDOW):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=_WINDOW)
+        if not LoginFailure.objects.filter(key=key, window_start__gt=now - _WINDOW).update(
+            count=F("count") + 1
+        ):
+            LoginFailure.objects.update_or_create(key=key, defaults={"window_start": now, "count": 1})
 
 
 def client_ip(meta: Mapping[str, Any]) -> str:
@@ -106,16 +117,17 @@ def check_password(username: str, password: str, *, client_ip: str) -> AbstractB
 
     Raises LoginThrottled before even checking the password once the failure limit is reached (so a
     correct guess cannot be confirmed while throttled), and LoginFailed on a wrong password or an
-    inactive account, counting the failure. The counters live in Django's cache: the default
-    local-memory cache counts per process, so with N web processes the effective limit is up to N
-    times the setting unless a shared cache (Redis) is configured.
+    inactive account, counting the failure. The counters are LoginFailure rows: every web process
+    counts together.
     """
+    now = timezone.now()
     keys = _failure_keys(client_ip, username)
-    if _throttled(keys):
-        raise LoginThrottled(_WINDOW)
+    retry_after = _retry_after(keys, now)
+    if retry_after is not None:
+        raise LoginThrottled(retry_after)
     user = authenticate(username=username, password=password)
     if user is None or not user.is_active:
-        _record_failure(keys)
+        _record_failure(keys, now)
         raise LoginFailed("invalid username or password")
     return user
 

@@ -243,13 +243,13 @@ else:
 # ================================================================================================
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 
-# Login throttle counters (accounts.services), the carbon status cache and the what-if answers
-# must be shared by every web process, or each gunicorn worker counts on its own and the effective
-# limit is N times the setting. With REDIS_URL, Django's built-in RedisCache (the `redis` package,
-# already required by django-q2) in the same Redis, its keys prefixed so they never meet the
-# broker's; without it, the per-process local-memory cache (fine for a single process: tests,
-# `runserver`). Note: cache.clear() on RedisCache flushes the whole Redis database, the broker's
-# queue included; nothing in hyperweb calls it outside tests.
+# The default cache (the carbon status cache, the overview's tiles) is best shared by every web
+# process. With REDIS_URL, Django's built-in RedisCache (the `redis` package, already required by
+# django-q2) in the same Redis, its keys prefixed so they never meet the broker's; without it, each
+# process's local memory (a miss costs a recomputation, nothing more). The login throttle's counters
+# are in the database (accounts.LoginFailure), so every process counts together either way. Note:
+# cache.clear() on RedisCache flushes the whole Redis database, the broker's queue included; nothing
+# in hyperweb calls it outside tests.
 if REDIS_URL:
     CACHES = {
         "default": {
