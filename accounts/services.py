@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -97,13 +98,21 @@ def _retry_after(keys: list[str], now: datetime) -> int | None:
 def _record_failure(keys: list[str], now: datetime) -> None:
     """Count a failure against each key: one more in its window, or a new window from `now`. Each
     statement stands alone (no transaction holding several row locks, so no lock cycles between
-    concurrent logins); the increment is one UPDATE, so concurrent failures all count."""
-    LoginFailure.objects.filter(window_start__lte=now - _WINDOW).delete()  # ended windows
+    concurrent logins); an increment is one UPDATE and a new window one INSERT that, when another
+    login opened the window first, counts in that one instead, so concurrent failures all count."""
+    cutoff = now - _WINDOW
+    LoginFailure.objects.filter(window_start__lte=cutoff).delete()  # ended windows
     for key in keys:
-        if not LoginFailure.objects.filter(key=key, window_start__gt=now - _WINDOW).update(
-            count=F("count") + 1
-        ):
-            LoginFailure.objects.update_or_create(key=key, defaults={"window_start": now, "count": 1})
+        for _ in range(3):  # bounded: each round either counts or sees another login's row
+            if LoginFailure.objects.filter(key=key, window_start__gt=cutoff).update(count=F("count") + 1):
+                break
+            LoginFailure.objects.filter(key=key, window_start__lte=cutoff).delete()
+            try:
+                with transaction.atomic():
+                    LoginFailure.objects.create(key=key, window_start=now, count=1)
+                break
+            except IntegrityError:
+                continue  # another login opened this key's window meanwhile: count in it
 
 
 def client_ip(meta: Mapping[str, Any]) -> str:
@@ -127,7 +136,7 @@ def check_password(username: str, password: str, *, client_ip: str) -> AbstractB
         raise LoginThrottled(retry_after)
     user = authenticate(username=username, password=password)
     if user is None or not user.is_active:
-        _record_failure(keys, now)
+        _record_failure(keys, timezone.now())  # after the password check's own time
         raise LoginFailed("invalid username or password")
     return user
 

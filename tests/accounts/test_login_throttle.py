@@ -4,16 +4,19 @@ counts down to the end of the window that reached the limit."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import LoginFailure
-from accounts.services import LoginFailed, LoginThrottled, check_password
+from accounts.services import LoginFailed, LoginThrottled, _failure_keys, _record_failure, check_password
 from tests.scheduler.factories import manage, sqlite_site
 
 
@@ -115,3 +118,29 @@ def test_failures_in_separate_processes_count_together(tmp_path: Path) -> None:
         ),
     )
     assert answer.split()[0] == "refused" and 0 < int(answer.split()[1]) <= 60, answer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failures_at_the_same_moment_all_count() -> None:
+    """Six logins failing five times each, started together on their own connections, the first
+    of them opening the window at once: all 30 failures are counted, on both keys."""
+    now, keys = timezone.now(), _failure_keys("10.3.3.3", "erin")
+    start, errors = threading.Barrier(6), []
+
+    def fail() -> None:
+        try:
+            start.wait()
+            for _ in range(5):
+                _record_failure(keys, now)
+        except Exception as error:  # reported below: a thread's exception would vanish
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fail) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert sorted(LoginFailure.objects.values_list("count", flat=True)) == [30, 30]
