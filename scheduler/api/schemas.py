@@ -22,6 +22,7 @@ from scheduler.services.definitions import (
     MAX_DELAY,
     MAX_ID_LENGTH,
     METADATA_RULES,
+    MISPLACED_KEYS,
     Rule,
     column_max_length,
 )
@@ -122,7 +123,19 @@ def job_definition_schema() -> dict[str, Any]:
         "description": "A HyperSDK JobDefinition. Keys not listed are kept as given; secrets "
         "(password, token, ... and passwords inside URLs) are never stored in it nor echoed.",
         "required": [rule.key for rule in DEFINITION_RULES if rule.required],
-        "properties": {rule.key: rule_schema(rule, columns) for rule in DEFINITION_RULES},
+        "properties": {
+            **{rule.key: rule_schema(rule, columns) for rule in DEFINITION_RULES},
+            # Only null (not set) here; any value is a 400 naming the key: they go in metadata.
+            **{
+                key: {
+                    "type": "string",
+                    "enum": [None],
+                    "nullable": True,
+                    "description": f"refused: it goes in {where}",
+                }
+                for key, where in MISPLACED_KEYS.items()
+            },
+        },
     }
 
 

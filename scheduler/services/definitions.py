@@ -195,6 +195,23 @@ DEFINITION_RULES: tuple[Rule, ...] = (
     Rule("metadata", "object"),
 )
 
+# hyperweb's scheduling keys sent beside vm_path instead of inside `metadata` (and the names a
+# caller may use for them: `/schedules` takes `zone`, HyperSDK's Python client `max_delay_hours`).
+# Other unknown keys are kept as given, as HyperSDK's daemon ignores them; these would be kept and
+# never read, so the job would run at once instead of in the window asked for: refused, saying
+# where they go.
+MISPLACED_KEYS: dict[str, str] = {
+    **{rule.key: f"metadata.{rule.key}" for rule in METADATA_RULES},
+    "zone": "metadata.carbon_zone",
+    "max_delay_hours": "metadata.carbon_max_delay (in nanoseconds)",
+    "max_intensity": "metadata.carbon_max_intensity",
+}
+
+
+def misplaced_key_message(key: str) -> str:
+    return f"{key}: not a JobDefinition key; it goes in {MISPLACED_KEYS[key]}"
+
+
 # The BackupJob columns text rules name (their max_length caps the text).
 TEXT_COLUMNS = ("name", "vm_path", "target")
 
@@ -358,14 +375,20 @@ def check_id(value: Any, max_length: int) -> str:
     return value
 
 
-def parse_definition(raw: Any, *, now: datetime) -> ParsedDefinition:
-    """Validate one JobDefinition; raise InvalidDefinition with a one-line reason."""
+def parse_definition(raw: Any, *, now: datetime, submitted: bool = True) -> ParsedDefinition:
+    """Validate one JobDefinition; raise InvalidDefinition with a one-line reason. `submitted`:
+    a caller's new definition (refusing MISPLACED_KEYS); False for a stored policy template, so a
+    template stored before that check still runs."""
     if not isinstance(raw, dict):
         raise malformed("a job definition must be a JSON object", "body")
     definition, secrets = strip_secrets(raw)
     # null means "not set" for every key of a JobDefinition (clients send them): dropped, so the
     # stored definition (and what is echoed) carries only values of the documented types.
     definition = {key: value for key, value in definition.items() if value is not None}
+    if submitted:
+        for key in definition:
+            if key in MISPLACED_KEYS:
+                raise malformed(misplaced_key_message(key), key)
     columns = {name: column_max_length(BackupJob, name) for name in TEXT_COLUMNS}
     for rule in DEFINITION_RULES:
         if rule.key in definition or rule.required:

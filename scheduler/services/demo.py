@@ -30,7 +30,13 @@ def demo_lifecycle(policy: BackupPolicy, *, count: int = 3) -> list[str]:
         now = timezone.now()
         template = {**(policy.job_template or {}), "metadata": {"carbon_aware": False}}
         template.pop("id", None)
-        job = build_job(parse_definition(template, now=now), None, now=now, zone=policy.zone, policy=policy)
+        job = build_job(
+            parse_definition(template, now=now, submitted=False),
+            None,
+            now=now,
+            zone=policy.zone,
+            policy=policy,
+        )
         create_and_plan([job], now=now)
         if execute_job(job.pk) == "completed":
             made.append(job.pk)

@@ -268,7 +268,7 @@ def run_policy(
         metadata.setdefault("data_size_gb", policy.data_size_gb)
     template["metadata"] = metadata
     template.setdefault("name", policy.name)
-    parsed = parse_definition(template, now=now)
+    parsed = parse_definition(template, now=now, submitted=False)
     job = build_job(parsed, user, now=now, zone=policy.zone, policy=policy)
     if carbon_aware:
         job.earliest_start, job.latest_start = flexible_window(policy, now)

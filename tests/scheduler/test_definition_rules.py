@@ -15,6 +15,7 @@ from scheduler.api.serializers import JobDefinitionSerializer
 from scheduler.services.definitions import (
     DEFINITION_RULES,
     METADATA_RULES,
+    MISPLACED_KEYS,
     InvalidDefinition,
     MalformedDefinition,
     Rule,
@@ -112,9 +113,20 @@ def test_a_metadata_key_is_accepted_exactly_when_the_schema_allows_it(rule: Rule
         assert refused_naming(definition, f"metadata.{rule.key}") is not expected, (rule.key, value)
 
 
+@pytest.mark.parametrize("key", MISPLACED_KEYS)
+def test_a_scheduling_key_outside_metadata_is_refused_as_the_schema_says(key: str) -> None:
+    properties = schemas.job_definition_schema()["properties"]
+    for value in SAMPLES:
+        if value is None:  # null means "not set" for every key: dropped before any check
+            assert accepts(properties[key], value) and not refused_naming({"vm_path": "vm1", key: value}, key)
+            continue
+        assert not accepts(properties[key], value), (key, value)
+        assert refused_naming({"vm_path": "vm1", key: value}, key), (key, value)
+
+
 def test_the_schema_and_the_serializer_list_exactly_the_validators_keys() -> None:
     keys = [rule.key for rule in DEFINITION_RULES]
-    assert list(schemas.job_definition_schema()["properties"]) == keys
+    assert list(schemas.job_definition_schema()["properties"]) == keys + list(MISPLACED_KEYS)
     assert list(schemas.metadata_schema()["properties"]) == [rule.key for rule in METADATA_RULES]
     assert list(JobDefinitionSerializer().fields) == keys
     assert schemas.job_definition_schema()["required"] == ["vm_path"]

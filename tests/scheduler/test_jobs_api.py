@@ -64,6 +64,40 @@ def test_it_refuses_a_batch_with_a_malformed_definition_and_stores_none(operator
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("key", "value", "where"),
+    [
+        ("zone", "DE", "metadata.carbon_zone"),
+        ("carbon_zone", "DE", "metadata.carbon_zone"),
+        ("carbon_aware", True, "metadata.carbon_aware"),
+        ("max_delay_hours", 4, "metadata.carbon_max_delay"),
+        ("data_size_gb", 20, "metadata.data_size_gb"),
+    ],
+)
+def test_it_refuses_a_scheduling_key_outside_metadata_and_says_where_it_goes(operator_api, key, value, where):
+    """A carbon key beside vm_path would be kept and never read: the job would run at once, not in
+    the clean window its caller asked for. Refused, naming the key and where it belongs."""
+    body = [{"vm_path": "a.img"}, {"vm_path": "b.img", key: value}]
+    response = operator_api.post("/jobs/submit", body, format="json")
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert list(fields) == [f"[1].{key}"]
+    assert f"goes in {where}" in fields[f"[1].{key}"][0]
+    assert f"[1].{key}" in response.json()["error"]
+    assert not BackupJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_keeps_other_keys_it_does_not_know_as_given(operator_api):
+    """HyperSDK's daemon ignores keys it does not know; so does hyperweb, keeping them in the
+    definition it echoes (only hyperweb's own scheduling keys are refused outside metadata)."""
+    response = operator_api.post("/jobs/submit", {"vm_path": "a.img", "ticket": "OPS-12"}, format="json")
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+    job = operator_api.get(f"/jobs/{response.json()['job_ids'][0]}").json()
+    assert job["definition"]["ticket"] == "OPS-12"
+
+
+@pytest.mark.django_db
 def test_it_refuses_a_body_that_is_no_submit_shape(operator_api) -> None:
     response = operator_api.post("/jobs/submit", "just text", format="json")
     assert response.status_code == 400

@@ -63,6 +63,15 @@ def test_it_refuses_a_bad_cron_or_template(operator_api) -> None:
     assert missing.status_code == 400 and "vm_path" in missing.json()["error"]
 
 
+def test_it_refuses_a_carbon_key_in_the_template_outside_its_metadata(operator_api) -> None:
+    template = {"vm_path": "web.img", "zone": "DE"}
+    response = operator_api.post("/schedules", {**NIGHTLY, "job_template": template}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["job_template.zone"]
+    assert "goes in metadata.carbon_zone" in response.json()["error"]
+    assert not BackupPolicy.objects.exists()
+
+
 def test_it_enables_disables_and_triggers(operator_api) -> None:
     policy_id = operator_api.post("/schedules", NIGHTLY, format="json").json()["id"]
     assert operator_api.post(f"/schedules/{policy_id}/disable").json()["enabled"] is False
