@@ -72,6 +72,15 @@ def test_it_refuses_a_carbon_key_in_the_template_outside_its_metadata(operator_a
     assert not BackupPolicy.objects.exists()
 
 
+def test_a_template_stored_before_that_check_still_runs(operator_api) -> None:
+    policy = BackupPolicyFactory(
+        job_template={"vm_path": "vm.img", "zone": "DE", "metadata": {}}, carbon_aware=False
+    )
+    triggered = operator_api.post(f"/schedules/{policy.id}/trigger")
+    assert triggered.status_code == 200, triggered.json()
+    assert BackupJob.objects.get(pk=triggered.json()["job_id"]).definition["zone"] == "DE"
+
+
 def test_it_enables_disables_and_triggers(operator_api) -> None:
     policy_id = operator_api.post("/schedules", NIGHTLY, format="json").json()["id"]
     assert operator_api.post(f"/schedules/{policy_id}/disable").json()["enabled"] is False
