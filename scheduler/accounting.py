@@ -14,8 +14,13 @@ Steps, for a run that really happened from `started_at` to `completed_at`:
    it as a saving would be dishonest;
 5. saving = counterfactual - emissions (negative when waiting made it worse), never against a
    fixed "worst case".
-Numbers that rest on simulated, stale or forecast-only readings are flagged as such; a run with no
-readings at all gets no intensity and no emissions rather than a guess.
+Numbers that rest on simulated or stale readings are flagged as such. Measured readings are used
+where stored, the forecast stored for the same time otherwise (`forecast`: the forecast steps of
+`series`): `forecast_coverage` is the share of the run priced at the forecast; the run is
+`forecast_only` when every covered part of it is forecast, `partial_forecast` when some is; the
+counterfactual's share is `counterfactual_forecast_coverage`. `coverage` counts measured and
+forecast steps alike. A run with neither a reading nor a forecast over it gets no intensity and no
+emissions rather than a guess (`no_readings`); it is accounted again when readings arrive.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ class RunAccounting:
     stale: bool
     forecast_only: bool
     flags: list[str] = field(default_factory=list)
+    forecast_coverage: float = 0.0
+    counterfactual_forecast_coverage: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -77,7 +84,7 @@ def account_run(
     model: EnergyModel = DEFAULT_MODEL,
     simulated: bool = False,
     stale: bool = False,
-    forecast_only: bool = False,
+    forecast: SeriesLike | None = None,
 ) -> RunAccounting:
     """Account one run; see the module docstring for the steps and what each number means."""
     if completed_at < started_at:
@@ -89,6 +96,10 @@ def account_run(
     experienced, coverage = _mean_and_coverage(series, started_at, completed_at)
     counter_start = counterfactual_start(requested_at, earliest_start)
     counterfactual, counter_coverage = _mean_and_coverage(series, counter_start, counter_start + duration)
+    forecast_share = _coverage(forecast, started_at, completed_at)
+    counter_forecast_share = _coverage(forecast, counter_start, counter_start + duration)
+    # Forecast-only: what priced the run is the forecast alone (nothing measured over it).
+    forecast_only = experienced is not None and forecast_share > 1e-9 and forecast_share >= coverage - 1e-9
 
     emitted = None if experienced is None else emissions_kg(kwh, experienced)
     counter_kg = None if counterfactual is None else emissions_kg(kwh, counterfactual)
@@ -102,6 +113,10 @@ def account_run(
         for name, on in (("simulated", simulated), ("stale", stale), ("forecast_only", forecast_only))
         if on
     ]
+    if experienced is not None and not forecast_only and forecast_share > 1e-9:
+        flags.append("partial_forecast")
+    if counterfactual is not None and counter_forecast_share > 1e-9:
+        flags.append("counterfactual_forecast")
     if experienced is None:
         flags.append("no_readings")
     elif coverage < 1.0:
@@ -128,6 +143,8 @@ def account_run(
         stale=stale,
         forecast_only=forecast_only,
         flags=flags,
+        forecast_coverage=forecast_share,
+        counterfactual_forecast_coverage=counter_forecast_share,
     )
 
 
@@ -137,3 +154,11 @@ def _mean_and_coverage(series: SeriesLike, start: datetime, end: datetime) -> tu
     if end <= start:
         end = start + timedelta(seconds=1)
     return series.mean(start, end), series.coverage(start, end)
+
+
+def _coverage(series: SeriesLike | None, start: datetime, end: datetime) -> float:
+    if series is None:
+        return 0.0
+    if end <= start:
+        end = start + timedelta(seconds=1)
+    return series.coverage(start, end)

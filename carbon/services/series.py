@@ -7,7 +7,10 @@ A series for a zone is built from stored readings only (fetching is `fetching.py
 - sources in the zone's chain order, then any other stored source (e.g. an imported CSV); a
   higher-priority source wins where two overlap, a lower one only fills the gaps;
 - actual readings up to now, then the newest forecast issue (issued at or before now) from the
-  end of the actuals on.
+  end of the actuals on, and not before now; with `past_forecast` (accounting a run that already
+  happened) from the end of the actuals on even before now, so that a step whose measured reading
+  is not stored yet is priced at the forecast for it. `SeriesInfo.forecast` is those forecast
+  steps alone, so that a caller can say how much of an interval rests on the forecast.
 
 When every provider failed, the last known data is still returned, flagged `stale`; when there
 is nothing at all, NoData is raised: a number is never made up.
@@ -69,6 +72,14 @@ class SeriesInfo:
     forecast_only: bool
     signal: str = "average"
     points: list[ForecastPoint] = field(default_factory=list)
+    # The forecast steps of `series` alone, (start, end, value) in epoch seconds (the rest of
+    # `series` is measured readings); `forecast` is them as a series.
+    forecast_steps: tuple[tuple[float, float, float], ...] = ()
+
+    @property
+    def forecast(self) -> StepSeries:
+        steps = self.forecast_steps
+        return StepSeries([s[0] for s in steps], [s[1] for s in steps], [s[2] for s in steps])
 
 
 def _stale_after() -> timedelta:
@@ -179,19 +190,22 @@ def intensity_series(
     now: datetime | None = None,
     refresh: bool = False,
     with_points: bool = True,
+    past_forecast: bool = False,
 ) -> SeriesInfo:
     """The zone's merged series over [start, end) (see the module docstring).
 
     Reads stored data only, unless `refresh` asks to bring the current reading and the forecast
     up to date first (TTL permitting). `with_points=False` leaves `points` empty (a caller that
     needs only the series: a ForecastPoint per step costs more than the merge on a long range).
+    `past_forecast`: the forecast fills from the end of the actuals even before `now` (accounting
+    a finished run, scheduler.services.accounting).
     """
     now = resolve_now(now)
     start, end = resolve_now(start), resolve_now(end)
     if refresh and end > now - _stale_after():
         ensure_fresh_cached(zone, (CURRENT, FORECAST), now=now)
     actual_rows = _rows(zone, ACTUAL, start, end, start__lte=now)  # the step in progress counts
-    return _series(zone, start, end, now, actual_rows, with_points=with_points)
+    return _series(zone, start, end, now, actual_rows, with_points=with_points, past_forecast=past_forecast)
 
 
 def actual_rows(zone: Zone, start: datetime, end: datetime, *, now: datetime | None = None) -> list[tuple]:
@@ -252,6 +266,7 @@ def _series(
     *,
     extend: timedelta = timedelta(0),
     with_points: bool = True,
+    past_forecast: bool = False,
 ) -> SeriesInfo:
     """intensity_series from the actual rows (start, end, value, source, signal) overlapping
     [start, end) with start <= now, already read; the forecast is read here.
@@ -262,10 +277,11 @@ def _series(
     s_epoch, e_epoch = start.timestamp(), end.timestamp()
     r_epoch = (end + extend).timestamp()
     # The forecast only decides the signal when there is no actual at all: ask only then.
-    if actual_rows or end <= now:
+    if actual_rows or (end <= now and not past_forecast):
         signal = _choose_signal(zone, actual_rows)
     else:
-        forecast_probe = _rows(zone, FORECAST, max(start, now - _stale_after()), end, issued_at__lte=now)
+        probe_from = start if past_forecast else max(start, now - _stale_after())
+        forecast_probe = _rows(zone, FORECAST, probe_from, end, issued_at__lte=now)
         signal = _choose_signal(zone, forecast_probe)
     actual_rows = [r for r in actual_rows if r[4] == signal]
 
@@ -283,7 +299,9 @@ def _series(
 
     forecast: list[_Step] = []
     newest_issue: datetime | None = None
-    boundary = max(last_actual_end or 0.0, now.timestamp(), s_epoch)
+    # Planning: the forecast from now on. Accounting a past run (past_forecast): from the end of the
+    # actuals, so the steps not measured yet are priced at the forecast rather than left out.
+    boundary = max(last_actual_end or 0.0, s_epoch if past_forecast else now.timestamp(), s_epoch)
     if e_epoch > boundary:
         boundary_dt = datetime.fromtimestamp(boundary, tz=now.tzinfo)
         issues = _newest_issues(zone, signal, now, boundary_dt, end)
@@ -348,6 +366,7 @@ def _series(
         forecast_only=bool(steps) and not actual,
         signal=signal,
         points=points,
+        forecast_steps=tuple((s, e, v) for s, e, v, _, _ in forecast),
     )
 
 

@@ -4,9 +4,10 @@ It lives in the scheduler app (the URL stays /carbon/report): it reads carbon's 
 scheduler's jobs, and only the scheduler may import both.
 
 It composes the shared pieces rather than adding rules: the merged stored series
-(carbon.services.intensity_series), the run accounting the scheduler uses for its own jobs
-(scheduler.accounting.account_run: time-weighted mean over [start, end], counterfactual from the
-job's earliest allowed start), and the one energy model (scheduler.services.accounting).
+and the run accounting the scheduler uses for its own jobs (scheduler.services.accounting.
+account_stored over scheduler.accounting.account_run: time-weighted mean over [start, end],
+measured readings where stored and the forecast otherwise, counterfactual from the job's earliest
+allowed start), with the one energy model.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from carbon import services
 from carbon.intensity import Equivalents, emissions_kg, equivalent_text, equivalents
 from carbon.models import Zone
 from hyperweb.lib.timefmt import format_utc_short
-from scheduler.accounting import account_run, counterfactual_start
 from scheduler.models import BackupJob
+from scheduler.services.accounting import account_stored
 
 WORST_CASE_G_PER_KWH = 1000.0  # the original HyperSDK's "worst case", kept for its clients
 
@@ -77,24 +78,18 @@ def carbon_report(
     # imposed a later one (not_before, a policy window), else the request. One rule, the
     # accounting's (scheduler.accounting.counterfactual_start), for this report and every job.
     earliest_start = getattr(job, "earliest_start", None)
-    duration = end - start
-    counter_start = counterfactual_start(requested_at, earliest_start)
-    info = services.intensity_series(
-        zone, min(start, counter_start), max(end, counter_start + duration), now=now
-    )
-    run = account_run(
-        info.series,
+    # The same pricing as the scheduler's own jobs (scheduler.services.accounting.account_stored).
+    run, info = account_stored(
+        zone,
         requested_at=requested_at,
         earliest_start=earliest_start,
         started_at=start,
         completed_at=end,
         data_gb=data_gb,
         model=services.energy_model(),
-        simulated=info.simulated,
-        stale=info.stale,
-        forecast_only=info.forecast_only,
+        now=now,
     )
-    if run.intensity_experienced is None or run.emissions_kg is None:
+    if info is None or run.intensity_experienced is None or run.emissions_kg is None:
         raise NoReadings(
             f"no stored carbon intensity readings for {zone.code} cover "
             f"{format_utc_short(start)}..{format_utc_short(end)}"
@@ -115,9 +110,9 @@ def carbon_report(
         equivalent=equivalent_text(run.emissions_kg),
         equivalent_detail=equivalents(run.emissions_kg),
         source=",".join(sorted(info.sources)),
-        simulated=info.simulated,
-        stale=info.stale,
-        forecast_only=info.forecast_only,
+        simulated=run.simulated,
+        stale=run.stale,
+        forecast_only=run.forecast_only,
         flags=list(run.flags),
         timestamp=now,
     )

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from carbon import services as carbon_services
-from carbon.intensity import StepSeries, emissions_kg
+from carbon.intensity import EnergyModel, StepSeries, emissions_kg
 from carbon.models import CarbonReading
-from carbon.services import energy_model
+from carbon.services import NoData, SeriesInfo, energy_model, intensity_series
 from scheduler.accounting import RunAccounting, account_run, counterfactual_start
 from scheduler.models import BackupJob
-from scheduler.services.planning import zone_series
 
 if TYPE_CHECKING:
     from carbon.models import Zone
@@ -49,6 +48,52 @@ def decision_estimate(job: BackupJob, decision: dict[str, Any] | None = None) ->
     )
 
 
+def account_stored(
+    zone: Zone | None,
+    *,
+    requested_at: datetime,
+    earliest_start: datetime | None,
+    started_at: datetime,
+    completed_at: datetime,
+    data_gb: float,
+    model: EnergyModel,
+    now: datetime,
+) -> tuple[RunAccounting, SeriesInfo | None]:
+    """Account one finished run in `zone` from the stored readings (the one place a run is priced:
+    account_job for the scheduler's jobs, POST /carbon/report for a caller's operation).
+
+    The series is the zone's stored one over the run and its counterfactual, measured readings
+    where stored and the newest forecast for the rest (even for time already past: a step's
+    measured reading is stored only at the next refresh), so that a run after the last measured
+    reading is priced at the forecast, flagged forecast-based, and priced again when the
+    measurement arrives (reaccount_revised). No zone, or no data at all: energy only, no kg.
+    Returns the accounting and the series info it used (None when there was none).
+    """
+    info: SeriesInfo | None = None
+    if zone is not None:
+        counter_start = counterfactual_start(requested_at, earliest_start)
+        duration = completed_at - started_at
+        start = min(counter_start, started_at)
+        end = max(completed_at, counter_start + duration) + timedelta(seconds=1)
+        try:
+            info = intensity_series(zone, start, end, now=now, with_points=False, past_forecast=True)
+        except NoData as exc:
+            log.warning("no intensity series for %s: %s", zone.code, exc)
+    accounting = account_run(
+        info.series if info is not None else StepSeries([], [], []),
+        requested_at=requested_at,
+        earliest_start=earliest_start,
+        started_at=started_at,
+        completed_at=completed_at,
+        data_gb=data_gb,
+        model=model,
+        simulated=bool(info and info.simulated),
+        stale=bool(info and info.stale),
+        forecast=info.forecast if info is not None else None,
+    )
+    return accounting, info
+
+
 def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting | None:
     """Compute and store the job's energy, experienced intensity, emissions and saving.
 
@@ -63,28 +108,20 @@ def account_job(job: BackupJob, *, now: datetime | None = None) -> RunAccounting
     source_bytes = (job.result or {}).get("source_bytes")
     data_gb = source_bytes / 1e9 if source_bytes is not None else job.data_size_gb
     duration = job.completed_at - job.started_at
-    series, flags = StepSeries([], [], []), {"simulated": False, "stale": False, "forecast_only": False}
-    # The counterfactual starts at the job's earliest allowed start, not at the request when a
-    # caller imposed a later one (not_before): see scheduler/accounting.py, step 4.
     counter_start = counterfactual_start(job.requested_at, job.earliest_start)
-    if job.zone is not None:
-        start = min(counter_start, job.started_at)
-        end = max(job.completed_at, counter_start + duration) + timedelta(seconds=1)
-        found, found_flags = zone_series(job.zone, start, end, now=now)
-        if found is not None:
-            series, flags = found, found_flags
     model = energy_model()
-    accounting = account_run(
-        series,
+    accounting, info = account_stored(
+        job.zone,
         requested_at=job.requested_at,
         earliest_start=job.earliest_start,
         started_at=job.started_at,
         completed_at=job.completed_at,
         data_gb=data_gb,
         model=model,
-        simulated=bool(flags.get("simulated")),
-        stale=bool(flags.get("stale")),
-        forecast_only=bool(flags.get("forecast_only")),
+        now=now,
+    )
+    flags: dict[str, Any] = (
+        {"sources": sorted(info.sources), "signal": info.signal} if info is not None else {}
     )
     data = accounting.to_dict()
     if job.zone is not None and _rests_on_estimates(job, flags, counter_start, duration):

@@ -78,7 +78,7 @@ def test_it_flags_simulated_stale_and_partial_readings() -> None:
         data_gb=10,
         simulated=True,
         stale=True,
-        forecast_only=True,
+        forecast=s,  # the one step is a forecast: nothing measured over the run
     )
     assert acc.intensity_experienced == pytest.approx(300.0)  # only the covered half counts
     assert acc.coverage == pytest.approx(0.5)
