@@ -69,6 +69,9 @@ class Totals:
     # counterfactual as every saving, scheduler.accounting) and the kg they added in total.
     made_worse_runs: int = 0
     lost_kg: float = 0.0
+    # Backups not accounted yet: no intensity data (measured or forecast) for their run, so no kg;
+    # counted in `runs`, in no kg figure (the ESG report's `without_readings`).
+    without_readings: int = 0
 
     @property
     def simulated(self) -> bool:
@@ -89,6 +92,11 @@ def accounted_jobs() -> QuerySet[BackupJob]:
 # What a run read, as accounted (the energy model's input, the ESG report's data_gb), else the
 # size declared at submission.
 DATA_READ_GB = Coalesce(Cast(KT("accounting__data_gb"), FloatField()), F("data_size_gb"))
+
+
+# Backups not accounted yet (no kg): a group all of whose backups are is shown "not accounted",
+# never 0 g (templates/dashboard/_kg_cells.html).
+NOT_ACCOUNTED = Count("pk", filter=Q(emissions_kg__isnull=True))
 
 
 def _kg_sums(field: str, signal: Q) -> Coalesce:
@@ -112,6 +120,7 @@ def totals(jobs: QuerySet[BackupJob]) -> Totals:
         stale=Count("pk", filter=Q(stale=True)),
         made_worse=Count("pk", filter=Q(signal=AVERAGE, saving_kg__lt=0)),
         lost=Coalesce(Sum("saving_kg", filter=Q(signal=AVERAGE, saving_kg__lt=0)), 0.0),
+        without_readings=NOT_ACCOUNTED,
     )
     # Data backed up: what the runs really read (the ESG report's figure), not the archives' size.
     data_gb = row["read_gb"]
@@ -135,6 +144,7 @@ def totals(jobs: QuerySet[BackupJob]) -> Totals:
         marginal=marginal,
         made_worse_runs=row["made_worse"],
         lost_kg=-float(row["lost"]),
+        without_readings=row["without_readings"],
     )
 
 
@@ -166,6 +176,7 @@ def by_period(jobs: QuerySet[BackupJob], period: str) -> list[dict[str, Any]]:
             counterfactual=Coalesce(Sum("counterfactual_kg"), 0.0),
             avoided=Coalesce(Sum("saving_kg"), 0.0),
             simulated=Count("pk", filter=Q(simulated=True)),
+            without_readings=NOT_ACCOUNTED,
         )
     )
     for row in rows:
@@ -185,6 +196,7 @@ def by_zone(jobs: QuerySet[BackupJob]) -> list[dict[str, Any]]:
             counterfactual=Coalesce(Sum("counterfactual_kg"), 0.0),
             avoided=Coalesce(Sum("saving_kg"), 0.0),
             simulated=Count("pk", filter=Q(simulated=True)),
+            without_readings=NOT_ACCOUNTED,
         )
     )
 

@@ -94,6 +94,7 @@ class _Bucket:
         else:
             sums["emissions_kg"].add(row.emissions_kg)
             sums["kwh_with_intensity"].add(row.energy_kwh)
+            sums["accounted_data_gb"].add(row.data_gb)
             if row.simulated:
                 sums["simulated_kg"].add(row.emissions_kg)
         if row.avoided_kg is None or row.counterfactual_kg is None:
@@ -174,6 +175,7 @@ _SUMS = (
     "kwh_with_intensity",
     "kwh_with_counterfactual",
     "delay_minutes",
+    "accounted_data_gb",
 )
 _COUNTS = (
     "without_readings",
@@ -294,22 +296,34 @@ def _merge(signal: str, cells: dict[tuple[str, str, date], _Bucket], market: boo
 
 
 def _sci(totals: Figures, config: ReportConfig) -> Sci:
+    """Operational g per backup and per TB over the backups that have kg, numerator and
+    denominator alike (a backup not accounted yet adds neither kg nor TB nor a backup); embodied
+    over every backup's archives, per every backup and TB read."""
+    accounted, accounted_tb = totals.accounted, totals.accounted_data_gb / 1000.0
     tb = totals.data_gb / 1000.0
     embodied = None
     if config.embodied_kg_per_tb is not None:
         embodied = config.embodied_kg_per_tb * totals.written_gb / 1000.0
     operational_g = totals.emissions_kg * 1000.0
-    total_g = operational_g + (embodied or 0.0) * 1000.0
-    per_backup = operational_g / totals.backups if totals.backups else None
-    per_tb = operational_g / tb if tb > 0 else None
+    per_backup = operational_g / accounted if accounted else None
+    per_tb = operational_g / accounted_tb if accounted_tb > 0 else None
+    total_per_backup, total_per_tb = per_backup, per_tb
+    if embodied is not None:
+        total_per_backup = (
+            per_backup + embodied * 1000.0 / totals.backups
+            if per_backup is not None and totals.backups
+            else None
+        )
+        total_per_tb = per_tb + embodied * 1000.0 / tb if per_tb is not None and tb > 0 else None
     return Sci(
         g_per_backup=per_backup,
         g_per_tb=per_tb,
         embodied_kg=embodied,
-        total_g_per_backup=total_g / totals.backups
-        if totals.backups and embodied is not None
-        else per_backup,
-        total_g_per_tb=(total_g / tb if tb > 0 else None) if embodied is not None else per_tb,
+        total_g_per_backup=total_per_backup,
+        total_g_per_tb=total_per_tb,
+        backups=accounted,
+        data_gb=totals.accounted_data_gb,
+        unaccounted=totals.without_readings,
     )
 
 

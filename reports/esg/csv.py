@@ -53,7 +53,7 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bytes_written", "size of the archive written, bytes"),
     ("energy_kwh", "energy from the energy model, kWh"),
     ("intensity_gco2e_kwh", "time-weighted mean grid intensity over the run, gCO2e/kWh"),
-    ("coverage", "share of the run covered by readings, 0..1"),
+    ("coverage", "share of the run covered by readings, measured or forecast, 0..1"),
     ("emissions_kg", "location-based emissions = energy_kwh x intensity / 1000, kg CO2e"),
     ("market_kg", "market-based emissions with the supplier factor, kg CO2e (empty if not configured)"),
     (
@@ -64,11 +64,11 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("avoided_kg", f"counterfactual_kg - emissions_kg, kg CO2e ({AVOIDED_LABEL})"),
     ("simulated", "1 when the intensity came from the simulated provider"),
     ("stale", "1 when older stored data was used because providers were unreachable"),
-    ("forecast_only", "1 when no measured reading covered the run and a forecast was used"),
+    ("forecast_only", "1 when no measured reading covered the run and the stored forecast for it was used"),
     ("sources", "providers whose readings were used, ';'-separated"),
     (
         "flags",
-        "the accounting's flags, ';'-separated (e.g. partial_coverage, no_readings, estimated: provider estimates not yet measured)",
+        "the accounting's flags, ';'-separated (e.g. partial_coverage, partial_forecast: part of the run priced at the forecast, no_readings: not accounted yet, no kg, estimated: provider estimates not yet measured)",
     ),
 )
 HEADER = [name for name, _ in CSV_COLUMNS]
@@ -153,6 +153,11 @@ def rows_csv(
 
 SUMMARY_HEADER = ["section", "key", "metric", "value", "unit"]
 
+NOT_ACCOUNTED = "backups not accounted yet (no intensity data for their run; no kg counted)"
+# Figures that are unknown, not zero, when no backup of a set has them: written empty then.
+_NEEDS_KG = ("emissions_kg", "mean_intensity")
+_NEEDS_COUNTERFACTUAL = ("counterfactual_kg", "avoided_kg", "mean_counterfactual_intensity")
+
 _FIGURES: tuple[tuple[str, str, str], ...] = (
     ("backups", "backups", "count"),
     ("data_gb", "data backed up (read)", "GB"),
@@ -172,7 +177,8 @@ _FIGURES: tuple[tuple[str, str, str], ...] = (
     ("mean_delay_minutes", "mean delay", "minutes"),
     ("max_delay_minutes", "longest delay", "minutes"),
     ("deadline_misses", "deadline misses", "count"),
-    ("without_readings", "backups without readings (no kg counted)", "count"),
+    ("accounted", "backups with kg (accounted)", "count"),
+    ("without_readings", NOT_ACCOUNTED, "count"),
     ("without_counterfactual", "backups without counterfactual (no avoided kg counted)", "count"),
     ("simulated", "backups on simulated data", "count"),
     ("stale", "backups on stale data", "count"),
@@ -186,10 +192,14 @@ _FIGURES: tuple[tuple[str, str, str], ...] = (
 
 
 def _figures_lines(section: str, key: str, figures: Figures) -> Iterator[list[str]]:
+    no_kg = figures.backups > 0 and figures.accounted == 0
+    no_counterfactual = figures.backups > 0 and figures.without_counterfactual == figures.backups
     for attr, metric, unit in _FIGURES:
         value: float | int | None = getattr(figures, attr)
         if attr == "market_kg" and value is None:
             continue
+        if (no_kg and attr in _NEEDS_KG) or (no_counterfactual and attr in _NEEDS_COUNTERFACTUAL):
+            value = None  # not accounted: unknown, never 0
         yield [section, neutralise(key), metric, _number(value), unit]
 
 
@@ -248,12 +258,16 @@ def summary_csv(report: ESGReport) -> Iterator[str]:
     for line in _figures_lines("totals", "", report.totals):
         yield writer.writerow(line)
     sci = report.sci
+    # Kg and backups / TB of the same backups: those with kg (sci.backups); say so in the unit.
+    over = f", over the {sci.backups} backups with emissions"
+    if sci.unaccounted:
+        over += f" ({sci.unaccounted} not accounted yet left out)"
     for metric, number, unit in (
-        ("operational per backup", sci.g_per_backup, "gCO2e per backup"),
-        ("operational per TB", sci.g_per_tb, "gCO2e per TB read"),
+        ("operational per backup", sci.g_per_backup, "gCO2e per backup" + over),
+        ("operational per TB", sci.g_per_tb, "gCO2e per TB read" + over),
         ("embodied", sci.embodied_kg, "kg CO2e"),
-        ("total per backup", sci.total_g_per_backup, "gCO2e per backup"),
-        ("total per TB", sci.total_g_per_tb, "gCO2e per TB read"),
+        ("total per backup", sci.total_g_per_backup, "gCO2e per backup (operational" + over + "; embodied over all)"),
+        ("total per TB", sci.total_g_per_tb, "gCO2e per TB read (operational" + over + "; embodied over all)"),
     ):
         yield writer.writerow(["sci", "", metric, _number(number), unit])
     for line in _breakdown_lines("", report.by_zone, report.by_month):

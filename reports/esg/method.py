@@ -47,12 +47,17 @@ def methodology(config: ReportConfig) -> tuple[tuple[str, str], ...]:
             "The time-weighted mean of the stored grid carbon-intensity readings (gCO2e/kWh) over "
             "[start, completion]: each reading weighs by how long it overlaps the run; gaps are left "
             "out and the covered share is recorded per backup. Measured readings are used where "
-            "stored, the latest forecast otherwise (flagged forecast-only).",
+            "stored, otherwise the latest stored forecast for that time (a run after the last "
+            "measured reading, before the next refresh stores its measurement): the backup is "
+            "flagged forecast-only (or partial_forecast when only part of its run was), and is "
+            "accounted again from the measurements when they arrive.",
         ),
         (
             "Location-based emissions",
-            "kg CO2e = kWh x mean intensity / 1000, per backup; a backup with no reading over its run "
-            "gets no kg (counted as 'without readings') rather than a guess.",
+            "kg CO2e = kWh x mean intensity / 1000, per backup. A backup with neither a reading nor "
+            "a forecast over its run is not accounted yet: it gets no kg rather than a guess, is "
+            "counted as 'not accounted yet', and is accounted when readings arrive. A zone or "
+            "month none of whose backups has kg shows 'not accounted', never 0 g.",
         ),
         (
             "Average and marginal signals",
@@ -97,12 +102,14 @@ def methodology(config: ReportConfig) -> tuple[tuple[str, str], ...]:
             "Data quality flags",
             "simulated: intensity from hyperweb's simulated provider, not a measurement; stale: the "
             "providers could not be reached and older stored data was used; forecast-only: no "
-            "measured reading, a forecast was used. Counts of flagged backups are in the totals.",
+            "measured reading over the run, the stored forecast for it was used. Counts of flagged "
+            "backups are in the totals.",
         ),
         (
             "SCI-style intensity",
             "In the spirit of the Green Software Foundation's SCI: (E x I + M) / R, with R = one "
-            "backup and R = one TB backed up (data read). M (embodied) "
+            "backup and R = one TB backed up (data read), both over the backups that have kg "
+            "(a backup not accounted yet is left out of the grams and of R alike). M (embodied) "
             + (
                 f"= {config.embodied_kg_per_tb:g} kg CO2e per TB written (REPORT_EMBODIED_KG_PER_TB)."
                 if config.embodied_kg_per_tb is not None

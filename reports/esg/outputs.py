@@ -23,7 +23,9 @@ class Figures:
     market_kg: float | None = None
     counterfactual_kg: float = 0.0
     avoided_kg: float = 0.0
-    without_readings: int = 0  # energy known, intensity not: no kg counted for them
+    # Not accounted yet: energy known, no intensity data (measured or forecast) for the run, so no
+    # kg counted for them; accounted again when readings arrive. `accounted` have kg.
+    without_readings: int = 0
     without_counterfactual: int = 0  # no avoided figure counted for them
     # Backups that ran dirtier than their counterfactual (avoided_kg < 0), and the kg they lost
     # in total (the sum of those negative avoided figures, as a positive number).
@@ -47,6 +49,13 @@ class Figures:
     mean_counterfactual_intensity: float | None = None
     min_intensity: float | None = None
     max_intensity: float | None = None
+    # Data read by the backups that have kg (the denominator of g per TB, like their kg above it).
+    accounted_data_gb: float = 0.0
+
+    @property
+    def accounted(self) -> int:
+        """Backups with kg (the rest are `without_readings`: not accounted yet)."""
+        return self.backups - self.without_readings
 
     @property
     def shifted_share(self) -> float | None:
@@ -71,6 +80,12 @@ class Sci:
     embodied_kg: float | None
     total_g_per_backup: float | None
     total_g_per_tb: float | None
+    # The operational ratios are over the backups that have kg (`backups` of them, `data_gb` read):
+    # the same set above and below the line; `unaccounted` backups (no intensity data yet) are
+    # left out of both. Embodied is over every backup's archives (its own figure, all data read).
+    backups: int = 0
+    data_gb: float = 0.0
+    unaccounted: int = 0
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,76 @@ def test_restores_and_verifications_are_labelled_apart_in_the_report(with_runs, 
     assert values[("totals", "backups")] == "5"
     assert float(values[("totals", "emissions, location-based")]) == pytest.approx(report.totals.emissions_kg)
     assert sum(float(r["emissions_kg"] or 0) for r in rows) == pytest.approx(report.totals.emissions_kg)
+
+
+@pytest.fixture
+def with_a_dark_zone(with_runs):
+    """with_runs, plus a NL backup (1 July) whose run neither a reading nor a forecast covers:
+    NL's only backup, not accounted yet."""
+    from scheduler.models import BackupJob
+    from scheduler.services.accounting import account_job
+    from tests.scheduler.factories import BackupJobFactory, zone
+
+    nl = zone("NL")
+    dark = BackupJobFactory(
+        name="vm-nl", zone=nl, status=BackupJob.Status.COMPLETED, data_size_gb=700,
+        requested_at=T0, started_at=T0, completed_at=T0 + H,
+    )  # fmt: skip
+    account_job(BackupJob.objects.select_related("zone").get(pk=dark.pk), now=NOW)
+    dark.refresh_from_db()
+    assert dark.energy_kwh and dark.emissions_kg is None
+    return with_runs
+
+
+def test_a_zone_with_no_accounted_backup_is_not_accounted_rather_than_0_g_everywhere(
+    with_a_dark_zone, client, viewer_user, viewer_api, tmp_path
+) -> None:
+    from reports.esg import pdf
+    from tests.reports.test_pdf import pdf_text
+
+    report = loader.build(YEAR, Scope(), now=NOW, keep_rows=pdf.PDF_ROWS)
+    zones = dict(report.by_zone)
+    assert (zones["NL"].backups, zones["NL"].without_readings, zones["NL"].accounted) == (1, 1, 0)
+    assert (zones["DE"].accounted, zones["DE"].without_readings) == (3, 1)
+
+    # The PDF (and the page's preview, the same template): NL is "not accounted", never 0 g.
+    text = " ".join(pdf_text(pdf.render_pdf(report), tmp_path).split())
+    assert "NL 1 " in text
+    nl_row = text[text.index("NL 1 ") :][:120]
+    assert "not accounted (1)" in nl_row and "0 g" not in nl_row
+    assert "2 backups not accounted yet" in text  # the totals say how many are left out
+
+    # The summary CSV: NL's kg are empty (unknown), not 0, and the count says why.
+    summary = b"".join(viewer_api.get("/reports/esg-summary.csv?period=2026").streaming_content).decode()
+    lines = list(csv.DictReader(io.StringIO(summary)))
+    nl = {r["metric"]: r["value"] for r in lines if (r["section"], r["key"]) == ("zone_totals", "NL")}
+    assert nl["emissions, location-based"] == ""
+    assert nl["backups not accounted yet (no intensity data for their run; no kg counted)"] == "1"
+
+    # The savings page and the overview say so too.
+    client.force_login(viewer_user)
+    savings = client.get(reverse("savings")).content.decode()
+    assert "2 of 6 backups are not accounted yet" in savings
+    nl_cells = savings[savings.index('href="/zones/NL"') :][:400]
+    assert "not accounted (1)" in nl_cells and "0 g" not in nl_cells
+    month = queries.month_totals(datetime(2026, 7, 20, tzinfo=UTC))
+    assert (month.runs, month.without_readings) == (6, 2)
+
+
+def test_per_tb_and_per_backup_use_the_same_backups_above_and_below_the_line(
+    with_a_dark_zone, viewer_api
+) -> None:
+    report = loader.build(YEAR, Scope(), now=NOW)
+    body = b"".join(viewer_api.get("/reports/esg.csv?period=2026").streaming_content).decode()
+    rows = [r for r in csv.DictReader(io.StringIO(body)) if r["signal"] == "average"]
+    with_kg = [r for r in rows if r["emissions_kg"]]
+    assert len(rows) == 6 and len(with_kg) == 4
+    grams = 1000 * sum(float(r["emissions_kg"]) for r in with_kg)
+    tb = sum(float(r["data_gb"]) for r in with_kg) / 1000
+    assert report.sci.g_per_tb == pytest.approx(grams / tb)
+    assert report.sci.g_per_backup == pytest.approx(grams / len(with_kg))
+    assert (report.sci.backups, report.sci.unaccounted) == (4, 2)
+    summary = b"".join(viewer_api.get("/reports/esg-summary.csv?period=2026").streaming_content).decode()
+    sci = {r["metric"]: r for r in csv.DictReader(io.StringIO(summary)) if r["section"] == "sci"}
+    assert float(sci["operational per TB"]["value"]) == pytest.approx(grams / tb)
+    assert "4 backups with emissions" in sci["operational per TB"]["unit"]

@@ -146,3 +146,29 @@ def test_a_backup_with_neither_reading_nor_forecast_gets_no_kg_and_no_forecast_f
     assert job.forecast_only is False
     assert job.accounting["coverage"] == 0.0
     assert "no_readings" in job.accounting["flags"] and "forecast_only" not in job.accounting["flags"]
+
+
+# --- what the backup page says ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_backup_page_says_why_a_backup_is_not_accounted_yet(client, viewer_user) -> None:
+    fr = zone("FR")
+    job = _run_now(fr, T0 + timedelta(minutes=19))  # no reading, no forecast
+    account_job(job, now=job.completed_at)
+    client.force_login(viewer_user)
+    page = " ".join(client.get(f"/backups/{job.pk}").content.decode().split())
+    assert "Not accounted yet: no intensity data (measured or forecast) for its run in FR" in page
+    assert "it will be accounted when readings arrive" in page
+    assert "No accounting for this backup" not in page
+
+
+@pytest.mark.django_db
+def test_the_backup_page_labels_a_forecast_based_accounting(client, viewer_user) -> None:
+    fr = _fr_with_reading_and_forecast()
+    job = _run_now(fr, T0 + timedelta(minutes=19))
+    account_job(job, now=job.completed_at)
+    client.force_login(viewer_user)
+    page = " ".join(client.get(f"/backups/{job.pk}").content.decode().split())
+    assert "forecast only" in page
+    assert "priced at the forecast for its run (100 %)" in page
