@@ -252,8 +252,13 @@ class PolicyForm(forms.Form):
     window_start = forms.TimeField(
         label="Window opens at (UTC)",
         required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-        help_text="optional: empty means the window opens when the schedule fires",
+        # Text, not type="time": the browser's time input follows its locale (10:00 PM in en-US),
+        # and every time hyperweb shows is on a 24-hour clock.
+        widget=forms.TimeInput(
+            attrs={"pattern": "([01][0-9]|2[0-3]):[0-5][0-9]", "placeholder": "HH:MM", "inputmode": "numeric"},
+            format="%H:%M",
+        ),
+        help_text="optional, HH:MM on a 24-hour clock (UTC): empty means the window opens when the schedule fires",
     )
     window_hours = forms.FloatField(
         label="Flexible window (hours)",

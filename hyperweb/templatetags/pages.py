@@ -34,22 +34,51 @@ def _tz(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _zone_title(utc: datetime, zone_tz: str | None) -> str:
+    local_zone = _tz(zone_tz)
+    return f"{zonetext.instant(utc, local_zone)} ({zone_tz or 'UTC'}, the zone's time)"
+
+
 @register.simple_tag
-def when(value: datetime | None, zone_tz: str | None = None, style: str = "datetime") -> SafeString | str:
+def when(
+    value: datetime | None, zone_tz: str | None = None, style: str = "datetime", in_zone: str = ""
+) -> SafeString | str:
     """A <time> element: the time in the current timezone (the viewer's choice, else UTC), the
-    viewer's time via JS, the zone's local time on hover."""
+    viewer's time via JS, the zone's local time on hover; `in_zone` ("UTC") pins it to that zone
+    (a report's times), on the server and in the browser alike."""
     if value is None:
         return "—"
     utc = value.astimezone(UTC)
-    local = value.astimezone(_tz(zone_tz))
-    title = f"{local:%Y-%m-%d %H:%M} {zone_tz or 'UTC'} (zone time)"
+    shown = _tz(in_zone) if in_zone else timezone.get_current_timezone()
     return format_html(
-        '<time datetime="{}" data-style="{}" title="{}">{}</time>',
+        '<time datetime="{}" data-style="{}"{} title="{}">{}</time>',
         format_utc(utc),
         style,
-        title,
-        zonetext.instant(utc, timezone.get_current_timezone(), style),
+        format_html(' data-zone="{}"', in_zone) if in_zone else "",
+        _zone_title(utc, zone_tz),
+        zonetext.instant(utc, shown, style),
     )
+
+
+@register.simple_tag
+def span(start: datetime | None, end: datetime | None, zone_tz: str | None = None) -> SafeString | str:
+    """A range of times ("Thu 3 Dec 2026 11:00-13:00 CET"), written by the same rule as `when`
+    (localtime.js rewrites it from data-start and data-end in the viewer's zone)."""
+    if start is None or end is None:
+        return when(start or end, zone_tz)
+    return format_html(
+        '<span class="span" data-start="{}" data-end="{}" title="{}">{}</span>',
+        format_utc(start),
+        format_utc(end),
+        f"{_zone_title(start.astimezone(UTC), zone_tz)} to {zonetext.instant(end, _tz(zone_tz), 'time')}",
+        zonetext.span(start, end, timezone.get_current_timezone()),
+    )
+
+
+@register.simple_tag
+def zone_labels(name: str | None) -> str:
+    """`3600=CET 7200=CEST`: the labels of a chosen timezone, for <html data-timezone-labels>."""
+    return zonetext.labels(_tz(name), datetime.now(UTC)) if name else ""
 
 
 def _ref(value: object) -> datetime | None:
@@ -90,7 +119,7 @@ def utc_iso(value: datetime | None) -> str:
 
 @register.filter
 def viewer_stamp(value: datetime | None) -> str:
-    """`2026-12-02 09:45 CET`: the time in the current timezone, with its abbreviation."""
+    """`Thu 2 Dec 2026 09:45 CET`: the time in the current timezone, with its abbreviation."""
     return "" if value is None else zonetext.instant(value, timezone.get_current_timezone())
 
 

@@ -10,9 +10,10 @@
   if (vm) vm.setAttribute("list", "vm-paths");
   var timer = null;
   var seq = 0;
-  var timeOptions = { weekday: "short", hour: "2-digit", minute: "2-digit" };
-  var timeFmt = window.hyperwebLocalTime ? window.hyperwebLocalTime.formatter(timeOptions)  // the viewer's zone
-    : new Intl.DateTimeFormat(undefined, timeOptions);
+  var local = window.hyperwebLocalTime;  // localtime.js: the pages' one rule for times
+  function range(start, end) {
+    return local ? local.span(start, end) : start.toISOString() + " - " + end.toISOString();
+  }
 
   function value(name) { var el = form.elements[name]; return el ? el.value.trim() : ""; }
   var q = window.hyperwebQuantities;  // static/js/quantities.js: the pages' own rule, g/kg/t by size
@@ -52,7 +53,7 @@
         var html = "<p>Start now: <strong>" + esc(q.co2(e.current_emissions_kg_co2)) + " CO2</strong> (" +
           Math.round(e.current_intensity_gco2_kwh) + " g/kWh)" + label + "</p>";
         if (e.savings_kg_co2 > 0 && e.delay_minutes > 0) {
-          html += "<p>Best window " + esc(timeFmt.format(start)) + "–" + esc(timeFmt.format(end).split(" ").pop()) +
+          html += '<p>Best window <span id="estimate-window">' + esc(range(start, end)) + "</span>" +
             ": <strong>" + esc(q.co2(e.best_emissions_kg_co2)) + " CO2</strong>, " + e.savings_percent.toFixed(1) + " % less</p>";
         } else {
           html += "<p>No cleaner window within " + body.horizon_hours + " h: it would start at once.</p>";

@@ -25,9 +25,8 @@
   function zoneTimeOnHover(trace, zoneTz) {
     if (!zoneTz || !trace.hovertemplate || trace.customdata || !Array.isArray(trace.x)) return;
     if (!trace.x.some(function (v) { return typeof v === "string" && ISO_UTC.test(v); })) return;
-    var fmt = local.formatter({ hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" }, zoneTz);
     trace.customdata = trace.x.map(function (v) {
-      return typeof v === "string" && ISO_UTC.test(v) ? fmt.format(new Date(v)) : "";
+      return typeof v === "string" && ISO_UTC.test(v) ? local.format(new Date(v), "time", zoneTz) : "";
     });
     var tail = " · %{customdata} " + zoneTz.replace(/%/g, "");
     trace.hovertemplate = trace.hovertemplate.indexOf("<extra>") >= 0
@@ -35,6 +34,9 @@
   }
   function localiseFigure(figure, zoneTz) {
     if (!local) return figure;
+    var dated = (figure.data || []).some(function (trace) {
+      return Array.isArray(trace.x) && trace.x.some(function (v) { return typeof v === "string" && ISO_UTC.test(v); });
+    });
     (figure.data || []).forEach(function (trace) {
       if (trace.hovertemplate) trace.hovertemplate = relabel(trace.hovertemplate);
       zoneTimeOnHover(trace, zoneTz);  // before x becomes wall-clock text
@@ -47,6 +49,8 @@
       if (key.indexOf("xaxis") !== 0 || !layout[key]) return;
       var axis = layout[key];
       if (axis.range) axis.range = toLocal(axis.range);
+      // Hover labels of a time axis by the pages' rule (24-hour clock, the day in words).
+      if (dated && !axis.hoverformat) axis.hoverformat = "%a %-d %b %Y %H:%M";
       if (axis.title && axis.title.text) axis.title.text = relabel(axis.title.text);
     });
     return figure;

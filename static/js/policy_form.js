@@ -7,9 +7,8 @@
   var url = form.getAttribute("data-describe");
   var scheduleText = document.getElementById("schedule-text");
   var windowText = document.getElementById("window-text");
-  var options = { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
-  var fmt = window.hyperwebLocalTime ? window.hyperwebLocalTime.formatter(options)  // the viewer's zone
-    : new Intl.DateTimeFormat(undefined, options);
+  var local = window.hyperwebLocalTime;  // localtime.js: the pages' one rule for times
+  function stamp(when) { return local ? local.format(when) : when.toISOString(); }
   var timer = null;
 
   function describe() {
@@ -22,7 +21,7 @@
       .then(function (r) { return r.ok || r.status === 400 ? r.json() : null; })
       .then(function (d) {
         if (!d || !d.next_runs) return;  // a 400 still says in words what is wrong
-        var next = d.next_runs.map(function (t) { return fmt.format(new Date(t)); }).join(", ");
+        var next = d.next_runs.map(function (t) { return stamp(new Date(t)); }).join(", ");
         scheduleText.textContent = "Runs " + d.schedule_text + "." + (next ? " Next: " + next + "." : "");
         windowText.textContent = d.window_text || "The flexible window is explained here once the schedule is valid.";
         [scheduleText, windowText].forEach(function (el) { el.removeAttribute("data-utc-original"); });
