@@ -57,7 +57,7 @@ def test_a_chosen_timezone_is_on_every_page_until_cleared(vera: object) -> None:
     assert UserPreference.objects.get(user=vera).timezone == "America/Los_Angeles"
     for page in (URL, "/", "/backups", "/policies", "/savings"):
         html = client.get(page).content.decode()
-        assert '<html lang="en" data-timezone="America/Los_Angeles">' in html, page
+        assert '<html lang="en" data-timezone="America/Los_Angeles" data-timezone-labels="-28800=PST -25200=PDT">' in html, page
         assert "the timezone you chose (<span data-viewer-zone>America/Los_Angeles</span>" in html, page
     assert '<option value="America/Los_Angeles" selected>' in client.get(URL).content.decode()
     client.post(URL, {"timezone": ""})
@@ -154,14 +154,14 @@ def test_pages_render_times_in_the_chosen_timezone_and_say_so(vera: object, job:
     html = signed_in(vera).get(f"/backups/{job.pk}").content.decode()  # type: ignore[attr-defined]
     # 08:45 UTC on 1 July is 01:45 PDT; the attribute scripts read stays UTC.
     assert '<time datetime="2026-07-01T08:45:00Z" data-style="datetime"' in html
-    assert ">2026-07-01 01:45 PDT</time>" in html
+    assert ">Wed 1 Jul 2026 01:45 PDT</time>" in html
     assert "08:45 UTC</time>" not in html
 
 
 def test_without_a_choice_pages_render_utc_labelled_utc(vera: object, job: object) -> None:
     html = signed_in(vera).get(f"/backups/{job.pk}").content.decode()  # type: ignore[attr-defined]
     assert '<time datetime="2026-07-01T08:45:00Z" data-style="datetime"' in html
-    assert ">2026-07-01 08:45 UTC</time>" in html
+    assert ">Wed 1 Jul 2026 08:45 UTC</time>" in html
     assert "UTC without JavaScript" in html
 
 

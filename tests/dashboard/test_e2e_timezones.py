@@ -259,7 +259,8 @@ def test_without_javascript_a_chosen_timezone_is_rendered_by_the_server(
         assert f"{start:%H:%M}-{end:%H:%M} {abbrev}" in headline, (headline, job.decision["reason"])
     assert page.get_attribute("#why-reason", "title") == job.decision["reason"]  # UTC on hover
     chosen_row = page.inner_text("tr:has-text('Chosen') td:nth-child(2)")
-    assert f"{start:%Y-%m-%d %H:%M} {abbrev}" in chosen_row and f"{end:%H:%M} {abbrev}" in chosen_row, chosen_row
+    day = f"{start:%a} {start.day} {start:%b %Y}"  # the rule: Thu 3 Dec 2026 02:00-04:00 PST
+    assert f"{day} {start:%H:%M}" in chosen_row and f"{end:%H:%M} {abbrev}" in chosen_row, chosen_row
     assert "UTC" not in chosen_row
     stamps = page.eval_on_selector_all("time[datetime]", "ts => ts.map(t => t.getAttribute('datetime'))")
     assert stamps and all(s.endswith("Z") for s in stamps), stamps
