@@ -255,7 +255,11 @@ class PolicyForm(forms.Form):
         # Text, not type="time": the browser's time input follows its locale (10:00 PM in en-US),
         # and every time hyperweb shows is on a 24-hour clock.
         widget=forms.TimeInput(
-            attrs={"pattern": "([01][0-9]|2[0-3]):[0-5][0-9]", "placeholder": "HH:MM", "inputmode": "numeric"},
+            attrs={
+                "pattern": "([01][0-9]|2[0-3]):[0-5][0-9]",
+                "placeholder": "HH:MM",
+                "inputmode": "numeric",
+            },
             format="%H:%M",
         ),
         help_text="optional, HH:MM on a 24-hour clock (UTC): empty means the window opens when the schedule fires",

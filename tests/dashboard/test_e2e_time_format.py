@@ -35,7 +35,9 @@ from tests.scheduler.factories import BackupPolicyFactory, zone
 pytestmark = [pytest.mark.browser]
 
 # What no time on a page may look like any more: en-US dates, a 12-hour clock, Intl's GMT+1.
-FORBIDDEN = re.compile(r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}:\d{2}\s?[AP]M\b|\bGMT[+-]\d|\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
+FORBIDDEN = re.compile(
+    r"\b\d{1,2}/\d{1,2}/\d{4}\b|\b\d{1,2}:\d{2}\s?[AP]M\b|\bGMT[+-]\d|\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}"
+)
 DAY = r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}"
 
 
@@ -73,13 +75,17 @@ def _submit(now: datetime) -> BackupJob:
 
 def _times_on(page: Any) -> list[str]:
     """The text of every <time> and range on the page."""
-    return page.eval_on_selector_all("main time[datetime], main [data-start][data-end]", "ts => ts.map(t => t.textContent)")
+    return page.eval_on_selector_all(
+        "main time[datetime], main [data-start][data-end]", "ts => ts.map(t => t.textContent)"
+    )
 
 
 def _assert_one_format(page: Any, label: str) -> None:
     text = page.inner_text("main")
     assert not FORBIDDEN.findall(text), FORBIDDEN.findall(text)
-    shape = re.compile(rf"^({DAY} )?\d{{2}}:\d{{2}}(:\d{{2}})?(-\d{{2}}:\d{{2}})? {label}$|^{DAY} \d{{2}}:\d{{2}} {label} - {DAY} \d{{2}}:\d{{2}} {label}$")
+    shape = re.compile(
+        rf"^({DAY} )?\d{{2}}:\d{{2}}(:\d{{2}})?(-\d{{2}}:\d{{2}})? {label}$|^{DAY} \d{{2}}:\d{{2}} {label} - {DAY} \d{{2}}:\d{{2}} {label}$"
+    )
     times = _times_on(page)
     assert times and all(shape.match(t) for t in times), [t for t in times if not shape.match(t)]
 
@@ -150,8 +156,12 @@ def test_every_time_is_in_one_format_and_they_agree(
     fires = datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), UTC).replace(hour=22)
     fires = fires if fires > now else fires + timedelta(days=1)
     policy = BackupPolicyFactory(
-        name="nightly", schedule="0 22 * * *", zone=zone("DE"), window_hours=8.0,
-        window_start=datetime(2026, 1, 1, 22, 0).time(), next_run_at=fires,
+        name="nightly",
+        schedule="0 22 * * *",
+        zone=zone("DE"),
+        window_hours=8.0,
+        window_start=datetime(2026, 1, 1, 22, 0).time(),
+        next_run_at=fires,
     )
     job.policy = policy
     job.save(update_fields=["policy"])
@@ -191,10 +201,14 @@ def test_with_and_without_javascript_a_chosen_zone_reads_the_same(
     seen = {}
     for js in (True, False):
         errors: list[str] = []
-        page = _page(chromium, errors, timezone_id="America/Los_Angeles", locale="en-US", java_script_enabled=js)
+        page = _page(
+            chromium, errors, timezone_id="America/Los_Angeles", locale="en-US", java_script_enabled=js
+        )
         sign_in(page, live_server.url)
         page.goto(f"{live_server.url}/backups/{job.pk}")
-        page.screenshot(path=str(ARTIFACTS / f"time-format-chosen-{chosen.replace('/', '-')}-js-{js}.png"), full_page=True)
+        page.screenshot(
+            path=str(ARTIFACTS / f"time-format-chosen-{chosen.replace('/', '-')}-js-{js}.png"), full_page=True
+        )
         seen[js] = (_times_on(page), page.inner_text("#why-reason"), page.inner_text("#events"))
         _assert_one_format(page, f"{job.planned_start.astimezone(tz):%Z}")
         assert page.inner_text("dt:has-text('Planned start') + dd") == full(job.planned_start, tz)
