@@ -34,23 +34,35 @@
   }
   function localiseFigure(figure, zoneTz) {
     if (!local) return figure;
-    var dated = (figure.data || []).some(function (trace) {
-      return Array.isArray(trace.x) && trace.x.some(function (v) { return typeof v === "string" && ISO_UTC.test(v); });
+    // The x axes (layout keys) that carry times: their labels follow the pages' rule.
+    var dated = {};
+    (figure.data || []).forEach(function (trace) {
+      if (Array.isArray(trace.x) && trace.x.some(function (v) { return typeof v === "string" && ISO_UTC.test(v); })) {
+        dated["xaxis" + (trace.xaxis ? trace.xaxis.slice(1) : "")] = true;
+      }
     });
     (figure.data || []).forEach(function (trace) {
       if (trace.hovertemplate) trace.hovertemplate = relabel(trace.hovertemplate);
       zoneTimeOnHover(trace, zoneTz);  // before x becomes wall-clock text
       ["x", "base"].forEach(function (key) { if (key in trace) trace[key] = toLocal(trace[key]); });
     });
-    var layout = figure.layout || {};
+    var layout = figure.layout = figure.layout || {};
+    Object.keys(dated).forEach(function (key) { layout[key] = layout[key] || {}; });
     (layout.shapes || []).forEach(function (s) { s.x0 = toLocal(s.x0); s.x1 = toLocal(s.x1); });
     (layout.annotations || []).forEach(function (a) { a.x = toLocal(a.x); });
     Object.keys(layout).forEach(function (key) {
       if (key.indexOf("xaxis") !== 0 || !layout[key]) return;
       var axis = layout[key];
       if (axis.range) axis.range = toLocal(axis.range);
-      // Hover labels of a time axis by the pages' rule (24-hour clock, the day in words).
-      if (dated && !axis.hoverformat) axis.hoverformat = "%a %-d %b %Y %H:%M";
+      // A time axis by the pages' rule (24-hour clock, the day in words): hours on each tick, the
+      // day under the first tick of each day (Plotly shows the part after "\n" when it changes).
+      if (dated[key] && !axis.hoverformat) axis.hoverformat = "%a %-d %b %Y %H:%M";
+      if (dated[key] && !axis.tickformat && !axis.tickformatstops) {
+        axis.tickformatstops = [
+          { dtickrange: [null, 86399999], value: "%H:%M\n%a %-d %b %Y" },
+          { dtickrange: [86400000, null], value: "%a %-d %b %Y" }
+        ];
+      }
       if (axis.title && axis.title.text) axis.title.text = relabel(axis.title.text);
     });
     return figure;

@@ -127,6 +127,10 @@ def test_every_time_is_in_one_format_and_they_agree(
     if " window " in job.decision["reason"]:
         assert f"window {start.astimezone(tz):%H:%M}-{clock(end, tz)}" in page.inner_text("#why-reason")
     assert page.inner_text("tr:has-text('Chosen') td:nth-child(2)") == span(start, end, tz)
+    # The chart's axis: hours on a 24-hour clock, each day named once, as everywhere else.
+    ticks = page.eval_on_selector_all("div.hw-chart .xtick text", "ts => ts.map(t => t.textContent)")
+    assert ticks and all(re.fullmatch(rf"\d{{2}}:\d{{2}}({DAY})?", t) for t in ticks), ticks
+    assert any(re.search(DAY, t) for t in ticks), ticks
     events = page.inner_text("#events").splitlines()
     first = job.events.order_by("timestamp", "pk").first()
     assert events[0].startswith(f"{full(first.timestamp, tz, seconds=True)} INFO"), events[0]

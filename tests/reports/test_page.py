@@ -133,3 +133,19 @@ def test_it_offers_zones_and_policies_to_pick(esg_fixture) -> None:
     assert period == quarter_period(2026, 3)
     assert scope.kind == "policy" and scope.policy_name == "nightly"
     assert ("DE", "DE") in form.fields["zone"].choices
+
+
+def test_the_preview_is_a_utc_document_whatever_the_viewers_timezone(viewer_browser, viewer_user, esg_fixture) -> None:
+    """The report adds up UTC days: its preview keeps every time in UTC, labelled, in the pages'
+    format, even for a viewer who chose another timezone (localtime.js keeps data-zone)."""
+    import re
+
+    from accounts.models import UserPreference
+
+    UserPreference.objects.create(user=viewer_user, timezone="Europe/Berlin")
+    html = viewer_browser.get("/reports?preset=custom&start=2026-07-01&end=2026-09-30&zone=DE").content.decode()
+    times = re.findall(r'<time datetime="[^"]+Z" data-style="datetime" data-zone="UTC"[^>]*>([^<]+)</time>', html)
+    assert len(times) >= 3 and html.count("<time ") == len(times), html.count("<time ")
+    assert all(re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4} \d{2}:\d{2} UTC", t) for t in times), times
+    assert "<th>Requested (UTC)</th><th>Started (UTC)</th>" in html
+    assert "All dates and times in this report are UTC" in html
