@@ -37,8 +37,28 @@ SORTS = {
 }
 
 
-# "" first: the default setting (BACKUP_RISK), named so the choice is clear.
-RISK_FORM_CHOICES = [("", f"default ({settings.BACKUP_RISK})"), *[(r, r) for r in RISK_LEVELS]]
+def risk_choices() -> list[tuple[str, str]]:
+    """"" first: the default setting (BACKUP_RISK), named so the choice is clear."""
+    return [("", f"default ({settings.BACKUP_RISK})"), *[(r, r) for r in RISK_LEVELS]]
+
+
+def risk_help() -> str:
+    """The risk field's help: the default said by its value (read at each form, as settings may
+    change), the setting's name only in parentheses for the administrator."""
+    return (
+        "cautious: wait only for sure savings; greedy: trust the forecast; "
+        f"default: {settings.BACKUP_RISK} (set by the administrator: BACKUP_RISK)"
+    )
+
+
+RISK_FORM_CHOICES = risk_choices()
+
+
+def _say_risk_default(form: forms.Form) -> None:
+    field = form.fields["risk"]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = risk_choices()
+    field.help_text = risk_help()
 
 
 class ZoneChoice(forms.ModelChoiceField):
@@ -179,7 +199,7 @@ class BackupForm(forms.Form):
         label="Forecast risk",
         required=False,
         choices=RISK_FORM_CHOICES,
-        help_text="cautious: wait only for sure savings; greedy: trust the forecast; default: BACKUP_RISK",
+        help_text="cautious: wait only for sure savings; greedy: trust the forecast",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -188,6 +208,7 @@ class BackupForm(forms.Form):
         executor = self.fields["executor"]
         assert isinstance(executor, forms.ChoiceField)
         executor.choices = [(name, name) for name in EXECUTOR_NAMES]
+        _say_risk_default(self)
 
     def clean_vm_path(self) -> str:
         path = self.cleaned_data["vm_path"].strip()
@@ -288,8 +309,12 @@ class PolicyForm(forms.Form):
         label="Forecast risk",
         required=False,
         choices=RISK_FORM_CHOICES,
-        help_text="cautious: wait only for sure savings; greedy: trust the forecast; default: BACKUP_RISK",
+        help_text="cautious: wait only for sure savings; greedy: trust the forecast",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _say_risk_default(self)
 
     def clean_schedule(self) -> str:
         schedule = " ".join(self.cleaned_data["schedule"].split())

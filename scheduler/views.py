@@ -343,6 +343,8 @@ def _retention(policy: BackupPolicy, rule: Any = None) -> dict[str, Any]:
         "retention": groups[0] if groups else None,
         "retention_rule": rule or own_rule,
         "retention_source": "asked" if rule is not None else source,
+        "default_rule": retention.default_rule(),
+        "lifecycle_every": timedelta(minutes=settings.BACKUP_LIFECYCLE_MINUTES),
     }
 
 
