@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import OPERATOR, VIEWER, has_role
@@ -25,6 +26,7 @@ from accounts.views import role_required
 from carbon import charts
 from carbon import services as carbon_services
 from hyperweb.api.timestamps import now_iso
+from hyperweb.lib import units
 from hyperweb.lib.timefmt import format_utc
 from hyperweb.templatetags.pages import operation_noun
 from scheduler import services
@@ -117,6 +119,73 @@ def _decision_view(job: BackupJob) -> dict[str, Any] | None:
     }
 
 
+# A job's `result` (scheduler/services/execution.py, lifecycle.py) as labelled fields: key ->
+# (label, kind). Keys not named here are shown under their own name, as given.
+RESULT_FIELDS: dict[str, tuple[str, str]] = {
+    "operation": ("Operation", "text"),
+    "vm_name": ("VM name", "text"),
+    "success": ("Succeeded", "yes"),
+    "verdict": ("Verdict", "text"),
+    "verified": ("Archive verified first", "yes"),
+    "duration": ("Duration", "ns"),  # integer nanoseconds, as HyperSDK clients read it
+    "source_bytes": ("Data read", "bytes"),
+    "total_size": ("Written", "bytes"),
+    "archive_bytes": ("Archive size", "bytes"),
+    "export_method": ("Export method", "text"),
+    "backup_id": ("Of backup", "text"),
+    "restored_to": ("Restored to", "path"),
+    "archive_path": ("Archive", "path"),
+    "manifest_path": ("Manifest", "path"),
+    "output_dir": ("Output folder", "path"),
+    "output_files": ("Output files", "paths"),
+    "files": ("Files", "paths"),
+    "problems": ("Problems", "list"),
+    "ovf_path": ("OVF file", "path"),
+    "sha256": ("SHA-256", "path"),
+}
+
+
+def _nanoseconds(ns: float) -> str:
+    """A duration in nanoseconds in the unit that suits it: 76.6 ms, 12.3 s, 1 h 2 min 5 s."""
+    seconds = ns / 1e9
+    if seconds < 1:
+        return f"{ns / 1e6:.3g} ms"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    whole = round(seconds)
+    parts = [(whole // 3600, "h"), (whole % 3600 // 60, "min"), (whole % 60, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in parts if n)
+
+
+def result_fields(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, HTML-safe value) for each non-empty field of a job's result, known fields first
+    in RESULT_FIELDS' order, with units."""
+    rows: list[tuple[str, str]] = []
+    known = [k for k in RESULT_FIELDS if k in result]
+    for key in known + sorted(k for k in result if k not in RESULT_FIELDS):
+        value = result[key]
+        if value is None or value == "" or value == []:
+            continue
+        label, kind = RESULT_FIELDS.get(key, (key, "text"))
+        if kind == "ns" and isinstance(value, int | float):
+            shown = _nanoseconds(value)
+        elif kind == "bytes" and isinstance(value, int | float):
+            shown = units.data_bytes(value)
+        elif kind == "yes" and isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif kind == "path":
+            shown = format_html("<code>{}</code>", value)
+        elif kind in ("paths", "list") and isinstance(value, list):
+            items = format_html_join(", ", "<code>{}</code>" if kind == "paths" else "{}", ((v,) for v in value))
+            shown = format_html("{}: {}", len(value), items)
+        elif isinstance(value, dict):
+            shown = format_html_join("; ", "{}: {}", sorted(value.items()))
+        else:
+            shown = format_html("{}", value)
+        rows.append((label, shown))
+    return rows
+
+
 @role_required(VIEWER)
 @require_GET
 def backup_detail(request: HttpRequest, job_id: str) -> HttpResponse:
@@ -138,6 +207,7 @@ def backup_detail(request: HttpRequest, job_id: str) -> HttpResponse:
         "zone_tz": job.zone.timezone if job.zone else "UTC",
         "can_operate": has_role(request.user, OPERATOR),
         "lifecycle_runs": list(job.lifecycle_runs.order_by("-requested_at", "-pk")[:20]),
+        "result_fields": result_fields(job.result) if isinstance(job.result, dict) else [],
     }
     return render(request, "scheduler/backup_detail.html", context)
 
