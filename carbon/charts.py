@@ -228,11 +228,26 @@ class Span:
     kind: str  # "planned" | "finished" | "running"
 
 
+# Hues none of the quality bands (greens, browns) nor the now line (slate) has: planned violet,
+# running blue, finished teal. The legend's swatch is outlined in the same hue, so it shows on white as on the bands.
 SPAN_COLOURS = {
     "planned": "rgba(122,79,201,0.18)",
     "running": "rgba(11,92,173,0.25)",
-    "finished": "rgba(30,107,52,0.18)",
+    "finished": "rgba(0,128,128,0.25)",
 }
+SPAN_LINES = {"planned": "rgb(122,79,201)", "running": "rgb(11,92,173)", "finished": "rgb(0,128,128)"}
+# A span narrower than this share of the chart's time axis (a few pixels) would not show as a
+# band: it is drawn as a 2 px line at its start instead (a two-minute backup on a week's chart).
+THIN_SPAN_SHARE = 1 / 300
+
+
+def _span_shape(span: "Span", axis_seconds: float) -> dict[str, Any]:
+    if (span.end - span.start).total_seconds() >= axis_seconds * THIN_SPAN_SHARE:
+        return vband(span.start, span.end, SPAN_COLOURS.get(span.kind, SPAN_COLOURS["finished"]))
+    line = vline(span.start, SPAN_LINES.get(span.kind, SPAN_LINES["finished"]), dash="solid")
+    line["line"]["width"] = 2
+    line["layer"] = "below"
+    return line
 
 
 def zone_chart(
@@ -263,7 +278,9 @@ def zone_chart(
             }
         )
         lower = upper
-    shapes.extend(vband(s.start, s.end, SPAN_COLOURS.get(s.kind, SPAN_COLOURS["finished"])) for s in spans)
+    times = [t for step in (*actual, *forecast) for t in (step[0], step[1])]
+    axis_seconds = (max(times) - min(times)).total_seconds() if times else 0.0
+    shapes.extend(_span_shape(s, axis_seconds) for s in spans)
     shapes.append(vline(now))
     annotations = []
     if threshold:
@@ -291,7 +308,12 @@ def zone_chart(
             "y": [None],
             "mode": "markers",
             "name": f"{kind} backups",
-            "marker": {"symbol": "square", "size": 12, "color": SPAN_COLOURS[kind]},
+            "marker": {
+                "symbol": "square",
+                "size": 12,
+                "color": SPAN_COLOURS[kind],
+                "line": {"color": SPAN_LINES[kind], "width": 1},
+            },
         }
         for kind in sorted({s.kind for s in spans})
     )

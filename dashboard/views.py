@@ -162,6 +162,7 @@ def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
     api_start = format_utc(now - timedelta(days=min(days, settings.API_INTENSITY_MAX_DAYS)), "seconds")
     api_end = format_utc(now, "seconds")
+    accuracy = services.forecast_accuracy(zone, now=now)
     context = {
         "zone": zone,
         "now": now,
@@ -172,7 +173,11 @@ def zone_detail(request: HttpRequest, code: str) -> HttpResponse:
         "current": current,
         "chart": chart,
         "threshold": threshold,
-        "accuracy": services.forecast_accuracy(zone, now=now),
+        "accuracy": accuracy,
+        "accuracy_rows": [
+            (label, accuracy[f"mae_{lead}"], accuracy[f"points_{lead}"])
+            for label, lead in (("up to 6 h ahead", "6h"), ("6–24 h ahead", "24h"), ("more than 24 h", "later"))
+        ],
         "api_url": f"/carbon/zones/{zone.code}/intensity?start={api_start}&end={api_end}",
         "is_admin": has_role(request.user, ADMIN),
         # Providers whose current credentials may not read the zone (skipped until they change).

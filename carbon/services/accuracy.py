@@ -11,6 +11,11 @@ from django.db.models import Avg, Count, F, FloatField, Func, OuterRef, Q, Subqu
 from carbon.models import CarbonReading, Zone
 
 
+# Fewer compared points than this are not an average worth showing (one point is not a
+# statistic): the page says how many there are instead. Also per lead-time row.
+MIN_POINTS = 12
+
+
 class SecondsBetween(Func):
     """end - start in seconds, computed by the database itself.
 
@@ -64,7 +69,16 @@ def forecast_accuracy(zone: Zone, *, now: datetime, days: int = 7) -> dict[str, 
         mae_6h=Avg("error", filter=Q(lead__lte=6 * hours)),
         mae_24h=Avg("error", filter=Q(lead__gt=6 * hours, lead__lte=24 * hours)),
         mae_later=Avg("error", filter=Q(lead__gt=24 * hours)),
+        points_6h=Count("pk", filter=Q(lead__lte=6 * hours)),
+        points_24h=Count("pk", filter=Q(lead__gt=6 * hours, lead__lte=24 * hours)),
+        points_later=Count("pk", filter=Q(lead__gt=24 * hours)),
     )
+    # A mean over fewer than MIN_POINTS is not shown; "enough" says whether the overall one is.
+    result["min_points"] = MIN_POINTS
+    result["enough"] = result["points"] >= MIN_POINTS
+    for lead in ("6h", "24h", "later"):
+        if result[f"points_{lead}"] < MIN_POINTS:
+            result[f"mae_{lead}"] = None
     result["days"] = days
     mean = result["mean_actual"]
     result["percent"] = 100.0 * result["mae"] / mean if result["mae"] is not None and mean else None

@@ -157,8 +157,8 @@ def test_it_says_no_data_yet_for_a_zone_without_readings(viewer: Client) -> None
 
 def test_it_measures_forecast_accuracy_against_actuals(viewer: Client, now: Any) -> None:
     zone = Zone.objects.get(code="FR")
-    start = (now - timedelta(hours=5)).replace(minute=0, second=0)
-    for i in range(4):
+    start = (now - timedelta(hours=13)).replace(minute=0, second=0)
+    for i in range(12):  # MIN_POINTS per lead time (carbon.services.accuracy)
         t = start + timedelta(hours=i)
         common = {"zone": zone, "start": t, "end": t + timedelta(hours=1), "source": "simulated"}
         CarbonReading.objects.create(value=100.0, kind="actual", **common)
@@ -168,7 +168,7 @@ def test_it_measures_forecast_accuracy_against_actuals(viewer: Client, now: Any)
     from carbon.services import forecast_accuracy
 
     acc = forecast_accuracy(zone, now=now)
-    assert acc["points"] == 8
+    assert acc["points"] == 24
     assert acc["mae"] == pytest.approx(20.0)
     assert acc["mae_6h"] == pytest.approx(10.0)
     assert acc["mae_later"] == pytest.approx(30.0)
