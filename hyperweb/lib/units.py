@@ -2,7 +2,10 @@
 
 - data: decimal SI bytes (1 MB = 10^6 B, 1 GB = 10^9 B), never binary units under SI names;
 - CO2 mass: g, kg or t, chosen by size (a demo backup emits milligrams, a fleet tonnes);
-- energy: Wh, kWh or MWh, chosen by size.
+- energy: Wh, kWh or MWh, chosen by size;
+- below a hundredth of the smallest unit (0.01 g, 0.01 Wh) a value that is not zero is written
+  "< 0.01 g" ("> -0.01 g" below zero): never rounded to 0, nor shown with more digits than the
+  figures beside it carry. Exactly zero is "0 g".
 """
 
 from __future__ import annotations
@@ -10,6 +13,13 @@ from __future__ import annotations
 _DATA_UNITS = (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3))
 _MASS_UNITS = (("t", 1000.0), ("kg", 1.0), ("g", 0.001))  # per kg
 _ENERGY_UNITS = (("MWh", 1000.0), ("kWh", 1.0), ("Wh", 0.001))  # per kWh
+
+
+SMALLEST = 0.01  # of the smallest unit (g, Wh): what is written at all
+
+
+def _tiny(value: float, unit: str) -> str:
+    return f"< {SMALLEST:g} {unit}" if value > 0 else f"> -{SMALLEST:g} {unit}"
 
 
 def _digits(value: float) -> str:
@@ -47,11 +57,11 @@ def mass_unit(kg: float) -> tuple[str, float]:
 
 
 def co2(kg: float | None) -> str:
-    """A CO2 mass: 0.35 g, 78.2 g, 1.24 kg, 3.10 t."""
+    """A CO2 mass: < 0.01 g, 0.35 g, 78.2 g, 1.24 kg, 3.10 t."""
     if kg is None:
         return "—"
-    if kg != 0 and abs(kg) < 1e-6:
-        return "≈ 0 g"
+    if kg != 0 and abs(kg) < SMALLEST * 0.001:
+        return _tiny(kg, "g")
     unit, per = mass_unit(kg)
     return f"{_digits(kg / per)} {unit}"
 
@@ -67,7 +77,7 @@ def energy(kwh: float | None) -> str:
     """Energy: 105 Wh, 1.25 kWh, 2.40 MWh."""
     if kwh is None:
         return "—"
-    if kwh != 0 and abs(kwh) < 1e-6:
-        return "≈ 0 Wh"
+    if kwh != 0 and abs(kwh) < SMALLEST * 0.001:
+        return _tiny(kwh, "Wh")
     unit, per = energy_unit(kwh)
     return f"{_digits(kwh / per)} {unit}"

@@ -123,28 +123,39 @@ def viewer_stamp(value: datetime | None) -> str:
     return "" if value is None else zonetext.instant(value, timezone.get_current_timezone())
 
 
+def _together(text: str) -> str:
+    """A quantity on a page stays on one line: its spaces become no-break spaces ("< 0.01 g")."""
+    return text.replace(" ", "\u00a0")
+
+
 @register.filter
 def co2(kg: float | None) -> str:
     """A mass of CO2 with its unit, g, kg or t as its size suits (hyperweb.lib.units)."""
-    return units.co2(kg)
+    return _together(units.co2(kg))
+
+
+@register.filter
+def co2_g(grams: float | None) -> str:
+    """A mass of CO2 given in grams, written as co2 writes kilograms."""
+    return co2(None if grams is None else grams / 1000)
 
 
 @register.filter
 def kwh(value: float | None) -> str:
     """Energy in Wh, kWh or MWh as its size suits (hyperweb.lib.units)."""
-    return units.energy(value)
+    return _together(units.energy(value))
 
 
 @register.filter
 def gb(value: float | None) -> str:
     """A data size given in GB (10^9 bytes), in decimal SI units (hyperweb.lib.units)."""
-    return units.data_gb(value)
+    return _together(units.data_gb(value))
 
 
 @register.filter
 def data_bytes(value: float | None) -> str:
     """A byte count in decimal SI units (315 MB), never binary units under SI names."""
-    return units.data_bytes(value)
+    return _together(units.data_bytes(value))
 
 
 @register.filter

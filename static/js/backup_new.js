@@ -51,7 +51,7 @@
         var start = new Date(e.best_time), end = new Date(e.best_end);
         var label = e.simulated ? ' <span class="badge simulated">simulated</span>' : "";
         var html = "<p>Start now: <strong>" + esc(q.co2(e.current_emissions_kg_co2)) + " CO2</strong> (" +
-          Math.round(e.current_intensity_gco2_kwh) + " g/kWh)" + label + "</p>";
+          Math.round(e.current_intensity_gco2_kwh) + " gCO2/kWh)" + label + "</p>";
         if (e.savings_kg_co2 > 0 && e.delay_minutes > 0) {
           html += '<p>Best window <span id="estimate-window">' + esc(range(start, end)) + "</span>" +
             ": <strong>" + esc(q.co2(e.best_emissions_kg_co2)) + " CO2</strong>, " + e.savings_percent.toFixed(1) + " % less</p>";

@@ -38,9 +38,13 @@
     if (size >= 10) return fixed(value, 1, false);
     return size >= 1 ? fixed(value, 2, false) : significant3(value);
   }
-  function scaled(value, units, zeroText) {
+  // Below a hundredth of the smallest unit: "< 0.01 g" ("> -0.01 g" below zero), as units.py.
+  function scaled(value, units) {
     if (value === null || value === undefined || isNaN(value)) return "—";
-    if (value !== 0 && Math.abs(value) < 1e-6) return zeroText;
+    var smallest = units[units.length - 1];
+    if (value !== 0 && Math.abs(value) < 0.01 * smallest[1]) {
+      return (value > 0 ? "< 0.01 " : "> -0.01 ") + smallest[0];
+    }
     for (var i = 0; i < units.length; i++) {
       if (Math.abs(value) >= units[i][1]) return digits(value / units[i][1]) + " " + units[i][0];
     }
@@ -55,8 +59,8 @@
     return fixed(count, 0, true) + " B";
   }
   window.hyperwebQuantities = {
-    co2: function (kg) { return scaled(kg, MASS, "≈ 0 g"); },
-    energy: function (kwh) { return scaled(kwh, ENERGY, "≈ 0 Wh"); },
+    co2: function (kg) { return scaled(kg, MASS); },
+    energy: function (kwh) { return scaled(kwh, ENERGY); },
     dataBytes: dataBytes,
     dataGb: function (gb) { return gb === null || gb === undefined ? "—" : dataBytes(gb * 1e9); }
   };

@@ -22,7 +22,7 @@ def test_the_savings_page_says_how_many_backups_ran_dirtier_and_by_how_much(
         de, when=now - timedelta(days=1), emitted=7.0, counterfactual=5.0, accounting={"signal": "marginal"}
     )
     with django_assert_max_num_queries(8):
-        body = viewer.get("/savings").content.decode()
+        body = viewer.get("/savings").content.decode().replace("\xa0", " ")  # quantities keep their unit on the line
     # Average-signal backups only, as every headline figure; the marginal one is not counted.
     assert "2 of 3 backups ran dirtier than had they started when requested: 500 g more in total" in body
 
