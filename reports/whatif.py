@@ -1,6 +1,7 @@
 """The what-if page's answer: the distribution of best-window savings over the chosen history, and
 the replay of the planner (forecast model vs perfect foresight vs HyperSDK's rule) over the last
-30 days.
+30 days at most: the replayed days follow the history its forecast model learns from, so with 30
+days stored it replays the last 14 (replay_start; the page says which while it waits).
 
 Every choice the form offers (DURATIONS x WAITS x WHATIF_DAYS) is computed by the workers after
 each refresh (carbon.tasks -> warm) into the "whatif" cache, which every process shares (Redis when
@@ -59,7 +60,7 @@ BACKTEST_DAYS = 30
 # eviction, or this, removes the old day's entries).
 ANSWER_SECONDS = 2 * 86400
 # Part of every key: a new release whose arithmetic changes the answers does not read old ones.
-FORMAT = 2
+FORMAT = 3
 # A replay handed to the workers is not handed again for this long (seconds), however many views
 # ask for it; after that a view queues it again (the task failed, or the workers were stopped).
 QUEUED_SECONDS = 600
@@ -74,6 +75,32 @@ def store() -> BaseCache:
 def period_end(now: datetime) -> datetime:
     """Where the history of an answer computed at `now` ends: the start of now's UTC day."""
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def replay_start(first: datetime, last: datetime) -> datetime:
+    """The first request time the replay plays, for stored readings from `first` to `last`: the
+    last BACKTEST_DAYS, after the HISTORY its forecast model learns from."""
+    start = max(last - timedelta(days=BACKTEST_DAYS), first + HISTORY)
+    if start > last - timedelta(days=1):
+        # A young zone: replay with the week of history the model works with (less than it wants).
+        start = first + timedelta(days=7)
+    return start
+
+
+def replay_days(first: datetime, last: datetime, duration_hours: float, flexibility_hours: float) -> int | None:
+    """How many days the replay will cover (the "days" its answer then gives), or None when too
+    little is stored for one job."""
+    start = replay_start(first, last)
+    span = last - timedelta(hours=duration_hours + flexibility_hours) - start
+    return max(1, round(span / timedelta(days=1))) if span > timedelta(0) else None
+
+
+def _fingerprint_span(fp: str) -> tuple[datetime, datetime] | None:
+    """(first start, last end) of the stored readings a fingerprint (_fingerprint) describes."""
+    count, _total, first, last = fp.split(":")
+    if count == "0":
+        return None
+    return datetime.fromtimestamp(float(first), UTC), datetime.fromtimestamp(float(last), UTC)
 
 
 def _backtest(
@@ -92,12 +119,9 @@ def _backtest(
     recent = StepSeries.from_steps(
         s for s in series.steps() if s[1] > series_end - timedelta(days=BACKTEST_DAYS) - HISTORY
     )
-    recent_start, recent_end = recent.first_start, recent.last_end
-    assert recent_start is not None and recent_end is not None  # holds the last step at least
-    start = max(series_end - timedelta(days=BACKTEST_DAYS), recent_start + HISTORY)
-    if start > recent_end - timedelta(days=1):
-        # A young zone: replay with the week of history the model works with (less than it wants).
-        start = recent_start + timedelta(days=7)
+    recent_start = recent.first_start
+    assert recent_start is not None  # holds the last step at least
+    start = replay_start(recent_start, series_end)
     try:
         result = run_backtest(
             recent,
@@ -262,6 +286,8 @@ def answer(
         kept = store().get(replay_key)  # the workers may have been quick (or run tasks inline)
         found["replay"] = kept["value"] if kept is not None else None
         found["replay_queued"] = None if kept is not None else queued
+        span = _fingerprint_span(replay_fp)
+        found["replay_days"] = replay_days(*span, duration_hours, flexibility_hours) if span else None
     return found
 
 
@@ -306,10 +332,14 @@ def _distribution(
             flexibility=timedelta(hours=flexibility_hours),
             every=timedelta(minutes=30),
         )
+        first, last = found.series.first_start, found.series.last_end
         return {
             "result": result,
             "chart": charts.whatif_histogram(result.percents, median=result.median) if result.starts else "",
             "simulated": found.simulated,
+            # Whole days of stored history in the range chosen (the page says so when it is short).
+            "held_days": (last - first) // timedelta(days=1) if first and last else 0,
+            "days": days,
         }
 
     found: dict[str, Any] = _cached(
