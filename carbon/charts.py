@@ -51,6 +51,13 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
         "yaxis": {"gridcolor": "#eef1f5", "rangemode": "tozero", "title": {"text": "gCO2/kWh"}},
     }
     layout.update(overrides)
+    # Every titled axis makes room for its title beside its tick labels (Plotly's automargin; the
+    # fixed left margin alone let "g CO2" sit on labels like "0.0025"), a few pixels apart.
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict) and axis.get("title"):
+            axis.setdefault("automargin", True)
+            if isinstance(axis["title"], dict):
+                axis["title"].setdefault("standoff", 8)
     return layout
 
 
