@@ -248,7 +248,7 @@ SPAN_LINES = {"planned": "rgb(122,79,201)", "running": "rgb(11,92,173)", "finish
 THIN_SPAN_SHARE = 1 / 300
 
 
-def _span_shape(span: "Span", axis_seconds: float) -> dict[str, Any]:
+def _span_shape(span: Span, axis_seconds: float) -> dict[str, Any]:
     if (span.end - span.start).total_seconds() >= axis_seconds * THIN_SPAN_SHARE:
         return vband(span.start, span.end, SPAN_COLOURS.get(span.kind, SPAN_COLOURS["finished"]))
     line = vline(span.start, SPAN_LINES.get(span.kind, SPAN_LINES["finished"]), dash="solid")

@@ -10,7 +10,6 @@ from django.db.models import Avg, Count, F, FloatField, Func, OuterRef, Q, Subqu
 
 from carbon.models import CarbonReading, Zone
 
-
 # Fewer compared points than this are not an average worth showing (one point is not a
 # statistic): the page says how many there are instead. Also per lead-time row.
 MIN_POINTS = 12

@@ -5,6 +5,7 @@ value keeps its unit on its line (a no-break space)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.test import Client
 
