@@ -27,6 +27,7 @@ from carbon import charts
 from carbon import services as carbon_services
 from hyperweb.api.timestamps import now_iso
 from hyperweb.lib import units
+from hyperweb.lib.durations import readable_duration
 from hyperweb.lib.timefmt import format_utc
 from hyperweb.templatetags.pages import operation_noun
 from scheduler import services
@@ -145,18 +146,6 @@ RESULT_FIELDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _nanoseconds(ns: float) -> str:
-    """A duration in nanoseconds in the unit that suits it: 76.6 ms, 12.3 s, 1 h 2 min 5 s."""
-    seconds = ns / 1e9
-    if seconds < 1:
-        return f"{ns / 1e6:.3g} ms"
-    if seconds < 60:
-        return f"{seconds:.3g} s"
-    whole = round(seconds)
-    parts = [(whole // 3600, "h"), (whole % 3600 // 60, "min"), (whole % 60, "s")]
-    return " ".join(f"{n} {unit}" for n, unit in parts if n)
-
-
 def result_fields(result: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, HTML-safe value) for each non-empty field of a job's result, known fields first
     in RESULT_FIELDS' order, with units."""
@@ -168,7 +157,7 @@ def result_fields(result: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         label, kind = RESULT_FIELDS.get(key, (key, "text"))
         if kind == "ns" and isinstance(value, int | float):
-            shown = _nanoseconds(value)
+            shown = readable_duration(value / 1e9)
         elif kind == "bytes" and isinstance(value, int | float):
             shown = units.data_bytes(value)
         elif kind == "yes" and isinstance(value, bool):
@@ -176,7 +165,9 @@ def result_fields(result: dict[str, Any]) -> list[tuple[str, str]]:
         elif kind == "path":
             shown = format_html("<code>{}</code>", value)
         elif kind in ("paths", "list") and isinstance(value, list):
-            items = format_html_join(", ", "<code>{}</code>" if kind == "paths" else "{}", ((v,) for v in value))
+            items = format_html_join(
+                ", ", "<code>{}</code>" if kind == "paths" else "{}", ((v,) for v in value)
+            )
             shown = format_html("{}: {}", len(value), items)
         elif isinstance(value, dict):
             shown = format_html_join("; ", "{}: {}", sorted(value.items()))

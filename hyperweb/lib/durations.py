@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["EXAMPLES", "HELP", "UNITS", "go_duration", "parse_duration", "parse_hours"]
+__all__ = ["EXAMPLES", "HELP", "UNITS", "go_duration", "parse_duration", "parse_hours", "readable_duration"]
 
 UNITS: dict[str, int] = {
     "s": 1,
@@ -87,3 +87,15 @@ def go_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m{secs}s"
     return f"{secs}s"
+
+
+def readable_duration(seconds: float) -> str:
+    """A measured duration for people, in the unit that suits it: `76.6 ms`, `12.3 s`,
+    `1 h 2 min 5 s` (a backup's result on its page)."""
+    if seconds < 1:
+        return f"{seconds * 1000:.3g} ms"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    whole = round(seconds)
+    parts = [(whole // 3600, "h"), (whole % 3600 // 60, "min"), (whole % 60, "s")]
+    return " ".join(f"{n} {unit}" for n, unit in parts if n)
